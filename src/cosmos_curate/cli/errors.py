@@ -1,0 +1,29 @@
+"""Mapping of known exceptions to one-line user messages, in one table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from cosmos_curate.core.interfaces.errors import CurateError
+
+# exception type -> hint appended to its message (empty: the message already says what to do)
+HINTS: dict[type[BaseException], str] = {
+    CurateError: "",
+    FileNotFoundError: "check the path",
+    PermissionError: "check the file permissions",
+}
+
+
+def user_message(exc: BaseException) -> str | None:
+    """One line for a known exception, or None for an unknown one (a bug: re-raise it)."""
+    for exc_type, hint in HINTS.items():
+        if isinstance(exc, exc_type):
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            return f"{text}; {hint}" if hint else text
+    return None
+
+
+def register_hint(exc_type: type[BaseException], hint: str) -> Callable[[], None]:
+    """Add a known exception type (for command groups with their own errors)."""
+    HINTS[exc_type] = hint
+    return lambda: HINTS.pop(exc_type, None)

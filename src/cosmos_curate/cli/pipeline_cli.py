@@ -1,0 +1,126 @@
+"""`curate pipeline list` and `curate pipeline run NAME [options]`.
+
+Each registered pipeline becomes its own `run` subcommand whose options come from its
+pydantic options model, so `curate pipeline run NAME --help` lists them.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import pydantic
+import typer
+from rich.table import Table
+from typer.core import TyperGroup
+
+from cosmos_curate.cli import common
+from cosmos_curate.cli.common import configure_logging, out, stderr_is_terminal
+from cosmos_curate.core.interfaces.pipeline_interface import PipelineResult
+from cosmos_curate.pipelines import registry
+
+app = typer.Typer(help="List and run registered pipelines.", no_args_is_help=True)
+KW = inspect.Parameter.KEYWORD_ONLY
+
+
+@app.command("list")
+def list_pipelines() -> None:
+    """List the registered pipelines and their options."""
+    table = Table("name", "what it does", "options")
+    for name, entry in registry.all_pipelines().items():
+        opts = ", ".join("--" + f.replace("_", "-") for f in entry.options_model.model_fields)
+        table.add_row(name, entry.summary, opts or "-")
+    out.print(table)
+
+
+# ---- `pipeline run NAME`: one Typer command per pipeline, options from its model -------
+_RUN_PARAMETERS = [
+    inspect.Parameter("ray_address", KW, default=None, annotation=common.RayAddressOption),
+    inspect.Parameter("require_gpu", KW, default=False, annotation=Annotated[bool, typer.Option(
+        "--require-gpu", help="Fail instead of running GPU stages on CPU when there is no GPU.")]),
+    inspect.Parameter("failures_path", KW, default=None, annotation=Annotated[Path | None, typer.Option(
+        "--failures-path", dir_okay=False, help="Write failure records (JSON lines) here.")]),
+    inspect.Parameter("progress", KW, default=None, annotation=Annotated[bool | None, typer.Option(
+        "--progress/--no-progress", help="Live progress table (default: on when stderr is a terminal).")]),
+    inspect.Parameter("metrics_port", KW, default=9002, annotation=Annotated[int, typer.Option(
+        "--metrics-port", help="Metrics export port of the embedded Ray cluster.")]),
+    inspect.Parameter("num_cpus", KW, default=None, annotation=Annotated[float | None, typer.Option(
+        "--num-cpus", help="CPUs of the embedded Ray cluster (default: this machine's).")]),
+    inspect.Parameter("num_gpus", KW, default=None, annotation=Annotated[float | None, typer.Option(
+        "--num-gpus", help="GPUs of the embedded Ray cluster (default: detected).")]),
+    inspect.Parameter("verbose", KW, default=False, annotation=Annotated[bool, typer.Option(
+        "--verbose", "-v", help="Show info logs.")]),
+]
+_RUN_OPTION_NAMES = {p.name for p in _RUN_PARAMETERS}
+
+
+def _option_parameter(name: str, field: pydantic.fields.FieldInfo) -> inspect.Parameter:
+    """A Typer option for one pipeline option; None default so the model's default applies."""
+    annotation = field.annotation
+    if typing.get_origin(annotation) in (types.UnionType, typing.Union):
+        non_none = [a for a in typing.get_args(annotation) if a is not type(None)]
+        annotation = non_none[0] if len(non_none) == 1 else str
+    default = field.get_default(call_default_factory=True)
+    help_text = (field.description or "") + ("" if default is None else f" (default: {default})")
+    if typing.get_origin(annotation) is list:
+        help_text += " (repeat the option for several)"
+    option = typer.Option("--" + name.replace("_", "-"), help=help_text, show_default=False)
+    return inspect.Parameter(name, KW, default=None, annotation=Annotated[annotation | None, option])
+
+
+def _pipeline_command(entry: registry.PipelineEntry) -> Callable[..., None]:
+    def command(**values: Any) -> None:
+        configure_logging(values["verbose"])
+        raw = {k: v for k, v in values.items() if k not in _RUN_OPTION_NAMES and v is not None}
+        options = registry.parse_options(entry, raw)
+        progress = values["progress"]
+        run = registry.RunOptions(
+            ray_address=values["ray_address"],
+            require_gpu=values["require_gpu"],
+            failures_path=str(values["failures_path"]) if values["failures_path"] else None,
+            show_progress=stderr_is_terminal() if progress is None else progress,
+            metrics_port=values["metrics_port"],
+            num_cpus=values["num_cpus"],
+            num_gpus=values["num_gpus"],
+        )
+        result = entry.run(options, run)
+        print_summary(entry.name, result)
+
+    params = [_option_parameter(n, f) for n, f in entry.options_model.model_fields.items()]
+    command.__signature__ = inspect.Signature([*params, *_RUN_PARAMETERS])  # type: ignore[attr-defined]
+    command.__name__ = entry.name.replace("-", "_")
+    command.__doc__ = entry.summary
+    return command
+
+
+class PipelineRunGroup(TyperGroup):
+    """Names an unknown pipeline with the list of known ones instead of click's message."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and not args[0].startswith("-"):
+            registry.get_pipeline(args[0])
+        return super().resolve_command(ctx, args)
+
+
+run_app = typer.Typer(
+    cls=PipelineRunGroup,
+    help="Run a registered pipeline: curate pipeline run NAME [options].",
+    no_args_is_help=True,
+)
+for _entry in registry.all_pipelines().values():
+    run_app.command(_entry.name, help=_entry.summary)(_pipeline_command(_entry))
+app.add_typer(run_app, name="run")
+
+
+def print_summary(name: str, result: PipelineResult) -> None:
+    """Final table: per stage done/failed/speed, then outputs and where failures went."""
+    from cosmos_curate.core.runtime.progress_display import progress_footer, progress_table
+
+    out.print(progress_table(result.progress, title=f"{name}: finished"))
+    out.print(progress_footer(result.progress))
+    if result.failures_path is not None:
+        out.print(f"{result.num_failures} failure record(s) in {result.failures_path}")

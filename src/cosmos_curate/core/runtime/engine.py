@@ -1,0 +1,456 @@
+"""The streaming engine: every stage runs at once, each as a pool of Ray actors.
+
+One loop on the driver, in numbered phases per round:
+  1. feed     - pull input tasks into stage 0's queue while it has room (backpressure);
+  2. dispatch - give queued chunks to free workers, downstream stages first, as long as the
+                next stage's queue has room;
+  3. collect  - wait briefly for finished calls and setups; forward outputs by reference,
+                write failure records, re-queue the calls of dead workers;
+  4. plan     - every `plan_interval_s`, re-plan worker counts from measured speeds;
+  5. report   - every `report_interval_s`, hand a progress snapshot to the sinks.
+The driver never deserializes tasks between stages; only the last stage's outputs.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import attrs
+import ray
+from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError, WorkerCrashedError
+
+from cosmos_curate.core.interfaces.errors import CurateError
+from cosmos_curate.core.runtime.bundling import BundlePolicy
+from cosmos_curate.core.runtime.cluster import node_capacities
+from cosmos_curate.core.runtime.failures import FailureLog, FailureRecord, short_repr
+from cosmos_curate.core.runtime.planner import (
+    NodeCapacity,
+    PlanningSnapshot,
+    ProportionalPlanner,
+    StageDemand,
+    WorkerPlanner,
+)
+from cosmos_curate.core.runtime.queues import Chunk, ChunkQueue
+from cosmos_curate.core.runtime.resolved import ResolvedStage
+from cosmos_curate.core.runtime.stage_pool import StagePool, WorkerHandle, WorkerState
+from cosmos_curate.core.runtime.stats import PipelineProgress, StageProgress, StageStats
+from cosmos_curate.core.runtime.worker import CallReport, SetupReport, dumps, loads
+
+logger = logging.getLogger(__name__)
+
+ProgressSink = Callable[[PipelineProgress], None]
+_DEAD_WORKER_ERRORS = (RayActorError, WorkerCrashedError)
+
+
+class StageSetupError(CurateError):
+    """A stage's `stage_setup` kept failing, so the run cannot go on."""
+
+
+@attrs.frozen
+class EngineOptions:
+    """Tunables of the engine; defaults suit most pipelines."""
+
+    plan_interval_s: float = 1.0
+    report_interval_s: float = 0.5
+    min_worker_age_s: float = 2.0
+    min_queue_tasks: int = 16
+    max_parts_per_call: int = 64
+    collect_outputs: bool = True
+    bundle_policy: BundlePolicy = BundlePolicy()
+
+
+@attrs.define(eq=False)
+class _Call:
+    stage: int
+    worker: WorkerHandle
+    chunks: list[Chunk]
+    n_tasks: int
+    part_refs: list[Any]
+
+
+@attrs.define(eq=False)
+class _Setup:
+    stage: int
+    worker: WorkerHandle
+
+
+class StreamingEngine:
+    """Runs resolved stages over an input iterable; see the module docstring."""
+
+    def __init__(
+        self,
+        stages: list[ResolvedStage],
+        failure_log: FailureLog,
+        *,
+        options: EngineOptions | None = None,
+        planner: WorkerPlanner | None = None,
+        sinks: Iterable[ProgressSink] = (),
+    ) -> None:
+        self._stages = stages
+        self._failures = failure_log
+        self._options = options or EngineOptions()
+        self._planner = planner or ProportionalPlanner()
+        self._sinks = list(sinks)
+        self._queues = [ChunkQueue() for _ in stages]
+        self._stats = [StageStats() for _ in stages]
+        self._pools: list[StagePool] = []
+        self._targets = [0] * len(stages)
+        self._calls: dict[Any, _Call] = {}
+        self._setups: dict[Any, _Setup] = {}
+        self._outputs: list[Any] = []
+        self._n_outputs = 0
+        self._inputs_read = 0
+        self._input_exhausted = False
+        self._input: Iterator[Any] = iter(())
+        self._nodes: tuple[NodeCapacity, ...] = ()
+        self._nodes_read_at = -math.inf
+        self._started = time.monotonic()
+
+    # ---- public ------------------------------------------------------------------
+    def run(self, input_tasks: Iterable[Any]) -> list[Any]:
+        """Stream `input_tasks` through every stage; return the last stage's outputs."""
+        self._input = iter(input_tasks)
+        self._started = time.monotonic()
+        self._pools = [
+            StagePool(stage, ray.put(_stage_blob(stage))) for stage in self._stages
+        ]
+        try:
+            self._plan()
+            next_plan = next_report = time.monotonic()
+            while True:
+                self._feed()
+                self._dispatch()
+                if self._all_done():
+                    break
+                self._collect(timeout_s=0.05)
+                now = time.monotonic()
+                if now >= next_plan:
+                    self._plan()
+                    next_plan = now + self._options.plan_interval_s
+                if now >= next_report:
+                    self._report(finished=False)
+                    next_report = now + self._options.report_interval_s
+            self._report(finished=True)
+            return self._outputs
+        finally:
+            self._shutdown()
+
+    # ---- phase 1: feed -----------------------------------------------------------
+    def _feed(self) -> None:
+        while not self._input_exhausted and self._queues[0].tasks < self._queue_limit(0):
+            size = self._desired_call_size(0)
+            batch = []
+            for task in self._input:
+                batch.append(task)
+                if len(batch) >= size:
+                    break
+            else:
+                self._input_exhausted = True
+            if batch:
+                self._inputs_read += len(batch)
+                self._queues[0].push(Chunk(dumps(batch), len(batch)))
+
+    # ---- phase 2: dispatch -------------------------------------------------------
+    def _dispatch(self) -> None:
+        for index in reversed(range(len(self._stages))):
+            self._dispatch_stage(index)
+
+    def _dispatch_stage(self, index: int) -> None:
+        queue, pool, stage = self._queues[index], self._pools[index], self._stages[index]
+        desired = self._desired_call_size(index)
+        while queue.tasks and not self._downstream_full(index):
+            free = pool.free_slots()
+            if not free:
+                return
+            size = self._options.bundle_policy.share_for_idle_slots(
+                desired, queue.tasks, pool.free_slot_count(), stage.batch_size
+            )
+            chunks = queue.pop_up_to(size)
+            n_tasks = sum(c.n_tasks for c in chunks)
+            n_parts = self._parts_for(index, n_tasks)
+            refs = pool.submit(free[0], n_parts, [c.data for c in chunks], n_tasks)
+            self._calls[refs[0]] = _Call(index, free[0], chunks, n_tasks, list(refs[1:]))
+
+    def _downstream_full(self, index: int) -> bool:
+        if index + 1 >= len(self._stages):
+            return False
+        pending = self._queues[index + 1].tasks + self._pools[index].tasks_in_flight
+        return pending >= self._queue_limit(index + 1)
+
+    def _queue_limit(self, index: int) -> int:
+        workers = max(1, self._targets[index], self._pools[index].active_count if self._pools else 0)
+        per_call = self._desired_call_size(index)
+        in_flight = self._stages[index].calls_in_flight_per_worker
+        return max(self._options.min_queue_tasks, 2 * workers * in_flight * per_call)
+
+    def _desired_call_size(self, index: int) -> int:
+        stage = self._stages[index]
+        return self._options.bundle_policy.desired_tasks_per_call(
+            self._stats[index].seconds_per_task, stage.batch_size
+        )
+
+    def _parts_for(self, index: int, n_tasks: int) -> int:
+        if index + 1 >= len(self._stages):
+            return 1
+        expected = n_tasks * self._stats[index].fan_out
+        downstream = self._desired_call_size(index + 1)
+        return max(1, min(self._options.max_parts_per_call, math.ceil(expected / downstream)))
+
+    # ---- phase 3: collect --------------------------------------------------------
+    def _collect(self, timeout_s: float) -> None:
+        pending = [*self._calls, *self._setups]
+        if not pending:
+            time.sleep(timeout_s)
+            return
+        ready, rest = ray.wait(pending, num_returns=1, timeout=timeout_s, fetch_local=False)
+        if ready and rest:
+            more, _ = ray.wait(rest, num_returns=len(rest), timeout=0, fetch_local=False)
+            ready.extend(more)
+        for ref in ready:
+            if ref in self._calls:
+                self._finish_call(ref, self._calls.pop(ref))
+            else:
+                self._finish_setup(ref, self._setups.pop(ref))
+
+    def _finish_setup(self, ref: Any, setup: _Setup) -> None:
+        pool = self._pools[setup.stage]
+        try:
+            report: SetupReport = ray.get(ref)
+        except (RayTaskError, *_DEAD_WORKER_ERRORS) as exc:
+            pool.on_setup_failed(setup.worker)
+            self._check_setup_failures(setup.stage, exc)
+            return
+        if pool.is_live(setup.worker):
+            pool.on_setup_done(setup.worker, report)
+
+    def _check_setup_failures(self, index: int, exc: Exception) -> None:
+        stage, pool = self._stages[index], self._pools[index]
+        cause = exc.cause if isinstance(exc, RayTaskError) and exc.cause else exc
+        logger.warning("stage %s: worker setup failed: %s", stage.name, _one_line(cause))
+        if pool.setup_failures_in_a_row >= stage.setup_attempts and pool.count(WorkerState.READY) == 0:
+            msg = (
+                f"stage {stage.name}: stage_setup failed {pool.setup_failures_in_a_row} time(s) "
+                f"in a row: {_one_line(cause)}"
+            )
+            raise StageSetupError(msg) from cause
+
+    def _finish_call(self, ref: Any, call: _Call) -> None:
+        pool = self._pools[call.stage]
+        try:
+            report: CallReport = ray.get(ref)
+        except _DEAD_WORKER_ERRORS:
+            self._requeue_dead_worker_call(call)
+            return
+        except RayTaskError as exc:
+            pool.on_call_done(call.worker, call.n_tasks)
+            self._record_broken_call(call, exc)
+            return
+        pool.on_call_done(call.worker, call.n_tasks)
+        stats = self._stats[call.stage]
+        stats.record_call(
+            tasks_in=report.tasks_in,
+            tasks_out=sum(report.part_counts),
+            failed=len(report.failures),
+            process_seconds=report.process_seconds,
+            deserialize_seconds=report.deserialize_seconds,
+            deserialize_bytes=report.deserialize_bytes,
+        )
+        stats.cpu_percent_by_worker[call.worker.worker_id] = report.cpu_percent
+        stats.rss_by_worker[call.worker.worker_id] = report.rss_bytes
+        for failure in report.failures:
+            self._failures.write(failure)
+        self._forward(call.stage, call.part_refs, report.part_counts)
+
+    def _forward(self, index: int, part_refs: list[Any], counts: tuple[int, ...]) -> None:
+        if index + 1 < len(self._stages):
+            queue = self._queues[index + 1]
+            for part, count in zip(part_refs, counts, strict=True):
+                if count:
+                    queue.push(Chunk(part, count))
+            return
+        self._n_outputs += sum(counts)
+        if self._options.collect_outputs:
+            blobs = ray.get([p for p, c in zip(part_refs, counts, strict=True) if c])
+            for blob in blobs:
+                self._outputs.extend(loads(blob))
+
+    def _requeue_dead_worker_call(self, call: _Call) -> None:
+        pool = self._pools[call.stage]
+        if pool.is_live(call.worker):
+            logger.warning(
+                "stage %s: a worker died; re-running its %d in-flight task(s) elsewhere",
+                self._stages[call.stage].name,
+                call.n_tasks,
+            )
+        pool.on_worker_died(call.worker)
+        self._queues[call.stage].push_front(call.chunks)
+
+    def _record_broken_call(self, call: _Call, exc: RayTaskError) -> None:
+        # The call failed outside process_data (e.g. tasks could not be unpickled in the
+        # worker's env): every task of the call becomes a failure record.
+        stage = self._stages[call.stage]
+        cause = exc.cause if exc.cause else exc
+        trace = str(exc)
+        for chunk in call.chunks:
+            blob = ray.get(chunk.data) if isinstance(chunk.data, ray.ObjectRef) else chunk.data
+            try:
+                reprs = [short_repr(t) for t in loads(blob)]
+            except Exception:  # the driver cannot read them either; keep the count
+                reprs = [f"<task {i} of an unreadable chunk>" for i in range(chunk.n_tasks)]
+            for task_repr in reprs:
+                self._failures.write(
+                    FailureRecord(
+                        stage=stage.name,
+                        error=_one_line(cause),
+                        traceback=trace,
+                        attempts=1,
+                        task_repr=task_repr,
+                    )
+                )
+        self._stats[call.stage].tasks_failed += call.n_tasks
+
+    # ---- phase 4: plan -----------------------------------------------------------
+    def _plan(self) -> None:
+        now = time.monotonic()
+        if now - self._nodes_read_at > 5.0:
+            self._nodes = node_capacities()
+            self._nodes_read_at = now
+        snapshot = PlanningSnapshot(
+            nodes=self._nodes,
+            stages=tuple(self._demand(i) for i in range(len(self._stages))),
+        )
+        plan = self._planner.plan(snapshot)
+        self._targets = list(plan.targets)
+        node_ids = [n.node_id for n in self._nodes]
+        for index, (stage, pool) in enumerate(zip(self._stages, self._pools, strict=True)):
+            target = plan.targets[index]
+            if self._stage_finished(index):
+                pool.retire_all_idle()
+                continue
+            if stage.fixed_per_node is not None:
+                started = pool.scale_per_node(stage.fixed_per_node, node_ids)
+            else:
+                started = pool.scale_to(target, self._options.min_worker_age_s)
+            for worker, setup_ref in started:
+                self._setups[setup_ref] = _Setup(index, worker)
+
+    def _demand(self, index: int) -> StageDemand:
+        stage, pool = self._stages[index], self._pools[index]
+        return StageDemand(
+            name=stage.name,
+            cpus=stage.cpus,
+            gpus=stage.gpus,
+            fixed_per_node=stage.fixed_per_node,
+            fixed_total=stage.fixed_total,
+            seconds_per_task=self._stats[index].seconds_per_task,
+            finished=self._stage_finished(index),
+            current_workers=pool.active_count,
+        )
+
+    def _stage_finished(self, index: int) -> bool:
+        if not self._input_exhausted:
+            return False
+        for upstream in range(index + 1):
+            if self._queues[upstream].tasks or self._pools[upstream].tasks_in_flight:
+                return False
+        return True
+
+    def _all_done(self) -> bool:
+        return self._input_exhausted and not self._calls and not any(q.tasks for q in self._queues)
+
+    # ---- phase 5: report ---------------------------------------------------------
+    def _report(self, *, finished: bool) -> None:
+        if not self._sinks:
+            return
+        snapshot = self.progress(finished=finished)
+        for sink in self._sinks:
+            try:
+                sink(snapshot)
+            except Exception:  # a broken display must never stop the pipeline
+                logger.exception("progress sink failed")
+
+    def progress(self, *, finished: bool = False) -> PipelineProgress:
+        """A snapshot of every stage's counters."""
+        elapsed = time.monotonic() - self._started
+        stages = []
+        for index, (stage, pool, stats) in enumerate(
+            zip(self._stages, self._pools, self._stats, strict=True)
+        ):
+            busy = pool.busy_count
+            out_queue = self._queues[index + 1].tasks if index + 1 < len(self._queues) else 0
+            stages.append(
+                StageProgress(
+                    name=stage.name,
+                    tasks_done=stats.tasks_done,
+                    tasks_produced=stats.tasks_produced,
+                    tasks_failed=stats.tasks_failed,
+                    throughput=stats.throughput(elapsed),
+                    seconds_per_task=stats.seconds_per_task,
+                    workers_target=self._targets[index],
+                    workers_starting=pool.count(WorkerState.STARTING),
+                    workers_busy=busy,
+                    workers_idle=pool.count(WorkerState.READY) - busy,
+                    workers_draining=pool.count(WorkerState.DRAINING),
+                    input_queue=self._queues[index].tasks,
+                    output_queue=out_queue,
+                    tasks_in_flight=pool.tasks_in_flight,
+                    cpu_fallback=stage.cpu_fallback,
+                    process_seconds_total=stats.process_seconds,
+                    deserialize_seconds_total=stats.deserialize_seconds,
+                    deserialize_bytes_total=stats.deserialize_bytes,
+                    deserialize_count_total=stats.deserialize_count,
+                    cpu_percent=sum(stats.cpu_percent_by_worker.get(w.worker_id, 0.0) for w in pool.workers),
+                    rss_bytes=sum(stats.rss_by_worker.get(w.worker_id, 0) for w in pool.workers),
+                    gpu_alloc=_gpu_alloc(stage, pool),
+                )
+            )
+        return PipelineProgress(
+            stages=tuple(stages),
+            elapsed_s=elapsed,
+            inputs_read=self._inputs_read,
+            input_exhausted=self._input_exhausted,
+            outputs=self._n_outputs,
+            failures=self._failures.total,
+            finished=finished,
+        )
+
+    # ---- shutdown ----------------------------------------------------------------
+    def _shutdown(self) -> None:
+        for pool in self._pools:
+            try:
+                pool.shutdown()
+            except Exception:  # keep stopping the others
+                logger.exception("could not stop the workers of %s", pool.stage.name)
+        self._calls.clear()
+        self._setups.clear()
+
+
+def _stage_blob(stage: ResolvedStage) -> bytes:
+    from ray import cloudpickle
+
+    return cloudpickle.dumps(stage.stage)
+
+
+def _gpu_alloc(stage: ResolvedStage, pool: StagePool) -> tuple[tuple[str, str, float], ...]:
+    """(node id, GPU index, share) for every ready worker holding a GPU."""
+    alloc: dict[tuple[str, str], float] = {}
+    for worker in pool.workers:
+        if worker.setup is None:
+            continue
+        share = stage.gpus / max(1, len(worker.setup.gpu_ids)) if stage.gpus < 1 else 1.0
+        for gpu in worker.setup.gpu_ids:
+            key = (worker.setup.node_id, gpu)
+            alloc[key] = alloc.get(key, 0.0) + share
+    return tuple((node, gpu, share) for (node, gpu), share in sorted(alloc.items()))
+
+
+def _one_line(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}".strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+__all__ = ["EngineOptions", "GetTimeoutError", "ProgressSink", "StageSetupError", "StreamingEngine"]

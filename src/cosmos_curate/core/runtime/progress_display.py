@@ -1,0 +1,89 @@
+"""A live rich table of a running pipeline, and the summary printed at the end."""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from cosmos_curate.core.runtime.stats import PipelineProgress
+
+
+def _fmt_rate(value: float) -> str:
+    return f"{value:,.1f}/s" if value < 100 else f"{value:,.0f}/s"
+
+
+def _fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def progress_table(progress: PipelineProgress, *, title: str = "pipeline") -> Table:
+    """One row per stage: done, failed, speed, workers by state, queues."""
+    table = Table(title=title, title_justify="left", expand=False)
+    for column, justify in (
+        ("stage", "left"),
+        ("done", "right"),
+        ("failed", "right"),
+        ("tasks/s", "right"),
+        ("s/task", "right"),
+        ("workers busy/idle/starting (target)", "right"),
+        ("queued in", "right"),
+        ("in flight", "right"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for stage in progress.stages:
+        name = Text(stage.name)
+        if stage.cpu_fallback:
+            name.append(" [CPU fallback]", style="bold red")
+        workers = (
+            f"{stage.workers_busy}/{stage.workers_idle}/{stage.workers_starting} "
+            f"({stage.workers_target})"
+        )
+        table.add_row(
+            name,
+            f"{stage.tasks_done:,}",
+            Text(f"{stage.tasks_failed:,}", style="red" if stage.tasks_failed else ""),
+            _fmt_rate(stage.throughput),
+            f"{stage.seconds_per_task:.4f}" if stage.seconds_per_task is not None else "-",
+            workers,
+            f"{stage.input_queue:,}",
+            f"{stage.tasks_in_flight:,}",
+        )
+    return table
+
+
+def progress_footer(progress: PipelineProgress) -> Text:
+    """Inputs read, outputs, failures, elapsed time and ETA."""
+    inputs = f"{progress.inputs_read:,}" + ("" if progress.input_exhausted else "+")
+    return Text(
+        f"inputs {inputs}  outputs {progress.outputs:,}  failures {progress.failures:,}  "
+        f"elapsed {_fmt_duration(progress.elapsed_s)}  ETA {_fmt_duration(progress.eta_s)}"
+    )
+
+
+class LiveProgress:
+    """Redraws the progress table on stderr; `update` is a progress sink."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self._console = console or Console(file=sys.stderr)
+        self._live = Live(console=self._console, refresh_per_second=4, transient=False)
+
+    def start(self) -> None:
+        """Begin drawing."""
+        self._live.start()
+
+    def update(self, progress: PipelineProgress) -> None:
+        """Show a new snapshot."""
+        self._live.update(Group(progress_table(progress), progress_footer(progress)))
+
+    def stop(self) -> None:
+        """Stop drawing; the last table stays on screen."""
+        self._live.stop()

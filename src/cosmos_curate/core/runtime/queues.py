@@ -1,0 +1,53 @@
+"""Queues of task chunks between stages, counted in tasks."""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+
+@attrs.frozen
+class Chunk:
+    """A pickled list of tasks: inline bytes or a Ray object ref to them."""
+
+    data: Any
+    n_tasks: int
+
+
+class ChunkQueue:
+    """FIFO of chunks; re-queued chunks (from a dead worker) go to the front."""
+
+    def __init__(self) -> None:
+        self._chunks: collections.deque[Chunk] = collections.deque()
+        self.tasks = 0
+
+    def __len__(self) -> int:
+        return len(self._chunks)
+
+    def push(self, chunk: Chunk) -> None:
+        """Append at the back."""
+        self._chunks.append(chunk)
+        self.tasks += chunk.n_tasks
+
+    def push_front(self, chunks: Iterable[Chunk]) -> None:
+        """Put chunks back at the front, keeping their order."""
+        for chunk in reversed(list(chunks)):
+            self._chunks.appendleft(chunk)
+            self.tasks += chunk.n_tasks
+
+    def pop_up_to(self, n_tasks: int) -> list[Chunk]:
+        """At least one chunk, then more while the total stays within `n_tasks`."""
+        taken: list[Chunk] = []
+        total = 0
+        while self._chunks:
+            size = self._chunks[0].n_tasks
+            if taken and total + size > n_tasks:
+                break
+            chunk = self._chunks.popleft()
+            taken.append(chunk)
+            total += size
+            self.tasks -= size
+        return taken

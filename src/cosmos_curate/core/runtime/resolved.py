@@ -1,0 +1,157 @@
+"""A stage spec with every default resolved once, before the run starts."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from cosmos_curate.core.interfaces.errors import CurateError
+from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageSpec
+from cosmos_curate.core.runtime.worker import WorkerConfig
+from cosmos_curate.core.utils import settings
+from cosmos_curate.core.utils.device import DEVICE_ENV_VAR
+
+logger = logging.getLogger(__name__)
+
+
+class GpuRequiredError(CurateError):
+    """A stage needs a GPU, the cluster has none, and CPU fallback was refused."""
+
+
+@attrs.frozen
+class ResolvedStage:
+    """Everything the engine needs about one stage, with no Optional left to patch."""
+
+    index: int
+    name: str
+    stage: CuratorStage[Any, Any]
+    cpus: float
+    gpus: float
+    declared_gpus: float
+    batch_size: int
+    run_attempts: int
+    setup_attempts: int
+    calls_in_flight_per_worker: int
+    fixed_per_node: int | None
+    fixed_total: int | None
+    runtime_env: dict[str, Any] | None
+    worker_config: WorkerConfig
+
+    @property
+    def autoscaled(self) -> bool:
+        """Whether the planner chooses this stage's worker count."""
+        return self.fixed_per_node is None and self.fixed_total is None
+
+    @property
+    def cpu_fallback(self) -> bool:
+        """Whether this GPU stage runs on CPU because the cluster has no GPU."""
+        return self.declared_gpus > 0 and self.gpus == 0
+
+
+def env_python(env_name: str) -> Path:
+    """Path of a conda env's interpreter: `<envs root>/<name>/bin/python`."""
+    if not env_name or not all(c.isalnum() or c in "-_." for c in env_name) or env_name[0] == ".":
+        msg = f"invalid conda env name {env_name!r}: use letters, digits, '-', '_' and '.'"
+        raise CurateError(msg)
+    return settings.envs_root() / env_name / "bin" / "python"
+
+
+def _runtime_env_for(stage: CuratorStage[Any, Any], warned: set[str]) -> dict[str, Any]:
+    env_name = stage.conda_env_name
+    if not env_name:
+        return {}
+    python = env_python(env_name)
+    if python.exists():
+        if python.resolve() == Path(sys.executable).resolve():
+            return {}
+        return {"py_executable": str(python)}
+    if env_name not in warned:
+        warned.add(env_name)
+        logger.warning(
+            "conda env %r not found at %s; stage %s runs in the current interpreter "
+            "(set CURATE_ENVS_DIR, or run inside an image built with "
+            "`curate image build --envs %s`)",
+            env_name,
+            python,
+            stage.name,
+            env_name,
+        )
+    return {}
+
+
+def unique_stage_names(names: list[str]) -> list[str]:
+    """Stage names made unique (`Stage`, `Stage_2`, ...) so metrics and records can tell them apart."""
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    return unique
+
+
+def resolve_stages(
+    specs: list[CuratorStageSpec],
+    *,
+    cluster_gpus: float,
+    require_gpu: bool,
+    run_dir: Path,
+) -> list[ResolvedStage]:
+    """Resolve specs for a cluster with `cluster_gpus` GPUs (CPU fallback when it has none)."""
+    warned_envs: set[str] = set()
+    resolved = []
+    names = unique_stage_names([spec.stage.name for spec in specs])
+    for index, spec in enumerate(specs):
+        stage = spec.stage
+        res = stage.resources
+        gpus = res.gpus
+        runtime_env = _runtime_env_for(stage, warned_envs)
+        if res.gpus > 0 and cluster_gpus <= 0:
+            if require_gpu:
+                msg = (
+                    f"stage {stage.name} needs {res.gpus:g} GPU per worker but the cluster has "
+                    "no GPU; run on a GPU cluster or drop --require-gpu to fall back to CPU"
+                )
+                raise GpuRequiredError(msg)
+            logger.warning(
+                "!!! NO GPU IN THE CLUSTER: stage %s asks for %g GPU per worker and will run "
+                "ON CPU, much slower. Pass --require-gpu to make this an error. !!!",
+                stage.name,
+                res.gpus,
+            )
+            gpus = 0.0
+            env_vars = dict(runtime_env.get("env_vars", {}))
+            env_vars[DEVICE_ENV_VAR] = "cpu"
+            runtime_env = {**runtime_env, "env_vars": env_vars}
+        batch_size = spec.stage_batch_size or stage.stage_batch_size
+        if not isinstance(batch_size, int) or batch_size < 1:
+            msg = f"stage {stage.name}: stage_batch_size must be a positive integer, got {batch_size!r}"
+            raise CurateError(msg)
+        marker = str(run_dir / "node_setup" / f"{index}-{names[index]}")
+        resolved.append(
+            ResolvedStage(
+                index=index,
+                name=names[index],
+                stage=stage,
+                cpus=res.cpus,
+                gpus=gpus,
+                declared_gpus=res.gpus,
+                batch_size=batch_size,
+                run_attempts=spec.num_run_attempts_python,
+                setup_attempts=spec.num_setup_attempts_python,
+                calls_in_flight_per_worker=spec.max_calls_in_flight_per_worker,
+                fixed_per_node=spec.num_workers_per_node,
+                fixed_total=spec.num_workers,
+                runtime_env=runtime_env or None,
+                worker_config=WorkerConfig(
+                    stage_name=names[index],
+                    batch_size=batch_size,
+                    run_attempts=spec.num_run_attempts_python,
+                    setup_on_node_marker=marker,
+                ),
+            )
+        )
+    return resolved

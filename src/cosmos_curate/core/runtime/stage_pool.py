@@ -1,0 +1,233 @@
+"""One stage's pool of worker actors, each in an explicit state."""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+from cosmos_curate.core.runtime.resolved import ResolvedStage
+from cosmos_curate.core.runtime.worker import SetupReport, StageWorker
+
+_RemoteWorker = ray.remote(StageWorker)
+
+
+class WorkerState(enum.Enum):
+    """Life of a worker: STARTING (setup running) -> READY -> DRAINING (no new calls)."""
+
+    STARTING = "starting"
+    READY = "ready"
+    DRAINING = "draining"
+
+
+@attrs.define(eq=False)
+class WorkerHandle:
+    """The driver's view of one worker actor."""
+
+    worker_id: int
+    actor: Any
+    state: WorkerState
+    created_at: float
+    node_id: str | None = None
+    setup: SetupReport | None = None
+    ready_at: float | None = None
+    calls_in_flight: int = 0
+    tasks_in_flight: int = 0
+
+
+class StagePool:
+    """Creates, tracks and retires the actors of one stage.
+
+    The engine asks it for free call slots, submits calls through it and tells it when calls
+    finish or actors die; the pool never touches another stage.
+    """
+
+    def __init__(self, stage: ResolvedStage, stage_blob_ref: Any) -> None:
+        self.stage = stage
+        self._stage_blob_ref = stage_blob_ref
+        self._workers: dict[int, WorkerHandle] = {}
+        self._ids = itertools.count()
+        self.setup_failures_in_a_row = 0
+        self.total_setup_failures = 0
+        self.workers_lost = 0
+
+    # ---- views -------------------------------------------------------------------
+    @property
+    def workers(self) -> list[WorkerHandle]:
+        """All live workers, any state."""
+        return list(self._workers.values())
+
+    def count(self, state: WorkerState) -> int:
+        """Live workers in `state`."""
+        return sum(1 for w in self._workers.values() if w.state is state)
+
+    @property
+    def active_count(self) -> int:
+        """Workers starting or ready (the ones that count toward the target)."""
+        return self.count(WorkerState.STARTING) + self.count(WorkerState.READY)
+
+    @property
+    def busy_count(self) -> int:
+        """Ready workers with at least one call in flight."""
+        return sum(
+            1 for w in self._workers.values() if w.state is WorkerState.READY and w.calls_in_flight
+        )
+
+    @property
+    def tasks_in_flight(self) -> int:
+        """Tasks inside calls not yet returned."""
+        return sum(w.tasks_in_flight for w in self._workers.values())
+
+    def free_slots(self) -> list[WorkerHandle]:
+        """Ready workers that can take another call, least loaded first."""
+        limit = self.stage.calls_in_flight_per_worker
+        free = [
+            w
+            for w in self._workers.values()
+            if w.state is WorkerState.READY and w.calls_in_flight < limit
+        ]
+        free.sort(key=lambda w: w.calls_in_flight)
+        return free
+
+    def free_slot_count(self) -> int:
+        """Calls that ready workers could still accept."""
+        limit = self.stage.calls_in_flight_per_worker
+        return sum(
+            limit - w.calls_in_flight
+            for w in self._workers.values()
+            if w.state is WorkerState.READY
+        )
+
+    # ---- lifecycle ---------------------------------------------------------------
+    def start_worker(self, node_id: str | None = None) -> tuple[WorkerHandle, Any]:
+        """Create an actor (pinned to `node_id` if given); returns it and its setup ref."""
+        stage = self.stage
+        options: dict[str, Any] = {
+            "num_cpus": stage.cpus,
+            "num_gpus": stage.gpus,
+            "max_restarts": 0,
+            "max_concurrency": 1,
+            "name": None,
+        }
+        if stage.runtime_env:
+            options["runtime_env"] = stage.runtime_env
+        if node_id is not None:
+            options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(node_id, soft=False)
+        actor = _RemoteWorker.options(**options).remote(  # type: ignore[attr-defined]
+            self._stage_blob_ref, stage.worker_config
+        )
+        handle = WorkerHandle(
+            worker_id=next(self._ids),
+            actor=actor,
+            state=WorkerState.STARTING,
+            created_at=time.monotonic(),
+            node_id=node_id,
+        )
+        self._workers[handle.worker_id] = handle
+        return handle, actor.setup.remote()
+
+    def on_setup_done(self, worker: WorkerHandle, report: SetupReport) -> None:
+        """Mark a worker ready once its setup returned."""
+        self.setup_failures_in_a_row = 0
+        worker.setup = report
+        worker.node_id = report.node_id
+        if worker.state is WorkerState.STARTING:
+            worker.state = WorkerState.READY
+            worker.ready_at = time.monotonic()
+
+    def on_setup_failed(self, worker: WorkerHandle) -> None:
+        """Forget a worker whose setup raised (or whose process died during setup)."""
+        self.setup_failures_in_a_row += 1
+        self.total_setup_failures += 1
+        self._discard(worker, kill=True)
+
+    def submit(self, worker: WorkerHandle, n_parts: int, chunks: list[Any], n_tasks: int) -> Any:
+        """Send one call; returns the refs `(report, part_0, ...)`."""
+        worker.calls_in_flight += 1
+        worker.tasks_in_flight += n_tasks
+        refs = worker.actor.process.options(num_returns=1 + n_parts).remote(n_parts, *chunks)
+        return refs
+
+    def on_call_done(self, worker: WorkerHandle, n_tasks: int) -> None:
+        """Account a finished call; a draining worker with nothing left is retired."""
+        worker.calls_in_flight -= 1
+        worker.tasks_in_flight -= n_tasks
+        if worker.state is WorkerState.DRAINING and worker.calls_in_flight == 0:
+            self._discard(worker, kill=True, destroy=True)
+
+    def on_worker_died(self, worker: WorkerHandle) -> None:
+        """Forget a worker whose process is gone; the engine re-queues its calls."""
+        if worker.worker_id in self._workers:
+            self.workers_lost += 1
+        self._discard(worker, kill=False)
+
+    def is_live(self, worker: WorkerHandle) -> bool:
+        """Whether the pool still tracks this worker."""
+        return worker.worker_id in self._workers
+
+    def scale_to(self, target: int, min_age_s: float) -> list[tuple[WorkerHandle, Any]]:
+        """Start or retire workers toward `target`; returns the new workers' setup refs.
+
+        Workers still in setup are never retired; ready ones are retired idle first, and
+        only once they have been ready for `min_age_s` (no churn).
+        """
+        started: list[tuple[WorkerHandle, Any]] = []
+        active = self.active_count
+        for _ in range(target - active):
+            started.append(self.start_worker())
+        if target < active:
+            now = time.monotonic()
+            candidates = [
+                w
+                for w in self._workers.values()
+                if w.state is WorkerState.READY and now - (w.ready_at or now) >= min_age_s
+            ]
+            candidates.sort(key=lambda w: w.calls_in_flight)
+            for worker in candidates[: active - target]:
+                self._drain(worker)
+        return started
+
+    def scale_per_node(self, per_node: int, node_ids: Iterable[str]) -> list[tuple[WorkerHandle, Any]]:
+        """Keep exactly `per_node` starting-or-ready workers pinned to each node."""
+        started: list[tuple[WorkerHandle, Any]] = []
+        for node_id in node_ids:
+            have = sum(
+                1
+                for w in self._workers.values()
+                if w.node_id == node_id and w.state is not WorkerState.DRAINING
+            )
+            for _ in range(per_node - have):
+                started.append(self.start_worker(node_id))
+        return started
+
+    def retire_all_idle(self) -> None:
+        """Drain every ready worker (used when the stage has finished its input)."""
+        for worker in list(self._workers.values()):
+            if worker.state is WorkerState.READY:
+                self._drain(worker)
+
+    def _drain(self, worker: WorkerHandle) -> None:
+        worker.state = WorkerState.DRAINING
+        if worker.calls_in_flight == 0:
+            self._discard(worker, kill=True, destroy=True)
+
+    def _discard(self, worker: WorkerHandle, *, kill: bool, destroy: bool = False) -> None:
+        self._workers.pop(worker.worker_id, None)
+        if destroy:
+            # Fire and forget: destroy() runs before the kill is processed, in actor order.
+            worker.actor.destroy.remote()
+            worker.actor.__ray_terminate__.remote()
+        elif kill:
+            ray.kill(worker.actor, no_restart=True)
+
+    def shutdown(self) -> None:
+        """Kill every actor of the pool now."""
+        for worker in list(self._workers.values()):
+            ray.kill(worker.actor, no_restart=True)
+        self._workers.clear()

@@ -1,0 +1,130 @@
+"""Per-stage counters and speed measurements, and the progress snapshot built from them."""
+
+from __future__ import annotations
+
+import collections
+import time
+
+import attrs
+
+SPEED_SMOOTHING = 0.3
+THROUGHPUT_WINDOW_S = 10.0
+
+
+@attrs.frozen
+class StageProgress:
+    """What a user sees about one stage at one instant."""
+
+    name: str
+    tasks_done: int
+    tasks_produced: int
+    tasks_failed: int
+    throughput: float
+    seconds_per_task: float | None
+    workers_target: int
+    workers_starting: int
+    workers_busy: int
+    workers_idle: int
+    workers_draining: int
+    input_queue: int
+    output_queue: int
+    tasks_in_flight: int
+    cpu_fallback: bool
+    process_seconds_total: float
+    deserialize_seconds_total: float
+    deserialize_bytes_total: int
+    deserialize_count_total: int
+    cpu_percent: float
+    rss_bytes: int
+    gpu_alloc: tuple[tuple[str, str, float], ...] = ()
+
+
+@attrs.frozen
+class PipelineProgress:
+    """A snapshot of the whole run, handed to progress displays and metrics."""
+
+    stages: tuple[StageProgress, ...]
+    elapsed_s: float
+    inputs_read: int
+    input_exhausted: bool
+    outputs: int
+    failures: int
+    finished: bool = False
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds left, estimated from the first stage's rate; None while unknown."""
+        if not self.input_exhausted or not self.stages:
+            return None
+        first = self.stages[0]
+        rate = first.throughput
+        remaining = self.inputs_read - first.tasks_done - first.tasks_failed
+        if rate <= 0:
+            return None
+        # The last stage trails the first by the pipeline's depth; count its backlog too.
+        last = self.stages[-1]
+        backlog = last.input_queue + last.tasks_in_flight
+        return max(remaining, backlog) / rate
+
+
+@attrs.define
+class StageStats:
+    """Mutable counters the engine updates as calls finish."""
+
+    tasks_done: int = 0
+    tasks_produced: int = 0
+    tasks_failed: int = 0
+    calls: int = 0
+    process_seconds: float = 0.0
+    deserialize_seconds: float = 0.0
+    deserialize_bytes: int = 0
+    deserialize_count: int = 0
+    seconds_per_task: float | None = None
+    cpu_percent_by_worker: dict[int, float] = attrs.field(factory=dict)
+    rss_by_worker: dict[int, int] = attrs.field(factory=dict)
+    _recent: collections.deque[tuple[float, int]] = attrs.field(factory=collections.deque)
+
+    def record_call(
+        self,
+        *,
+        tasks_in: int,
+        tasks_out: int,
+        failed: int,
+        process_seconds: float,
+        deserialize_seconds: float,
+        deserialize_bytes: int,
+    ) -> None:
+        """Account one finished call."""
+        now = time.monotonic()
+        self.calls += 1
+        self.tasks_done += tasks_in - failed
+        self.tasks_failed += failed
+        self.tasks_produced += tasks_out
+        self.process_seconds += process_seconds
+        self.deserialize_seconds += deserialize_seconds
+        self.deserialize_bytes += deserialize_bytes
+        self.deserialize_count += 1
+        if tasks_in:
+            sample = process_seconds / tasks_in
+            if self.seconds_per_task is None:
+                self.seconds_per_task = sample
+            else:
+                self.seconds_per_task += SPEED_SMOOTHING * (sample - self.seconds_per_task)
+        self._recent.append((now, tasks_in))
+        while self._recent and now - self._recent[0][0] > THROUGHPUT_WINDOW_S:
+            self._recent.popleft()
+
+    @property
+    def fan_out(self) -> float:
+        """Measured outputs per input (1.0 until measured)."""
+        done = self.tasks_done + self.tasks_failed
+        return self.tasks_produced / done if done else 1.0
+
+    def throughput(self, elapsed_s: float) -> float:
+        """Tasks per second over the last few seconds."""
+        if not self._recent:
+            return 0.0
+        now = time.monotonic()
+        window = min(THROUGHPUT_WINDOW_S, max(elapsed_s, 1e-3))
+        count = sum(n for t, n in self._recent if now - t <= window)
+        return count / window

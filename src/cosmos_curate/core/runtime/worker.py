@@ -1,0 +1,203 @@
+"""The Ray actor that runs one worker of a stage.
+
+It receives pickled chunks of tasks, calls `process_data` batch by batch with retries,
+and returns a small `CallReport` plus the outputs pickled in `n_parts` parts (sized by the
+driver for the next stage), so the driver forwards outputs by reference without ever
+deserializing them.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import sys
+import time
+import traceback
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import attrs
+import psutil
+from ray import cloudpickle
+
+from cosmos_curate.core.interfaces.stage_interface import CuratorStage, PipelineTask
+from cosmos_curate.core.runtime.failures import FailureRecord, short_repr
+
+
+@attrs.frozen
+class WorkerConfig:
+    """Per-stage settings a worker needs; built once by the driver."""
+
+    stage_name: str
+    batch_size: int
+    run_attempts: int
+    setup_on_node_marker: str | None = None
+
+
+@attrs.frozen
+class SetupReport:
+    """What a worker says once `stage_setup` finished."""
+
+    pid: int
+    node_id: str
+    executable: str
+    gpu_ids: tuple[str, ...]
+    seconds: float
+
+
+@attrs.frozen
+class CallReport:
+    """Outcome of one call: counts, timings and failure records (small; fetched by the driver)."""
+
+    tasks_in: int
+    part_counts: tuple[int, ...]
+    process_seconds: float
+    deserialize_seconds: float
+    deserialize_bytes: int
+    failures: tuple[FailureRecord, ...]
+    retries: int
+    rss_bytes: int
+    cpu_percent: float
+
+
+def dumps(tasks: Sequence[Any]) -> bytes:
+    """Serialize a list of tasks the way the runtime ships them between stages."""
+    return cloudpickle.dumps(list(tasks), protocol=5)
+
+
+def loads(blob: bytes) -> list[Any]:
+    """Inverse of `dumps`."""
+    tasks: list[Any] = cloudpickle.loads(blob)
+    return tasks
+
+
+def split_evenly(items: list[Any], n_parts: int) -> list[list[Any]]:
+    """Split into `n_parts` contiguous parts whose sizes differ by at most one."""
+    n_parts = max(1, n_parts)
+    size, extra = divmod(len(items), n_parts)
+    parts, start = [], 0
+    for i in range(n_parts):
+        end = start + size + (1 if i < extra else 0)
+        parts.append(items[start:end])
+        start = end
+    return parts
+
+
+def _batches(tasks: list[Any], batch_size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(tasks), batch_size):
+        yield tasks[start : start + batch_size]
+
+
+class StageWorker:
+    """One worker process of one stage (wrapped with `ray.remote` by the pool)."""
+
+    def __init__(self, stage_blob: bytes, config: WorkerConfig) -> None:
+        self._stage: CuratorStage[Any, Any] = cloudpickle.loads(stage_blob)
+        self._config = config
+        self._process = psutil.Process()
+        self._process.cpu_percent()  # prime: the next reading covers the time since now
+
+    def setup(self) -> SetupReport:
+        """Run `stage_setup_on_node` (first worker on this node) and `stage_setup`."""
+        import ray
+
+        start = time.perf_counter()
+        context = ray.get_runtime_context()
+        marker = self._config.setup_on_node_marker
+        if marker is not None:
+            self._run_once_per_node(f"{marker}-{context.get_node_id()}")
+        self._stage.stage_setup()
+        return SetupReport(
+            pid=os.getpid(),
+            node_id=context.get_node_id(),
+            executable=sys.executable,
+            gpu_ids=tuple(str(g) for g in context.get_accelerator_ids().get("GPU", [])),
+            seconds=time.perf_counter() - start,
+        )
+
+    def _run_once_per_node(self, marker: str) -> None:
+        # A lock file per (run, stage, node): the first worker of the node runs the hook
+        # while later ones wait for the "done" file.
+        import fcntl
+
+        os.makedirs(os.path.dirname(marker), exist_ok=True)
+        with open(marker + ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not os.path.exists(marker):
+                self._stage.stage_setup_on_node()
+                with open(marker, "w") as done:
+                    done.write(str(os.getpid()))
+
+    def process(self, n_parts: int, *chunks: bytes) -> tuple[Any, ...]:
+        """Process the tasks in `chunks`; return `(CallReport, part_0, ..., part_{n-1})`."""
+        start = time.perf_counter()
+        tasks: list[Any] = []
+        size = 0
+        for blob in chunks:
+            size += len(blob)
+            tasks.extend(loads(blob))
+        deserialize_seconds = time.perf_counter() - start
+
+        outputs: list[PipelineTask] = []
+        failures: list[FailureRecord] = []
+        retries = 0
+        process_seconds = 0.0
+        for batch in _batches(tasks, self._config.batch_size):
+            t0 = time.perf_counter()
+            result, batch_failures, batch_retries = self._run_with_retries(batch)
+            process_seconds += time.perf_counter() - t0
+            outputs.extend(result)
+            failures.extend(batch_failures)
+            retries += batch_retries
+
+        parts = split_evenly(outputs, n_parts)
+        report = CallReport(
+            tasks_in=len(tasks),
+            part_counts=tuple(len(p) for p in parts),
+            process_seconds=process_seconds,
+            deserialize_seconds=deserialize_seconds,
+            deserialize_bytes=size,
+            failures=tuple(failures),
+            retries=retries,
+            rss_bytes=self._process.memory_info().rss,
+            cpu_percent=self._process.cpu_percent(),
+        )
+        return (report, *(dumps(p) for p in parts))
+
+    def _run_with_retries(
+        self, batch: list[Any]
+    ) -> tuple[list[Any], list[FailureRecord], int]:
+        attempts = self._config.run_attempts
+        for attempt in range(1, attempts + 1):
+            # process_data may change tasks before it raises: retry on pristine copies.
+            work = copy.deepcopy(batch) if attempt < attempts else batch
+            try:
+                result = self._stage.process_data(work)
+                if result is not None and not isinstance(result, list):
+                    msg = (
+                        f"{self._config.stage_name}.process_data must return a list of tasks "
+                        f"or None, got {type(result).__name__}"
+                    )
+                    raise TypeError(msg)  # noqa: TRY301
+            except Exception as exc:
+                if attempt < attempts:
+                    continue
+                trace = traceback.format_exc()
+                error = f"{type(exc).__name__}: {exc}"
+                records = [
+                    FailureRecord(
+                        stage=self._config.stage_name,
+                        error=error,
+                        traceback=trace,
+                        attempts=attempts,
+                        task_repr=short_repr(task),
+                    )
+                    for task in batch
+                ]
+                return [], records, attempt - 1
+            return result or [], [], attempt - 1
+        return [], [], 0  # unreachable: attempts >= 1
+
+    def destroy(self) -> None:
+        """Call the stage's `destroy()` before the actor is killed."""
+        self._stage.destroy()

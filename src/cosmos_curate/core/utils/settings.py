@@ -1,0 +1,50 @@
+"""Paths and defaults that users override through environment variables.
+
+- `CURATE_WEIGHTS_DIR`: root of model weights (default `<user cache>/cosmos_curate/weights`).
+- `CURATE_ENVS_DIR`: folder holding one conda env (or venv) per name, each with `bin/python`
+  (default `/opt/conda/envs`, where the image puts them).
+- `CURATE_MODELS_CONFIG`: the model registry JSON (default: `configs/all_models.json`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_ENVS_DIR = Path("/opt/conda/envs")
+DEFAULT_METRICS_PORT = 9002
+
+
+def _user_cache_dir() -> Path:
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return Path(xdg) if xdg else Path.home() / ".cache"
+
+
+def weights_root() -> Path:
+    """Folder under which each model's weights live as `<root>/<HF model id>`."""
+    override = os.environ.get("CURATE_WEIGHTS_DIR")
+    if override:
+        return Path(override).expanduser()
+    return _user_cache_dir() / "cosmos_curate" / "weights"
+
+
+def envs_root() -> Path:
+    """Folder whose subfolders are the conda envs stages can run in."""
+    override = os.environ.get("CURATE_ENVS_DIR")
+    return Path(override).expanduser() if override else DEFAULT_ENVS_DIR
+
+
+def repo_root() -> Path:
+    """The source checkout holding `configs/`, `envs/` and `Dockerfile.j2`."""
+    override = os.environ.get("CURATE_REPO_ROOT")
+    if override:
+        return Path(override).expanduser()
+    return Path(__file__).resolve().parents[4]
+
+
+def runs_root() -> Path:
+    """Folder of per-run scratch data and default failure records."""
+    override = os.environ.get("CURATE_RUNS_DIR")
+    if override:
+        return Path(override).expanduser()
+    return _user_cache_dir() / "cosmos_curate" / "runs"

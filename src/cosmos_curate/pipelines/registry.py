@@ -1,0 +1,117 @@
+"""Named pipelines with typed options, so `curate pipeline run NAME --opt ...` can run them.
+
+A pipeline registers a function and a pydantic model of its options:
+
+    @register_pipeline("hello-world", HelloWorldOptions, "GPT-2 completes two prompts")
+    def hello_world(options: HelloWorldOptions, run: RunOptions) -> PipelineResult: ...
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import pydantic
+
+from cosmos_curate.core.interfaces.errors import CurateError
+
+
+class UnknownPipelineError(CurateError):
+    """No pipeline is registered under that name."""
+
+
+class PipelineOptionsError(CurateError):
+    """A pipeline option is unknown or has a bad value."""
+
+
+@attrs.frozen
+class RunOptions:
+    """How to run, common to every pipeline (Ray address, GPU policy, progress, ...)."""
+
+    ray_address: str | None = None
+    require_gpu: bool = False
+    failures_path: str | None = None
+    show_progress: bool = False
+    metrics_port: int | None = 9002
+    num_cpus: float | None = None
+    num_gpus: float | None = None
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for `execute_pipeline`."""
+        return attrs.asdict(self)
+
+
+PipelineFn = Callable[[Any, RunOptions], Any]
+
+
+@attrs.frozen
+class PipelineEntry:
+    """A registered pipeline."""
+
+    name: str
+    options_model: type[pydantic.BaseModel]
+    run: PipelineFn
+    summary: str
+
+
+_REGISTRY: dict[str, PipelineEntry] = {}
+
+# Modules that register the shipped pipelines; imported on first lookup.
+_BUILTIN_MODULES = (
+    "cosmos_curate.pipelines.examples.hello_world_pipeline",
+    "cosmos_curate.pipelines.examples.demo_task_chunking_pipeline",
+)
+_EXTRA_MODULES: list[str] = ["cosmos_curate.pipelines.video.split_pipeline"]
+
+
+def register_pipeline(
+    name: str, options_model: type[pydantic.BaseModel], summary: str
+) -> Callable[[PipelineFn], PipelineFn]:
+    """Decorator registering `fn(options, run_options)` under `name`."""
+
+    def decorate(fn: PipelineFn) -> PipelineFn:
+        _REGISTRY[name] = PipelineEntry(name, options_model, fn, summary)
+        return fn
+
+    return decorate
+
+
+def _load_builtins() -> None:
+    for module in _BUILTIN_MODULES:
+        importlib.import_module(module)
+    for module in _EXTRA_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:  # a real missing dependency inside the module
+                raise
+
+
+def all_pipelines() -> dict[str, PipelineEntry]:
+    """Every registered pipeline by name."""
+    _load_builtins()
+    return dict(sorted(_REGISTRY.items()))
+
+
+def get_pipeline(name: str) -> PipelineEntry:
+    """The pipeline named `name`; the error lists the known ones."""
+    pipelines = all_pipelines()
+    if name not in pipelines:
+        known = ", ".join(pipelines) or "none"
+        msg = f"unknown pipeline {name!r}; known pipelines: {known} (see `curate pipeline list`)"
+        raise UnknownPipelineError(msg)
+    return pipelines[name]
+
+
+def parse_options(entry: PipelineEntry, raw: dict[str, Any]) -> pydantic.BaseModel:
+    """Validate raw option values against the pipeline's options model."""
+    try:
+        return entry.options_model.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        flag = "--" + field.replace("_", "-")
+        msg = f"pipeline {entry.name}: option {flag}: {first['msg']}"
+        raise PipelineOptionsError(msg) from exc
