@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Debian packages the integration tests use: a Docker engine (started by the tests),
+# Prometheus, ffmpeg, debootstrap (test base image). Skips what is already installed.
+set -euo pipefail
+need=()
+command -v dockerd >/dev/null || need+=(docker.io)
+command -v prometheus >/dev/null || need+=(prometheus)
+command -v ffmpeg >/dev/null || need+=(ffmpeg)
+command -v debootstrap >/dev/null || need+=(debootstrap)
+if [ ${#need[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
