@@ -3,6 +3,9 @@
 # torch is pinned to the CPU wheel (see pyproject); pytest exit 5 (no tests) fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash .ci/install_system_packages.sh
+# Services the integration tests start (Docker, Prometheus, ...) must exist: no silent skips.
+export CURATE_REQUIRE_SERVICES=1
 python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q torch==2.13.0

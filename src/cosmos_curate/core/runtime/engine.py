@@ -99,6 +99,10 @@ class StreamingEngine:
         self._stats = [StageStats() for _ in stages]
         self._pools: list[StagePool] = []
         self._targets = [0] * len(stages)
+        self._target_changes = [0] * len(stages)
+        self._rounds = 0
+        self._round_seconds = 0.0
+        self._plan_rounds = 0
         self._calls: dict[Any, _Call] = {}
         self._setups: dict[Any, _Setup] = {}
         self._outputs: list[Any] = []
@@ -122,6 +126,7 @@ class StreamingEngine:
             self._plan()
             next_plan = next_report = time.monotonic()
             while True:
+                round_start = time.perf_counter()
                 self._feed()
                 self._dispatch()
                 if self._all_done():
@@ -134,6 +139,8 @@ class StreamingEngine:
                 if now >= next_report:
                     self._report(finished=False)
                     next_report = now + self._options.report_interval_s
+                self._rounds += 1
+                self._round_seconds += time.perf_counter() - round_start
             self._report(finished=True)
             return self._outputs
         finally:
@@ -324,6 +331,11 @@ class StreamingEngine:
             stages=tuple(self._demand(i) for i in range(len(self._stages))),
         )
         plan = self._planner.plan(snapshot)
+        self._plan_rounds += 1
+        for index, (old, new) in enumerate(zip(self._targets, plan.targets, strict=True)):
+            if old != new:
+                self._target_changes[index] += 1
+                logger.info("stage %s: workers %d -> %d", self._stages[index].name, old, new)
         self._targets = list(plan.targets)
         node_ids = [n.node_id for n in self._nodes]
         for index, (stage, pool) in enumerate(zip(self._stages, self._pools, strict=True)):
@@ -406,6 +418,7 @@ class StreamingEngine:
                     cpu_percent=sum(stats.cpu_percent_by_worker.get(w.worker_id, 0.0) for w in pool.workers),
                     rss_bytes=sum(stats.rss_by_worker.get(w.worker_id, 0) for w in pool.workers),
                     gpu_alloc=_gpu_alloc(stage, pool),
+                    target_changes=self._target_changes[index],
                 )
             )
         return PipelineProgress(
@@ -416,6 +429,9 @@ class StreamingEngine:
             outputs=self._n_outputs,
             failures=self._failures.total,
             finished=finished,
+            scheduler_round_seconds=self._round_seconds / max(1, self._rounds),
+            scheduler_rounds=self._rounds,
+            plan_rounds=self._plan_rounds,
         )
 
     # ---- shutdown ----------------------------------------------------------------

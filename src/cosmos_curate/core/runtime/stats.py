@@ -37,6 +37,7 @@ class StageProgress:
     cpu_percent: float
     rss_bytes: int
     gpu_alloc: tuple[tuple[str, str, float], ...] = ()
+    target_changes: int = 0
 
 
 @attrs.frozen
@@ -50,6 +51,9 @@ class PipelineProgress:
     outputs: int
     failures: int
     finished: bool = False
+    scheduler_round_seconds: float = 0.0
+    scheduler_rounds: int = 0
+    plan_rounds: int = 0
 
     @property
     def eta_s(self) -> float | None:
