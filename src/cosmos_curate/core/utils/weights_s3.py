@@ -1,0 +1,162 @@
+"""Fetching one model's files from object storage: `<prefix>/<model id>/...` under `s3://`.
+
+The layout is a model folder as this store writes it (e.g. uploaded with
+`aws s3 sync <weights root>/<model id> s3://bucket/prefix/<model id>`). When that copy holds
+the completion manifest, its revision must match the registry and every file is checked
+against its sha256; otherwise sizes come from the listing. Transfers resume with `Range`.
+The endpoint and credentials are boto3's usual ones (`AWS_ENDPOINT_URL_S3`, `AWS_PROFILE`, ...).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import attrs
+import boto3
+import botocore.config
+import botocore.exceptions
+from tqdm.auto import tqdm
+
+from cosmos_curate.core.utils import weights_store as store
+from cosmos_curate.core.utils.model_registry import ModelEntry
+from cosmos_curate.core.utils.weights_errors import (
+    CorruptDownloadError,
+    MissingFileError,
+    RevisionError,
+    S3WeightsError,
+)
+
+_CHUNK = 1024 * 1024
+
+
+@attrs.frozen
+class S3Location:
+    """A parsed `s3://bucket/prefix` URL."""
+
+    bucket: str
+    prefix: str
+
+    @classmethod
+    def parse(cls, url: str) -> S3Location:
+        """Parse `s3://bucket[/prefix]`; anything else is an `S3WeightsError`."""
+        if not url.startswith("s3://") or not url[5:].split("/", 1)[0]:
+            msg = f"--model-weights-prefix {url!r} must look like s3://bucket/prefix"
+            raise S3WeightsError(msg)
+        bucket, _, prefix = url[5:].partition("/")
+        return cls(bucket=bucket, prefix=prefix.strip("/"))
+
+    def model_prefix(self, model_id: str) -> str:
+        """Key prefix of one model's folder, ending with `/`."""
+        return f"{self.prefix}/{model_id}/" if self.prefix else f"{model_id}/"
+
+    def url(self, key: str = "") -> str:
+        """The `s3://` URL of a key (or of the prefix itself)."""
+        return f"s3://{self.bucket}/{key or self.prefix}"
+
+
+def _client() -> Any:
+    timeout = float(os.environ.get("CURATE_S3_TIMEOUT") or 10)
+    config = botocore.config.Config(
+        connect_timeout=timeout, read_timeout=timeout * 3,
+        retries={"max_attempts": 2, "mode": "standard"},
+    )
+    return boto3.client("s3", config=config)
+
+
+def _translate(exc: Exception, where: str) -> S3WeightsError:
+    if isinstance(exc, botocore.exceptions.NoCredentialsError):
+        return S3WeightsError(
+            f"no AWS credentials to read {where}; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY "
+            "or AWS_PROFILE"
+        )
+    if isinstance(exc, botocore.exceptions.ClientError):
+        code = exc.response.get("Error", {}).get("Code", "?")
+        if code == "NoSuchBucket":
+            return S3WeightsError(f"bucket of {where} does not exist; check --model-weights-prefix")
+        if code in {"AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"}:
+            return S3WeightsError(f"access to {where} denied ({code}); check your AWS credentials")
+        return S3WeightsError(f"S3 error {code} reading {where}")
+    return S3WeightsError(
+        f"cannot reach S3 for {where}: {type(exc).__name__}; "
+        "check the network or AWS_ENDPOINT_URL_S3"
+    )
+
+
+_S3_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
+
+
+def _listing(client: Any, loc: S3Location, model_id: str) -> dict[str, int]:
+    prefix = loc.model_prefix(model_id)
+    sizes: dict[str, int] = {}
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=loc.bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            if not obj["Key"].endswith("/"):
+                sizes[obj["Key"][len(prefix):]] = int(obj["Size"])
+    return sizes
+
+
+def _remote_manifest(client: Any, loc: S3Location, entry: ModelEntry) -> store.Manifest | None:
+    key = loc.model_prefix(entry.model_id) + store.MANIFEST_NAME
+    body = client.get_object(Bucket=loc.bucket, Key=key)["Body"].read().decode("utf-8")
+    manifest = store.parse_manifest(body)
+    if manifest is not None and manifest.revision != entry.version:
+        msg = (
+            f"{loc.url(key)} is revision {manifest.revision[:12]} of {entry.model_id}, the "
+            f"registry pins {entry.version[:12]}; upload the pinned revision or fix 'version'"
+        )
+        raise RevisionError(msg)
+    return manifest
+
+
+def _fetch_one(client: Any, loc: S3Location, entry: ModelEntry, path: str, *, size: int,
+               sha256: str | None) -> store.FileRecord:
+    staged = store.staged_path(entry.model_id, path)
+    if done := store.reuse_staged(staged, size):
+        return done
+    partial = store.partial_path(entry.model_id, path)
+    key = loc.model_prefix(entry.model_id) + path
+    with store.open_partial(partial, size) as handle:
+        start = handle.tell()
+        if start < size:
+            extra = {"Range": f"bytes={start}-"} if start else {}
+            body = client.get_object(Bucket=loc.bucket, Key=key, **extra)["Body"]
+            with tqdm(total=size, initial=start, unit="B", unit_scale=True, desc=path) as bar:
+                for chunk in body.iter_chunks(_CHUNK):
+                    handle.write(chunk)
+                    bar.update(len(chunk))
+    try:
+        return store.finish_file(partial, staged, size=size, sha256=sha256)
+    except ValueError as exc:
+        msg = f"{loc.url(key)} failed verification: {exc}; run the download again"
+        raise CorruptDownloadError(msg) from exc
+
+
+def fetch_from_s3(name: str, entry: ModelEntry, url: str) -> store.Manifest:
+    """Fetch the entry's files from `<url>/<model id>/` into its staging folder."""
+    loc = S3Location.parse(url)
+    where = loc.url(loc.model_prefix(entry.model_id))
+    client = _client()
+    try:
+        sizes = _listing(client, loc, entry.model_id)
+        if not sizes:
+            msg = (
+                f"no weights for {entry.model_id} ({name}) under {where}; upload the model folder "
+                "there or use another --model-weights-prefix"
+            )
+            raise S3WeightsError(msg)
+        remote = _remote_manifest(client, loc, entry) if store.MANIFEST_NAME in sizes else None
+        wanted = entry.filelist or [p for p in sizes if p != store.MANIFEST_NAME]
+        absent = [p for p in wanted if p not in sizes]
+        if absent:
+            msg = f"{where} lacks {', '.join(absent)} listed in 'filelist' of entry {name!r}"
+            raise MissingFileError(msg)
+        records = {}
+        for path in wanted:
+            known = remote.files.get(path) if remote is not None else None
+            records[path] = _fetch_one(client, loc, entry, path, size=sizes[path],
+                                       sha256=known.sha256 if known else None)
+    except _S3_ERRORS as exc:
+        raise _translate(exc, where) from exc
+    return store.Manifest(model_id=entry.model_id, revision=entry.version, source=loc.url(),
+                          filelist=entry.filelist, files=records)
