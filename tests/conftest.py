@@ -36,7 +36,13 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         num_gpus=SESSION_GPUS,
         include_dashboard=False,
         _metrics_export_port=metrics_port,
-        runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join([str(Path(__file__).parent.parent), str(Path(__file__).parent)])}},
+        runtime_env={
+            "env_vars": {
+                "PYTHONPATH": os.pathsep.join(
+                    [str(Path(__file__).parent.parent), str(Path(__file__).parent)]
+                )
+            }
+        },
     )
     try:
         yield {"metrics_port": metrics_port, "cpus": SESSION_CPUS, "gpus": SESSION_GPUS}

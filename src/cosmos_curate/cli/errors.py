@@ -26,4 +26,8 @@ def user_message(exc: BaseException) -> str | None:
 def register_hint(exc_type: type[BaseException], hint: str) -> Callable[[], None]:
     """Add a known exception type (for command groups with their own errors)."""
     HINTS[exc_type] = hint
-    return lambda: HINTS.pop(exc_type, None)
+
+    def unregister() -> None:
+        HINTS.pop(exc_type, None)
+
+    return unregister

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
+import attrs
 import pydantic
 import typer
 from rich.table import Table
@@ -40,27 +41,85 @@ def list_pipelines() -> None:
 # ---- `pipeline run NAME`: one Typer command per pipeline, options from its model -------
 _RUN_PARAMETERS = [
     inspect.Parameter("ray_address", KW, default=None, annotation=common.RayAddressOption),
-    inspect.Parameter("require_gpu", KW, default=False, annotation=Annotated[bool, typer.Option(
-        "--require-gpu", help="Fail instead of running GPU stages on CPU when there is no GPU.")]),
-    inspect.Parameter("failures_path", KW, default=None, annotation=Annotated[Path | None, typer.Option(
-        "--failures-path", dir_okay=False, help="Write failure records (JSON lines) here.")]),
-    inspect.Parameter("progress", KW, default=None, annotation=Annotated[bool | None, typer.Option(
-        "--progress/--no-progress", help="Live progress table (default: on when stderr is a terminal).")]),
-    inspect.Parameter("metrics_port", KW, default=9002, annotation=Annotated[int, typer.Option(
-        "--metrics-port", help="Metrics export port of the embedded Ray cluster.")]),
-    inspect.Parameter("num_cpus", KW, default=None, annotation=Annotated[float | None, typer.Option(
-        "--num-cpus", help="CPUs of the embedded Ray cluster (default: this machine's).")]),
-    inspect.Parameter("num_gpus", KW, default=None, annotation=Annotated[float | None, typer.Option(
-        "--num-gpus", help="GPUs of the embedded Ray cluster (default: detected).")]),
-    inspect.Parameter("verbose", KW, default=False, annotation=Annotated[bool, typer.Option(
-        "--verbose", "-v", help="Show info logs.")]),
+    inspect.Parameter(
+        "require_gpu",
+        KW,
+        default=False,
+        annotation=Annotated[
+            bool,
+            typer.Option(
+                "--require-gpu",
+                help="Fail instead of running GPU stages on CPU when there is no GPU.",
+            ),
+        ],
+    ),
+    inspect.Parameter(
+        "failures_path",
+        KW,
+        default=None,
+        annotation=Annotated[
+            Path | None,
+            typer.Option(
+                "--failures-path", dir_okay=False, help="Write failure records (JSON lines) here."
+            ),
+        ],
+    ),
+    inspect.Parameter(
+        "progress",
+        KW,
+        default=None,
+        annotation=Annotated[
+            bool | None,
+            typer.Option(
+                "--progress/--no-progress",
+                help="Live progress table (default: on when stderr is a terminal).",
+            ),
+        ],
+    ),
+    inspect.Parameter(
+        "metrics_port",
+        KW,
+        default=9002,
+        annotation=Annotated[
+            int,
+            typer.Option("--metrics-port", help="Metrics export port of the embedded Ray cluster."),
+        ],
+    ),
+    inspect.Parameter(
+        "num_cpus",
+        KW,
+        default=None,
+        annotation=Annotated[
+            float | None,
+            typer.Option(
+                "--num-cpus", help="CPUs of the embedded Ray cluster (default: this machine's)."
+            ),
+        ],
+    ),
+    inspect.Parameter(
+        "num_gpus",
+        KW,
+        default=None,
+        annotation=Annotated[
+            float | None,
+            typer.Option(
+                "--num-gpus", help="GPUs of the embedded Ray cluster (default: detected)."
+            ),
+        ],
+    ),
+    inspect.Parameter(
+        "verbose",
+        KW,
+        default=False,
+        annotation=Annotated[bool, typer.Option("--verbose", "-v", help="Show info logs.")],
+    ),
 ]
 _RUN_OPTION_NAMES = {p.name for p in _RUN_PARAMETERS}
 
 
 def _option_parameter(name: str, field: pydantic.fields.FieldInfo) -> inspect.Parameter:
     """A Typer option for one pipeline option; None default so the model's default applies."""
-    annotation = field.annotation
+    annotation: Any = field.annotation
     if typing.get_origin(annotation) in (types.UnionType, typing.Union):
         non_none = [a for a in typing.get_args(annotation) if a is not type(None)]
         annotation = non_none[0] if len(non_none) == 1 else str
@@ -69,7 +128,8 @@ def _option_parameter(name: str, field: pydantic.fields.FieldInfo) -> inspect.Pa
     if typing.get_origin(annotation) is list:
         help_text += " (repeat the option for several)"
     option = typer.Option("--" + name.replace("_", "-"), help=help_text, show_default=False)
-    return inspect.Parameter(name, KW, default=None, annotation=Annotated[annotation | None, option])
+    optional: Any = annotation | None
+    return inspect.Parameter(name, KW, default=None, annotation=Annotated[optional, option])
 
 
 def _pipeline_command(entry: registry.PipelineEntry) -> Callable[..., None]:
@@ -116,10 +176,34 @@ for _entry in registry.all_pipelines().values():
 app.add_typer(run_app, name="run")
 
 
+MAX_OUTPUT_ROWS = 20
+MAX_CELL_CHARS = 120
+
+
+def outputs_table(outputs: list[Any]) -> Table:
+    """The first outputs, one column per task field (attrs tasks), long values cut."""
+    first = outputs[0]
+    fields = [f.name for f in attrs.fields(type(first))] if attrs.has(type(first)) else ["task"]
+    shown = outputs[:MAX_OUTPUT_ROWS]
+    title = f"outputs ({len(shown)} of {len(outputs)})" if len(outputs) > len(shown) else "outputs"
+    table = Table(*fields, title=title, title_justify="left")
+    for task in shown:
+        values = [getattr(task, f) for f in fields] if fields != ["task"] else [task]
+        table.add_row(*(_cell(v) for v in values))
+    return table
+
+
+def _cell(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "…"
+
+
 def print_summary(name: str, result: PipelineResult) -> None:
     """Final table: per stage done/failed/speed, then outputs and where failures went."""
     from cosmos_curate.core.runtime.progress_display import progress_footer, progress_table
 
+    if result.outputs:
+        out.print(outputs_table(result.outputs))
     out.print(progress_table(result.progress, title=f"{name}: finished"))
     out.print(progress_footer(result.progress))
     if result.failures_path is not None:

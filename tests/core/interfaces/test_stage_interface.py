@@ -58,7 +58,8 @@ class _ModelStage(_Echo):
 
 
 @pytest.mark.parametrize(
-    ("cpus", "gpus"), [(-1, 0), (1, -0.5), (1, 1.5), (1, 2.25), (float("nan"), 0), (1, float("inf"))]
+    ("cpus", "gpus"),
+    [(-1, 0), (1, -0.5), (1, 1.5), (1, 2.25), (float("nan"), 0), (1, float("inf"))],
 )
 def test_impossible_resources_are_rejected(cpus: float, gpus: float) -> None:
     """Negative CPUs/GPUs, NaN, and fractional GPUs above 1 raise InvalidResourceError."""
@@ -74,7 +75,7 @@ def test_fractional_and_whole_gpus_are_accepted(gpus: float) -> None:
 
 def test_error_message_says_what_to_do() -> None:
     """The 1.5-GPU error explains the two allowed shapes."""
-    with pytest.raises(InvalidResourceError, match="fraction below 1.*whole number"):
+    with pytest.raises(InvalidResourceError, match=r"fraction below 1.*whole number"):
         CuratorStageResource(gpus=1.5)
 
 
@@ -121,4 +122,6 @@ def test_specs_and_resources_survive_pickling() -> None:
     clone = pickle.loads(pickle.dumps(spec))
     assert clone.num_workers == 3
     assert clone.num_run_attempts_python == 2
-    assert pickle.loads(pickle.dumps(CuratorStageResource(2, 0.25))) == CuratorStageResource(2, 0.25)
+    assert pickle.loads(pickle.dumps(CuratorStageResource(2, 0.25))) == CuratorStageResource(
+        2, 0.25
+    )

@@ -183,15 +183,11 @@ class GpuSleep(CuratorStage[Item, Item]):
 
 def test_quarter_gpu_workers_pack_four_on_one_gpu(ray_cluster: dict[str, Any]) -> None:
     """Five 0.25-GPU workers on one declared GPU: four run at once, the fifth waits."""
-    out = run_pipeline(
-        [Item(i) for i in range(24)], [CuratorStageSpec(GpuSleep(), num_workers=5)]
-    )
+    out = run_pipeline([Item(i) for i in range(24)], [CuratorStageSpec(GpuSleep(), num_workers=5)])
     assert _ids(out) == list(range(24))
     assert {t.text for t in out} == {"0"}  # every worker shares GPU 0
     assert len({t.pids["gpu"] for t in out}) == 4
-    events = sorted(
-        [(t.stamps["start"], 1) for t in out] + [(t.stamps["end"], -1) for t in out]
-    )
+    events = sorted([(t.stamps["start"], 1) for t in out] + [(t.stamps["end"], -1) for t in out])
     running = peak = 0
     for _, delta in events:
         running += delta
@@ -252,7 +248,10 @@ def test_failures_become_records_and_the_run_goes_on(
     assert all("ValueError: bad input" in r["error"] for r in records)
     assert all("Traceback" in r["traceback"] and "process_data" in r["traceback"] for r in records)
     assert sorted(r["task_repr"].split("id=")[1].split(",")[0] for r in records) == [
-        "0", "10", "15", "5"
+        "0",
+        "10",
+        "15",
+        "5",
     ]
 
 
@@ -312,7 +311,9 @@ class NodeSetupCounter(Stamp):
             f.write(f"{os.getpid()}\n")
 
 
-def test_stage_setup_on_node_runs_once_per_node(ray_cluster: dict[str, Any], tmp_path: Path) -> None:
+def test_stage_setup_on_node_runs_once_per_node(
+    ray_cluster: dict[str, Any], tmp_path: Path
+) -> None:
     """Three workers on one node: the per-node hook runs once, all workers still set up."""
     log = tmp_path / "node_setups"
     out = run_pipeline(
@@ -323,7 +324,9 @@ def test_stage_setup_on_node_runs_once_per_node(ray_cluster: dict[str, Any], tmp
 
 
 def test_missing_conda_env_falls_back_with_one_warning(
-    ray_cluster: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    ray_cluster: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A stage naming an env that is not installed runs in this interpreter, warned once."""

@@ -89,6 +89,9 @@ def execute_pipeline(
     path = Path(failures_path) if failures_path is not None else run_dir / "failures.jsonl"
     failure_log = FailureLog(path)
     sinks = list(progress_callbacks)
+    from cosmos_curate.core.runtime.metrics import PipelineMetrics
+
+    sinks.append(PipelineMetrics())  # Prometheus metrics on Ray's metrics export port
     display = None
     if show_progress:
         from cosmos_curate.core.runtime.progress_display import LiveProgress

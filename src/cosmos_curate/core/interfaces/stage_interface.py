@@ -170,9 +170,7 @@ class CuratorStageSpec:
     num_workers_per_node: int | None = attrs.field(
         default=None, validator=_positive_or_none("num_workers_per_node")
     )
-    num_workers: int | None = attrs.field(
-        default=None, validator=_positive_or_none("num_workers")
-    )
+    num_workers: int | None = attrs.field(default=None, validator=_positive_or_none("num_workers"))
     num_run_attempts_python: int = attrs.field(
         default=1, validator=_positive("num_run_attempts_python")
     )
@@ -188,9 +186,7 @@ class CuratorStageSpec:
 
     def __attrs_post_init__(self) -> None:
         if self.num_workers is not None and self.num_workers_per_node is not None:
-            msg = (
-                f"stage {self.stage.name}: set num_workers or num_workers_per_node, not both"
-            )
+            msg = f"stage {self.stage.name}: set num_workers or num_workers_per_node, not both"
             raise StageDefinitionError(msg)
 
     @property

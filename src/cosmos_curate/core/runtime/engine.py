@@ -60,7 +60,7 @@ class EngineOptions:
     min_queue_tasks: int = 16
     max_parts_per_call: int = 64
     collect_outputs: bool = True
-    bundle_policy: BundlePolicy = BundlePolicy()
+    bundle_policy: BundlePolicy = attrs.field(factory=BundlePolicy)
 
 
 @attrs.define(eq=False)
@@ -119,9 +119,7 @@ class StreamingEngine:
         """Stream `input_tasks` through every stage; return the last stage's outputs."""
         self._input = iter(input_tasks)
         self._started = time.monotonic()
-        self._pools = [
-            StagePool(stage, ray.put(_stage_blob(stage))) for stage in self._stages
-        ]
+        self._pools = [StagePool(stage, ray.put(_stage_blob(stage))) for stage in self._stages]
         try:
             self._plan()
             next_plan = next_report = time.monotonic()
@@ -189,7 +187,9 @@ class StreamingEngine:
         return pending >= self._queue_limit(index + 1)
 
     def _queue_limit(self, index: int) -> int:
-        workers = max(1, self._targets[index], self._pools[index].active_count if self._pools else 0)
+        workers = max(
+            1, self._targets[index], self._pools[index].active_count if self._pools else 0
+        )
         per_call = self._desired_call_size(index)
         in_flight = self._stages[index].calls_in_flight_per_worker
         return max(self._options.min_queue_tasks, 2 * workers * in_flight * per_call)
@@ -238,7 +238,10 @@ class StreamingEngine:
         stage, pool = self._stages[index], self._pools[index]
         cause = exc.cause if isinstance(exc, RayTaskError) and exc.cause else exc
         logger.warning("stage %s: worker setup failed: %s", stage.name, _one_line(cause))
-        if pool.setup_failures_in_a_row >= stage.setup_attempts and pool.count(WorkerState.READY) == 0:
+        if (
+            pool.setup_failures_in_a_row >= stage.setup_attempts
+            and pool.count(WorkerState.READY) == 0
+        ):
             msg = (
                 f"stage {stage.name}: stage_setup failed {pool.setup_failures_in_a_row} time(s) "
                 f"in a row: {_one_line(cause)}"
@@ -415,7 +418,9 @@ class StreamingEngine:
                     deserialize_seconds_total=stats.deserialize_seconds,
                     deserialize_bytes_total=stats.deserialize_bytes,
                     deserialize_count_total=stats.deserialize_count,
-                    cpu_percent=sum(stats.cpu_percent_by_worker.get(w.worker_id, 0.0) for w in pool.workers),
+                    cpu_percent=sum(
+                        stats.cpu_percent_by_worker.get(w.worker_id, 0.0) for w in pool.workers
+                    ),
                     rss_bytes=sum(stats.rss_by_worker.get(w.worker_id, 0) for w in pool.workers),
                     gpu_alloc=_gpu_alloc(stage, pool),
                     target_changes=self._target_changes[index],
@@ -448,7 +453,8 @@ class StreamingEngine:
 def _stage_blob(stage: ResolvedStage) -> bytes:
     from ray import cloudpickle
 
-    return cloudpickle.dumps(stage.stage)
+    blob: bytes = cloudpickle.dumps(stage.stage)  # type: ignore[no-untyped-call]
+    return blob
 
 
 def _gpu_alloc(stage: ResolvedStage, pool: StagePool) -> tuple[tuple[str, str, float], ...]:

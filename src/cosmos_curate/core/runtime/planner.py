@@ -153,9 +153,7 @@ class ProportionalPlanner:
     throughput by more than that fraction, so noise does not move workers back and forth.
     """
 
-    def __init__(
-        self, max_workers_per_stage_per_node: int = 32, hysteresis: float = 0.10
-    ) -> None:
+    def __init__(self, max_workers_per_stage_per_node: int = 32, hysteresis: float = 0.10) -> None:
         self.max_workers_per_stage_per_node = max_workers_per_stage_per_node
         self.hysteresis = hysteresis
 
@@ -249,9 +247,9 @@ class ProportionalPlanner:
             return plan
         # Forced changes (finished stages, fixed counts, stages with no worker) always apply.
         for target, now, stage in zip(plan.targets, current, snapshot.stages, strict=True):
-            if (stage.finished and now) or not stage.autoscaled or (target and not now):
-                if target != now:
-                    return plan
+            forced = (stage.finished and now) or not stage.autoscaled or (target and not now)
+            if forced and target != now:
+                return plan
         if not all(s.seconds_per_task for s in snapshot.stages if s.autoscaled and not s.finished):
             return plan
         if not _current_fits(current, snapshot):

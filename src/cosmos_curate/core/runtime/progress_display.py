@@ -13,7 +13,7 @@ from cosmos_curate.core.runtime.stats import PipelineProgress
 
 
 def _fmt_rate(value: float) -> str:
-    return f"{value:,.1f}/s" if value < 100 else f"{value:,.0f}/s"
+    return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
 
 
 def _fmt_duration(seconds: float | None) -> str:
@@ -26,36 +26,25 @@ def _fmt_duration(seconds: float | None) -> str:
 
 
 def progress_table(progress: PipelineProgress, *, title: str = "pipeline") -> Table:
-    """One row per stage: done, failed, speed, workers by state, queues."""
-    table = Table(title=title, title_justify="left", expand=False)
-    for column, justify in (
-        ("stage", "left"),
-        ("done", "right"),
-        ("failed", "right"),
-        ("tasks/s", "right"),
-        ("s/task", "right"),
-        ("workers busy/idle/starting (target)", "right"),
-        ("queued in", "right"),
-        ("in flight", "right"),
-    ):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    """One row per stage: done, failed, speed, workers by state, queue."""
+    table = Table(title=title, title_justify="left", expand=False, pad_edge=False)
+    table.add_column("stage", overflow="fold")
+    for column in ("done", "failed", "tasks/s", "s/task", "workers", "queue"):
+        table.add_column(column, justify="right")
+    table.caption = "workers: busy/live->target"
     for stage in progress.stages:
         name = Text(stage.name)
+        live = stage.workers_busy + stage.workers_idle + stage.workers_starting
         if stage.cpu_fallback:
-            name.append(" [CPU fallback]", style="bold red")
-        workers = (
-            f"{stage.workers_busy}/{stage.workers_idle}/{stage.workers_starting} "
-            f"({stage.workers_target})"
-        )
+            name.append(" (CPU fallback)", style="bold red")
         table.add_row(
             name,
             f"{stage.tasks_done:,}",
             Text(f"{stage.tasks_failed:,}", style="red" if stage.tasks_failed else ""),
             _fmt_rate(stage.throughput),
             f"{stage.seconds_per_task:.4f}" if stage.seconds_per_task is not None else "-",
-            workers,
+            f"{stage.workers_busy}/{live}->{stage.workers_target}",
             f"{stage.input_queue:,}",
-            f"{stage.tasks_in_flight:,}",
         )
     return table
 

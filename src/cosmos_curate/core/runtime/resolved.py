@@ -84,7 +84,7 @@ def _runtime_env_for(stage: CuratorStage[Any, Any], warned: set[str]) -> dict[st
 
 
 def unique_stage_names(names: list[str]) -> list[str]:
-    """Stage names made unique (`Stage`, `Stage_2`, ...) so metrics and records can tell them apart."""
+    """Stage names made unique (`Stage`, `Stage_2`, ...) for metrics and failure records."""
     seen: dict[str, int] = {}
     unique = []
     for name in names:
@@ -128,7 +128,7 @@ def resolve_stages(
             runtime_env = {**runtime_env, "env_vars": env_vars}
         batch_size = spec.stage_batch_size or stage.stage_batch_size
         if not isinstance(batch_size, int) or batch_size < 1:
-            msg = f"stage {stage.name}: stage_batch_size must be a positive integer, got {batch_size!r}"
+            msg = f"stage {stage.name}: stage_batch_size must be a positive int, got {batch_size!r}"
             raise CurateError(msg)
         marker = str(run_dir / "node_setup" / f"{index}-{names[index]}")
         resolved.append(

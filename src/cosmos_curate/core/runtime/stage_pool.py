@@ -130,7 +130,7 @@ class StagePool:
             node_id=node_id,
         )
         self._workers[handle.worker_id] = handle
-        return handle, actor.setup.remote()
+        return handle, actor.setup.remote()  # type: ignore[attr-defined]
 
     def on_setup_done(self, worker: WorkerHandle, report: SetupReport) -> None:
         """Mark a worker ready once its setup returned."""
@@ -193,7 +193,9 @@ class StagePool:
                 self._drain(worker)
         return started
 
-    def scale_per_node(self, per_node: int, node_ids: Iterable[str]) -> list[tuple[WorkerHandle, Any]]:
+    def scale_per_node(
+        self, per_node: int, node_ids: Iterable[str]
+    ) -> list[tuple[WorkerHandle, Any]]:
         """Keep exactly `per_node` starting-or-ready workers pinned to each node."""
         started: list[tuple[WorkerHandle, Any]] = []
         for node_id in node_ids:

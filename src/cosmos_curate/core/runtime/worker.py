@@ -62,7 +62,8 @@ class CallReport:
 
 def dumps(tasks: Sequence[Any]) -> bytes:
     """Serialize a list of tasks the way the runtime ships them between stages."""
-    return cloudpickle.dumps(list(tasks), protocol=5)
+    blob: bytes = cloudpickle.dumps(list(tasks), protocol=5)  # type: ignore[no-untyped-call]
+    return blob
 
 
 def loads(blob: bytes) -> list[Any]:
@@ -107,6 +108,9 @@ class StageWorker:
         if marker is not None:
             self._run_once_per_node(f"{marker}-{context.get_node_id()}")
         self._stage.stage_setup()
+        from cosmos_curate.core.runtime.metrics import start_worker_metrics
+
+        start_worker_metrics(self._config.stage_name)  # GPU share, labelled with this node
         return SetupReport(
             pid=os.getpid(),
             node_id=context.get_node_id(),
@@ -164,9 +168,7 @@ class StageWorker:
         )
         return (report, *(dumps(p) for p in parts))
 
-    def _run_with_retries(
-        self, batch: list[Any]
-    ) -> tuple[list[Any], list[FailureRecord], int]:
+    def _run_with_retries(self, batch: list[Any]) -> tuple[list[Any], list[FailureRecord], int]:
         attempts = self._config.run_attempts
         for attempt in range(1, attempts + 1):
             # process_data may change tasks before it raises: retry on pristine copies.
@@ -178,7 +180,7 @@ class StageWorker:
                         f"{self._config.stage_name}.process_data must return a list of tasks "
                         f"or None, got {type(result).__name__}"
                     )
-                    raise TypeError(msg)  # noqa: TRY301
+                    raise TypeError(msg)
             except Exception as exc:
                 if attempt < attempts:
                     continue

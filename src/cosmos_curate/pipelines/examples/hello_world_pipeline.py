@@ -48,7 +48,7 @@ class _LowerCaseStage(CuratorStage[HelloWorldTask, HelloWorldTask]):
 class _PrintStage(CuratorStage[HelloWorldTask, HelloWorldTask]):
     def process_data(self, tasks: list[HelloWorldTask]) -> list[HelloWorldTask] | None:
         for task in tasks:
-            print(f"prompt: {task.prompt}")  # noqa: T201 - printing is this stage's job
+            print(f"prompt: {task.prompt}")
         return tasks
 
     @property

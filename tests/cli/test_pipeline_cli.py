@@ -1,0 +1,138 @@
+"""`curate pipeline ...` as a user types it: real subprocesses, embedded Ray, tiny GPT-2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+from tests.helpers.tiny_gpt2 import save_tiny_gpt2
+
+CURATE = [sys.executable, "-m", "cosmos_curate.cli.main"]
+
+
+def _curate(
+    args: list[str], tmp_path: Path, timeout: int = 240
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "CURATE_WEIGHTS_DIR": str(tmp_path / "weights"),
+        "CURATE_RUNS_DIR": str(tmp_path / "runs"),
+        "HF_HUB_OFFLINE": "1",
+        "RAY_AUTH_MODE": "disabled",
+        "COLUMNS": "200",
+    }
+    env.pop("RAY_ADDRESS", None)
+    return subprocess.run(
+        [*CURATE, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
+    )
+
+
+def _one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_pipeline_list_names_the_shipped_pipelines(tmp_path: Path) -> None:
+    """`pipeline list` shows hello-world and demo-task-chunking with their options."""
+    result = _curate(["pipeline", "list"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "hello-world" in result.stdout
+    assert "demo-task-chunking" in result.stdout
+    assert "--max-new-tokens" in result.stdout
+
+
+def test_unknown_pipeline_is_one_line_listing_known_ones(tmp_path: Path) -> None:
+    """A typo in the name prints the known pipelines, exit 1, no traceback."""
+    line = _one_error_line(_curate(["pipeline", "run", "helo-world"], tmp_path))
+    assert "unknown pipeline 'helo-world'" in line
+    assert "hello-world" in line
+
+
+def test_missing_weights_name_folder_and_download_command(tmp_path: Path) -> None:
+    """No GPT-2 weights: one line with the folder and `curate model download --models gpt2`."""
+    line = _one_error_line(_curate(["pipeline", "run", "hello-world"], tmp_path))
+    assert str(tmp_path / "weights" / "openai-community" / "gpt2") in line
+    assert "curate model download --models gpt2" in line
+
+
+def test_bad_option_value_is_one_line(tmp_path: Path) -> None:
+    """An out-of-range option names the flag."""
+    line = _one_error_line(
+        _curate(["pipeline", "run", "hello-world", "--max-new-tokens", "0"], tmp_path)
+    )
+    assert "--max-new-tokens" in line
+
+
+@pytest.mark.integration
+def test_hello_world_end_to_end_with_tiny_gpt2(tmp_path: Path) -> None:
+    """hello-world runs on embedded Ray: prompts lower-cased, GPT-2 output, word counts."""
+    save_tiny_gpt2(tmp_path / "weights" / "openai-community" / "gpt2")
+    result = _curate(
+        [
+            "pipeline",
+            "run",
+            "hello-world",
+            "--max-new-tokens",
+            "5",
+            "--no-progress",
+            "--metrics-port",
+            str(free_port()),
+        ],
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert "the key to a creating good art is" in out  # lower-cased prompt in the outputs
+    assert "word_count" in out
+    assert "WordCountStage" in out
+    assert "CPU fallback" in out  # no GPU here: the GPT-2 stage ran on CPU, and says so
+    assert "NO GPU IN THE CLUSTER" in result.stderr
+    assert "outputs 2" in out
+
+
+@pytest.mark.integration
+def test_require_gpu_refuses_cpu_fallback(tmp_path: Path) -> None:
+    """--require-gpu on a GPU-less machine is a one-line error instead of a slow CPU run."""
+    save_tiny_gpt2(tmp_path / "weights" / "openai-community" / "gpt2")
+    line = _one_error_line(
+        _curate(
+            [
+                "pipeline",
+                "run",
+                "hello-world",
+                "--require-gpu",
+                "--no-progress",
+                "--metrics-port",
+                str(free_port()),
+            ],
+            tmp_path,
+        )
+    )
+    assert "no GPU" in line and "--require-gpu" in line
+
+
+@pytest.mark.integration
+def test_demo_task_chunking_emits_one_task_per_word(tmp_path: Path) -> None:
+    """Two sentences of 4 and 5 words become 9 upper-cased word tasks."""
+    result = _curate(
+        [
+            "pipeline",
+            "run",
+            "demo-task-chunking",
+            "--no-progress",
+            "--metrics-port",
+            str(free_port()),
+        ],
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "outputs 9" in result.stdout
+    assert "QUICK" in result.stdout and "LAZY" in result.stdout
