@@ -6,7 +6,8 @@ Speaks the parts of the hub protocol that downloads use:
 - `GET /api/models/<repo>/tree/<rev>`: the file listing.
 - `HEAD|GET /<repo>/resolve/<rev>/<file>`: regular files answer 200 with `ETag` (git blob id),
   `X-Repo-Commit`, `Content-Length`, `Accept-Ranges`; LFS files (`*.safetensors`, `*.bin`)
-  answer 302 to `<cdn>/lfs/<sha256>` (`localhost`, another host) with `X-Linked-Etag` / `X-Linked-Size`, as the real hub does.
+  answer 302 to `<cdn>/lfs/<sha256>` (host `localhost`: another host, like the hub's CDN)
+  with `X-Linked-Etag` / `X-Linked-Size`, as the real hub does.
 - `Range: bytes=N-` on every download (206 + `Content-Range`).
 - Errors carry `X-Error-Code` (`RepoNotFound`, `RevisionNotFound`, `EntryNotFound`).
 Faults for tests: stall a transfer after N bytes, cut it after N bytes, serve wrong bytes.

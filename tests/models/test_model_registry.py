@@ -59,10 +59,9 @@ def test_duplicate_model_id_names_both_entries(registry_file: Path) -> None:
 
 def test_duplicate_name_in_json_is_not_silently_dropped(registry_file: Path) -> None:
     """The same name twice in the JSON object is an error, not last-one-wins."""
-    body = '{"gpt2": %s, "gpt2": %s}' % (
-        '{"model_id": "a/b", "version": "%s"}' % GPT2_SHA,
-        '{"model_id": "c/d", "version": "%s"}' % GPT2_SHA,
-    )
+    first = f'{{"model_id": "a/b", "version": "{GPT2_SHA}"}}'
+    second = f'{{"model_id": "c/d", "version": "{GPT2_SHA}"}}'
+    body = f'{{"gpt2": {first}, "gpt2": {second}}}'
     registry_file.write_text(body, encoding="utf-8")
     assert "key 'gpt2' appears twice" in _error_for(registry_file)
 

@@ -38,7 +38,9 @@ def _folder() -> Path:
 
 def _assert_same_files(folder: Path, files: dict[str, bytes]) -> None:
     for name, data in files.items():
-        assert hashlib.sha256((folder / name).read_bytes()).digest() == hashlib.sha256(data).digest()
+        assert hashlib.sha256((folder / name).read_bytes()).digest() == hashlib.sha256(
+            data
+        ).digest(), name
 
 
 def test_download_fetches_every_file_at_the_pin(
@@ -81,7 +83,9 @@ def test_new_pin_makes_folder_incomplete_and_refetches(hub_env: FakeHub) -> None
 
 def test_filelist_fetches_only_listed_files(hub_env: FakeHub) -> None:
     """Only the registry's `filelist` is requested and kept."""
-    entry = ModelEntry(model_id=GPT2_ID, version=GPT2_SHA, filelist=["config.json", "tokenizer.json"])
+    entry = ModelEntry(
+        model_id=GPT2_ID, version=GPT2_SHA, filelist=["config.json", "tokenizer.json"]
+    )
     download_model("gpt2", entry)
     on_disk = {p.name for p in _folder().iterdir()}
     assert on_disk == {"config.json", "tokenizer.json", weights_store.MANIFEST_NAME}
@@ -162,7 +166,8 @@ def test_resume_across_runs_from_partial_file(
     download_model("gpt2", ENTRY)
     lfs = [r for r in hub_env.data_requests() if "/lfs/" in r.path]
     assert [r.headers.get("range") for r in lfs] == [f"bytes={CHUNK}-"]
-    assert hub_env.bytes_sent["model.safetensors"] == len(tiny_gpt2_files["model.safetensors"]) - CHUNK
+    rest = len(tiny_gpt2_files["model.safetensors"]) - CHUNK
+    assert hub_env.bytes_sent["model.safetensors"] == rest
     _assert_same_files(_folder(), tiny_gpt2_files)
 
 

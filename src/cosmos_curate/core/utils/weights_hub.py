@@ -105,12 +105,21 @@ def _translate(exc: Exception, name: str, entry: ModelEntry, hub: HubConfig) -> 
             f"the hub at {hub.endpoint} has no model {what} or refuses it without a valid token; "
             "check 'model_id' in the model registry, or set HF_TOKEN for a private model"
         )
+    elif isinstance(exc, HfHubHTTPError) and _status(exc) in {401, 403}:
+        error = HubAccessError(
+            f"the hub at {hub.endpoint} refused {what} (HTTP {_status(exc)}); "
+            "check that HF_TOKEN is valid and may read this model"
+        )
     elif isinstance(exc, HfHubHTTPError):
-        status = exc.response.status_code if exc.response is not None else "?"
+        status = _status(exc)
         error = HubUnreachableError(
             f"the hub at {hub.endpoint} answered HTTP {status} for {what}; try again later"
         )
     return error
+
+
+def _status(exc: HfHubHTTPError) -> int | None:
+    return exc.response.status_code if exc.response is not None else None
 
 
 def _offline_message(name: str, entry: ModelEntry) -> str:

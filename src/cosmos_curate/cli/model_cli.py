@@ -1,0 +1,87 @@
+"""`curate model list` and `curate model download [--models a,b] [--force]`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cosmos_curate.cli.common import configure_logging, err, out
+from cosmos_curate.core.utils import model_registry, settings, weights_download, weights_store
+
+app = typer.Typer(help="List the registered models and download their weights.",
+                  no_args_is_help=True)
+
+EXAMPLES = [
+    "curate model list",
+    "curate model download --models gpt2",
+    "curate model download --models gpt2 --model-weights-prefix s3://bucket/weights",
+]
+
+ModelsConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--models-config",
+        envvar="CURATE_MODELS_CONFIG",
+        dir_okay=False,
+        help="Model registry JSON to use instead of configs/all_models.json.",
+    ),
+]
+
+
+def _human_size(size: int | None) -> str:
+    if size is None:
+        return "?"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TB"  # pragma: no cover - loop always returns
+
+
+@app.command("list")
+def list_models(models_config: ModelsConfigOption = None) -> None:
+    """Table of the registered models and whether their weights are complete locally."""
+    registry = model_registry.load_registry(models_config)
+    table = Table("name", "model id", "revision", "size", "local weights")
+    for name, entry in registry.items():
+        status = weights_store.weights_status(entry)
+        size = status.manifest.total_size if status.manifest is not None else None
+        state = status.state.value + (f": {status.reason}" if status.reason and
+                                      status.state is weights_store.WeightsState.INCOMPLETE else "")
+        table.add_row(name, entry.model_id, entry.version[:12], _human_size(size), state)
+    out.print(table)
+    err.print(f"weights folder: {settings.weights_root()}", highlight=False, soft_wrap=True)
+
+
+@app.command("download")
+def download(
+    models: Annotated[str | None, typer.Option(
+        "--models", help="Comma-separated model names (default: every registered model).")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Download again even when the weights are complete.")] = False,
+    models_config: ModelsConfigOption = None,
+    model_weights_prefix: Annotated[str | None, typer.Option(
+        "--model-weights-prefix", envvar="CURATE_MODEL_WEIGHTS_PREFIX",
+        help="Fetch from s3://bucket/prefix (layout <prefix>/<model id>/...) instead of the hub.",
+    )] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show info logs.")] = False,
+) -> None:
+    """Download model weights (pinned revision, resumable, skips verified complete ones)."""
+    configure_logging(verbose)
+    registry = model_registry.load_registry(models_config)
+    names = models.split(",") if models is not None else None
+    selected = model_registry.select_models(registry, names)
+    if not selected:
+        err.print("no models selected; pass --models a,b (see `curate model list`)")
+        raise typer.Exit(1)
+    for name, entry in selected.items():
+        result = weights_download.download_model(
+            name, entry, force=force, s3_prefix=model_weights_prefix
+        )
+        verb = "already complete" if result.skipped else "downloaded"
+        out.print(f"{name}: {verb} ({_human_size(result.size)}) in {result.folder}",
+                  highlight=False, soft_wrap=True)
