@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import free_port
-from tests.helpers.tiny_gpt2 import save_tiny_gpt2
+
+from cosmos_curate.models.tiny_random_gpt2 import save_tiny_gpt2
 
 CURATE = [sys.executable, "-m", "cosmos_curate.cli.main"]
 
