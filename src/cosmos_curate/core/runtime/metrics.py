@@ -1,0 +1,361 @@
+"""Prometheus metrics of a running pipeline, recorded with `ray.util.metrics`.
+
+Ray exports them on each node's metrics export port with a `ray_` prefix and its own
+`SessionName`, `NodeAddress` and `WorkerId` labels; Counters get a `_total` suffix. The names
+below are chosen so that the exported names are exactly the ones the design guide's PromQL
+uses (`ray_pipeline_actor_count`, `ray_pipeline_stage_deserialize_size_total`, ...).
+
+Two recorders:
+- `PipelineMetrics`, a progress sink on the driver: every per-stage number of a
+  `PipelineProgress` snapshot, plus the driver loop's own numbers;
+- `start_worker_metrics`, called by a stage worker after its setup: the GPU share it holds,
+  recorded from the worker's own process so that `NodeAddress` is the node of the GPU.
+
+Ray forgets a gauge that is not set again within two report intervals, so both recorders
+keep setting their gauges while they live: a finished run's or a dead worker's series ages
+out by itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+
+import attrs
+from ray.util.metrics import Counter, Gauge
+
+from cosmos_curate.core.runtime.stats import PipelineProgress, StageProgress
+
+logger = logging.getLogger(__name__)
+
+STAGE = "stage"
+STATE = "state"
+RESOURCE = "resource"
+GPU_INDEX = "GpuIndex"
+WORKER_REFRESH_S = 1.0
+
+# The states of `pipeline_actor_count`, in display order.
+STATES = ("target", "pending", "running", "idle", "draining")
+
+
+@attrs.frozen
+class _DriverInstruments:
+    """Every instrument the driver records, created once per process."""
+
+    # per stage
+    process_time: Gauge
+    actor_count: Gauge
+    input_queue: Gauge
+    output_queue: Gauge
+    tasks_in_flight: Gauge
+    throughput: Gauge
+    progress: Gauge
+    stage_index: Gauge
+    resource_usage: Gauge
+    deserialize_size: Counter
+    deserialize_count: Counter
+    deserialize_time: Counter
+    process_time_total: Counter
+    finished: Gauge
+    failed: Gauge
+    target_changes: Counter
+    # driver loop and run
+    scheduler_round_time: Gauge
+    scheduler_rounds: Counter
+    plan_rounds: Counter
+    inputs_read: Gauge
+    outputs: Gauge
+    failures: Gauge
+    elapsed: Gauge
+    input_exhausted: Gauge
+
+
+@functools.cache
+def _driver_instruments() -> _DriverInstruments:
+    stage = (STAGE,)
+    return _DriverInstruments(
+        process_time=Gauge(
+            "pipeline_actor_process_time",
+            "Measured seconds of process time per task per worker (smoothed).",
+            stage,
+        ),
+        actor_count=Gauge(
+            "pipeline_actor_count",
+            "Workers of a stage by state: target (planned), pending (starting), "
+            "running (busy), idle, draining.",
+            (STAGE, STATE),
+        ),
+        input_queue=Gauge("pipeline_input_queue_size", "Tasks queued for the stage.", stage),
+        output_queue=Gauge(
+            "pipeline_output_queue_size",
+            "Tasks the stage produced that wait for the next stage.",
+            stage,
+        ),
+        tasks_in_flight=Gauge(
+            "pipeline_tasks_in_flight", "Tasks handed to the stage's workers.", stage
+        ),
+        throughput=Gauge(
+            "pipeline_stage_throughput", "Tasks per second over the last seconds.", stage
+        ),
+        progress=Gauge(
+            "pipeline_progress",
+            "Fraction (0-1) of the work known so far that the stage has done; "
+            "the last stage's value is the run's overall progress.",
+            stage,
+        ),
+        stage_index=Gauge(
+            "pipeline_stage_index", "Position of the stage in the pipeline (0 first).", stage
+        ),
+        resource_usage=Gauge(
+            "pipeline_actor_resource_usage",
+            "Resources used by the stage's workers: cpu in percent of one core (summed), "
+            "memory in RSS bytes (summed).",
+            (STAGE, RESOURCE),
+        ),
+        deserialize_size=Counter(
+            "pipeline_stage_deserialize_size",
+            "Bytes of task payload the stage's workers deserialized.",
+            stage,
+        ),
+        deserialize_count=Counter(
+            "pipeline_stage_deserialize_count",
+            "Calls whose inputs the stage's workers deserialized.",
+            stage,
+        ),
+        deserialize_time=Counter(
+            "pipeline_stage_deserialize_time",
+            "Seconds the stage's workers spent deserializing inputs.",
+            stage,
+        ),
+        process_time_total=Counter(
+            "pipeline_stage_process_time",
+            "Seconds the stage's workers spent in process_data.",
+            stage,
+        ),
+        finished=Gauge(
+            "pipeline_tasks_finished",
+            "Tasks the stage processed successfully in this run (a gauge, so that it is "
+            "there from the start at 0).",
+            stage,
+        ),
+        failed=Gauge(
+            "pipeline_tasks_failed",
+            "Tasks that became failure records in the stage in this run.",
+            stage,
+        ),
+        target_changes=Counter(
+            "pipeline_stage_target_changes",
+            "Times the planner changed the stage's target worker count.",
+            stage,
+        ),
+        scheduler_round_time=Gauge(
+            "pipeline_scheduler_round_time",
+            "Mean seconds per round of the driver's scheduling loop.",
+        ),
+        scheduler_rounds=Counter(
+            "pipeline_scheduler_rounds", "Rounds of the driver's scheduling loop."
+        ),
+        plan_rounds=Counter("pipeline_plan_rounds", "Times the planner re-planned worker counts."),
+        inputs_read=Gauge("pipeline_inputs_read", "Input tasks read so far by the run."),
+        outputs=Gauge("pipeline_outputs", "Tasks the last stage produced in the run."),
+        failures=Gauge("pipeline_failures", "Failure records written by the run."),
+        elapsed=Gauge("pipeline_elapsed_seconds", "Seconds since the run started."),
+        input_exhausted=Gauge(
+            "pipeline_input_exhausted", "1 once every input task has been read, else 0."
+        ),
+    )
+
+
+def stage_progress_fractions(progress: PipelineProgress) -> list[float]:
+    """Per stage, the fraction of the work known so far that it has done.
+
+    A stage's pending work is its own queue and in-flight tasks plus every upstream stage's,
+    scaled by the measured fan-out (outputs per input) of the stages in between. Input not
+    read yet is unknown, so before the input is exhausted this is relative to what was read.
+    """
+    fractions: list[float] = []
+    upstream_pending = 0.0  # in the current stage's task units
+    for stage in progress.stages:
+        backlog = stage.input_queue + stage.tasks_in_flight
+        pending = upstream_pending + backlog
+        done = stage.tasks_done + stage.tasks_failed
+        if progress.finished:
+            fractions.append(1.0)
+        elif done + pending > 0:
+            fractions.append(done / (done + pending))
+        else:
+            fractions.append(0.0)
+        upstream_pending = (upstream_pending + backlog) * _fan_out(stage)
+    return fractions
+
+
+def _fan_out(stage: StageProgress) -> float:
+    done = stage.tasks_done + stage.tasks_failed
+    return stage.tasks_produced / done if done else 1.0
+
+
+class PipelineMetrics:
+    """A progress sink that records each snapshot as Ray metrics (on the driver).
+
+    Counters are fed the growth of the snapshot's totals since the previous call, so one
+    instance belongs to one run; a second run in the same process adds to the same counters.
+    """
+
+    def __init__(self) -> None:
+        self._previous: dict[tuple[str, str], float] = {}
+        self._broken = False
+
+    def __call__(self, progress: PipelineProgress) -> None:
+        """Record one snapshot; never raises (metrics must not stop a pipeline)."""
+        if self._broken:
+            return
+        try:
+            self._record(progress)
+        except Exception:
+            self._broken = True
+            logger.exception("recording pipeline metrics failed; metrics are off for this run")
+
+    def _record(self, progress: PipelineProgress) -> None:
+        m = _driver_instruments()
+        fractions = stage_progress_fractions(progress)
+        for index, (stage, fraction) in enumerate(zip(progress.stages, fractions, strict=True)):
+            tags = {STAGE: stage.name}
+            m.stage_index.set(index, tags=tags)
+            m.progress.set(fraction, tags=tags)
+            if stage.seconds_per_task is not None:
+                m.process_time.set(stage.seconds_per_task, tags=tags)
+            counts = {
+                "target": stage.workers_target,
+                "pending": stage.workers_starting,
+                "running": stage.workers_busy,
+                "idle": stage.workers_idle,
+                "draining": stage.workers_draining,
+            }
+            for state, count in counts.items():
+                m.actor_count.set(count, tags={STAGE: stage.name, STATE: state})
+            m.input_queue.set(stage.input_queue, tags=tags)
+            m.output_queue.set(stage.output_queue, tags=tags)
+            m.tasks_in_flight.set(stage.tasks_in_flight, tags=tags)
+            m.throughput.set(stage.throughput, tags=tags)
+            m.finished.set(stage.tasks_done, tags=tags)
+            m.failed.set(stage.tasks_failed, tags=tags)
+            m.resource_usage.set(stage.cpu_percent, tags={STAGE: stage.name, RESOURCE: "cpu"})
+            m.resource_usage.set(stage.rss_bytes, tags={STAGE: stage.name, RESOURCE: "memory"})
+            self._grow(m.deserialize_size, stage.name, stage.deserialize_bytes_total)
+            self._grow(m.deserialize_count, stage.name, stage.deserialize_count_total)
+            self._grow(m.deserialize_time, stage.name, stage.deserialize_seconds_total)
+            self._grow(m.process_time_total, stage.name, stage.process_seconds_total)
+            self._grow(m.target_changes, stage.name, stage.target_changes)
+        m.scheduler_round_time.set(progress.scheduler_round_seconds)
+        self._grow(m.scheduler_rounds, "", progress.scheduler_rounds)
+        self._grow(m.plan_rounds, "", progress.plan_rounds)
+        m.inputs_read.set(progress.inputs_read)
+        m.outputs.set(progress.outputs)
+        m.failures.set(progress.failures)
+        m.elapsed.set(progress.elapsed_s)
+        m.input_exhausted.set(1 if progress.input_exhausted else 0)
+
+    def _grow(self, counter: Counter, stage: str, total: float) -> None:
+        """Add to `counter` what `total` grew by since the last snapshot."""
+        key = (counter.info["name"], stage)
+        delta = total - self._previous.get(key, 0.0)
+        if delta <= 0:
+            # Ray's Counter.inc rejects 0; touching it with a tiny value would skew sums,
+            # so a counter appears on its first real growth.
+            return
+        self._previous[key] = total
+        counter.inc(delta, tags={STAGE: stage} if stage else {})
+
+
+@functools.cache
+def _gpu_alloc_gauge() -> Gauge:
+    return Gauge(
+        "pipeline_stage_gpu_alloc",
+        "Share of a GPU held by the stage's workers (1.0: the whole GPU); recorded by the "
+        "workers themselves, so NodeAddress is the GPU's node.",
+        (STAGE, GPU_INDEX),
+    )
+
+
+class WorkerMetrics:
+    """Keeps a stage worker's own gauges alive from a daemon thread (see `start_worker_metrics`)."""
+
+    def __init__(self, stage: str, gpu_shares: dict[str, float]) -> None:
+        self._stage = stage
+        self._gpu_shares = dict(gpu_shares)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._loop, name="curate-worker-metrics", daemon=True
+        )
+
+    @property
+    def gpu_shares(self) -> dict[str, float]:
+        """GPU index -> share of that GPU this worker holds."""
+        return dict(self._gpu_shares)
+
+    def start(self) -> None:
+        """Record now, then keep re-recording until `stop` (or the process ends)."""
+        self.record()
+        if self._gpu_shares:
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop re-recording; Ray drops the series two report intervals later."""
+        self._stop.set()
+
+    def record(self) -> None:
+        """Set every gauge once."""
+        gauge = _gpu_alloc_gauge()
+        for gpu, share in self._gpu_shares.items():
+            gauge.set(share, tags={STAGE: self._stage, GPU_INDEX: gpu})
+
+    def _loop(self) -> None:
+        while not self._stop.wait(WORKER_REFRESH_S):
+            try:
+                self.record()
+            except Exception:  # never kill the worker over metrics
+                logger.debug("worker metrics failed", exc_info=True)
+                return
+
+
+def gpu_shares(gpu_ids: list[str], assigned_gpus: float) -> dict[str, float]:
+    """GPU index -> share held, from Ray's accelerator ids and the assigned GPU amount.
+
+    A fractional request (0.25) holds that share of its one GPU; a request of n >= 1 GPUs
+    holds each of its n GPUs whole.
+    """
+    if not gpu_ids or assigned_gpus <= 0:
+        return {}
+    share = min(1.0, assigned_gpus / len(gpu_ids))
+    return {str(gpu): share for gpu in gpu_ids}
+
+
+def start_worker_metrics(stage: str) -> WorkerMetrics | None:
+    """Start recording this worker's GPU share; call inside the worker actor after setup.
+
+    Returns None (and logs) if metrics cannot be recorded: a worker never fails over them.
+    """
+    try:
+        import ray
+
+        context = ray.get_runtime_context()
+        ids = [str(g) for g in context.get_accelerator_ids().get("GPU", [])]
+        resources = context.get_assigned_resources()  # type: ignore[no-untyped-call]
+        assigned = float(resources.get("GPU", 0.0))
+        recorder = WorkerMetrics(stage, gpu_shares(ids, assigned))
+        recorder.start()
+    except Exception:
+        logger.warning("stage %s: cannot record worker metrics", stage, exc_info=True)
+        return None
+    return recorder
+
+
+__all__ = [
+    "STATES",
+    "PipelineMetrics",
+    "WorkerMetrics",
+    "gpu_shares",
+    "stage_progress_fractions",
+    "start_worker_metrics",
+]
