@@ -48,3 +48,38 @@ def test_one_panel_per_guide_query() -> None:
     exprs = dashboard_exprs()
     guide = [normalize(q.expr) for q in GUIDE_QUERIES]
     assert sorted(exprs) == sorted(guide)
+
+
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "PIPELINE_DESIGN_GUIDE.md"
+
+
+def guide_queries_from_doc() -> list[str]:
+    """The PromQL of the guide's "Performance Monitoring" code block, one entry per query.
+
+    A query ends at a comment or blank line, or where the next line starts a new expression:
+    parentheses balanced so far and neither line a binary-operator continuation (`/ on ...`).
+    """
+    text = GUIDE.read_text()
+    section = text[text.index("### Performance Monitoring") :]
+    block = section[section.index("```bash") + len("```bash") : section.index("```\n", 10)]
+    queries: list[str] = []
+    current: list[str] = []
+    for line in [*block.splitlines(), "#"]:
+        if line.startswith("#") or not line.strip():
+            if current:
+                queries.append(normalize("\n".join(current)))
+                current = []
+            continue
+        so_far = "\n".join(current)
+        balanced = so_far.count("(") == so_far.count(")")
+        continued = current and (current[-1].lstrip().startswith("/") or line.lstrip()[0] in "/)")
+        if current and balanced and not continued:
+            queries.append(normalize(so_far))
+            current = []
+        current.append(line)
+    return queries
+
+
+def test_the_tested_queries_are_exactly_the_guides() -> None:
+    """The queries the tests run and the dashboard shows are the guide's, verbatim."""
+    assert sorted(guide_queries_from_doc()) == sorted(normalize(q.expr) for q in GUIDE_QUERIES)
