@@ -1,0 +1,157 @@
+"""Vision-language captioning through transformers, split into CPU preparation and generation.
+
+`VLMInputPreparer` runs the model's processor (chat template, image resize/normalise,
+tokenise) in a CPU stage; `VLMCaptioner` batches the prepared inputs and generates on the
+GPU. Any checkpoint that `AutoProcessor` and `AutoModelForImageTextToText` load and whose
+processor has a chat template works (Qwen2.5-VL, LLaVA, SmolVLM, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from cosmos_curate.core.interfaces.model_interface import ModelInterface
+from cosmos_curate.core.utils.device import preferred_device
+from cosmos_curate.models._weights import weights_folder
+
+CAPTION_MODEL_ID = "Qwen/Qwen2.5-VL-7B-Instruct"
+DEFAULT_CAPTION_PROMPT = (
+    "Describe this video clip in detail: the scene, the objects and people in it, "
+    "what moves and how the camera moves."
+)
+
+PreparedInputs = dict[str, npt.NDArray[Any]]
+
+
+def _not_set_up(name: str) -> RuntimeError:
+    return RuntimeError(f"{name}.setup() must run before it is used")
+
+
+def group_by_shape(inputs: Sequence[PreparedInputs]) -> list[list[int]]:
+    """Indices of inputs that can be stacked into one batch (same keys, same non-batch shapes).
+
+    Prepared inputs of one prompt and one frame count usually have equal token counts, so a
+    batch of clips mostly forms a single group; anything else is generated separately.
+    """
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for i, item in enumerate(inputs):
+        shapes = tuple(sorted((name, tuple(arr.shape[1:])) for name, arr in item.items()))
+        key = (*shapes, int(item["input_ids"].shape[-1]))
+        groups.setdefault(key, []).append(i)
+    return list(groups.values())
+
+
+class VLMInputPreparer(ModelInterface):
+    """The VLM's processor alone: frames and a prompt in, model inputs out (CPU only)."""
+
+    def __init__(self, model_id: str = CAPTION_MODEL_ID, weights_root: Path | None = None) -> None:
+        self.model_id = model_id
+        self.weights_root = weights_root
+        self._processor: Any = None
+
+    @property
+    def conda_env_name(self) -> str:
+        """Runs in the `transformers` env."""
+        return "transformers"
+
+    @property
+    def model_id_names(self) -> list[str]:
+        """The VLM checkpoint whose processor files are read."""
+        return [self.model_id]
+
+    def setup(self) -> None:
+        """Load the processor from the local weights folder."""
+        from transformers import AutoProcessor
+
+        folder = weights_folder(self.model_id, self.weights_root)
+        self._processor = AutoProcessor.from_pretrained(folder)  # type: ignore[no-untyped-call]
+
+    def prepare(self, frames: Sequence[npt.NDArray[np.uint8]], prompt: str) -> PreparedInputs:
+        """RGB frames of one clip and the prompt -> arrays with a leading batch dim of 1."""
+        from PIL import Image
+
+        if self._processor is None:
+            raise _not_set_up(type(self).__name__)
+        content: list[dict[str, Any]] = [
+            {"type": "image", "image": Image.fromarray(f)} for f in frames
+        ]
+        content.append({"type": "text", "text": prompt})
+        encoded = self._processor.apply_chat_template(
+            [{"role": "user", "content": content}],
+            add_generation_prompt=True,
+            tokenize=True,
+            return_dict=True,
+            return_tensors="np",
+        )
+        return {name: np.asarray(value) for name, value in encoded.items()}
+
+
+class VLMCaptioner(ModelInterface):
+    """Greedy caption generation for batches of prepared inputs."""
+
+    def __init__(
+        self,
+        model_id: str = CAPTION_MODEL_ID,
+        max_new_tokens: int = 128,
+        weights_root: Path | None = None,
+    ) -> None:
+        self.model_id = model_id
+        self.weights_root = weights_root
+        self.max_new_tokens = max_new_tokens
+        self._model: Any = None
+        self._processor: Any = None
+        self._device = "cpu"
+
+    @property
+    def conda_env_name(self) -> str:
+        """Runs in the `transformers` env."""
+        return "transformers"
+
+    @property
+    def model_id_names(self) -> list[str]:
+        """The VLM checkpoint."""
+        return [self.model_id]
+
+    def setup(self) -> None:
+        """Load model (bf16 on GPU, fp32 on CPU) and processor (for decoding)."""
+        import torch
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        folder = weights_folder(self.model_id, self.weights_root)
+        self._device = preferred_device()
+        dtype = torch.bfloat16 if self._device.startswith("cuda") else torch.float32
+        self._processor = AutoProcessor.from_pretrained(folder)  # type: ignore[no-untyped-call]
+        self._model = AutoModelForImageTextToText.from_pretrained(folder, dtype=dtype)
+        self._model.to(self._device)
+        self._model.eval()
+
+    def generate(self, inputs: Sequence[PreparedInputs]) -> list[str]:
+        """One caption per prepared input, in order; same-shaped inputs share one batch."""
+        import torch
+
+        if self._model is None:
+            raise _not_set_up(type(self).__name__)
+        captions: list[str] = [""] * len(inputs)
+        for group in group_by_shape(inputs):
+            batch = {
+                name: torch.from_numpy(np.concatenate([inputs[i][name] for i in group])).to(
+                    self._device
+                )
+                for name in inputs[group[0]]
+            }
+            if "pixel_values" in batch and batch["pixel_values"].is_floating_point():
+                batch["pixel_values"] = batch["pixel_values"].to(self._model.dtype)
+            with torch.inference_mode():
+                out = self._model.generate(
+                    **batch, max_new_tokens=self.max_new_tokens, do_sample=False
+                )
+            new_tokens = out[:, batch["input_ids"].shape[-1] :]
+            texts = self._processor.batch_decode(new_tokens, skip_special_tokens=True)
+            for i, text in zip(group, texts, strict=True):
+                captions[i] = text.strip()
+        return captions

@@ -1,0 +1,95 @@
+"""Where input videos come from: a local folder or an S3 prefix.
+
+Listing happens in the driver (it yields names only, lazily); stages open a source with
+`local_path`, which downloads S3 objects once per node into a cache folder so that PyAV
+can seek in them. boto3 reads credentials and `AWS_ENDPOINT_URL` the usual way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from cosmos_curate.core.interfaces.errors import CurateError
+from cosmos_curate.core.utils import settings
+
+VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".mkv", ".webm"})
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+class InputPathError(CurateError):
+    """The input path is neither an existing folder nor an S3 prefix."""
+
+
+def is_s3(path: str) -> bool:
+    """Whether `path` is an `s3://` URL."""
+    return path.startswith("s3://")
+
+
+def split_s3(url: str) -> tuple[str, str]:
+    """`s3://bucket/key/prefix` -> `("bucket", "key/prefix")`."""
+    bucket, _, key = url.removeprefix("s3://").partition("/")
+    if not bucket:
+        msg = f"invalid S3 URL {url!r}: expected s3://bucket/prefix"
+        raise InputPathError(msg)
+    return bucket, key
+
+
+def _s3_client() -> Any:
+    import boto3
+
+    return boto3.client("s3")
+
+
+def list_videos(input_path: str) -> Iterator[tuple[str, str]]:
+    """Yield `(source, relative name)` for every video under `input_path`, sorted by name."""
+    if is_s3(input_path):
+        yield from _list_s3(input_path)
+        return
+    root = Path(input_path).expanduser()
+    if not root.is_dir():
+        msg = f"input path {input_path} is not a folder (or an s3:// prefix)"
+        raise InputPathError(msg)
+    for path in sorted(root.rglob("*")):
+        if path.suffix.lower() in VIDEO_EXTENSIONS and path.is_file():
+            yield str(path.resolve()), path.relative_to(root).as_posix()
+
+
+def _list_s3(url: str) -> Iterator[tuple[str, str]]:
+    bucket, prefix = split_s3(url)
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    paginator = _s3_client().get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            key = obj["Key"]
+            if PurePosixPath(key).suffix.lower() in VIDEO_EXTENSIONS:
+                yield f"s3://{bucket}/{key}", key[len(prefix) :]
+
+
+def video_id_for(relative_name: str) -> str:
+    """A stable, file-name-safe id: the name's stem plus a hash of the relative path."""
+    stem = _UNSAFE.sub("_", PurePosixPath(relative_name).stem).strip("_.") or "video"
+    digest = hashlib.sha1(relative_name.encode("utf-8")).hexdigest()[:8]
+    return f"{stem[:80]}-{digest}"
+
+
+def local_path(source: str) -> Path:
+    """A local file for `source`; S3 objects are downloaded once into the node's cache."""
+    if not is_s3(source):
+        return Path(source)
+    bucket, key = split_s3(source)
+    suffix = PurePosixPath(key).suffix
+    cache = settings.runs_root() / "video_cache"
+    target = cache / (hashlib.sha1(source.encode("utf-8")).hexdigest() + suffix)
+    if target.is_file():
+        return target
+    cache.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f"{target.name}.{os.getpid()}.part")
+    _s3_client().download_file(bucket, key, str(partial))
+    partial.replace(target)  # atomic: readers never see a half-downloaded file
+    return target
