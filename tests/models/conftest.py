@@ -39,6 +39,9 @@ def _make_tiny_gpt2(folder: Path) -> None:
     model_dir = folder / "model"
     GPT2LMHeadModel(config).save_pretrained(str(model_dir))
     tokenizer.save_pretrained(str(model_dir))
+    # The real repo also holds the slow tokenizer's files, which the shipped filelist names.
+    for name in ("vocab.json", "merges.txt"):
+        (model_dir / name).write_bytes((bpe_dir / name).read_bytes())
 
 
 @pytest.fixture(scope="session")

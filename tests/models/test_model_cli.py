@@ -92,7 +92,11 @@ def test_killed_download_resumes_and_never_looks_complete(
 def test_unknown_model_lists_known(hub_env: FakeHub) -> None:
     """A misspelt name is one line listing the registered names; nothing is fetched."""
     line = _one_error_line(_curate("model", "download", "--models", "gtp2"))
-    assert line == "error: unknown model 'gtp2'; known models: gpt2"
+    from cosmos_curate.core.utils.model_registry import load_registry
+
+    known = ", ".join(sorted(load_registry()))
+    assert line == f"error: unknown model 'gtp2'; known models: {known}"
+    assert "gpt2" in known
     assert hub_env.requests == []
 
 

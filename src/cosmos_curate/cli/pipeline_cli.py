@@ -108,6 +108,29 @@ _RUN_PARAMETERS = [
         ],
     ),
     inspect.Parameter(
+        "download_missing",
+        KW,
+        default=False,
+        annotation=Annotated[
+            bool,
+            typer.Option(
+                "--download-missing", help="Download missing model weights before running."
+            ),
+        ],
+    ),
+    inspect.Parameter(
+        "model_weights_prefix",
+        KW,
+        default=None,
+        annotation=Annotated[
+            str | None,
+            typer.Option(
+                "--model-weights-prefix",
+                help="Fetch missing weights from s3://bucket/prefix instead of the hub.",
+            ),
+        ],
+    ),
+    inspect.Parameter(
         "verbose",
         KW,
         default=False,
@@ -146,6 +169,8 @@ def _pipeline_command(entry: registry.PipelineEntry) -> Callable[..., None]:
             metrics_port=values["metrics_port"],
             num_cpus=values["num_cpus"],
             num_gpus=values["num_gpus"],
+            download_missing=values["download_missing"],
+            model_weights_prefix=values["model_weights_prefix"],
         )
         result = entry.run(options, run)
         print_summary(entry.name, result)

@@ -37,6 +37,8 @@ class RunOptions:
     metrics_port: int | None = 9002
     num_cpus: float | None = None
     num_gpus: float | None = None
+    download_missing: bool = False
+    model_weights_prefix: str | None = None
 
     def as_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for `execute_pipeline`."""

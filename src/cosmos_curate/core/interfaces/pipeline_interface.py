@@ -49,7 +49,11 @@ def run_pipeline(
     failure records), `show_progress` (live rich display), `metrics_port` (embedded
     cluster's metrics export port, default 9002), `num_cpus`/`num_gpus` (embedded cluster
     size), `collect_outputs` (False: drop the last stage's outputs, for huge runs),
-    `check_weights` (default True), `progress_callbacks`, `engine_options`.
+    `check_weights` (default True: fail fast, before any worker starts, when a model's
+    weights are missing), `download_missing` (fetch them instead), `model_weights_prefix`
+    (`s3://bucket/prefix` to fetch from instead of the hub), `progress_callbacks`,
+    `engine_options`. Each worker node also makes sure it has the weights, once per node,
+    before its workers set up (multi-node clusters without a shared weights folder).
     """
     return execute_pipeline(input_tasks, stages, **options).outputs
 
@@ -67,6 +71,8 @@ def execute_pipeline(
     num_gpus: float | None = None,
     collect_outputs: bool = True,
     check_weights: bool = True,
+    download_missing: bool = False,
+    model_weights_prefix: str | None = None,
     progress_callbacks: Iterable[ProgressCallback] = (),
     engine_options: Any = None,
 ) -> PipelineResult:
@@ -76,6 +82,7 @@ def execute_pipeline(
     from cosmos_curate.core.runtime.engine import StreamingEngine
     from cosmos_curate.core.runtime.failures import FailureLog
     from cosmos_curate.core.runtime.resolved import resolve_stages
+    from cosmos_curate.core.runtime.worker import WeightsPolicy
     from cosmos_curate.core.utils.weights_check import check_weights as check_stage_weights
 
     specs = [as_stage_spec(s) for s in stages]
@@ -83,7 +90,11 @@ def execute_pipeline(
         msg = "run_pipeline needs at least one stage"
         raise ValueError(msg)
     if check_weights:
-        check_stage_weights(s.stage for s in specs)
+        check_stage_weights(
+            [s.stage for s in specs],
+            download_missing=download_missing,
+            s3_prefix=model_weights_prefix,
+        )
     run_id = uuid.uuid4().hex[:12]
     run_dir = settings.runs_root() / run_id
     path = Path(failures_path) if failures_path is not None else run_dir / "failures.jsonl"
@@ -111,6 +122,9 @@ def execute_pipeline(
             cluster_gpus=sum(n.gpus for n in nodes),
             require_gpu=require_gpu,
             run_dir=run_dir,
+            weights_on_node=WeightsPolicy(download_missing, model_weights_prefix)
+            if check_weights
+            else None,
         )
         if engine_options is None:
             from cosmos_curate.core.runtime.engine import EngineOptions

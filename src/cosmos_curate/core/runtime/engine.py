@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -470,9 +471,17 @@ def _gpu_alloc(stage: ResolvedStage, pool: StagePool) -> tuple[tuple[str, str, f
     return tuple((node, gpu, share) for (node, gpu), share in sorted(alloc.items()))
 
 
+_ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit)\b.*")
+
+
 def _one_line(exc: BaseException) -> str:
+    """The most telling line: for Ray's wrapped errors, the innermost `XError: ...` line."""
     text = f"{type(exc).__name__}: {exc}".strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if _ERROR_LINE.match(line):
+            return line
+    return lines[0] if lines else type(exc).__name__
 
 
 __all__ = ["EngineOptions", "GetTimeoutError", "ProgressSink", "StageSetupError", "StreamingEngine"]

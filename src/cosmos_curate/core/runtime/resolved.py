@@ -11,7 +11,7 @@ import attrs
 
 from cosmos_curate.core.interfaces.errors import CurateError
 from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageSpec
-from cosmos_curate.core.runtime.worker import WorkerConfig
+from cosmos_curate.core.runtime.worker import WeightsPolicy, WorkerConfig
 from cosmos_curate.core.utils import settings
 from cosmos_curate.core.utils.device import DEVICE_ENV_VAR
 
@@ -99,6 +99,7 @@ def resolve_stages(
     cluster_gpus: float,
     require_gpu: bool,
     run_dir: Path,
+    weights_on_node: WeightsPolicy | None = None,
 ) -> list[ResolvedStage]:
     """Resolve specs for a cluster with `cluster_gpus` GPUs (CPU fallback when it has none)."""
     warned_envs: set[str] = set()
@@ -151,6 +152,7 @@ def resolve_stages(
                     batch_size=batch_size,
                     run_attempts=spec.num_run_attempts_python,
                     setup_on_node_marker=marker,
+                    weights=weights_on_node,
                 ),
             )
         )

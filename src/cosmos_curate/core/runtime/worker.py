@@ -25,6 +25,14 @@ from cosmos_curate.core.runtime.failures import FailureRecord, short_repr
 
 
 @attrs.frozen
+class WeightsPolicy:
+    """How a node gets a stage's weights before its workers set up."""
+
+    download_missing: bool = False
+    s3_prefix: str | None = None
+
+
+@attrs.frozen
 class WorkerConfig:
     """Per-stage settings a worker needs; built once by the driver."""
 
@@ -32,6 +40,7 @@ class WorkerConfig:
     batch_size: int
     run_attempts: int
     setup_on_node_marker: str | None = None
+    weights: WeightsPolicy | None = None
 
 
 @attrs.frozen
@@ -128,9 +137,22 @@ class StageWorker:
         with open(marker + ".lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not os.path.exists(marker):
+                self._ensure_weights_on_node()
                 self._stage.stage_setup_on_node()
                 with open(marker, "w") as done:
                     done.write(str(os.getpid()))
+
+    def _ensure_weights_on_node(self) -> None:
+        policy = self._config.weights
+        if policy is None or self._stage.model is None:
+            return
+        from cosmos_curate.core.utils.weights_download import ensure_weights
+
+        ensure_weights(
+            list(self._stage.model.model_id_names),
+            download_missing=policy.download_missing,
+            s3_prefix=policy.s3_prefix,
+        )
 
     def process(self, n_parts: int, *chunks: bytes) -> tuple[Any, ...]:
         """Process the tasks in `chunks`; return `(CallReport, part_0, ..., part_{n-1})`."""
