@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from cosmos_curate.cli import metrics_cli, model_cli, pipeline_cli
+from cosmos_curate.cli import cluster_cli, metrics_cli, model_cli, pipeline_cli
 from cosmos_curate.cli.common import err
 from cosmos_curate.cli.errors import user_message
 
@@ -18,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(pipeline_cli.app, name="pipeline")
+app.add_typer(cluster_cli.app, name="cluster")
 app.add_typer(model_cli.app, name="model")
 app.add_typer(metrics_cli.app, name="metrics")
 

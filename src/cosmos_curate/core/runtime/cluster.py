@@ -1,4 +1,11 @@
-"""Connecting to Ray: an embedded local cluster or an existing one, and reading its capacity."""
+"""Connecting to Ray: an embedded local cluster or an existing one, and reading its capacity.
+
+An existing cluster is named by a GCS address (`host:port`) or a Ray Client address
+(`ray://host:10001`). Before `ray.init` the address is probed (a TCP connect, then one RPC
+with the auth token), so a wrong address or token is one clear error within seconds instead
+of Ray's long retry loop. `cosmos_curate.cluster.auth` handles the token and
+`cosmos_curate.cluster.code_shipping` how the driver's code reaches the cluster's workers.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +16,16 @@ from typing import Any
 import attrs
 import ray
 
-from cosmos_curate.core.interfaces.errors import CurateError
+from cosmos_curate.cluster.address import RayAddress, parse_address, probe_address
+from cosmos_curate.cluster.code_shipping import driver_runtime_env
+from cosmos_curate.cluster.errors import (
+    ClusterAuthError,
+    ClusterConnectionError,
+    ClusterUnreachableError,
+)
 from cosmos_curate.core.runtime.planner import NodeCapacity
 
 logger = logging.getLogger(__name__)
-
-
-class ClusterConnectionError(CurateError):
-    """The Ray cluster at the given address could not be reached."""
 
 
 @attrs.define
@@ -27,8 +36,10 @@ class RayConnection:
     address: str | None
 
     def close(self) -> None:
-        """Disconnect; an embedded cluster is stopped with it."""
-        if ray.is_initialized() and self.started_here:
+        """Disconnect; an embedded cluster is stopped with it, a remote one keeps running."""
+        if not ray.is_initialized():
+            return
+        if self.started_here or self.address is not None:
             ray.shutdown()
 
 
@@ -41,27 +52,24 @@ def connect(
 ) -> RayConnection:
     """Use the connected Ray, else connect to `address` (or `RAY_ADDRESS`), else embed one.
 
+    `address` is `host:port` (the head's GCS) or `ray://host:port` (Ray Client). Raises
+    `ClusterUnreachableError` when nothing answers there and `ClusterAuthError` when the
+    cluster wants a Ray auth token this process does not have (or has a wrong one).
     The embedded cluster gets `num_cpus` logical CPUs (default: this machine's count) and
-    exports metrics on `metrics_port`.
+    exports metrics on `metrics_port`; both are ignored for an existing cluster.
     """
     if ray.is_initialized():
         return RayConnection(started_here=False, address=None)
     address = address or os.environ.get("RAY_ADDRESS") or None
-    runtime_env = _driver_runtime_env()
     if address:
-        try:
-            ray.init(address=address, runtime_env=runtime_env, logging_level=logging.WARNING)
-        except (ConnectionError, TimeoutError, RuntimeError, ValueError) as exc:
-            msg = f"cannot reach the Ray cluster at {address}: {exc}"
-            raise ClusterConnectionError(msg) from exc
-        return RayConnection(started_here=False, address=address)
+        return _connect_existing(address)
     kwargs: dict[str, Any] = {
         # "local": always start a new cluster, never attach to a `ray start` one by accident.
         "address": "local",
         "num_cpus": num_cpus if num_cpus is not None else os.cpu_count(),
         "include_dashboard": False,
         "logging_level": logging.WARNING,
-        "runtime_env": runtime_env,
+        "runtime_env": driver_runtime_env(None),
         "configure_logging": True,
     }
     if num_gpus is not None:
@@ -72,33 +80,33 @@ def connect(
     return RayConnection(started_here=True, address=None)
 
 
-def _driver_runtime_env() -> dict[str, Any]:
-    # Workers find the driver's modules (stages defined in scripts and tests) on its path.
-    return {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in _driver_paths() if p)}}
+def _connect_existing(raw: str) -> RayConnection:
+    target = parse_address(raw)
+    if target is not None:
+        probe_address(target)
+    runtime_env = driver_runtime_env(target)
+    try:
+        ray.init(
+            address=target.url if target is not None else raw,
+            runtime_env=runtime_env,
+            logging_level=logging.WARNING,
+        )
+    except (ConnectionError, TimeoutError, RuntimeError, ValueError) as exc:
+        msg = f"cannot connect to the Ray cluster at {raw}: {_first_line(exc)}"
+        raise ClusterConnectionError(msg) from exc
+    logger.info("connected to the Ray cluster at %s", raw)
+    return RayConnection(started_here=False, address=raw)
 
 
-def _driver_paths() -> list[str]:
-    # Only the driver's own code folders: never site-packages or the stdlib, which would
-    # leak this interpreter's packages into workers running another env's Python.
-    import sys
-
-    prefixes = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
-    paths = [os.getcwd()]
-    for entry in sys.path:
-        real = os.path.realpath(entry) if entry else ""
-        if not real or not os.path.isdir(real) or "-packages" in real:
-            continue
-        if any(real == p or real.startswith(p + os.sep) for p in prefixes):
-            continue
-        paths.append(real)
-    existing = os.environ.get("PYTHONPATH", "")
-    return [*dict.fromkeys(paths), existing] if existing else list(dict.fromkeys(paths))
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def node_capacities() -> tuple[NodeCapacity, ...]:
     """CPUs and GPUs of every alive node."""
     nodes = []
-    for node in ray.nodes():
+    for node in ray.nodes():  # type: ignore[no-untyped-call]
         if not node.get("Alive"):
             continue
         resources = node.get("Resources", {})
@@ -110,3 +118,16 @@ def node_capacities() -> tuple[NodeCapacity, ...]:
             )
         )
     return tuple(sorted(nodes, key=lambda n: n.node_id))
+
+
+__all__ = [
+    "ClusterAuthError",
+    "ClusterConnectionError",
+    "ClusterUnreachableError",
+    "RayAddress",
+    "RayConnection",
+    "connect",
+    "node_capacities",
+    "parse_address",
+    "probe_address",
+]

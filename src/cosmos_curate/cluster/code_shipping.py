@@ -1,0 +1,96 @@
+"""How the project's code and the driver's own modules reach a cluster's workers.
+
+Stages are pickled by reference to their module, so a worker must be able to import the
+module that defined them. `CURATE_SHIP_CODE` picks the way:
+
+- `path` (default for an embedded cluster or one on this machine): workers get the
+  driver's code folders on `PYTHONPATH`; they share this machine's filesystem.
+- `upload` (default for a cluster elsewhere): Ray uploads the `cosmos_curate` package as a
+  `py_modules` entry and the driver's working directory as `working_dir` (honouring
+  `.gitignore`, skipping `.git`, virtual envs and caches), so the cluster runs exactly the
+  driver's version of the code. `CURATE_WORKING_DIR` names another folder, or `none`.
+- `none`: ship nothing; the cluster's image already has the code.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from cosmos_curate.cluster.address import RayAddress
+from cosmos_curate.cluster.errors import ClusterConnectionError
+
+logger = logging.getLogger(__name__)
+
+SHIP_VAR = "CURATE_SHIP_CODE"
+WORKING_DIR_VAR = "CURATE_WORKING_DIR"
+UPLOAD_EXCLUDES = [
+    ".git",
+    ".venv",
+    "venv",
+    "**/__pycache__",
+    "*.pyc",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    "node_modules",
+]
+
+
+def driver_runtime_env(address: RayAddress | None) -> dict[str, Any]:
+    """The job-level `runtime_env` for a driver connecting to `address` (None: embedded)."""
+    mode = os.environ.get(SHIP_VAR, "auto").strip().lower() or "auto"
+    if mode not in ("auto", "path", "upload", "none"):
+        msg = f"{SHIP_VAR}={mode!r}: use auto, path, upload or none"
+        raise ClusterConnectionError(msg)
+    if mode == "auto":
+        mode = "path" if address is None or address.is_local else "upload"
+    if mode == "none":
+        return {}
+    if mode == "path":
+        return {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in driver_paths() if p)}}
+    return upload_runtime_env()
+
+
+def upload_runtime_env() -> dict[str, Any]:
+    """`py_modules` with the project package plus the driver's working directory."""
+    import cosmos_curate
+
+    env: dict[str, Any] = {"py_modules": [str(Path(cosmos_curate.__file__).resolve().parent)]}
+    working_dir = os.environ.get(WORKING_DIR_VAR, os.getcwd())
+    if working_dir.lower() != "none":
+        env["working_dir"] = str(Path(working_dir).expanduser().resolve())
+        env["excludes"] = list(UPLOAD_EXCLUDES)
+    logger.info("shipping code to the cluster: %s", env)
+    return env
+
+
+def driver_paths() -> list[str]:
+    """The driver's own code folders (cwd and non-library `sys.path` entries), then `PYTHONPATH`.
+
+    Never site-packages or the stdlib, which would leak this interpreter's packages into
+    workers running another env's Python.
+    """
+    prefixes = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    paths = [os.getcwd()]
+    for entry in sys.path:
+        real = os.path.realpath(entry) if entry else ""
+        if not real or not os.path.isdir(real) or "-packages" in real:
+            continue
+        if any(real == p or real.startswith(p + os.sep) for p in prefixes):
+            continue
+        paths.append(real)
+    existing = os.environ.get("PYTHONPATH", "")
+    return [*dict.fromkeys(paths), existing] if existing else list(dict.fromkeys(paths))
+
+
+__all__ = [
+    "SHIP_VAR",
+    "WORKING_DIR_VAR",
+    "driver_paths",
+    "driver_runtime_env",
+    "upload_runtime_env",
+]

@@ -1,0 +1,29 @@
+"""Errors about Ray clusters: reaching them, authenticating, and the local cluster's life."""
+
+from __future__ import annotations
+
+from cosmos_curate.core.interfaces.errors import CurateError
+
+
+class ClusterConnectionError(CurateError):
+    """The Ray cluster at the given address could not be connected to."""
+
+
+class ClusterUnreachableError(ClusterConnectionError):
+    """Nothing that speaks Ray answers at the address (wrong host or port, cluster down)."""
+
+
+class ClusterAuthError(ClusterConnectionError):
+    """The cluster uses Ray token auth and this process has no token, or a wrong one."""
+
+
+class LocalClusterError(CurateError):
+    """`curate cluster start|stop` could not start, find or stop the local cluster."""
+
+
+__all__ = [
+    "ClusterAuthError",
+    "ClusterConnectionError",
+    "ClusterUnreachableError",
+    "LocalClusterError",
+]

@@ -1,0 +1,401 @@
+"""A multi-node Ray cluster on this machine: a head plus optional worker nodes on loopback.
+
+Each node is one `ray start --block` process (so it has a PID we own and it stops its
+children on SIGTERM), started in its own session with an explicit loopback address
+(`127.0.0.2` for the head, `127.0.0.3`... for workers), CPUs, memory and object store.
+Everything listens on 127.0.0.x; every port is explicit (free ones picked when not given)
+so several clusters can share the machine. The PIDs of every process go into a state file
+and `stop` ends exactly those (plus Ray workers they spawned), never `ray stop`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import attrs
+import psutil
+
+from cosmos_curate.cluster import auth
+from cosmos_curate.cluster.errors import LocalClusterError
+from cosmos_curate.cluster.processes import descendants, running_processes, terminate
+from cosmos_curate.cluster.state import ClusterState, NodeRecord, ProcessRecord
+
+logger = logging.getLogger(__name__)
+
+GiB = 1 << 30
+MiB = 1 << 20
+READY_LINE = "Ray runtime started"
+# Ray's worker processes use 10002-19999 by default; the client port must lie outside.
+WORKER_PORT_RANGE = range(10002, 20000)
+START_ATTEMPTS = 3
+# Ray's defaults assume an idle machine; a loaded one needs longer to start agents.
+NODE_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_agent_register_timeout_ms": "120000"}
+
+
+@attrs.frozen
+class LocalClusterConfig:
+    """How to start a local cluster; every node gets the same size."""
+
+    workers: int = 0
+    num_cpus: float = 1.0
+    num_gpus: float = 0.0
+    memory_bytes: int = GiB
+    object_store_bytes: int = 200 * MiB
+    port: int | None = None  # GCS port; None: 6379 if free, else any free port; 0: any free
+    metrics_port: int | None = 9002  # head's metrics export port; None: any free port
+    client_port: int | None = None  # Ray Client; None: 10001 if free, else any; 0: any free
+    dashboard: bool = False
+    auth_mode: str = "token"  # "token" or "disabled"
+    head_ip: str = "127.0.0.2"
+    start_timeout_s: float = 180.0
+
+    def worker_ip(self, index: int) -> str:
+        """Loopback address of worker node `index` (the head's + 1 + index)."""
+        *prefix, last = self.head_ip.split(".")
+        return ".".join([*prefix, str(int(last) + 1 + index)])
+
+
+@attrs.frozen
+class _Launch:
+    role: str
+    ip: str
+    metrics_port: int
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+
+def start_local_cluster(config: LocalClusterConfig, state_file: Path) -> ClusterState:
+    """Start the head, then the worker nodes; write and return the state.
+
+    Raises `LocalClusterError` if a cluster recorded in `state_file` still runs, a port is
+    taken, or a node does not come up (with the tail of its log); whatever was already
+    started is stopped again.
+    """
+    _refuse_if_running(state_file)
+    _check_config(config)
+    temp_dir = tempfile.mkdtemp(prefix="curate-ray-", dir="/tmp")  # short: socket paths
+    env, token_path = _node_env(config, Path(temp_dir))
+    ports = _Ports(config)
+    launches: list[_Launch] = []
+    try:
+        gcs_port = ports.gcs()
+        head = _launch(
+            _head_command(config, ports, gcs_port, temp_dir),
+            role="head",
+            ip=config.head_ip,
+            metrics_port=ports.head_metrics,
+            env=env,
+            temp_dir=Path(temp_dir),
+        )
+        launches.append(head)
+        _wait_ready([head], config.start_timeout_s)
+        address = f"{config.head_ip}:{gcs_port}"
+        for index in range(config.workers):
+            launches.append(_start_worker(config, address, index, env, Path(temp_dir)))
+    except BaseException:
+        terminate([r for x in launches if (r := _launcher_record(x)) is not None], temp_dir)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+        raise
+    state = ClusterState(
+        address=address,
+        client_address=f"ray://{config.head_ip}:{ports.client}",
+        temp_dir=temp_dir,
+        auth_mode=config.auth_mode,
+        token_path=str(token_path) if token_path else None,
+        dashboard_url=f"http://127.0.0.1:{ports.dashboard}" if config.dashboard else None,
+        started_at=time.time(),
+        nodes=tuple(_record(x, config) for x in launches),
+    )
+    state.save(state_file)
+    return state
+
+
+def stop_local_cluster(
+    state_file: Path, *, keep_logs: bool = False, timeout_s: float = 20.0
+) -> list[int]:
+    """Stop every process of the cluster in `state_file`; returns the PIDs that were running.
+
+    SIGTERM to each node's launcher (Ray stops its children), then SIGTERM and finally
+    SIGKILL to whatever recorded process, child of ours or Ray worker of this cluster is
+    left. The state file (and, unless `keep_logs`, the Ray temp dir) is removed.
+    """
+    state = ClusterState.load(state_file)
+    # Workers first, so the head does not log their loss as failures.
+    records = [r for n in reversed(state.nodes) for r in (n.launcher, *n.processes)]
+    stopped = terminate(records, state.temp_dir, timeout_s=timeout_s)
+    state_file.unlink(missing_ok=True)
+    if not keep_logs:
+        shutil.rmtree(state.temp_dir, ignore_errors=True)
+    return stopped
+
+
+# ---- starting --------------------------------------------------------------------------
+def _refuse_if_running(state_file: Path) -> None:
+    if not state_file.exists():
+        return
+    try:
+        state = ClusterState.load(state_file)
+    except LocalClusterError:
+        return  # unreadable leftovers: overwritten below
+    if running_processes(state):
+        msg = (
+            f"a local cluster is already running at {state.address} (state file {state_file}); "
+            "stop it with `curate cluster stop` or pass another --state-file"
+        )
+        raise LocalClusterError(msg)
+
+
+def _check_config(config: LocalClusterConfig) -> None:
+    if config.auth_mode not in ("token", "disabled"):
+        msg = f"auth mode {config.auth_mode!r}: use token or disabled"
+        raise LocalClusterError(msg)
+    if config.workers < 0 or config.num_cpus < 0 or config.num_gpus < 0:
+        msg = "workers, CPUs and GPUs must be >= 0"
+        raise LocalClusterError(msg)
+    if not config.head_ip.startswith("127."):
+        msg = f"the local cluster stays on loopback: {config.head_ip} is not a 127.x.x.x address"
+        raise LocalClusterError(msg)
+    if config.client_port is not None and config.client_port in WORKER_PORT_RANGE:
+        msg = f"Ray Client port {config.client_port} lies in Ray's worker port range 10002-19999"
+        raise LocalClusterError(msg)
+
+
+def _node_env(config: LocalClusterConfig, temp_dir: Path) -> tuple[dict[str, str], Path | None]:
+    env = {**os.environ, **NODE_ENV}
+    env.pop("RAY_ADDRESS", None)
+    if config.auth_mode == "disabled":
+        env[auth.AUTH_MODE_VAR] = "disabled"
+        return env, None
+    env[auth.AUTH_MODE_VAR] = "token"
+    source = auth.token_source()
+    if source == auth.TOKEN_VAR:
+        return env, None
+    if source is None:
+        # No token anywhere: make one for this cluster instead of writing into ~/.ray.
+        path = temp_dir / "auth_token"
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+        env[auth.TOKEN_PATH_VAR] = str(path)
+        return env, path
+    env[auth.TOKEN_PATH_VAR] = source
+    return env, Path(source)
+
+
+class _Ports:
+    """Every port the cluster needs, explicit; free ones picked where none is given."""
+
+    def __init__(self, config: LocalClusterConfig) -> None:
+        self._config = config
+        ip = config.head_ip
+        self.head_metrics = self.free(ip) if config.metrics_port is None else config.metrics_port
+        self._require_free(ip, self.head_metrics, "--metrics-port")
+        if config.client_port == 0:
+            self.client = self.free(ip)
+        elif config.client_port is not None:
+            self.client = config.client_port
+            self._require_free(ip, self.client, "--client-port")
+        else:
+            self.client = 10001 if _is_free(ip, 10001) else self.free(ip)
+        self.dashboard = self.free("127.0.0.1")
+
+    def gcs(self) -> int:
+        ip, port = self._config.head_ip, self._config.port
+        if port is None:
+            return 6379 if _is_free(ip, 6379) else self.free(ip)
+        if port == 0:
+            return self.free(ip)
+        self._require_free(ip, port, "--port")
+        return port
+
+    @staticmethod
+    def free(ip: str) -> int:
+        """A port nothing listens on at `ip` (outside Ray's worker range)."""
+        while True:
+            with socket.socket() as sock:
+                sock.bind((ip, 0))
+                port = int(sock.getsockname()[1])
+            if port not in WORKER_PORT_RANGE:
+                return port
+
+    @staticmethod
+    def _require_free(ip: str, port: int, flag: str) -> None:
+        if not _is_free(ip, port):
+            msg = f"port {port} ({flag}) is already in use on {ip}; pick another one"
+            raise LocalClusterError(msg)
+
+
+def _is_free(ip: str, port: int) -> bool:
+    for host in {ip, "127.0.0.1"}:
+        with socket.socket() as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                return False
+    return True
+
+
+def _ray_executable() -> list[str]:
+    beside = Path(sys.executable).parent / "ray"
+    if beside.exists():
+        return [str(beside)]
+    found = shutil.which("ray")
+    if found is None:
+        msg = "the `ray` command is not installed in this environment"
+        raise LocalClusterError(msg)
+    return [found]
+
+
+def _node_flags(config: LocalClusterConfig, ip: str, metrics_port: int) -> list[str]:
+    free = _Ports.free
+    return [
+        "--block",
+        "--disable-usage-stats",
+        f"--node-ip-address={ip}",
+        f"--num-cpus={config.num_cpus:g}",
+        f"--num-gpus={config.num_gpus:g}",
+        f"--memory={config.memory_bytes}",
+        f"--object-store-memory={config.object_store_bytes}",
+        f"--metrics-export-port={metrics_port}",
+        f"--dashboard-agent-listen-port={free(ip)}",
+        f"--dashboard-agent-grpc-port={free(ip)}",
+        f"--runtime-env-agent-port={free(ip)}",
+        # Random worker ports: several clusters on one machine must not share a range.
+        "--min-worker-port=0",
+        "--max-worker-port=0",
+    ]
+
+
+def _head_command(
+    config: LocalClusterConfig, ports: _Ports, gcs_port: int, temp_dir: str
+) -> list[str]:
+    return [
+        *_ray_executable(),
+        "start",
+        "--head",
+        f"--port={gcs_port}",
+        f"--temp-dir={temp_dir}",
+        f"--ray-client-server-port={ports.client}",
+        f"--include-dashboard={'true' if config.dashboard else 'false'}",
+        "--dashboard-host=127.0.0.1",
+        f"--dashboard-port={ports.dashboard}",
+        *_node_flags(config, config.head_ip, ports.head_metrics),
+    ]
+
+
+def _worker_command(
+    config: LocalClusterConfig, address: str, ip: str, metrics_port: int
+) -> list[str]:
+    return [
+        *_ray_executable(),
+        "start",
+        f"--address={address}",
+        *_node_flags(config, ip, metrics_port),
+    ]
+
+
+def _launch(
+    command: list[str],
+    *,
+    role: str,
+    ip: str,
+    metrics_port: int,
+    env: dict[str, str],
+    temp_dir: Path,
+) -> _Launch:
+    log_path = temp_dir / f"{role}.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,  # Ctrl-C in the shell must not reach it
+        )
+    logger.info("started %s node %s (pid %d): %s", role, ip, proc.pid, " ".join(command))
+    return _Launch(role, ip, metrics_port, proc, log_path)
+
+
+def _start_worker(
+    config: LocalClusterConfig, address: str, index: int, env: dict[str, str], temp_dir: Path
+) -> _Launch:
+    # One at a time, retried: on a loaded machine Ray's fixed 30 s raylet registration
+    # wait can expire; the failed `ray start` has already stopped its own processes.
+    ip = config.worker_ip(index)
+    for attempt in range(1, START_ATTEMPTS + 1):
+        metrics = _Ports.free(ip)
+        command = _worker_command(config, address, ip, metrics)
+        role = f"worker{index + 1}"
+        launch = _launch(
+            command, role=role, ip=ip, metrics_port=metrics, env=env, temp_dir=temp_dir
+        )
+        try:
+            _wait_ready([launch], config.start_timeout_s)
+        except LocalClusterError:
+            if attempt == START_ATTEMPTS or launch.proc.poll() is None:
+                raise
+            logger.warning("worker node %s failed to start (attempt %d); retrying", ip, attempt)
+            continue
+        return launch
+    msg = "unreachable"
+    raise AssertionError(msg)
+
+
+def _wait_ready(launches: list[_Launch], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    pending = list(launches)
+    while pending:
+        for launch in list(pending):
+            text = launch.log_path.read_text(errors="replace")
+            if READY_LINE in text:
+                pending.remove(launch)
+            elif launch.proc.poll() is not None:
+                msg = f"the {launch.role} node ({launch.ip}) exited while starting:\n{_tail(text)}"
+                raise LocalClusterError(msg)
+        if pending and time.monotonic() > deadline:
+            names = ", ".join(f"{x.role} ({x.log_path})" for x in pending)
+            msg = f"Ray nodes not up after {timeout_s:g}s: {names}"
+            raise LocalClusterError(msg)
+        if pending:
+            time.sleep(0.3)
+
+
+def _tail(text: str, lines: int = 15) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def _launcher_record(launch: _Launch) -> ProcessRecord | None:
+    try:
+        return ProcessRecord.of(psutil.Process(launch.proc.pid))
+    except psutil.Error:
+        return None
+
+
+def _record(launch: _Launch, config: LocalClusterConfig) -> NodeRecord:
+    proc = psutil.Process(launch.proc.pid)
+    return NodeRecord(
+        role="head" if launch.role == "head" else "worker",
+        ip=launch.ip,
+        metrics_port=launch.metrics_port,
+        num_cpus=config.num_cpus,
+        num_gpus=config.num_gpus,
+        launcher=ProcessRecord.of(proc),
+        processes=tuple(ProcessRecord.of(c) for c in descendants(proc)),
+        log_path=str(launch.log_path),
+    )
+
+
+__all__ = [
+    "LocalClusterConfig",
+    "start_local_cluster",
+    "stop_local_cluster",
+]

@@ -1,0 +1,140 @@
+"""The local cluster's state file: its addresses and every process it started, by PID.
+
+A PID alone could be reused by an unrelated process after ours exited, so each record
+keeps the process's start time too; only a process whose PID *and* start time match is
+ever signalled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import attrs
+import psutil
+
+from cosmos_curate.cluster.errors import LocalClusterError
+
+STATE_VAR = "CURATE_CLUSTER_STATE"
+
+
+def default_state_file() -> Path:
+    """`$CURATE_CLUSTER_STATE`, else `<user cache>/cosmos_curate/cluster/state.json`."""
+    override = os.environ.get(STATE_VAR)
+    if override:
+        return Path(override).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    cache = Path(xdg) if xdg else Path.home() / ".cache"
+    return cache / "cosmos_curate" / "cluster" / "state.json"
+
+
+@attrs.frozen
+class ProcessRecord:
+    """One process: PID, start time (to tell it from a later process with the same PID), name."""
+
+    pid: int
+    create_time: float
+    name: str
+
+    @classmethod
+    def of(cls, proc: psutil.Process) -> ProcessRecord:
+        """Record a live process."""
+        return cls(pid=proc.pid, create_time=proc.create_time(), name=proc.name())
+
+    def live(self) -> psutil.Process | None:
+        """The process if it still runs (same PID and start time), else None."""
+        try:
+            proc = psutil.Process(self.pid)
+            if abs(proc.create_time() - self.create_time) > 0.01:
+                return None
+            return None if proc.status() == psutil.STATUS_ZOMBIE else proc
+        except psutil.Error:
+            return None
+
+
+@attrs.frozen
+class NodeRecord:
+    """One Ray node of the local cluster: its `ray start --block` launcher and children."""
+
+    role: str  # "head" or "worker"
+    ip: str
+    metrics_port: int
+    num_cpus: float
+    num_gpus: float
+    launcher: ProcessRecord
+    processes: tuple[ProcessRecord, ...]
+    log_path: str
+
+    def find(self, name: str) -> ProcessRecord | None:
+        """The recorded process called `name` (e.g. "raylet"), if any."""
+        return next((p for p in self.processes if p.name == name), None)
+
+
+@attrs.frozen
+class ClusterState:
+    """What `curate cluster start` wrote: enough to reach the cluster and stop it."""
+
+    address: str
+    client_address: str | None
+    temp_dir: str
+    auth_mode: str
+    token_path: str | None
+    dashboard_url: str | None
+    started_at: float
+    nodes: tuple[NodeRecord, ...]
+
+    @property
+    def head(self) -> NodeRecord:
+        """The head node's record."""
+        return next(n for n in self.nodes if n.role == "head")
+
+    @property
+    def workers(self) -> tuple[NodeRecord, ...]:
+        """The extra worker nodes, in start order."""
+        return tuple(n for n in self.nodes if n.role != "head")
+
+    def all_records(self) -> list[ProcessRecord]:
+        """Every recorded process, launchers included."""
+        return [r for n in self.nodes for r in (n.launcher, *n.processes)]
+
+    def save(self, path: Path) -> None:
+        """Write atomically (temp file + rename), readable by this user only."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(attrs.asdict(self), indent=2))
+        tmp.chmod(0o600)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> ClusterState:
+        """Read a state file; `LocalClusterError` if missing or unreadable."""
+        try:
+            raw: dict[str, Any] = json.loads(path.read_text())
+            nodes = tuple(
+                NodeRecord(
+                    **{
+                        **n,
+                        "launcher": ProcessRecord(**n["launcher"]),
+                        "processes": tuple(ProcessRecord(**p) for p in n["processes"]),
+                    }
+                )
+                for n in raw.pop("nodes")
+            )
+            return cls(**raw, nodes=nodes)
+        except FileNotFoundError as exc:
+            msg = f"no local cluster recorded in {path}; start one with `curate cluster start`"
+            raise LocalClusterError(msg) from exc
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            msg = f"cannot read the cluster state file {path}: {exc}"
+            raise LocalClusterError(msg) from exc
+
+
+__all__ = [
+    "STATE_VAR",
+    "ClusterState",
+    "NodeRecord",
+    "ProcessRecord",
+    "default_state_file",
+]
