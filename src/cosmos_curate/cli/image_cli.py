@@ -1,0 +1,128 @@
+"""`curate image build --envs a,b` and `curate image list`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cosmos_curate.cli.common import err, out
+from cosmos_curate.image import build as image_build
+from cosmos_curate.image.daemon import connect
+from cosmos_curate.image.envs import parse_env_list
+from cosmos_curate.image.errors import ImageError
+from cosmos_curate.image.render import DEFAULT_BASE_IMAGE, RenderOptions
+
+EXAMPLES = """\
+Examples:
+  curate image build --envs transformers,video
+  curate image build --envs transformers --dry-run > Dockerfile
+  curate image build --envs video --image-name registry.example.com/curate --image-tag v1 --push
+  curate image list
+"""
+
+app = typer.Typer(help="Build and list the multi-env Docker image.", no_args_is_help=True)
+
+
+def _size(num_bytes: int) -> str:
+    size = float(num_bytes)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{num_bytes} B"
+
+
+def _write_log(line: str) -> None:
+    err.file.write(line)
+    err.file.flush()
+
+
+@app.command("build", epilog=EXAMPLES)
+def build(
+    *,
+    envs: Annotated[
+        str,
+        typer.Option("--envs", help="Comma-separated envs from envs/ (`default` is always in)."),
+    ] = "",
+    image_name: Annotated[str, typer.Option("--image-name", help="Image repository name.")] = (
+        image_build.DEFAULT_IMAGE_NAME
+    ),
+    image_tag: Annotated[str, typer.Option("--image-tag", help="Image tag.")] = (
+        image_build.DEFAULT_IMAGE_TAG
+    ),
+    base_image: Annotated[
+        str, typer.Option("--base-image", help="Base image (CUDA + OS).")
+    ] = DEFAULT_BASE_IMAGE,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the rendered Dockerfile; build nothing.")
+    ] = False,
+    push: Annotated[bool, typer.Option("--push", help="Push name:tag after the build.")] = False,
+    network: Annotated[
+        str | None,
+        typer.Option("--network", help="Network of the build's RUN steps, e.g. host."),
+    ] = None,
+    buildkit: Annotated[
+        bool,
+        typer.Option(
+            "--buildkit",
+            help="With --dry-run: render BuildKit cache mounts (for `docker buildx build`).",
+        ),
+    ] = False,
+) -> None:
+    """Render Dockerfile.j2 with the chosen envs and build one image holding all of them."""
+    if buildkit and not dry_run:
+        msg = (
+            "--buildkit only applies to --dry-run: the docker SDK builds with the legacy builder; "
+            "run `curate image build --dry-run --buildkit | docker buildx build -f - .` instead"
+        )
+        raise ImageError(msg)
+    options = RenderOptions(base_image=base_image, buildkit=buildkit)
+    image = image_build.plan_image(parse_env_list(envs), options=options)
+    stats = image.stats
+    summary = (
+        f"envs: {', '.join(image.envs)}; {stats.instructions} instructions, "
+        f"{stats.filesystem_layers} filesystem layers"
+    )
+    if dry_run:
+        out.file.write(image.dockerfile)
+        out.file.flush()
+        err.print(summary, highlight=False, soft_wrap=True)
+        return
+    client = connect()
+    err.print(f"building {image_name}:{image_tag} ({summary})", highlight=False, soft_wrap=True)
+    result = image_build.build_image(
+        image,
+        image_name=image_name,
+        image_tag=image_tag,
+        network_mode=network,
+        on_log=_write_log,
+        client=client,
+    )
+    if push:
+        image_build.push_image(result.reference, on_log=_write_log, client=client)
+    out.print(f"image   {result.reference}" + (" (pushed)" if push else ""), highlight=False)
+    out.print(f"id      {result.image_id}", highlight=False)
+    out.print(f"size    {_size(result.size_bytes)}", highlight=False)
+    out.print(f"envs    {', '.join(result.envs)}", highlight=False)
+    out.print(f"layers  {result.filesystem_layers}", highlight=False)
+
+
+@app.command("list")
+def list_images() -> None:
+    """List images built by `curate image build` with the envs each holds."""
+    images = image_build.list_images()
+    if not images:
+        err.print("no images built by `curate image build` on this daemon")
+        return
+    table = Table("image", "id", "envs", "size", "created")
+    for info in images:
+        table.add_row(
+            ", ".join(info.tags) or "<untagged>",
+            info.image_id,
+            ", ".join(info.envs),
+            _size(info.size_bytes),
+            info.created[:19].replace("T", " "),
+        )
+    out.print(table)

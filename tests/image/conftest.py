@@ -1,0 +1,163 @@
+"""Fixtures of the image tests: a real Docker daemon started by PID, a debootstrap base image.
+
+The daemon (`dockerd`, vfs storage, no iptables/bridge) lives under a temp folder for the
+session and is stopped by its PID. The base image is Debian bookworm made with debootstrap
+(cached as a tar under `CURATE_TEST_CACHE_DIR`, default `~/.cache/cosmos_curate/tests`),
+imported once per session, plus the stand-in `micromamba` (a test double) and this
+machine's CA bundle so that pip inside builds trusts the same TLS roots as the host.
+Missing `dockerd`/`debootstrap`: the tests skip, or fail when CURATE_REQUIRE_SERVICES=1.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import signal
+import subprocess
+import tarfile
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO_ROOT = HERE.parents[1]
+MICROMAMBA_DOUBLE = HERE / "micromamba_test_double.sh"
+BASE_PACKAGES = "python3,python3-venv"
+BASE_REPOSITORY = "curate-test-base"
+
+
+def _need(tool: str) -> str:
+    """Path of `tool`, else skip (or fail when CI requires its services)."""
+    path = shutil.which(tool)
+    if path is None:
+        message = f"{tool} is not installed (apt-get install -y docker.io debootstrap)"
+        if os.environ.get("CURATE_REQUIRE_SERVICES") == "1":
+            pytest.fail(message + "; CURATE_REQUIRE_SERVICES=1 requires it")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def docker_host() -> Iterator[str]:
+    """DOCKER_HOST of a dockerd this session starts (vfs storage, legacy builder)."""
+    import docker
+
+    dockerd = _need("dockerd")
+    # a short folder: the socket path must stay under the 108-byte unix socket limit
+    root = Path(tempfile.mkdtemp(prefix="curate-dockerd-"))
+    host = f"unix://{root}/docker.sock"
+    log = (root / "dockerd.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            dockerd,
+            f"--data-root={root}/data",
+            f"--exec-root={root}/exec",
+            f"--pidfile={root}/docker.pid",
+            f"--host={host}",
+            "--storage-driver=vfs",
+            "--iptables=false",
+            "--bridge=none",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                docker.DockerClient(base_url=host, timeout=5).ping()
+                break
+            except Exception:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    tail = (root / "dockerd.log").read_text(errors="replace")[-2000:]
+                    pytest.fail(f"dockerd did not come up: {tail}")
+                time.sleep(0.5)
+        yield host
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        # dockerd can leave its netns bind mount behind; unmount what lies under our root
+        for line in Path("/proc/mounts").read_text().splitlines():
+            mount_point = line.split()[1]
+            if mount_point.startswith(str(root)):
+                subprocess.run(["umount", "-l", mount_point], check=False)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def docker_client(docker_host: str) -> object:
+    """A docker SDK client of the session's daemon."""
+    import docker
+
+    return docker.DockerClient(base_url=docker_host, timeout=900)
+
+
+def _debootstrap_tar() -> Path:
+    """bookworm minbase + python3 as a rootfs tar, made once and kept in the test cache."""
+    cache = Path(
+        os.environ.get("CURATE_TEST_CACHE_DIR", Path.home() / ".cache" / "cosmos_curate" / "tests")
+    )
+    tar_path = cache / f"bookworm-minbase-{BASE_PACKAGES.replace(',', '-')}.tar"
+    if tar_path.is_file():
+        return tar_path
+    debootstrap = _need("debootstrap")
+    cache.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="curate-rootfs-", dir=cache))
+    try:
+        subprocess.run(
+            [
+                debootstrap,
+                "--variant=minbase",
+                f"--include={BASE_PACKAGES}",
+                "bookworm",
+                str(work / "rootfs"),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        partial = work / "rootfs.tar"
+        subprocess.run(
+            ["tar", "--numeric-owner", "-C", str(work / "rootfs"), "-cf", str(partial), "."],
+            check=True,
+        )
+        partial.replace(tar_path)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return tar_path
+
+
+@pytest.fixture(scope="session")
+def base_image(docker_client: object) -> str:
+    """`curate-test-base:bookworm`: debootstrap rootfs + micromamba test double + CA bundle."""
+    client = docker_client  # typed loosely: docker is imported lazily
+    tar_path = _debootstrap_tar()
+    client.api.import_image_from_file(str(tar_path), repository=BASE_REPOSITORY, tag="rootfs")  # type: ignore[attr-defined]
+    dockerfile = (
+        f"FROM {BASE_REPOSITORY}:rootfs\n"
+        "COPY micromamba /usr/local/bin/micromamba\n"
+        "COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt\n"
+    )
+    context = io.BytesIO()
+    with tarfile.open(fileobj=context, mode="w") as tar:
+        for name, data, mode in (
+            ("Dockerfile", dockerfile.encode(), 0o644),
+            ("micromamba", MICROMAMBA_DOUBLE.read_bytes(), 0o755),
+            ("ca-certificates.crt", Path("/etc/ssl/certs/ca-certificates.crt").read_bytes(), 0o644),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), mode
+            tar.addfile(info, io.BytesIO(data))
+    context.seek(0)
+    reference = f"{BASE_REPOSITORY}:bookworm"
+    client.images.build(fileobj=context, custom_context=True, tag=reference, rm=True)  # type: ignore[attr-defined]
+    return reference
