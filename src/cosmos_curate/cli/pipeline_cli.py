@@ -131,6 +131,28 @@ _RUN_PARAMETERS = [
         ],
     ),
     inspect.Parameter(
+        "checkpoint_dir",
+        KW,
+        default=None,
+        annotation=Annotated[
+            Path | None,
+            typer.Option(
+                "--checkpoint-dir",
+                file_okay=False,
+                help="Journal finished inputs here so an interrupted run can --resume.",
+            ),
+        ],
+    ),
+    inspect.Parameter(
+        "resume",
+        KW,
+        default=False,
+        annotation=Annotated[
+            bool,
+            typer.Option("--resume", help="Skip inputs the --checkpoint-dir journal lists."),
+        ],
+    ),
+    inspect.Parameter(
         "verbose",
         KW,
         default=False,
@@ -146,11 +168,14 @@ def _option_parameter(name: str, field: pydantic.fields.FieldInfo) -> inspect.Pa
     if typing.get_origin(annotation) in (types.UnionType, typing.Union):
         non_none = [a for a in typing.get_args(annotation) if a is not type(None)]
         annotation = non_none[0] if len(non_none) == 1 else str
+    flag = "--" + name.replace("_", "-")
+    many = " (repeat the option for several)" if typing.get_origin(annotation) is list else ""
+    if field.is_required():
+        option = typer.Option(flag, help=f"{field.description or ''}{many}")
+        return inspect.Parameter(name, KW, annotation=Annotated[annotation, option])
     default = field.get_default(call_default_factory=True)
     help_text = (field.description or "") + ("" if default is None else f" (default: {default})")
-    if typing.get_origin(annotation) is list:
-        help_text += " (repeat the option for several)"
-    option = typer.Option("--" + name.replace("_", "-"), help=help_text, show_default=False)
+    option = typer.Option(flag, help=help_text + many, show_default=False)
     optional: Any = annotation | None
     return inspect.Parameter(name, KW, default=None, annotation=Annotated[optional, option])
 
@@ -171,6 +196,8 @@ def _pipeline_command(entry: registry.PipelineEntry) -> Callable[..., None]:
             num_gpus=values["num_gpus"],
             download_missing=values["download_missing"],
             model_weights_prefix=values["model_weights_prefix"],
+            checkpoint_dir=str(values["checkpoint_dir"]) if values["checkpoint_dir"] else None,
+            resume=values["resume"],
         )
         result = entry.run(options, run)
         print_summary(entry.name, result)

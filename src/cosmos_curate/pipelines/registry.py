@@ -39,6 +39,8 @@ class RunOptions:
     num_gpus: float | None = None
     download_missing: bool = False
     model_weights_prefix: str | None = None
+    checkpoint_dir: str | None = None
+    resume: bool = False
 
     def as_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for `execute_pipeline`."""

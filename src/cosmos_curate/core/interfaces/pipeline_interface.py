@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import math
 import os
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from cosmos_curate.core.interfaces.errors import CurateError
 from cosmos_curate.core.interfaces.stage_interface import (
     CuratorStage,
     CuratorStageSpec,
@@ -52,7 +52,9 @@ def run_pipeline(
     `check_weights` (default True: fail fast, before any worker starts, when a model's
     weights are missing), `download_missing` (fetch them instead), `model_weights_prefix`
     (`s3://bucket/prefix` to fetch from instead of the hub), `progress_callbacks`,
-    `engine_options`. Each worker node also makes sure it has the weights, once per node,
+    `engine_options`, `checkpoint_dir` (journal of the inputs that fully left the pipeline)
+    and `resume` (skip the inputs an earlier run's journal lists; the input must come in the
+    same order). Each worker node also makes sure it has the weights, once per node,
     before its workers set up (multi-node clusters without a shared weights folder).
     """
     return execute_pipeline(input_tasks, stages, **options).outputs
@@ -73,82 +75,40 @@ def execute_pipeline(
     check_weights: bool = True,
     download_missing: bool = False,
     model_weights_prefix: str | None = None,
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = False,
     progress_callbacks: Iterable[ProgressCallback] = (),
     engine_options: Any = None,
 ) -> PipelineResult:
     """Like `run_pipeline`, but returns a `PipelineResult` with counts and paths."""
     # Ray is imported here so that defining stages never needs it.
-    from cosmos_curate.core.runtime import cluster
-    from cosmos_curate.core.runtime.engine import StreamingEngine
-    from cosmos_curate.core.runtime.failures import FailureLog
-    from cosmos_curate.core.runtime.resolved import resolve_stages
-    from cosmos_curate.core.runtime.worker import WeightsPolicy
-    from cosmos_curate.core.utils.weights_check import check_weights as check_stage_weights
+    from cosmos_curate.core.runtime.session import RunConfig, run_session
 
     specs = [as_stage_spec(s) for s in stages]
     if not specs:
         msg = "run_pipeline needs at least one stage"
-        raise ValueError(msg)
-    if check_weights:
-        check_stage_weights(
-            [s.stage for s in specs],
-            download_missing=download_missing,
-            s3_prefix=model_weights_prefix,
-        )
-    run_id = uuid.uuid4().hex[:12]
-    run_dir = settings.runs_root() / run_id
-    path = Path(failures_path) if failures_path is not None else run_dir / "failures.jsonl"
-    failure_log = FailureLog(path)
-    sinks = list(progress_callbacks)
-    from cosmos_curate.core.runtime.metrics import PipelineMetrics
-
-    sinks.append(PipelineMetrics())  # Prometheus metrics on Ray's metrics export port
-    display = None
-    if show_progress:
-        from cosmos_curate.core.runtime.progress_display import LiveProgress
-
-        display = LiveProgress()
-        sinks.append(display.update)
-    connection = cluster.connect(
-        ray_address,
+        raise CurateError(msg)
+    if resume and checkpoint_dir is None:
+        msg = "resume needs a checkpoint folder: pass --checkpoint-dir DIR"
+        raise CurateError(msg)
+    config = RunConfig(
+        ray_address=ray_address,
+        require_gpu=require_gpu,
+        failures_path=Path(failures_path) if failures_path is not None else None,
+        show_progress=show_progress,
+        metrics_port=metrics_port,
         num_cpus=num_cpus if num_cpus is not None else _embedded_cpus(specs),
         num_gpus=num_gpus,
-        metrics_port=metrics_port,
+        collect_outputs=collect_outputs,
+        check_weights=check_weights,
+        download_missing=download_missing,
+        model_weights_prefix=model_weights_prefix,
+        checkpoint_dir=Path(checkpoint_dir) if checkpoint_dir is not None else None,
+        resume=resume,
+        progress_callbacks=tuple(progress_callbacks),
+        engine_options=engine_options,
     )
-    try:
-        nodes = cluster.node_capacities()
-        resolved = resolve_stages(
-            specs,
-            cluster_gpus=sum(n.gpus for n in nodes),
-            require_gpu=require_gpu,
-            run_dir=run_dir,
-            weights_on_node=WeightsPolicy(download_missing, model_weights_prefix)
-            if check_weights
-            else None,
-        )
-        if engine_options is None:
-            from cosmos_curate.core.runtime.engine import EngineOptions
-
-            engine_options = EngineOptions(collect_outputs=collect_outputs)
-        engine = StreamingEngine(resolved, failure_log, options=engine_options, sinks=sinks)
-        if display is not None:
-            display.start()
-        outputs = engine.run(input_tasks)
-        progress = engine.progress(finished=True)
-    finally:
-        if display is not None:
-            display.stop()
-        failure_log.close()
-        connection.close()
-    if failure_log.total:
-        logger.warning("%d task(s) failed; records in %s", failure_log.total, path)
-    return PipelineResult(
-        outputs=outputs,
-        num_outputs=progress.outputs,
-        num_failures=failure_log.total,
-        failures_path=path if failure_log.total else None,
-        progress=progress,
-    )
+    return run_session(specs, input_tasks, config)
 
 
 def _embedded_cpus(specs: list[CuratorStageSpec]) -> float:

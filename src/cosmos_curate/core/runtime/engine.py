@@ -22,12 +22,20 @@ from typing import Any
 
 import attrs
 import ray
-from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError, WorkerCrashedError
+from ray.exceptions import (
+    GetTimeoutError,
+    ObjectLostError,
+    RayActorError,
+    RayTaskError,
+    WorkerCrashedError,
+)
 
 from cosmos_curate.core.interfaces.errors import CurateError
 from cosmos_curate.core.runtime.bundling import BundlePolicy
+from cosmos_curate.core.runtime.checkpoint import CheckpointJournal
 from cosmos_curate.core.runtime.cluster import node_capacities
 from cosmos_curate.core.runtime.failures import FailureLog, FailureRecord, short_repr
+from cosmos_curate.core.runtime.ledger import InputLedger, to_ranges
 from cosmos_curate.core.runtime.planner import (
     NodeCapacity,
     PlanningSnapshot,
@@ -37,8 +45,9 @@ from cosmos_curate.core.runtime.planner import (
 )
 from cosmos_curate.core.runtime.queues import Chunk, ChunkQueue
 from cosmos_curate.core.runtime.resolved import ResolvedStage
+from cosmos_curate.core.runtime.snapshot import stage_progress
 from cosmos_curate.core.runtime.stage_pool import StagePool, WorkerHandle, WorkerState
-from cosmos_curate.core.runtime.stats import PipelineProgress, StageProgress, StageStats
+from cosmos_curate.core.runtime.stats import PipelineProgress, StageStats
 from cosmos_curate.core.runtime.worker import CallReport, SetupReport, dumps, loads
 
 logger = logging.getLogger(__name__)
@@ -59,8 +68,11 @@ class EngineOptions:
     report_interval_s: float = 0.5
     min_worker_age_s: float = 2.0
     min_queue_tasks: int = 16
+    learning_period_s: float = 10.0
     max_parts_per_call: int = 64
     collect_outputs: bool = True
+    max_worker_deaths_per_task: int = 3
+    journal_flush_interval_s: float = 0.5
     bundle_policy: BundlePolicy = attrs.field(factory=BundlePolicy)
 
 
@@ -71,6 +83,7 @@ class _Call:
     chunks: list[Chunk]
     n_tasks: int
     part_refs: list[Any]
+    seq: int
 
 
 @attrs.define(eq=False)
@@ -90,12 +103,19 @@ class StreamingEngine:
         options: EngineOptions | None = None,
         planner: WorkerPlanner | None = None,
         sinks: Iterable[ProgressSink] = (),
+        journal: CheckpointJournal | None = None,
     ) -> None:
         self._stages = stages
         self._failures = failure_log
         self._options = options or EngineOptions()
         self._planner = planner or ProportionalPlanner()
         self._sinks = list(sinks)
+        self._journal = journal
+        self._ledger = InputLedger(journal.record if journal is not None else None)
+        self._inputs_skipped = 0
+        self._quarantined = 0
+        self._call_seq = 0
+        self._guilty_call: dict[tuple[int, int], int] = {}
         self._queues = [ChunkQueue() for _ in stages]
         self._stats = [StageStats() for _ in stages]
         self._pools: list[StagePool] = []
@@ -110,7 +130,7 @@ class StreamingEngine:
         self._n_outputs = 0
         self._inputs_read = 0
         self._input_exhausted = False
-        self._input: Iterator[Any] = iter(())
+        self._input: Iterator[tuple[int, Any]] = iter(())
         self._nodes: tuple[NodeCapacity, ...] = ()
         self._nodes_read_at = -math.inf
         self._started = time.monotonic()
@@ -118,12 +138,12 @@ class StreamingEngine:
     # ---- public ------------------------------------------------------------------
     def run(self, input_tasks: Iterable[Any]) -> list[Any]:
         """Stream `input_tasks` through every stage; return the last stage's outputs."""
-        self._input = iter(input_tasks)
+        self._input = enumerate(input_tasks)
         self._started = time.monotonic()
         self._pools = [StagePool(stage, ray.put(_stage_blob(stage))) for stage in self._stages]
         try:
             self._plan()
-            next_plan = next_report = time.monotonic()
+            next_plan = next_report = next_flush = time.monotonic()
             while True:
                 round_start = time.perf_counter()
                 self._feed()
@@ -138,8 +158,13 @@ class StreamingEngine:
                 if now >= next_report:
                     self._report(finished=False)
                     next_report = now + self._options.report_interval_s
+                if self._journal is not None and now >= next_flush:
+                    self._journal.flush()
+                    next_flush = now + self._options.journal_flush_interval_s
                 self._rounds += 1
                 self._round_seconds += time.perf_counter() - round_start
+            if self._journal is not None:
+                self._journal.flush()
             self._report(finished=True)
             return self._outputs
         finally:
@@ -149,16 +174,22 @@ class StreamingEngine:
     def _feed(self) -> None:
         while not self._input_exhausted and self._queues[0].tasks < self._queue_limit(0):
             size = self._desired_call_size(0)
-            batch = []
-            for task in self._input:
+            batch, positions = [], []
+            done = self._journal.done if self._journal is not None else None
+            for position, task in self._input:
+                if done is not None and position in done:
+                    self._inputs_skipped += 1
+                    continue
                 batch.append(task)
+                positions.append(position)
                 if len(batch) >= size:
                     break
             else:
                 self._input_exhausted = True
             if batch:
                 self._inputs_read += len(batch)
-                self._queues[0].push(Chunk(dumps(batch), len(batch)))
+                origins = self._ledger.new_origin(to_ranges(positions))
+                self._queues[0].push(Chunk(dumps(batch), len(batch), origins))
 
     # ---- phase 2: dispatch -------------------------------------------------------
     def _dispatch(self) -> None:
@@ -179,7 +210,10 @@ class StreamingEngine:
             n_tasks = sum(c.n_tasks for c in chunks)
             n_parts = self._parts_for(index, n_tasks)
             refs = pool.submit(free[0], n_parts, [c.data for c in chunks], n_tasks)
-            self._calls[refs[0]] = _Call(index, free[0], chunks, n_tasks, list(refs[1:]))
+            self._call_seq += 1
+            self._calls[refs[0]] = _Call(
+                index, free[0], chunks, n_tasks, list(refs[1:]), self._call_seq
+            )
 
     def _downstream_full(self, index: int) -> bool:
         if index + 1 >= len(self._stages):
@@ -256,7 +290,9 @@ class StreamingEngine:
         except _DEAD_WORKER_ERRORS:
             self._requeue_dead_worker_call(call)
             return
-        except RayTaskError as exc:
+        except (RayTaskError, ObjectLostError) as exc:
+            # ObjectLostError: an input chunk lived on a node that is gone. Re-running its
+            # producer could duplicate its siblings, so these tasks become failure records.
             pool.on_call_done(call.worker, call.n_tasks)
             self._record_broken_call(call, exc)
             return
@@ -274,20 +310,24 @@ class StreamingEngine:
         stats.rss_by_worker[call.worker.worker_id] = report.rss_bytes
         for failure in report.failures:
             self._failures.write(failure)
-        self._forward(call.stage, call.part_refs, report.part_counts)
+        self._forward(call, report.part_counts)
 
-    def _forward(self, index: int, part_refs: list[Any], counts: tuple[int, ...]) -> None:
-        if index + 1 < len(self._stages):
-            queue = self._queues[index + 1]
-            for part, count in zip(part_refs, counts, strict=True):
-                if count:
-                    queue.push(Chunk(part, count))
-            return
-        self._n_outputs += sum(counts)
-        if self._options.collect_outputs:
-            blobs = ray.get([p for p, c in zip(part_refs, counts, strict=True) if c])
-            for blob in blobs:
-                self._outputs.extend(loads(blob))
+    def _forward(self, call: _Call, counts: tuple[int, ...]) -> None:
+        """Queue the call's outputs downstream (or collect them) and settle the ledger."""
+        origins = frozenset().union(*(c.origins for c in call.chunks))
+        parts = [(p, c) for p, c in zip(call.part_refs, counts, strict=True) if c]
+        if call.stage + 1 < len(self._stages):
+            queue = self._queues[call.stage + 1]
+            self._ledger.derive(origins, len(parts))
+            for part, count in parts:
+                queue.push(Chunk(part, count, origins))
+        else:
+            self._n_outputs += sum(counts)
+            if self._options.collect_outputs:
+                for blob in ray.get([p for p, _ in parts]):
+                    self._outputs.extend(loads(blob))
+        for chunk in call.chunks:
+            self._ledger.release(chunk.origins)
 
     def _requeue_dead_worker_call(self, call: _Call) -> None:
         pool = self._pools[call.stage]
@@ -298,18 +338,72 @@ class StreamingEngine:
                 call.n_tasks,
             )
         pool.on_worker_died(call.worker)
-        self._queues[call.stage].push_front(call.chunks)
+        if self._is_guilty(call):
+            requeue: list[Chunk] = []
+            for chunk in call.chunks:
+                requeue.extend(self._suspect_chunks(call.stage, chunk))
+            self._queues[call.stage].push_front(requeue)
+        else:
+            self._queues[call.stage].push_front(call.chunks)
 
-    def _record_broken_call(self, call: _Call, exc: RayTaskError) -> None:
-        # The call failed outside process_data (e.g. tasks could not be unpickled in the
-        # worker's env): every task of the call becomes a failure record.
+    def _is_guilty(self, call: _Call) -> bool:
+        """Whether this call was running when its worker died.
+
+        A worker runs its calls in dispatch order, so the oldest one in flight was running;
+        the calls queued behind it are innocent and re-run as they are.
+        """
+        key = (call.stage, call.worker.worker_id)
+        if key not in self._guilty_call:
+            same_worker = [c.seq for c in self._calls.values() if c.worker is call.worker]
+            self._guilty_call[key] = min([call.seq, *same_worker])
+        return self._guilty_call[key] == call.seq
+
+    def _suspect_chunks(self, index: int, chunk: Chunk) -> list[Chunk]:
+        """A chunk a dead worker held: split into single tasks, or quarantined at the limit.
+
+        Worker deaths are not counted as attempts of `process_data`; a task that killed
+        `max_worker_deaths_per_task` workers becomes a failure record instead of killing more.
+        """
+        if chunk.n_tasks > 1:
+            tasks = _load_chunk(chunk)
+            singles = [Chunk(dumps([t]), 1, chunk.origins, chunk.deaths + 1) for t in tasks]
+            self._ledger.derive(chunk.origins, len(singles))
+            self._ledger.release(chunk.origins)
+            return singles
+        deaths = chunk.deaths + 1
+        if deaths < self._options.max_worker_deaths_per_task:
+            return [attrs.evolve(chunk, deaths=deaths)]
+        stage = self._stages[index]
+        (task,) = _load_chunk(chunk)
+        logger.error(
+            "stage %s: quarantined a task that killed %d workers: %s",
+            stage.name,
+            deaths,
+            short_repr(task),
+        )
+        self._failures.write(
+            FailureRecord(
+                stage=stage.name,
+                error=f"WorkerDied: the task killed its worker process {deaths} times",
+                traceback="",
+                attempts=deaths,
+                task_repr=short_repr(task),
+            )
+        )
+        self._stats[index].tasks_failed += 1
+        self._quarantined += 1
+        self._ledger.release(chunk.origins)
+        return []
+
+    def _record_broken_call(self, call: _Call, exc: RayTaskError | ObjectLostError) -> None:
+        # The call failed outside process_data (tasks could not be unpickled in the worker's
+        # env, or their data was lost with a node): each task becomes a failure record.
         stage = self._stages[call.stage]
-        cause = exc.cause if exc.cause else exc
+        cause = exc.cause if isinstance(exc, RayTaskError) and exc.cause else exc
         trace = str(exc)
         for chunk in call.chunks:
-            blob = ray.get(chunk.data) if isinstance(chunk.data, ray.ObjectRef) else chunk.data
             try:
-                reprs = [short_repr(t) for t in loads(blob)]
+                reprs = [short_repr(t) for t in _load_chunk(chunk)]
             except Exception:  # the driver cannot read them either; keep the count
                 reprs = [f"<task {i} of an unreadable chunk>" for i in range(chunk.n_tasks)]
             for task_repr in reprs:
@@ -323,6 +417,8 @@ class StreamingEngine:
                     )
                 )
         self._stats[call.stage].tasks_failed += call.n_tasks
+        for chunk in call.chunks:
+            self._ledger.release(chunk.origins)
 
     # ---- phase 4: plan -----------------------------------------------------------
     def _plan(self) -> None:
@@ -333,6 +429,7 @@ class StreamingEngine:
         snapshot = PlanningSnapshot(
             nodes=self._nodes,
             stages=tuple(self._demand(i) for i in range(len(self._stages))),
+            learning=now - self._started < self._options.learning_period_s,
         )
         plan = self._planner.plan(snapshot)
         self._plan_rounds += 1
@@ -391,45 +488,24 @@ class StreamingEngine:
 
     def progress(self, *, finished: bool = False) -> PipelineProgress:
         """A snapshot of every stage's counters."""
-        elapsed = time.monotonic() - self._started
-        stages = []
-        for index, (stage, pool, stats) in enumerate(
-            zip(self._stages, self._pools, self._stats, strict=True)
-        ):
-            busy = pool.busy_count
-            out_queue = self._queues[index + 1].tasks if index + 1 < len(self._queues) else 0
-            stages.append(
-                StageProgress(
-                    name=stage.name,
-                    tasks_done=stats.tasks_done,
-                    tasks_produced=stats.tasks_produced,
-                    tasks_failed=stats.tasks_failed,
-                    throughput=stats.throughput(elapsed),
-                    seconds_per_task=stats.seconds_per_task,
-                    workers_target=self._targets[index],
-                    workers_starting=pool.count(WorkerState.STARTING),
-                    workers_busy=busy,
-                    workers_idle=pool.count(WorkerState.READY) - busy,
-                    workers_draining=pool.count(WorkerState.DRAINING),
-                    input_queue=self._queues[index].tasks,
-                    output_queue=out_queue,
-                    tasks_in_flight=pool.tasks_in_flight,
-                    cpu_fallback=stage.cpu_fallback,
-                    process_seconds_total=stats.process_seconds,
-                    deserialize_seconds_total=stats.deserialize_seconds,
-                    deserialize_bytes_total=stats.deserialize_bytes,
-                    deserialize_count_total=stats.deserialize_count,
-                    cpu_percent=sum(
-                        stats.cpu_percent_by_worker.get(w.worker_id, 0.0) for w in pool.workers
-                    ),
-                    rss_bytes=sum(stats.rss_by_worker.get(w.worker_id, 0) for w in pool.workers),
-                    gpu_alloc=_gpu_alloc(stage, pool),
-                    target_changes=self._target_changes[index],
-                )
+        stages = tuple(
+            stage_progress(
+                stage,
+                pool,
+                stats,
+                elapsed_s=time.monotonic() - self._started,
+                target=self._targets[index],
+                target_changes=self._target_changes[index],
+                input_queue=self._queues[index].tasks,
+                output_queue=self._queues[index + 1].tasks if index + 1 < len(self._queues) else 0,
             )
+            for index, (stage, pool, stats) in enumerate(
+                zip(self._stages, self._pools, self._stats, strict=True)
+            )
+        )
         return PipelineProgress(
-            stages=tuple(stages),
-            elapsed_s=elapsed,
+            stages=stages,
+            elapsed_s=time.monotonic() - self._started,
             inputs_read=self._inputs_read,
             input_exhausted=self._input_exhausted,
             outputs=self._n_outputs,
@@ -438,6 +514,8 @@ class StreamingEngine:
             scheduler_round_seconds=self._round_seconds / max(1, self._rounds),
             scheduler_rounds=self._rounds,
             plan_rounds=self._plan_rounds,
+            inputs_skipped=self._inputs_skipped,
+            inputs_done=self._ledger.inputs_done,
         )
 
     # ---- shutdown ----------------------------------------------------------------
@@ -458,17 +536,9 @@ def _stage_blob(stage: ResolvedStage) -> bytes:
     return blob
 
 
-def _gpu_alloc(stage: ResolvedStage, pool: StagePool) -> tuple[tuple[str, str, float], ...]:
-    """(node id, GPU index, share) for every ready worker holding a GPU."""
-    alloc: dict[tuple[str, str], float] = {}
-    for worker in pool.workers:
-        if worker.setup is None:
-            continue
-        share = stage.gpus / max(1, len(worker.setup.gpu_ids)) if stage.gpus < 1 else 1.0
-        for gpu in worker.setup.gpu_ids:
-            key = (worker.setup.node_id, gpu)
-            alloc[key] = alloc.get(key, 0.0) + share
-    return tuple((node, gpu, share) for (node, gpu), share in sorted(alloc.items()))
+def _load_chunk(chunk: Chunk) -> list[Any]:
+    blob = ray.get(chunk.data) if isinstance(chunk.data, ray.ObjectRef) else chunk.data
+    return loads(blob)
 
 
 _ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit)\b.*")

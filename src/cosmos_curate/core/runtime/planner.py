@@ -64,6 +64,9 @@ class PlanningSnapshot:
 
     nodes: tuple[NodeCapacity, ...]
     stages: tuple[StageDemand, ...]
+    learning: bool = False
+    """While True, unmeasured stages hold growth: every stage keeps its minimum until all
+    are measured, so early guesses do not start workers that must be retired later."""
 
 
 @attrs.frozen
@@ -172,7 +175,9 @@ class ProportionalPlanner:
         targets = [0] * len(stages)
         self._place_fixed(stages, nodes, packing, targets)
         self._place_minimum(stages, packing, targets)
-        self._grow(stages, nodes, packing, targets)
+        unmeasured = any(s.autoscaled and not s.finished and not s.seconds_per_task for s in stages)
+        if not (snapshot.learning and unmeasured):
+            self._grow(stages, nodes, packing, targets)
         plan = WorkerPlan(tuple(targets))
         return self._with_hysteresis(plan, snapshot)
 

@@ -52,10 +52,16 @@ def progress_table(progress: PipelineProgress, *, title: str = "pipeline") -> Ta
 def progress_footer(progress: PipelineProgress) -> Text:
     """Inputs read, outputs, failures, elapsed time and ETA."""
     inputs = f"{progress.inputs_read:,}" + ("" if progress.input_exhausted else "+")
-    return Text(
+    text = (
         f"inputs {inputs}  outputs {progress.outputs:,}  failures {progress.failures:,}  "
         f"elapsed {_fmt_duration(progress.elapsed_s)}  ETA {_fmt_duration(progress.eta_s)}"
     )
+    lost = sum(s.workers_lost for s in progress.stages)
+    if lost:
+        text += f"  workers lost {lost} (their tasks re-ran)"
+    if progress.inputs_skipped:
+        text += f"  skipped {progress.inputs_skipped:,} (done in an earlier run)"
+    return Text(text)
 
 
 class LiveProgress:

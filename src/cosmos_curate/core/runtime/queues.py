@@ -11,10 +11,21 @@ import attrs
 
 @attrs.frozen
 class Chunk:
-    """A pickled list of tasks: inline bytes or a Ray object ref to them."""
+    """A pickled list of tasks: inline bytes or a Ray object ref to them.
+
+    `origins` are the input chunks it derives from (see `ledger`); `deaths` counts the
+    workers that died while holding it (a poison task kills every worker it meets).
+    """
 
     data: Any
     n_tasks: int
+    origins: frozenset[int] = frozenset()
+    deaths: int = 0
+
+    @property
+    def suspect(self) -> bool:
+        """Whether a worker died holding this chunk: it then runs alone."""
+        return self.deaths > 0
 
 
 class ChunkQueue:
@@ -39,12 +50,15 @@ class ChunkQueue:
             self.tasks += chunk.n_tasks
 
     def pop_up_to(self, n_tasks: int) -> list[Chunk]:
-        """At least one chunk, then more while the total stays within `n_tasks`."""
+        """At least one chunk, then more while the total stays within `n_tasks`.
+
+        A suspect chunk always travels alone, so a poison task cannot take others down.
+        """
         taken: list[Chunk] = []
         total = 0
         while self._chunks:
             size = self._chunks[0].n_tasks
-            if taken and total + size > n_tasks:
+            if taken and (total + size > n_tasks or self._chunks[0].suspect or taken[0].suspect):
                 break
             chunk = self._chunks.popleft()
             taken.append(chunk)

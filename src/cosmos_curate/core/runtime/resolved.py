@@ -61,6 +61,12 @@ def env_python(env_name: str) -> Path:
 
 
 def _runtime_env_for(stage: CuratorStage[Any, Any], warned: set[str]) -> dict[str, Any]:
+    forwarded = settings.forwarded_env()
+    base: dict[str, Any] = {"env_vars": forwarded} if forwarded else {}
+    return {**base, **_interpreter_for(stage, warned)}
+
+
+def _interpreter_for(stage: CuratorStage[Any, Any], warned: set[str]) -> dict[str, Any]:
     env_name = stage.conda_env_name
     if not env_name:
         return {}

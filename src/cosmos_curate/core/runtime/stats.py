@@ -38,6 +38,7 @@ class StageProgress:
     rss_bytes: int
     gpu_alloc: tuple[tuple[str, str, float], ...] = ()
     target_changes: int = 0
+    workers_lost: int = 0
 
 
 @attrs.frozen
@@ -54,6 +55,8 @@ class PipelineProgress:
     scheduler_round_seconds: float = 0.0
     scheduler_rounds: int = 0
     plan_rounds: int = 0
+    inputs_skipped: int = 0
+    inputs_done: int = 0
 
     @property
     def eta_s(self) -> float | None:

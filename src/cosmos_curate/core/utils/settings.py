@@ -42,6 +42,20 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parents[4]
 
 
+# Variables a driver forwards to its workers so they see the same folders and hub settings.
+FORWARDED_ENV_PREFIXES = ("CURATE_",)
+FORWARDED_ENV_NAMES = ("HF_ENDPOINT", "HF_HUB_OFFLINE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")
+
+
+def forwarded_env() -> dict[str, str]:
+    """Settings of this process that workers must share (never secrets such as HF_TOKEN)."""
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if key.startswith(FORWARDED_ENV_PREFIXES) or key in FORWARDED_ENV_NAMES
+    }
+
+
 def runs_root() -> Path:
     """Folder of per-run scratch data and default failure records."""
     override = os.environ.get("CURATE_RUNS_DIR")

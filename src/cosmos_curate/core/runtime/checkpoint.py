@@ -1,0 +1,100 @@
+"""The resume journal: input positions that fully left the pipeline, as JSON lines.
+
+Each line is `{"done": [[start, end], ...]}`, appended and fsync'd in batches, so a driver
+killed at any moment leaves a journal whose complete lines are all true; a torn last line is
+ignored on read. A rerun with the same checkpoint folder skips those positions of the input
+(the input must come in the same order).
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import logging
+import os
+from pathlib import Path
+from typing import IO
+
+from cosmos_curate.core.interfaces.errors import CurateError
+from cosmos_curate.core.runtime.ledger import Ranges
+
+logger = logging.getLogger(__name__)
+
+JOURNAL_NAME = "journal.jsonl"
+
+
+class DoneSet:
+    """A set of input positions stored as merged, sorted ranges."""
+
+    def __init__(self) -> None:
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+
+    def add(self, start: int, end: int) -> None:
+        """Mark positions `start..end-1` done."""
+        i = bisect.bisect_left(self._ends, start)
+        j = bisect.bisect_right(self._starts, end)
+        if i < j:
+            start = min(start, self._starts[i])
+            end = max(end, self._ends[j - 1])
+        self._starts[i:j] = [start]
+        self._ends[i:j] = [end]
+
+    def __contains__(self, position: int) -> bool:
+        i = bisect.bisect_right(self._starts, position) - 1
+        return i >= 0 and position < self._ends[i]
+
+    def __len__(self) -> int:
+        return sum(e - s for s, e in zip(self._starts, self._ends, strict=True))
+
+
+class CheckpointJournal:
+    """Appends done ranges to `<folder>/journal.jsonl` and remembers earlier runs' ones."""
+
+    def __init__(self, folder: Path, *, resume: bool) -> None:
+        self.folder = folder
+        self.path = folder / JOURNAL_NAME
+        self.done = DoneSet()
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.path.exists():
+            if not resume:
+                msg = (
+                    f"checkpoint folder {folder} holds a journal from an earlier run; pass "
+                    "--resume (resume=True) to skip what it finished, or remove the folder"
+                )
+                raise CurateError(msg)
+            self._load()
+        self._pending: list[tuple[int, int]] = []
+        self._file: IO[str] = self.path.open("a", encoding="utf-8")
+
+    def _load(self) -> None:
+        torn = 0
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                for start, end in json.loads(line)["done"]:
+                    self.done.add(int(start), int(end))
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+                torn += 1
+        if torn:
+            logger.warning("checkpoint %s: ignored %d torn record(s)", self.path, torn)
+
+    def record(self, ranges: Ranges) -> None:
+        """Queue ranges as done; they reach the disk at the next `flush`."""
+        self._pending.extend(ranges)
+
+    def flush(self) -> None:
+        """Append queued ranges as one line and fsync it."""
+        if not self._pending:
+            return
+        line = json.dumps({"done": self._pending}, separators=(",", ":"))
+        self._file.write(line + "\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        for start, end in self._pending:
+            self.done.add(start, end)
+        self._pending = []
+
+    def close(self) -> None:
+        """Flush and close."""
+        self.flush()
+        self._file.close()

@@ -1,0 +1,115 @@
+"""Recovery: poison tasks are quarantined; a killed driver's run resumes where it stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from cosmos_curate.core.interfaces.pipeline_interface import execute_pipeline
+from cosmos_curate.core.interfaces.stage_interface import (
+    CuratorStage,
+    CuratorStageResource,
+    PipelineTask,
+)
+from cosmos_curate.core.runtime.engine import EngineOptions
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@attrs.define
+class Cell(PipelineTask):
+    id: int
+
+
+class Poison(CuratorStage[Cell, Cell]):
+    """Task 13 kills the worker process every time; the others pass."""
+
+    @property
+    def resources(self) -> CuratorStageResource:
+        return CuratorStageResource(cpus=0.5)
+
+    def process_data(self, tasks: list[Cell]) -> list[Cell] | None:
+        for task in tasks:
+            if task.id == 13:
+                os.kill(os.getpid(), signal.SIGKILL)
+        return tasks
+
+
+def test_poison_task_is_quarantined_after_three_worker_deaths(
+    ray_cluster: dict[str, Any], tmp_path: Path
+) -> None:
+    """The task that kills its worker becomes a failure record; every other task arrives."""
+    failures = tmp_path / "failures.jsonl"
+    result = execute_pipeline(
+        [Cell(i) for i in range(40)],
+        [Poison()],
+        failures_path=failures,
+        engine_options=EngineOptions(max_worker_deaths_per_task=3),
+    )
+    assert sorted(c.id for c in result.outputs) == [i for i in range(40) if i != 13]
+    (record,) = [json.loads(line) for line in failures.read_text().splitlines()]
+    assert "Cell(id=13)" in record["task_repr"]
+    assert record["attempts"] == 3
+    assert "killed its worker process 3 times" in record["error"]
+
+
+def _driver(tmp_path: Path, n: int, mode: str) -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")]),
+        "RAY_AUTH_MODE": "disabled",
+    }
+    env.pop("RAY_ADDRESS", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.core.runtime.resume_driver",
+         str(tmp_path / "out"), str(tmp_path / "ckpt"), str(n), mode],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _journaled(tmp_path: Path) -> int:
+    path = tmp_path / "ckpt" / "journal.jsonl"
+    if not path.exists():
+        return 0
+    total = 0
+    for line in path.read_text().splitlines():
+        try:
+            total += sum(e - s for s, e in json.loads(line)["done"])
+        except (json.JSONDecodeError, KeyError):
+            pass
+    return total
+
+
+def test_driver_killed_mid_run_resumes_without_redoing_finished_inputs(tmp_path: Path) -> None:
+    """kill -9 of the driver, then --resume: every task written, journaled ones not redone."""
+    n = 1500
+    first = _driver(tmp_path, n, "fresh")
+    deadline = time.time() + 180
+    while _journaled(tmp_path) < 300 and time.time() < deadline and first.poll() is None:
+        time.sleep(0.2)
+    assert first.poll() is None, f"driver ended early: {first.communicate()[1][-2000:]}"
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    done_before = _journaled(tmp_path)
+    assert 300 <= done_before < n
+    writes_before = len((tmp_path / "writes.log").read_text().splitlines())
+
+    second = _driver(tmp_path, n, "resume")
+    _, err = second.communicate(timeout=300)
+    assert second.returncode == 0, err[-3000:]
+    written = {int(p.stem) for p in (tmp_path / "out").glob("*.done")}
+    assert written == set(range(n))  # none missing
+    writes_after = len((tmp_path / "writes.log").read_text().splitlines()) - writes_before
+    # The resumed run skipped every journaled input: at most the rest is written again.
+    assert writes_after <= n - done_before
+    assert _journaled(tmp_path) == n
