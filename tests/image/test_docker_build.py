@@ -159,8 +159,9 @@ def test_image_list_shows_the_envs_from_labels(
     monkeypatch.setenv("DOCKER_HOST", docker_host)
     main(["image", "list"])
     out = capsys.readouterr().out
+    assert out.splitlines()[0].split() == ["IMAGE", "ID", "ENVS", "SIZE", "CREATED"]
     row = next(line for line in out.splitlines() if f"{IMAGE}:cold" in line)
-    assert "probe, default" in row
+    assert row.split()[2] == "probe,default"
     assert "curate-test-base" not in out
 
 

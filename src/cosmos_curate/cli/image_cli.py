@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from cosmos_curate.cli.common import err, out
 from cosmos_curate.image import build as image_build
@@ -116,13 +115,19 @@ def list_images() -> None:
     if not images:
         err.print("no images built by `curate image build` on this daemon")
         return
-    table = Table("image", "id", "envs", "size", "created")
+    # plain aligned rows (no table borders): full names at any width, easy to grep
+    rows = [("IMAGE", "ID", "ENVS", "SIZE", "CREATED")]
     for info in images:
-        table.add_row(
-            ", ".join(info.tags) or "<untagged>",
-            info.image_id,
-            ", ".join(info.envs),
-            _size(info.size_bytes),
-            info.created[:19].replace("T", " "),
+        rows.append(
+            (
+                ",".join(info.tags) or "<untagged>",
+                info.image_id,
+                ",".join(info.envs),
+                _size(info.size_bytes),
+                info.created[:19].replace("T", " "),
+            )
         )
-    out.print(table)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        out.print(line.rstrip(), highlight=False, soft_wrap=True)
