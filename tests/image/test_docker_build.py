@@ -157,7 +157,9 @@ def test_image_list_shows_the_envs_from_labels(
     from cosmos_curate.cli.main import main
 
     monkeypatch.setenv("DOCKER_HOST", docker_host)
-    main(["image", "list"])
+    with pytest.raises(SystemExit) as info:  # click's standalone mode exits, 0 on success
+        main(["image", "list"])
+    assert info.value.code == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0].split() == ["IMAGE", "ID", "ENVS", "SIZE", "CREATED"]
     row = next(line for line in out.splitlines() if f"{IMAGE}:cold" in line)
