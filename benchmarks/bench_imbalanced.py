@@ -19,6 +19,7 @@ from cosmos_curate.core.interfaces.pipeline_interface import execute_pipeline
 COSTS = (0.002, 0.010, 0.040)
 CPUS_PER_WORKER = 0.1
 CLUSTER_CPUS = 2
+BLOCK_ROWS = 10
 
 
 def ideal() -> float:
@@ -39,7 +40,8 @@ def run_ray_data(n: int, concurrency: list[int | tuple[int, int]], label: str) -
     import ray.data
 
     def go() -> int:
-        ds = ray.data.range(n)
+        # Many small blocks: Ray Data parallelises over blocks, so fewer would starve it.
+        ds = ray.data.range(n, override_num_blocks=max(1, n // BLOCK_ROWS))
         for cost, conc in zip(COSTS, concurrency, strict=True):
             ds = ds.map_batches(
                 RayDataSleep, fn_constructor_args=(cost,), batch_size=1,

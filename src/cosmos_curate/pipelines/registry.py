@@ -9,6 +9,7 @@ A pipeline registers a function and a pydantic model of its options:
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -67,7 +68,12 @@ _BUILTIN_MODULES = (
     "cosmos_curate.pipelines.examples.hello_world_pipeline",
     "cosmos_curate.pipelines.examples.demo_task_chunking_pipeline",
 )
-_EXTRA_MODULES: list[str] = ["cosmos_curate.pipelines.video.split_pipeline"]
+# Pipelines whose optional dependencies may be missing (pip extras); plus user plugins named
+# in CURATE_PIPELINE_MODULES (comma-separated importable modules that call register_pipeline).
+_EXTRA_MODULES: dict[str, str] = {
+    "cosmos_curate.pipelines.video.split_pipeline": "pip install 'cosmos-curate[video]'",
+}
+_UNAVAILABLE: dict[str, str] = {}
 
 
 def register_pipeline(
@@ -85,12 +91,18 @@ def register_pipeline(
 def _load_builtins() -> None:
     for module in _BUILTIN_MODULES:
         importlib.import_module(module)
-    for module in _EXTRA_MODULES:
+    for module, install_hint in _EXTRA_MODULES.items():
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
-            if exc.name != module:  # a real missing dependency inside the module
-                raise
+            _UNAVAILABLE[module] = f"needs the missing module {exc.name!r} ({install_hint})"
+    plugins = os.environ.get("CURATE_PIPELINE_MODULES", "")
+    for module in filter(None, (m.strip() for m in plugins.split(","))):
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            msg = f"CURATE_PIPELINE_MODULES names {module!r}, which cannot be imported: {exc}"
+            raise PipelineOptionsError(msg) from exc
 
 
 def all_pipelines() -> dict[str, PipelineEntry]:
@@ -104,7 +116,11 @@ def get_pipeline(name: str) -> PipelineEntry:
     pipelines = all_pipelines()
     if name not in pipelines:
         known = ", ".join(pipelines) or "none"
-        msg = f"unknown pipeline {name!r}; known pipelines: {known} (see `curate pipeline list`)"
+        missing = "".join(f"; {m.rsplit('.', 1)[-1]} {why}" for m, why in _UNAVAILABLE.items())
+        msg = (
+            f"unknown pipeline {name!r}; known pipelines: {known} (see `curate pipeline list`)"
+            f"{missing}"
+        )
         raise UnknownPipelineError(msg)
     return pipelines[name]
 

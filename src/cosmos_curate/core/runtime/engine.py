@@ -69,6 +69,7 @@ class EngineOptions:
     min_worker_age_s: float = 2.0
     min_queue_tasks: int = 16
     learning_period_s: float = 10.0
+    resize_cooldown_s: float = 5.0
     max_parts_per_call: int = 64
     collect_outputs: bool = True
     max_worker_deaths_per_task: int = 3
@@ -121,6 +122,7 @@ class StreamingEngine:
         self._pools: list[StagePool] = []
         self._targets = [0] * len(stages)
         self._target_changes = [0] * len(stages)
+        self._last_resize = [-math.inf] * len(stages)
         self._rounds = 0
         self._round_seconds = 0.0
         self._plan_rounds = 0
@@ -428,7 +430,7 @@ class StreamingEngine:
             self._nodes_read_at = now
         snapshot = PlanningSnapshot(
             nodes=self._nodes,
-            stages=tuple(self._demand(i) for i in range(len(self._stages))),
+            stages=tuple(self._demand(i, now) for i in range(len(self._stages))),
             learning=now - self._started < self._options.learning_period_s,
         )
         plan = self._planner.plan(snapshot)
@@ -436,6 +438,7 @@ class StreamingEngine:
         for index, (old, new) in enumerate(zip(self._targets, plan.targets, strict=True)):
             if old != new:
                 self._target_changes[index] += 1
+                self._last_resize[index] = now
                 logger.info("stage %s: workers %d -> %d", self._stages[index].name, old, new)
         self._targets = list(plan.targets)
         node_ids = [n.node_id for n in self._nodes]
@@ -451,8 +454,11 @@ class StreamingEngine:
             for worker, setup_ref in started:
                 self._setups[setup_ref] = _Setup(index, worker)
 
-    def _demand(self, index: int) -> StageDemand:
+    def _demand(self, index: int, now: float) -> StageDemand:
         stage, pool = self._stages[index], self._pools[index]
+        # A stage resized moments ago keeps its workers: its new speed is not measured yet,
+        # and shrinking it back would only pay for worker start-ups twice.
+        steady = now - self._last_resize[index] < self._options.resize_cooldown_s
         return StageDemand(
             name=stage.name,
             cpus=stage.cpus,
@@ -462,6 +468,7 @@ class StreamingEngine:
             seconds_per_task=self._stats[index].seconds_per_task,
             finished=self._stage_finished(index),
             current_workers=pool.active_count,
+            min_workers=max(1, pool.active_count) if steady else 1,
         )
 
     def _stage_finished(self, index: int) -> bool:

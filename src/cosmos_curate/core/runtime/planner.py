@@ -51,6 +51,8 @@ class StageDemand:
     finished: bool = False
     current_workers: int = 0
     max_workers: int | None = None
+    min_workers: int = 1
+    """Workers the stage keeps this round (the engine holds a recently changed stage steady)."""
 
     @property
     def autoscaled(self) -> bool:
@@ -156,7 +158,7 @@ class ProportionalPlanner:
     throughput by more than that fraction, so noise does not move workers back and forth.
     """
 
-    def __init__(self, max_workers_per_stage_per_node: int = 32, hysteresis: float = 0.10) -> None:
+    def __init__(self, max_workers_per_stage_per_node: int = 32, hysteresis: float = 0.20) -> None:
         self.max_workers_per_stage_per_node = max_workers_per_stage_per_node
         self.hysteresis = hysteresis
 
@@ -212,6 +214,10 @@ class ProportionalPlanner:
             if stage.autoscaled and not stage.finished:
                 packing.place(stage.cpus, stage.gpus)
                 targets[i] = 1
+                for _ in range(stage.min_workers - 1):
+                    if not packing.place(stage.cpus, stage.gpus):
+                        break
+                    targets[i] += 1
 
     def _cap(self, stage: StageDemand, n_nodes: int) -> int:
         cap = self.max_workers_per_stage_per_node * max(n_nodes, 1)

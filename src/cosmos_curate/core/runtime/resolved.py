@@ -54,8 +54,8 @@ class ResolvedStage:
 
 def env_python(env_name: str) -> Path:
     """Path of a conda env's interpreter: `<envs root>/<name>/bin/python`."""
-    if not env_name or not all(c.isalnum() or c in "-_." for c in env_name) or env_name[0] == ".":
-        msg = f"invalid conda env name {env_name!r}: use letters, digits, '-', '_' and '.'"
+    if not env_name or not all(c.isascii() and (c.isalnum() or c in "-_") for c in env_name):
+        msg = f"invalid conda env name {env_name!r}: use letters, digits, '-' and '_' only"
         raise CurateError(msg)
     return settings.envs_root() / env_name / "bin" / "python"
 
@@ -72,7 +72,8 @@ def _interpreter_for(stage: CuratorStage[Any, Any], warned: set[str]) -> dict[st
         return {}
     python = env_python(env_name)
     if python.exists():
-        if python.resolve() == Path(sys.executable).resolve():
+        # Compare environments, not binaries: a venv's python is a symlink to its base.
+        if python.parent.parent.resolve() == Path(sys.prefix).resolve():
             return {}
         return {"py_executable": str(python)}
     if env_name not in warned:

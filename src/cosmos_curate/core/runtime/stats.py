@@ -7,7 +7,6 @@ import time
 
 import attrs
 
-SPEED_SMOOTHING = 0.3
 THROUGHPUT_WINDOW_S = 10.0
 
 
@@ -89,7 +88,9 @@ class StageStats:
     seconds_per_task: float | None = None
     cpu_percent_by_worker: dict[int, float] = attrs.field(factory=dict)
     rss_by_worker: dict[int, int] = attrs.field(factory=dict)
-    _recent: collections.deque[tuple[float, int]] = attrs.field(factory=collections.deque)
+    _recent: collections.deque[tuple[float, int, float]] = attrs.field(
+        factory=collections.deque
+    )
 
     def record_call(
         self,
@@ -111,15 +112,13 @@ class StageStats:
         self.deserialize_seconds += deserialize_seconds
         self.deserialize_bytes += deserialize_bytes
         self.deserialize_count += 1
-        if tasks_in:
-            sample = process_seconds / tasks_in
-            if self.seconds_per_task is None:
-                self.seconds_per_task = sample
-            else:
-                self.seconds_per_task += SPEED_SMOOTHING * (sample - self.seconds_per_task)
-        self._recent.append((now, tasks_in))
+        self._recent.append((now, tasks_in, process_seconds))
         while self._recent and now - self._recent[0][0] > THROUGHPUT_WINDOW_S:
             self._recent.popleft()
+        # Cost per task over the window: busy seconds / tasks, robust to one slow call.
+        window_tasks = sum(n for _, n, _ in self._recent)
+        if window_tasks:
+            self.seconds_per_task = sum(s for _, _, s in self._recent) / window_tasks
 
     @property
     def fan_out(self) -> float:
@@ -133,5 +132,5 @@ class StageStats:
             return 0.0
         now = time.monotonic()
         window = min(THROUGHPUT_WINDOW_S, max(elapsed_s, 1e-3))
-        count = sum(n for t, n in self._recent if now - t <= window)
+        count = sum(n for t, n, _ in self._recent if now - t <= window)
         return count / window

@@ -1,0 +1,59 @@
+"""Autoscaling on a real cluster: the slow stage ends up with the most workers."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import attrs
+import pytest
+
+from cosmos_curate.core.interfaces.pipeline_interface import run_pipeline
+from cosmos_curate.core.interfaces.stage_interface import (
+    CuratorStage,
+    CuratorStageResource,
+    PipelineTask,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@attrs.define
+class Job(PipelineTask):
+    id: int
+
+
+class Sleep(CuratorStage[Job, Job]):
+    def __init__(self, label: str, seconds: float) -> None:
+        self.label, self.seconds = label, seconds
+
+    @property
+    def name(self) -> str:
+        return self.label
+
+    @property
+    def resources(self) -> CuratorStageResource:
+        return CuratorStageResource(cpus=0.25)
+
+    def process_data(self, tasks: list[Job]) -> list[Job] | None:
+        time.sleep(self.seconds * len(tasks))
+        return tasks
+
+
+def test_bottleneck_stage_gets_most_workers(ray_cluster: dict[str, Any]) -> None:
+    """Stages of 4 ms and 40 ms: the 40 ms stage is given several times the workers."""
+    peaks: dict[str, int] = {"fast": 0, "slow": 0}
+
+    def watch(progress: Any) -> None:
+        for stage in progress.stages:
+            peaks[stage.name] = max(peaks[stage.name], stage.workers_target)
+
+    out = run_pipeline(
+        (Job(i) for i in range(1500)),
+        [Sleep("fast", 0.004), Sleep("slow", 0.040)],
+        progress_callbacks=[watch],
+        collect_outputs=False,
+    )
+    assert out == []
+    assert peaks["slow"] >= 3 * peaks["fast"], peaks
+    assert peaks["slow"] >= 8, peaks  # 16 slots of 0.25 CPU: most go to the slow stage
