@@ -69,14 +69,22 @@ def busy_fraction(spans: list[tuple[int, float, float]]) -> float:
 
 def run_ours(n: int) -> tuple[Row, float]:
     seconds, out = timed(
-        lambda: execute_pipeline(
-            (Stamped(i) for i in range(n)), [Prepare(), Infer()], metrics_port=None
-        ).outputs
+        lambda: (
+            execute_pipeline(
+                (Stamped(i) for i in range(n)), [Prepare(), Infer()], metrics_port=None
+            ).outputs
+        )
     )
     frac = busy_fraction([(t.pid, t.start, t.end) for t in out])
     workers = len({t.pid for t in out})
-    return Row("gpu packing", "cosmos-curate", n, seconds, 4 / GPU_COST,
-               f"GPU stage busy {frac:.1%} after warm-up, {workers} GPU workers"), frac
+    return Row(
+        "gpu packing",
+        "cosmos-curate",
+        n,
+        seconds,
+        4 / GPU_COST,
+        f"GPU stage busy {frac:.1%} after warm-up, {workers} GPU workers",
+    ), frac
 
 
 class RayDataInfer:
@@ -101,16 +109,22 @@ def run_ray_data(n: int) -> Row:
     import ray.data
 
     def go() -> list[dict[str, Any]]:
-        ds = ray.data.range(n, override_num_blocks=max(1, n // 10)).map_batches(RayDataPrepare, batch_size=1, num_cpus=0.5,
-                                           concurrency=(1, 2))
-        ds = ds.map_batches(RayDataInfer, batch_size=1, num_cpus=0.1, num_gpus=0.25,
-                            concurrency=4)
+        ds = ray.data.range(n, override_num_blocks=max(1, n // 10)).map_batches(
+            RayDataPrepare, batch_size=1, num_cpus=0.5, concurrency=(1, 2)
+        )
+        ds = ds.map_batches(RayDataInfer, batch_size=1, num_cpus=0.1, num_gpus=0.25, concurrency=4)
         return list(ds.iter_rows())
 
     seconds, rows = timed(go)
     frac = busy_fraction([(int(r["pid"]), float(r["start"]), float(r["end"])) for r in rows])
-    return Row("gpu packing", "Ray Data (4 actors x 0.25 GPU)", n, seconds, 4 / GPU_COST,
-               f"GPU stage busy {frac:.1%} after warm-up")
+    return Row(
+        "gpu packing",
+        "Ray Data (4 actors x 0.25 GPU)",
+        n,
+        seconds,
+        4 / GPU_COST,
+        f"GPU stage busy {frac:.1%} after warm-up",
+    )
 
 
 def main() -> None:

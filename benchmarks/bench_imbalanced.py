@@ -28,9 +28,7 @@ def ideal() -> float:
 
 def run_ours(n: int) -> Row:
     stages = [SleepStage(f"sleep{int(c * 1000)}ms", c, CPUS_PER_WORKER) for c in COSTS]
-    seconds, result = timed(
-        lambda: execute_pipeline(tasks(n), stages, collect_outputs=False)
-    )
+    seconds, result = timed(lambda: execute_pipeline(tasks(n), stages, collect_outputs=False))
     assert result.num_outputs == n, result.num_outputs
     workers = "/".join(str(s.workers_target) for s in result.progress.stages)
     return Row("imbalanced", "cosmos-curate", n, seconds, ideal(), f"final targets {workers}")
@@ -44,8 +42,11 @@ def run_ray_data(n: int, concurrency: list[int | tuple[int, int]], label: str) -
         ds = ray.data.range(n, override_num_blocks=max(1, n // BLOCK_ROWS))
         for cost, conc in zip(COSTS, concurrency, strict=True):
             ds = ds.map_batches(
-                RayDataSleep, fn_constructor_args=(cost,), batch_size=1,
-                num_cpus=CPUS_PER_WORKER, concurrency=conc,
+                RayDataSleep,
+                fn_constructor_args=(cost,),
+                batch_size=1,
+                num_cpus=CPUS_PER_WORKER,
+                concurrency=conc,
             )
         return sum(1 for _ in ds.iter_rows())
 

@@ -29,7 +29,10 @@ def run_ours(n: int) -> Row:
 
 
 def run_ray_data(
-    n: int, batch_size: int | str | None, concurrency: object, label: str,
+    n: int,
+    batch_size: int | str | None,
+    concurrency: object,
+    label: str,
     block_rows: int | None = BLOCK_ROWS,
 ) -> Row:
     import ray.data
@@ -41,8 +44,11 @@ def run_ray_data(
         for _ in range(3):
             kwargs = {} if batch_size == "default" else {"batch_size": batch_size}
             ds = ds.map_batches(
-                RayDataSleep, fn_constructor_args=(0.0,), num_cpus=CPUS_PER_WORKER,
-                concurrency=concurrency, **kwargs,
+                RayDataSleep,
+                fn_constructor_args=(0.0,),
+                num_cpus=CPUS_PER_WORKER,
+                concurrency=concurrency,
+                **kwargs,
             )
         return sum(1 for _ in ds.iter_rows())
 
@@ -57,9 +63,7 @@ def main() -> None:
     args = parser.parse_args()
     start_cluster(CLUSTER_CPUS)
     rows = [run_ours(args.tasks)]
-    rows.append(
-        run_ray_data(args.tasks, "default", (1, 4), "default blocks, autoscaling", None)
-    )
+    rows.append(run_ray_data(args.tasks, "default", (1, 4), "default blocks, autoscaling", None))
     rows.append(run_ray_data(args.tasks, "default", (1, 4), "1000-row blocks, autoscaling"))
     rows.append(run_ray_data(args.tasks, "default", 1, "default blocks, 1 actor each"))
     rows.append(run_ray_data(args.tasks, 1, (1, 4), "1 task per call, autoscaling"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -71,9 +72,20 @@ def _driver(tmp_path: Path, n: int, mode: str) -> subprocess.Popen[str]:
     }
     env.pop("RAY_ADDRESS", None)
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.core.runtime.resume_driver",
-         str(tmp_path / "out"), str(tmp_path / "ckpt"), str(n), mode],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "tests.core.runtime.resume_driver",
+            str(tmp_path / "out"),
+            str(tmp_path / "ckpt"),
+            str(n),
+            mode,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -83,10 +95,8 @@ def _journaled(tmp_path: Path) -> int:
         return 0
     total = 0
     for line in path.read_text().splitlines():
-        try:
+        with contextlib.suppress(json.JSONDecodeError, KeyError):
             total += sum(e - s for s, e in json.loads(line)["done"])
-        except (json.JSONDecodeError, KeyError):
-            pass
     return total
 
 
