@@ -63,6 +63,11 @@ class RayDataSleep:
         return batch
 
 
+def rows(n: int) -> list[dict[str, int]]:
+    """The same input for Ray Data, held by the driver (no read tasks competing for CPUs)."""
+    return [{"id": i} for i in range(n)]
+
+
 def tasks(n: int) -> Iterator[BenchTask]:
     """A lazy input of `n` tasks."""
     for i in range(n):
@@ -81,6 +86,17 @@ def start_cluster(cpus: float, gpus: float = 0) -> None:
         log_to_driver=False,
         runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join([BENCH_DIR, ROOT_DIR])}},
     )
+
+
+def count_rows_until(rows: Any, deadline_s: float) -> tuple[float, int, bool]:
+    """Consume an iterator for at most `deadline_s`; (seconds, rows seen, finished)."""
+    start = time.perf_counter()
+    count = 0
+    for _ in rows:
+        count += 1
+        if time.perf_counter() - start > deadline_s:
+            return time.perf_counter() - start, count, False
+    return time.perf_counter() - start, count, True
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:

@@ -109,7 +109,7 @@ def run_ray_data(n: int) -> Row:
     import ray.data
 
     def go() -> list[dict[str, Any]]:
-        ds = ray.data.range(n, override_num_blocks=max(1, n // 10)).map_batches(
+        ds = ray.data.from_items(rows(n), override_num_blocks=max(1, n // 10)).map_batches(
             RayDataPrepare, batch_size=1, num_cpus=0.5, concurrency=(1, 2)
         )
         ds = ds.map_batches(RayDataInfer, batch_size=1, num_cpus=0.1, num_gpus=0.25, concurrency=4)
@@ -133,9 +133,9 @@ def main() -> None:
     args = parser.parse_args()
     start_cluster(2, gpus=1)
     row, _ = run_ours(args.tasks)
-    rows = [row, run_ray_data(args.tasks)]
+    results = [row, run_ray_data(args.tasks)]
     ray.shutdown()
-    print_table(rows)
+    print_table(results)
 
 
 if __name__ == "__main__":

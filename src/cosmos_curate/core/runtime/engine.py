@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -34,7 +33,7 @@ from cosmos_curate.core.interfaces.errors import CurateError
 from cosmos_curate.core.runtime.bundling import BundlePolicy
 from cosmos_curate.core.runtime.checkpoint import CheckpointJournal
 from cosmos_curate.core.runtime.cluster import node_capacities
-from cosmos_curate.core.runtime.failures import FailureLog, FailureRecord, short_repr
+from cosmos_curate.core.runtime.failures import FailureLog
 from cosmos_curate.core.runtime.ledger import InputLedger, to_ranges
 from cosmos_curate.core.runtime.planner import (
     NodeCapacity,
@@ -44,6 +43,13 @@ from cosmos_curate.core.runtime.planner import (
     WorkerPlanner,
 )
 from cosmos_curate.core.runtime.queues import Chunk, ChunkQueue
+from cosmos_curate.core.runtime.recovery import (
+    GuiltTracker,
+    broken_call_records,
+    one_line,
+    quarantine_record,
+    split_into_singles,
+)
 from cosmos_curate.core.runtime.resolved import ResolvedStage
 from cosmos_curate.core.runtime.snapshot import stage_progress
 from cosmos_curate.core.runtime.stage_pool import StagePool, WorkerHandle, WorkerState
@@ -114,9 +120,8 @@ class StreamingEngine:
         self._journal = journal
         self._ledger = InputLedger(journal.record if journal is not None else None)
         self._inputs_skipped = 0
-        self._quarantined = 0
         self._call_seq = 0
-        self._guilty_call: dict[tuple[int, int], int] = {}
+        self._guilt = GuiltTracker()
         self._queues = [ChunkQueue() for _ in stages]
         self._stats = [StageStats() for _ in stages]
         self._pools: list[StagePool] = []
@@ -274,14 +279,14 @@ class StreamingEngine:
     def _check_setup_failures(self, index: int, exc: Exception) -> None:
         stage, pool = self._stages[index], self._pools[index]
         cause = exc.cause if isinstance(exc, RayTaskError) and exc.cause else exc
-        logger.warning("stage %s: worker setup failed: %s", stage.name, _one_line(cause))
+        logger.warning("stage %s: worker setup failed: %s", stage.name, one_line(cause))
         if (
             pool.setup_failures_in_a_row >= stage.setup_attempts
             and pool.count(WorkerState.READY) == 0
         ):
             msg = (
                 f"stage {stage.name}: stage_setup failed {pool.setup_failures_in_a_row} time(s) "
-                f"in a row: {_one_line(cause)}"
+                f"in a row: {one_line(cause)}"
             )
             raise StageSetupError(msg) from cause
 
@@ -340,7 +345,8 @@ class StreamingEngine:
                 call.n_tasks,
             )
         pool.on_worker_died(call.worker)
-        if self._is_guilty(call):
+        in_flight = [c.seq for c in self._calls.values() if c.worker is call.worker]
+        if self._guilt.is_guilty((call.stage, call.worker.worker_id), call.seq, in_flight):
             requeue: list[Chunk] = []
             for chunk in call.chunks:
                 requeue.extend(self._suspect_chunks(call.stage, chunk))
@@ -348,76 +354,26 @@ class StreamingEngine:
         else:
             self._queues[call.stage].push_front(call.chunks)
 
-    def _is_guilty(self, call: _Call) -> bool:
-        """Whether this call was running when its worker died.
-
-        A worker runs its calls in dispatch order, so the oldest one in flight was running;
-        the calls queued behind it are innocent and re-run as they are.
-        """
-        key = (call.stage, call.worker.worker_id)
-        if key not in self._guilty_call:
-            same_worker = [c.seq for c in self._calls.values() if c.worker is call.worker]
-            self._guilty_call[key] = min([call.seq, *same_worker])
-        return self._guilty_call[key] == call.seq
-
     def _suspect_chunks(self, index: int, chunk: Chunk) -> list[Chunk]:
-        """A chunk a dead worker held: split into single tasks, or quarantined at the limit.
-
-        Worker deaths are not counted as attempts of `process_data`; a task that killed
-        `max_worker_deaths_per_task` workers becomes a failure record instead of killing more.
-        """
+        """A chunk a dead worker held: split into single tasks, or quarantined at the limit."""
         if chunk.n_tasks > 1:
-            tasks = _load_chunk(chunk)
-            singles = [Chunk(dumps([t]), 1, chunk.origins, chunk.deaths + 1) for t in tasks]
+            singles = split_into_singles(chunk)
             self._ledger.derive(chunk.origins, len(singles))
             self._ledger.release(chunk.origins)
             return singles
         deaths = chunk.deaths + 1
         if deaths < self._options.max_worker_deaths_per_task:
             return [attrs.evolve(chunk, deaths=deaths)]
-        stage = self._stages[index]
-        (task,) = _load_chunk(chunk)
-        logger.error(
-            "stage %s: quarantined a task that killed %d workers: %s",
-            stage.name,
-            deaths,
-            short_repr(task),
-        )
-        self._failures.write(
-            FailureRecord(
-                stage=stage.name,
-                error=f"WorkerDied: the task killed its worker process {deaths} times",
-                traceback="",
-                attempts=deaths,
-                task_repr=short_repr(task),
-            )
-        )
+        record = quarantine_record(self._stages[index].name, chunk, deaths)
+        logger.error("stage %s: quarantined %s", record.stage, record.task_repr)
+        self._failures.write(record)
         self._stats[index].tasks_failed += 1
-        self._quarantined += 1
         self._ledger.release(chunk.origins)
         return []
 
-    def _record_broken_call(self, call: _Call, exc: RayTaskError | ObjectLostError) -> None:
-        # The call failed outside process_data (tasks could not be unpickled in the worker's
-        # env, or their data was lost with a node): each task becomes a failure record.
-        stage = self._stages[call.stage]
-        cause = exc.cause if isinstance(exc, RayTaskError) and exc.cause else exc
-        trace = str(exc)
-        for chunk in call.chunks:
-            try:
-                reprs = [short_repr(t) for t in _load_chunk(chunk)]
-            except Exception:  # the driver cannot read them either; keep the count
-                reprs = [f"<task {i} of an unreadable chunk>" for i in range(chunk.n_tasks)]
-            for task_repr in reprs:
-                self._failures.write(
-                    FailureRecord(
-                        stage=stage.name,
-                        error=_one_line(cause),
-                        traceback=trace,
-                        attempts=1,
-                        task_repr=task_repr,
-                    )
-                )
+    def _record_broken_call(self, call: _Call, exc: BaseException) -> None:
+        for record in broken_call_records(self._stages[call.stage].name, call.chunks, exc):
+            self._failures.write(record)
         self._stats[call.stage].tasks_failed += call.n_tasks
         for chunk in call.chunks:
             self._ledger.release(chunk.origins)
@@ -541,24 +497,6 @@ def _stage_blob(stage: ResolvedStage) -> bytes:
 
     blob: bytes = cloudpickle.dumps(stage.stage)  # type: ignore[no-untyped-call]
     return blob
-
-
-def _load_chunk(chunk: Chunk) -> list[Any]:
-    blob = ray.get(chunk.data) if isinstance(chunk.data, ray.ObjectRef) else chunk.data
-    return loads(blob)
-
-
-_ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit)\b.*")
-
-
-def _one_line(exc: BaseException) -> str:
-    """The most telling line: for Ray's wrapped errors, the innermost `XError: ...` line."""
-    text = f"{type(exc).__name__}: {exc}".strip()
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    for line in reversed(lines):
-        if _ERROR_LINE.match(line):
-            return line
-    return lines[0] if lines else type(exc).__name__
 
 
 __all__ = ["EngineOptions", "GetTimeoutError", "ProgressSink", "StageSetupError", "StreamingEngine"]
