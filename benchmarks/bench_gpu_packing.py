@@ -115,8 +115,8 @@ def run_ray_data(n: int) -> Row:
         ds = ds.map_batches(RayDataInfer, batch_size=1, num_cpus=0.1, num_gpus=0.25, concurrency=4)
         return list(ds.iter_rows())
 
-    seconds, rows = timed(go)
-    frac = busy_fraction([(int(r["pid"]), float(r["start"]), float(r["end"])) for r in rows])
+    seconds, out_rows = timed(go)
+    frac = busy_fraction([(int(r["pid"]), float(r["start"]), float(r["end"])) for r in out_rows])
     return Row(
         "gpu packing",
         "Ray Data (4 actors x 0.25 GPU)",
