@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 import ray
-from _common import BenchTask, Row, print_table, start_cluster, timed
+from _common import BenchTask, Row, print_table, rows, start_cluster, timed
 
 from cosmos_curate.core.interfaces.pipeline_interface import execute_pipeline
 from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageResource
