@@ -84,20 +84,10 @@ def start_local_cluster(config: LocalClusterConfig, state_file: Path) -> Cluster
     _check_config(config)
     temp_dir = tempfile.mkdtemp(prefix="curate-ray-", dir="/tmp")  # short: socket paths
     env, token_path = _node_env(config, Path(temp_dir))
-    ports = _Ports(config)
     launches: list[_Launch] = []
     try:
-        gcs_port = ports.gcs()
-        head = _launch(
-            _head_command(config, ports, gcs_port, temp_dir),
-            role="head",
-            ip=config.head_ip,
-            metrics_port=ports.head_metrics,
-            env=env,
-            temp_dir=Path(temp_dir),
-        )
+        head, ports, gcs_port = _start_head(config, env, temp_dir)
         launches.append(head)
-        _wait_ready([head], config.start_timeout_s)
         address = f"{config.head_ip}:{gcs_port}"
         for index in range(config.workers):
             launches.append(_start_worker(config, address, index, env, Path(temp_dir)))
@@ -323,6 +313,34 @@ def _launch(
         )
     logger.info("started %s node %s (pid %d): %s", role, ip, proc.pid, " ".join(command))
     return _Launch(role, ip, metrics_port, proc, log_path)
+
+
+def _start_head(
+    config: LocalClusterConfig, env: dict[str, str], temp_dir: str
+) -> tuple[_Launch, _Ports, int]:
+    # Retried with fresh ports: a free port picked here can be taken by another process
+    # before Ray binds it, and a loaded machine can time out Ray's own start-up waits.
+    for attempt in range(1, START_ATTEMPTS + 1):
+        ports = _Ports(config)
+        gcs_port = ports.gcs()
+        head = _launch(
+            _head_command(config, ports, gcs_port, temp_dir),
+            role="head",
+            ip=config.head_ip,
+            metrics_port=ports.head_metrics,
+            env=env,
+            temp_dir=Path(temp_dir),
+        )
+        try:
+            _wait_ready([head], config.start_timeout_s)
+        except LocalClusterError:
+            if attempt == START_ATTEMPTS or head.proc.poll() is None:
+                raise
+            logger.warning("head node failed to start (attempt %d); retrying", attempt)
+            continue
+        return head, ports, gcs_port
+    msg = "unreachable"
+    raise AssertionError(msg)
 
 
 def _start_worker(

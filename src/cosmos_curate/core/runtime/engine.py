@@ -44,7 +44,6 @@ from cosmos_curate.core.runtime.planner import (
 )
 from cosmos_curate.core.runtime.queues import Chunk, ChunkQueue
 from cosmos_curate.core.runtime.recovery import (
-    GuiltTracker,
     broken_call_records,
     one_line,
     quarantine_record,
@@ -90,7 +89,6 @@ class _Call:
     chunks: list[Chunk]
     n_tasks: int
     part_refs: list[Any]
-    seq: int
 
 
 @attrs.define(eq=False)
@@ -120,8 +118,7 @@ class StreamingEngine:
         self._journal = journal
         self._ledger = InputLedger(journal.record if journal is not None else None)
         self._inputs_skipped = 0
-        self._call_seq = 0
-        self._guilt = GuiltTracker()
+
         self._queues = [ChunkQueue() for _ in stages]
         self._stats = [StageStats() for _ in stages]
         self._pools: list[StagePool] = []
@@ -207,20 +204,32 @@ class StreamingEngine:
         queue, pool, stage = self._queues[index], self._pools[index], self._stages[index]
         desired = self._desired_call_size(index)
         while queue.tasks and not self._downstream_full(index):
+            front = queue.peek()
+            if front is not None and front.suspect:
+                # A chunk whose worker died runs alone on an idle worker, so that if it
+                # kills this one too there is no doubt which task did it.
+                worker = pool.idle_worker()
+                if worker is None:
+                    return
+                self._submit(index, worker, queue.pop_up_to(1), exclusive=True)
+                continue
             free = pool.free_slots()
             if not free:
                 return
             size = self._options.bundle_policy.share_for_idle_slots(
                 desired, queue.tasks, pool.free_slot_count(), stage.batch_size
             )
-            chunks = queue.pop_up_to(size)
-            n_tasks = sum(c.n_tasks for c in chunks)
-            n_parts = self._parts_for(index, n_tasks)
-            refs = pool.submit(free[0], n_parts, [c.data for c in chunks], n_tasks)
-            self._call_seq += 1
-            self._calls[refs[0]] = _Call(
-                index, free[0], chunks, n_tasks, list(refs[1:]), self._call_seq
-            )
+            self._submit(index, free[0], queue.pop_up_to(size), exclusive=False)
+
+    def _submit(
+        self, index: int, worker: WorkerHandle, chunks: list[Chunk], *, exclusive: bool
+    ) -> None:
+        n_tasks = sum(c.n_tasks for c in chunks)
+        n_parts = self._parts_for(index, n_tasks)
+        refs = self._pools[index].submit(
+            worker, n_parts, [c.data for c in chunks], n_tasks, exclusive=exclusive
+        )
+        self._calls[refs[0]] = _Call(index, worker, chunks, n_tasks, list(refs[1:]))
 
     def _downstream_full(self, index: int) -> bool:
         if index + 1 >= len(self._stages):
@@ -345,14 +354,13 @@ class StreamingEngine:
                 call.n_tasks,
             )
         pool.on_worker_died(call.worker)
-        in_flight = [c.seq for c in self._calls.values() if c.worker is call.worker]
-        if self._guilt.is_guilty((call.stage, call.worker.worker_id), call.seq, in_flight):
-            requeue: list[Chunk] = []
-            for chunk in call.chunks:
-                requeue.extend(self._suspect_chunks(call.stage, chunk))
-            self._queues[call.stage].push_front(requeue)
-        else:
-            self._queues[call.stage].push_front(call.chunks)
+        # Every call the dead worker held is suspect (we cannot tell which one was running):
+        # split into single tasks that then run alone, so only a real poison task keeps
+        # killing workers until it is quarantined.
+        requeue: list[Chunk] = []
+        for chunk in call.chunks:
+            requeue.extend(self._suspect_chunks(call.stage, chunk))
+        self._queues[call.stage].push_front(requeue)
 
     def _suspect_chunks(self, index: int, chunk: Chunk) -> list[Chunk]:
         """A chunk a dead worker held: split into single tasks, or quarantined at the limit."""

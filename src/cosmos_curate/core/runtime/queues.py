@@ -38,6 +38,10 @@ class ChunkQueue:
     def __len__(self) -> int:
         return len(self._chunks)
 
+    def peek(self) -> Chunk | None:
+        """The chunk that would be popped next."""
+        return self._chunks[0] if self._chunks else None
+
     def push(self, chunk: Chunk) -> None:
         """Append at the back."""
         self._chunks.append(chunk)

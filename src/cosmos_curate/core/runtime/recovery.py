@@ -1,8 +1,8 @@
 """What to do with tasks whose call did not come back: pure helpers the engine applies.
 
-- a worker died: the call that was *running* (the oldest in flight on that worker) is
-  suspect; its chunks are split into single tasks that run alone, and a task that killed
-  `max_worker_deaths_per_task` workers is quarantined as a failure record;
+- a worker died: every call it held is suspect; their chunks are split into single tasks
+  that then run alone on idle workers, and a task that killed `max_worker_deaths_per_task`
+  workers is quarantined as a failure record;
 - the call broke outside `process_data` (unreadable tasks, data lost with a node): every
   task of it becomes a failure record.
 """
@@ -64,23 +64,6 @@ def broken_call_records(
             for task_repr in reprs
         )
     return records
-
-
-class GuiltTracker:
-    """Tells which of a dead worker's calls was running when it died.
-
-    A worker runs its calls in dispatch order, so the oldest one in flight was running; the
-    calls queued behind it are innocent and re-run as they are.
-    """
-
-    def __init__(self) -> None:
-        self._guilty: dict[tuple[int, int], int] = {}
-
-    def is_guilty(self, worker_key: tuple[int, int], seq: int, in_flight_seqs: list[int]) -> bool:
-        """`seq` is the failed call; `in_flight_seqs` the worker's other unreturned calls."""
-        if worker_key not in self._guilty:
-            self._guilty[worker_key] = min([seq, *in_flight_seqs])
-        return self._guilty[worker_key] == seq
 
 
 _ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit)\b.*")

@@ -39,6 +39,8 @@ class WorkerHandle:
     ready_at: float | None = None
     calls_in_flight: int = 0
     tasks_in_flight: int = 0
+    exclusive: bool = False
+    """Running a suspect chunk alone: nothing else is sent to it until that call returns."""
 
 
 class StagePool:
@@ -90,7 +92,7 @@ class StagePool:
         free = [
             w
             for w in self._workers.values()
-            if w.state is WorkerState.READY and w.calls_in_flight < limit
+            if w.state is WorkerState.READY and w.calls_in_flight < limit and not w.exclusive
         ]
         free.sort(key=lambda w: w.calls_in_flight)
         return free
@@ -101,8 +103,15 @@ class StagePool:
         return sum(
             limit - w.calls_in_flight
             for w in self._workers.values()
-            if w.state is WorkerState.READY
+            if w.state is WorkerState.READY and not w.exclusive
         )
+
+    def idle_worker(self) -> WorkerHandle | None:
+        """A ready worker with no call in flight (for a suspect chunk that must run alone)."""
+        for worker in self._workers.values():
+            if worker.state is WorkerState.READY and worker.calls_in_flight == 0:
+                return worker
+        return None
 
     # ---- lifecycle ---------------------------------------------------------------
     def start_worker(self, node_id: str | None = None) -> tuple[WorkerHandle, Any]:
@@ -147,8 +156,17 @@ class StagePool:
         self.total_setup_failures += 1
         self._discard(worker, kill=True)
 
-    def submit(self, worker: WorkerHandle, n_parts: int, chunks: list[Any], n_tasks: int) -> Any:
+    def submit(
+        self,
+        worker: WorkerHandle,
+        n_parts: int,
+        chunks: list[Any],
+        n_tasks: int,
+        *,
+        exclusive: bool = False,
+    ) -> Any:
         """Send one call; returns the refs `(report, part_0, ...)`."""
+        worker.exclusive = exclusive
         worker.calls_in_flight += 1
         worker.tasks_in_flight += n_tasks
         refs = worker.actor.process.options(num_returns=1 + n_parts).remote(n_parts, *chunks)
@@ -158,6 +176,7 @@ class StagePool:
         """Account a finished call; a draining worker with nothing left is retired."""
         worker.calls_in_flight -= 1
         worker.tasks_in_flight -= n_tasks
+        worker.exclusive = False
         if worker.state is WorkerState.DRAINING and worker.calls_in_flight == 0:
             self._discard(worker, kill=True, destroy=True)
 

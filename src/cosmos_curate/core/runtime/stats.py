@@ -88,9 +88,7 @@ class StageStats:
     seconds_per_task: float | None = None
     cpu_percent_by_worker: dict[int, float] = attrs.field(factory=dict)
     rss_by_worker: dict[int, int] = attrs.field(factory=dict)
-    _recent: collections.deque[tuple[float, int, float]] = attrs.field(
-        factory=collections.deque
-    )
+    _recent: collections.deque[tuple[float, int, float]] = attrs.field(factory=collections.deque)
 
     def record_call(
         self,
