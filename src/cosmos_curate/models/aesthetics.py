@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from cosmos_curate.core.interfaces.model_interface import ModelInterface
 from cosmos_curate.core.utils.device import preferred_device
-from cosmos_curate.models._weights import weights_folder
+from cosmos_curate.models._checkpoint import CheckpointModel
 from cosmos_curate.models.clip import CLIP_MODEL_ID, ClipImageEmbedder
 
 AESTHETIC_MODEL_ID = "ttj/sac-logos-ava1-l14-linearMSE"
@@ -53,32 +53,21 @@ def build_linear_stack(state: dict[str, Any]) -> Any:
     return torch.nn.Sequential(*layers)
 
 
-class AestheticScorer(ModelInterface):
+class AestheticScorer(CheckpointModel):
     """Scores unit-norm CLIP embeddings; higher is more aesthetic."""
 
     def __init__(
         self, model_id: str = AESTHETIC_MODEL_ID, weights_root: Path | None = None
     ) -> None:
-        self.model_id = model_id
-        self.weights_root = weights_root
+        super().__init__(model_id, weights_root)
         self._head: Any = None
         self._device = "cpu"
-
-    @property
-    def conda_env_name(self) -> str:
-        """Runs in the `transformers` env."""
-        return "transformers"
-
-    @property
-    def model_id_names(self) -> list[str]:
-        """The predictor's checkpoint."""
-        return [self.model_id]
 
     def setup(self) -> None:
         """Load the head from `<weights>/<model id>/model.safetensors`."""
         from safetensors.torch import load_file
 
-        path = weights_folder(self.model_id, self.weights_root) / AESTHETIC_WEIGHTS_FILE
+        path = self.weights_folder() / AESTHETIC_WEIGHTS_FILE
         self._device = preferred_device()
         self._head = build_linear_stack(load_file(str(path))).to(self._device).eval()
 
@@ -109,8 +98,8 @@ class ClipAesthetics(ModelInterface):
 
     @property
     def conda_env_name(self) -> str:
-        """Runs in the `transformers` env."""
-        return "transformers"
+        """Runs in the env of its CLIP model."""
+        return self.clip.conda_env_name
 
     @property
     def model_id_names(self) -> list[str]:

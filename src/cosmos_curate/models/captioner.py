@@ -15,9 +15,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cosmos_curate.core.interfaces.model_interface import ModelInterface
 from cosmos_curate.core.utils.device import preferred_device
-from cosmos_curate.models._weights import weights_folder
+from cosmos_curate.models._checkpoint import CheckpointModel
 
 CAPTION_MODEL_ID = "Qwen/Qwen2.5-VL-7B-Instruct"
 DEFAULT_CAPTION_PROMPT = (
@@ -26,10 +25,6 @@ DEFAULT_CAPTION_PROMPT = (
 )
 
 PreparedInputs = dict[str, npt.NDArray[Any]]
-
-
-def _not_set_up(name: str) -> RuntimeError:
-    return RuntimeError(f"{name}.setup() must run before it is used")
 
 
 def group_by_shape(inputs: Sequence[PreparedInputs]) -> list[list[int]]:
@@ -46,29 +41,18 @@ def group_by_shape(inputs: Sequence[PreparedInputs]) -> list[list[int]]:
     return list(groups.values())
 
 
-class VLMInputPreparer(ModelInterface):
+class VLMInputPreparer(CheckpointModel):
     """The VLM's processor alone: frames and a prompt in, model inputs out (CPU only)."""
 
     def __init__(self, model_id: str = CAPTION_MODEL_ID, weights_root: Path | None = None) -> None:
-        self.model_id = model_id
-        self.weights_root = weights_root
+        super().__init__(model_id, weights_root)
         self._processor: Any = None
-
-    @property
-    def conda_env_name(self) -> str:
-        """Runs in the `transformers` env."""
-        return "transformers"
-
-    @property
-    def model_id_names(self) -> list[str]:
-        """The VLM checkpoint whose processor files are read."""
-        return [self.model_id]
 
     def setup(self) -> None:
         """Load the processor from the local weights folder."""
         from transformers import AutoProcessor
 
-        folder = weights_folder(self.model_id, self.weights_root)
+        folder = self.weights_folder()
         self._processor = AutoProcessor.from_pretrained(folder)  # type: ignore[no-untyped-call]
 
     def prepare(self, frames: Sequence[npt.NDArray[np.uint8]], prompt: str) -> PreparedInputs:
@@ -76,7 +60,7 @@ class VLMInputPreparer(ModelInterface):
         from PIL import Image
 
         if self._processor is None:
-            raise _not_set_up(type(self).__name__)
+            raise self.not_set_up()
         content: list[dict[str, Any]] = [
             {"type": "image", "image": Image.fromarray(f)} for f in frames
         ]
@@ -91,7 +75,7 @@ class VLMInputPreparer(ModelInterface):
         return {name: np.asarray(value) for name, value in encoded.items()}
 
 
-class VLMCaptioner(ModelInterface):
+class VLMCaptioner(CheckpointModel):
     """Greedy caption generation for batches of prepared inputs."""
 
     def __init__(
@@ -100,29 +84,18 @@ class VLMCaptioner(ModelInterface):
         max_new_tokens: int = 128,
         weights_root: Path | None = None,
     ) -> None:
-        self.model_id = model_id
-        self.weights_root = weights_root
+        super().__init__(model_id, weights_root)
         self.max_new_tokens = max_new_tokens
         self._model: Any = None
         self._processor: Any = None
         self._device = "cpu"
-
-    @property
-    def conda_env_name(self) -> str:
-        """Runs in the `transformers` env."""
-        return "transformers"
-
-    @property
-    def model_id_names(self) -> list[str]:
-        """The VLM checkpoint."""
-        return [self.model_id]
 
     def setup(self) -> None:
         """Load model (bf16 on GPU, fp32 on CPU) and processor (for decoding)."""
         import torch
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
-        folder = weights_folder(self.model_id, self.weights_root)
+        folder = self.weights_folder()
         self._device = preferred_device()
         dtype = torch.bfloat16 if self._device.startswith("cuda") else torch.float32
         self._processor = AutoProcessor.from_pretrained(folder)  # type: ignore[no-untyped-call]
@@ -135,7 +108,7 @@ class VLMCaptioner(ModelInterface):
         import torch
 
         if self._model is None:
-            raise _not_set_up(type(self).__name__)
+            raise self.not_set_up()
         captions: list[str] = [""] * len(inputs)
         for group in group_by_shape(inputs):
             batch = {

@@ -13,74 +13,47 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cosmos_curate.core.interfaces.model_interface import ModelInterface
 from cosmos_curate.core.utils.device import preferred_device
-from cosmos_curate.models._weights import weights_folder
+from cosmos_curate.models._checkpoint import CheckpointModel
 
 CLIP_MODEL_ID = "openai/clip-vit-large-patch14"
 
 
-def _not_set_up(name: str) -> RuntimeError:
-    return RuntimeError(f"{name}.setup() must run before it is used")
-
-
-class ClipImagePreprocessor(ModelInterface):
+class ClipImagePreprocessor(CheckpointModel):
     """The CLIP image processor alone: frames in, `pixel_values` out (CPU only)."""
 
     def __init__(self, model_id: str = CLIP_MODEL_ID, weights_root: Path | None = None) -> None:
-        self.model_id = model_id
-        self.weights_root = weights_root
+        super().__init__(model_id, weights_root)
         self._processor: Any = None
-
-    @property
-    def conda_env_name(self) -> str:
-        """Runs in the `transformers` env."""
-        return "transformers"
-
-    @property
-    def model_id_names(self) -> list[str]:
-        """The CLIP checkpoint whose `preprocessor_config.json` is read."""
-        return [self.model_id]
 
     def setup(self) -> None:
         """Load the image processor from the local weights folder."""
         from transformers import AutoImageProcessor
 
-        folder = weights_folder(self.model_id, self.weights_root)
+        folder = self.weights_folder()
         self._processor = AutoImageProcessor.from_pretrained(folder)  # type: ignore[no-untyped-call]
 
     def preprocess(self, frames: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
         """`(T, H, W, 3)` uint8 RGB frames -> `(T, 3, S, S)` float32 model inputs."""
         if self._processor is None:
-            raise _not_set_up(type(self).__name__)
+            raise self.not_set_up()
         out = self._processor(images=list(frames), return_tensors="np")
         return np.asarray(out["pixel_values"], dtype=np.float32)
 
 
-class ClipImageEmbedder(ModelInterface):
+class ClipImageEmbedder(CheckpointModel):
     """CLIP vision tower + projection: unit-norm image embeddings."""
 
     def __init__(self, model_id: str = CLIP_MODEL_ID, weights_root: Path | None = None) -> None:
-        self.model_id = model_id
-        self.weights_root = weights_root
+        super().__init__(model_id, weights_root)
         self._model: Any = None
         self._device = "cpu"
-
-    @property
-    def conda_env_name(self) -> str:
-        """Runs in the `transformers` env."""
-        return "transformers"
-
-    @property
-    def model_id_names(self) -> list[str]:
-        """The CLIP checkpoint."""
-        return [self.model_id]
 
     def setup(self) -> None:
         """Load the model on the worker's preferred device."""
         from transformers import CLIPModel
 
-        folder = weights_folder(self.model_id, self.weights_root)
+        folder = self.weights_folder()
         self._device = preferred_device()
         self._model = CLIPModel.from_pretrained(folder)
         self._model.to(self._device)
@@ -90,7 +63,7 @@ class ClipImageEmbedder(ModelInterface):
     def embedding_dim(self) -> int:
         """Length of one embedding (the projection size)."""
         if self._model is None:
-            raise _not_set_up(type(self).__name__)
+            raise self.not_set_up()
         return int(self._model.config.projection_dim)
 
     def embed(self, pixel_values: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -98,7 +71,7 @@ class ClipImageEmbedder(ModelInterface):
         import torch
 
         if self._model is None:
-            raise _not_set_up(type(self).__name__)
+            raise self.not_set_up()
         with torch.inference_mode():
             pixels = torch.from_numpy(np.ascontiguousarray(pixel_values)).to(self._device)
             out = self._model.get_image_features(pixel_values=pixels)
