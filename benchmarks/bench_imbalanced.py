@@ -54,10 +54,12 @@ def run_ours(n: int) -> list[Row]:
     assert result.num_outputs == n, result.num_outputs
     workers = "/".join(str(s.workers_target) for s in result.progress.stages)
     rows = [Row("imbalanced", "cosmos-curate", n, seconds, ideal(), f"final targets {workers}")]
-    # Steady state: from the last snapshot with a worker still starting to the end.
-    last_start = max((i for i, snap in enumerate(snapshots) if snap[2]), default=0)
+    # Steady state: once no worker is starting any more, until 90% of the outputs are out
+    # (after that finished stages hand their slots to the last one: the tail).
+    tail = next(i for i, snap in enumerate(snapshots) if snap[1] >= 0.9 * n)
+    last_start = max((i for i, snap in enumerate(snapshots[:tail]) if snap[2]), default=0)
     t0, done0, _ = snapshots[last_start]
-    t1, done1, _ = snapshots[-1]
+    t1, done1, _ = snapshots[tail]
     if done1 > done0 and t1 > t0:
         rows.append(
             Row(
