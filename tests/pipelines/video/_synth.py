@@ -174,6 +174,7 @@ _WORDS = [
 
 def save_tiny_vlm(model_id: str = TINY_VLM_ID) -> Path:
     """A random-init LLaVA (tiny CLIP vision tower + tiny Llama) with processor and template."""
+    import torch
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import (
         CLIPImageProcessor,
@@ -233,7 +234,15 @@ def save_tiny_vlm(model_id: str = TINY_VLM_ID) -> Path:
         vision_feature_select_strategy="default",
         vision_feature_layer=-1,
     )
-    LlavaForConditionalGeneration(config).save_pretrained(folder)
+    torch.manual_seed(0)  # the same tiny model every run
+    model = LlavaForConditionalGeneration(config)
+    # Random weights may emit end-of-text or special tokens first, which decode to an empty
+    # caption; make the tiny model always say a few ordinary words.
+    model.generation_config.min_new_tokens = 4
+    model.generation_config.suppress_tokens = sorted(
+        {0, 1, 2, vocab["<image>"]} & set(vocab.values())
+    )
+    model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder
 
