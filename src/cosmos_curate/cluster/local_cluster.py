@@ -5,7 +5,7 @@ children on SIGTERM), started in its own session with an explicit loopback addre
 (`127.0.0.2` for the head, `127.0.0.3`... for workers), CPUs, memory and object store.
 Everything listens on 127.0.0.x; every port is explicit (free ones picked when not given)
 so several clusters can share the machine. The PIDs of every process go into a state file
-and `stop` ends exactly those (plus Ray workers they spawned), never `ray stop`.
+and `stop` ends exactly those (plus Ray workers they spawned), never a machine-wide Ray stop.
 """
 
 from __future__ import annotations
