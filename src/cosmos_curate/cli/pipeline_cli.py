@@ -39,126 +39,52 @@ def list_pipelines() -> None:
 
 
 # ---- `pipeline run NAME`: one Typer command per pipeline, options from its model -------
+def _run_option(
+    name: str, annotation: Any, default: Any, help_text: str, *flags: str, **kwargs: Any
+) -> inspect.Parameter:
+    """A keyword parameter for a Typer option; the flag defaults to `--name-with-dashes`."""
+    option = typer.Option(*(flags or ("--" + name.replace("_", "-"),)), help=help_text, **kwargs)
+    return inspect.Parameter(name, KW, default=default, annotation=Annotated[annotation, option])
+
+
 _RUN_PARAMETERS = [
     inspect.Parameter("ray_address", KW, default=None, annotation=common.RayAddressOption),
-    inspect.Parameter(
-        "require_gpu",
-        KW,
-        default=False,
-        annotation=Annotated[
-            bool,
-            typer.Option(
-                "--require-gpu",
-                help="Fail instead of running GPU stages on CPU when there is no GPU.",
-            ),
-        ],
+    _run_option(
+        "require_gpu", bool, False,
+        "Fail instead of running GPU stages on CPU when there is no GPU.",
     ),
-    inspect.Parameter(
-        "failures_path",
-        KW,
-        default=None,
-        annotation=Annotated[
-            Path | None,
-            typer.Option(
-                "--failures-path", dir_okay=False, help="Write failure records (JSON lines) here."
-            ),
-        ],
+    _run_option(
+        "failures_path", Path | None, None, "Write failure records (JSON lines) here.",
+        dir_okay=False,
     ),
-    inspect.Parameter(
-        "progress",
-        KW,
-        default=None,
-        annotation=Annotated[
-            bool | None,
-            typer.Option(
-                "--progress/--no-progress",
-                help="Live progress table (default: on when stderr is a terminal).",
-            ),
-        ],
+    _run_option(
+        "progress", bool | None, None,
+        "Live progress table (default: on when stderr is a terminal).",
+        "--progress/--no-progress",
     ),
-    inspect.Parameter(
-        "metrics_port",
-        KW,
-        default=9002,
-        annotation=Annotated[
-            int,
-            typer.Option("--metrics-port", help="Metrics export port of the embedded Ray cluster."),
-        ],
+    _run_option("metrics_port", int, 9002, "Metrics export port of the embedded Ray cluster."),
+    _run_option(
+        "num_cpus", float | None, None,
+        "CPUs of the embedded Ray cluster (default: this machine's).",
     ),
-    inspect.Parameter(
-        "num_cpus",
-        KW,
-        default=None,
-        annotation=Annotated[
-            float | None,
-            typer.Option(
-                "--num-cpus", help="CPUs of the embedded Ray cluster (default: this machine's)."
-            ),
-        ],
+    _run_option(
+        "num_gpus", float | None, None, "GPUs of the embedded Ray cluster (default: detected)."
     ),
-    inspect.Parameter(
-        "num_gpus",
-        KW,
-        default=None,
-        annotation=Annotated[
-            float | None,
-            typer.Option(
-                "--num-gpus", help="GPUs of the embedded Ray cluster (default: detected)."
-            ),
-        ],
+    _run_option(
+        "download_missing", bool, False, "Download missing model weights before running."
     ),
-    inspect.Parameter(
-        "download_missing",
-        KW,
-        default=False,
-        annotation=Annotated[
-            bool,
-            typer.Option(
-                "--download-missing", help="Download missing model weights before running."
-            ),
-        ],
+    _run_option(
+        "model_weights_prefix", str | None, None,
+        "Fetch missing weights from s3://bucket/prefix instead of the hub.",
     ),
-    inspect.Parameter(
-        "model_weights_prefix",
-        KW,
-        default=None,
-        annotation=Annotated[
-            str | None,
-            typer.Option(
-                "--model-weights-prefix",
-                help="Fetch missing weights from s3://bucket/prefix instead of the hub.",
-            ),
-        ],
+    _run_option(
+        "checkpoint_dir", Path | None, None,
+        "Journal finished inputs here so an interrupted run can --resume.",
+        file_okay=False,
     ),
-    inspect.Parameter(
-        "checkpoint_dir",
-        KW,
-        default=None,
-        annotation=Annotated[
-            Path | None,
-            typer.Option(
-                "--checkpoint-dir",
-                file_okay=False,
-                help="Journal finished inputs here so an interrupted run can --resume.",
-            ),
-        ],
-    ),
-    inspect.Parameter(
-        "resume",
-        KW,
-        default=False,
-        annotation=Annotated[
-            bool,
-            typer.Option("--resume", help="Skip inputs the --checkpoint-dir journal lists."),
-        ],
-    ),
-    inspect.Parameter(
-        "verbose",
-        KW,
-        default=False,
-        annotation=Annotated[bool, typer.Option("--verbose", "-v", help="Show info logs.")],
-    ),
-]
+    _run_option("resume", bool, False, "Skip inputs the --checkpoint-dir journal lists."),
+    _run_option("verbose", bool, False, "Show info logs.", "--verbose", "-v"),
+]  # fmt: skip
 _RUN_OPTION_NAMES = {p.name for p in _RUN_PARAMETERS}
 
 
