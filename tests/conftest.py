@@ -29,21 +29,18 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     """A local Ray cluster shared by the session: 4 logical CPUs and 1 declared GPU."""
     import ray
 
+    from cosmos_curate.cluster.code_shipping import inherited_by_new_cluster
+
     metrics_port = free_port()
-    ray.init(
-        address="local",
-        num_cpus=SESSION_CPUS,
-        num_gpus=SESSION_GPUS,
-        include_dashboard=False,
-        _metrics_export_port=metrics_port,
-        runtime_env={
-            "env_vars": {
-                "PYTHONPATH": os.pathsep.join(
-                    [str(Path(__file__).parent.parent), str(Path(__file__).parent)]
-                )
-            }
-        },
-    )
+    code = [str(Path(__file__).parent.parent), str(Path(__file__).parent)]
+    with inherited_by_new_cluster({"PYTHONPATH": os.pathsep.join(code)}):
+        ray.init(
+            address="local",
+            num_cpus=SESSION_CPUS,
+            num_gpus=SESSION_GPUS,
+            include_dashboard=False,
+            _metrics_export_port=metrics_port,
+        )
     try:
         yield {"metrics_port": metrics_port, "cpus": SESSION_CPUS, "gpus": SESSION_GPUS}
     finally:

@@ -14,9 +14,11 @@ module that defined them. `CURATE_SHIP_CODE` picks the way:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +55,26 @@ def driver_runtime_env(address: RayAddress | None) -> dict[str, Any]:
     if mode == "path":
         return {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in driver_paths() if p)}}
     return upload_runtime_env()
+
+
+@contextlib.contextmanager
+def inherited_by_new_cluster(env_vars: Mapping[str, str]) -> Iterator[None]:
+    """Set `env_vars` in this process while a local cluster starts, then restore them.
+
+    The raylet, and so every worker it spawns, inherits them. Prefer this to a job
+    `runtime_env` with `env_vars` for a cluster started here: those send every worker
+    start through Ray's runtime-env agent, which roughly doubles a worker's start-up time.
+    """
+    saved = {key: os.environ.get(key) for key in env_vars}
+    os.environ.update(env_vars)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def upload_runtime_env() -> dict[str, Any]:

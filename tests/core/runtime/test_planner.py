@@ -10,6 +10,7 @@ from cosmos_curate.core.runtime.planner import (
     PlanningSnapshot,
     ProportionalPlanner,
     StageDemand,
+    start_order,
 )
 
 ONE_NODE = (NodeCapacity("n1", cpus=2.0, gpus=0.0),)
@@ -126,3 +127,17 @@ def test_zero_cpu_stages_are_capped() -> None:
     planner = ProportionalPlanner(max_workers_per_stage_per_node=5)
     (n,) = planner.plan(PlanningSnapshot(ONE_NODE, (StageDemand("free", 0, 0),))).targets
     assert n == 5
+
+
+def test_new_workers_start_bottleneck_first() -> None:
+    """Ray starts processes a few at a time: the slowest stage's workers are created first."""
+    stages = (
+        StageDemand("fast", 0.1, 0, seconds_per_task=0.002),
+        StageDemand("mid", 0.1, 0, seconds_per_task=0.010),
+        StageDemand("slow", 0.1, 0, seconds_per_task=0.040),
+    )
+    order = start_order({1: 3, 2: 14}, [1, 1, 1], stages)
+    assert sorted(order) == [1] * 3 + [2] * 14
+    assert order[:3] == [2, 2, 2]  # 'slow' at 1 worker is 4x behind 'mid'
+    # Interleaved by throughput, not one stage after the other.
+    assert order.index(1) < len(order) - 3

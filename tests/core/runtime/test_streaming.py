@@ -357,3 +357,35 @@ def test_progress_reports_every_stage(ray_cluster: dict[str, Any]) -> None:
     assert [s.name for s in final.stages] == ["Stamp", "Stamp_2"]
     assert [s.tasks_done for s in final.stages] == [50, 50]
     assert final.outputs == 50
+
+
+class DieInFirstSetup(Stamp):
+    """The first worker's process dies during stage_setup (killed, as by the OOM killer)."""
+
+    def __init__(self, marker: Path, always: bool = False) -> None:
+        super().__init__("setup", 0.0)
+        self.marker, self.always = marker, always
+
+    def stage_setup(self) -> None:
+        if self.always or not self.marker.exists():
+            self.marker.touch()
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_worker_killed_during_setup_is_replaced(
+    ray_cluster: dict[str, Any], tmp_path: Path
+) -> None:
+    """A worker process lost before its setup returned is not a setup failure: the stage
+    starts another and the run delivers every task."""
+    marker = tmp_path / "died"
+    out = run_pipeline([Item(i) for i in range(20)], [DieInFirstSetup(marker), Stamp("after")])
+    assert marker.exists()
+    assert _ids(out) == list(range(20))
+
+
+def test_workers_that_always_die_in_setup_stop_the_run(
+    ray_cluster: dict[str, Any], tmp_path: Path
+) -> None:
+    """A stage_setup that crashes its process every time ends the run with a clear error."""
+    with pytest.raises(StageSetupError, match=r"died during setup"):
+        run_pipeline([Item(i) for i in range(5)], [DieInFirstSetup(tmp_path / "died", always=True)])

@@ -1,9 +1,10 @@
 """Pure sizing of calls: how many tasks go into one actor call.
 
-Tiny tasks are grouped so that each call lasts about `target_call_seconds` (the per-call
-overhead of Ray is then a small fraction); slow tasks go one batch per call so that work
-spreads over all workers. Until a stage is measured it gets one batch per call, so the
-first tasks stream through at once.
+Tiny tasks are grouped so that each call lasts about `target_call_seconds`, or longer when
+the measured per-call overhead (the gap between two queued calls on a worker) would
+otherwise exceed `max_overhead_share` of the call: the worker then idles at most that share.
+Slow tasks go one batch per call so that work spreads over all workers. Until a stage is
+measured it gets one batch per call, so the first tasks stream through at once.
 """
 
 from __future__ import annotations
@@ -18,16 +19,28 @@ class BundlePolicy:
     """Limits for call sizes."""
 
     target_call_seconds: float = 0.05
+    max_call_seconds: float = 0.5
+    max_overhead_share: float = 0.0025
     max_tasks_per_call: int = 512
 
-    def desired_tasks_per_call(self, seconds_per_task: float | None, batch_size: int) -> int:
+    def call_seconds(self, overhead_s: float | None) -> float:
+        """How long one call should last given the measured per-call overhead."""
+        if not overhead_s or overhead_s <= 0:
+            return self.target_call_seconds
+        wanted = overhead_s / self.max_overhead_share
+        return min(self.max_call_seconds, max(self.target_call_seconds, wanted))
+
+    def desired_tasks_per_call(
+        self, seconds_per_task: float | None, batch_size: int, overhead_s: float | None = None
+    ) -> int:
         """Tasks per call for a stage with this measured cost and `stage_batch_size`."""
         if seconds_per_task is None:
             return batch_size
         if seconds_per_task <= 0:
             batches = self.max_tasks_per_call // batch_size
         else:
-            batches = math.floor(self.target_call_seconds / (seconds_per_task * batch_size))
+            target = self.call_seconds(overhead_s)
+            batches = math.floor(target / (seconds_per_task * batch_size))
         batches = max(1, min(batches, max(1, self.max_tasks_per_call // batch_size)))
         return batches * batch_size
 

@@ -17,7 +17,7 @@ import attrs
 import ray
 
 from cosmos_curate.cluster.address import RayAddress, parse_address, probe_address
-from cosmos_curate.cluster.code_shipping import driver_runtime_env
+from cosmos_curate.cluster.code_shipping import driver_runtime_env, inherited_by_new_cluster
 from cosmos_curate.cluster.errors import (
     ClusterAuthError,
     ClusterConnectionError,
@@ -69,14 +69,20 @@ def connect(
         "num_cpus": num_cpus if num_cpus is not None else os.cpu_count(),
         "include_dashboard": False,
         "logging_level": logging.WARNING,
-        "runtime_env": driver_runtime_env(None),
         "configure_logging": True,
     }
+    runtime_env = driver_runtime_env(None)
+    # The embedded cluster's processes inherit this process's environment: its variables
+    # go there instead of into the job's runtime_env (which would slow every worker start).
+    env_vars = runtime_env.pop("env_vars", {})
+    if runtime_env:
+        kwargs["runtime_env"] = runtime_env
     if num_gpus is not None:
         kwargs["num_gpus"] = num_gpus
     if metrics_port is not None:
         kwargs["_metrics_export_port"] = metrics_port
-    ray.init(**kwargs)
+    with inherited_by_new_cluster(env_vars):
+        ray.init(**kwargs)
     return RayConnection(started_here=True, address=None)
 
 

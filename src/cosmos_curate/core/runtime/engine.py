@@ -41,6 +41,7 @@ from cosmos_curate.core.runtime.planner import (
     ProportionalPlanner,
     StageDemand,
     WorkerPlanner,
+    start_order,
 )
 from cosmos_curate.core.runtime.queues import Chunk, ChunkQueue
 from cosmos_curate.core.runtime.recovery import (
@@ -52,7 +53,7 @@ from cosmos_curate.core.runtime.recovery import (
 from cosmos_curate.core.runtime.resolved import ResolvedStage
 from cosmos_curate.core.runtime.snapshot import stage_progress
 from cosmos_curate.core.runtime.stage_pool import StagePool, WorkerHandle, WorkerState
-from cosmos_curate.core.runtime.stats import PipelineProgress, StageStats
+from cosmos_curate.core.runtime.stats import COST_WINDOW_S, PipelineProgress, StageStats
 from cosmos_curate.core.runtime.worker import CallReport, SetupReport, dumps, loads
 
 logger = logging.getLogger(__name__)
@@ -78,6 +79,8 @@ class EngineOptions:
     max_parts_per_call: int = 64
     collect_outputs: bool = True
     max_worker_deaths_per_task: int = 3
+    max_setup_deaths_in_a_row: int = 5
+    min_busy_share_to_grow: float = 0.5
     journal_flush_interval_s: float = 0.5
     bundle_policy: BundlePolicy = attrs.field(factory=BundlePolicy)
 
@@ -138,6 +141,9 @@ class StreamingEngine:
         self._nodes: tuple[NodeCapacity, ...] = ()
         self._nodes_read_at = -math.inf
         self._started = time.monotonic()
+        self._newly_measured = False  # a stage got its first measurement: re-plan now
+        self._last_worker_ready = -math.inf
+        self._first_dispatch = [math.inf] * len(stages)
 
     # ---- public ------------------------------------------------------------------
     def run(self, input_tasks: Iterable[Any]) -> list[Any]:
@@ -156,7 +162,8 @@ class StreamingEngine:
                     break
                 self._collect(timeout_s=0.05)
                 now = time.monotonic()
-                if now >= next_plan:
+                if now >= next_plan or self._newly_measured:
+                    self._newly_measured = False
                     self._plan()
                     next_plan = now + self._options.plan_interval_s
                 if now >= next_report:
@@ -216,18 +223,44 @@ class StreamingEngine:
             free = pool.free_slots()
             if not free:
                 return
-            size = self._options.bundle_policy.share_for_idle_slots(
+            policy = self._options.bundle_policy
+            size = policy.share_for_idle_slots(
                 desired, queue.tasks, pool.free_slot_count(), stage.batch_size
             )
-            self._submit(index, free[0], queue.pop_up_to(size), exclusive=False)
+            size = self._tail_capped(index, size)
+            self._submit(index, free[0], self._take(index, size), exclusive=False)
+
+    def _take(self, index: int, size: int) -> list[Chunk]:
+        """Chunks of about `size` tasks from the queue.
+
+        Near the end the front chunk is split when it alone is larger, so that the last
+        calls can be as small as the tail needs.
+        """
+        queue = self._queues[index]
+        front = queue.peek()
+        if self._input_exhausted and front is not None and front.n_tasks > size:
+            batch = self._stages[index].batch_size
+            cut = max(batch, size - size % batch)
+            if cut < front.n_tasks:
+                queue.pop_up_to(1)
+                queue.push_front(front.split(cut))
+                self._ledger.derive(front.origins, 2)
+                self._ledger.release(front.origins)
+        return queue.pop_up_to(size)
 
     def _submit(
         self, index: int, worker: WorkerHandle, chunks: list[Chunk], *, exclusive: bool
     ) -> None:
         n_tasks = sum(c.n_tasks for c in chunks)
         n_parts = self._parts_for(index, n_tasks)
+        self._first_dispatch[index] = min(self._first_dispatch[index], time.monotonic())
         refs = self._pools[index].submit(
-            worker, n_parts, [c.data for c in chunks], n_tasks, exclusive=exclusive
+            worker,
+            n_parts,
+            [c.data for c in chunks],
+            [c.span for c in chunks],
+            n_tasks,
+            exclusive=exclusive,
         )
         self._calls[refs[0]] = _Call(index, worker, chunks, n_tasks, list(refs[1:]))
 
@@ -247,15 +280,31 @@ class StreamingEngine:
 
     def _desired_call_size(self, index: int) -> int:
         stage = self._stages[index]
+        stats = self._stats[index]
         return self._options.bundle_policy.desired_tasks_per_call(
-            self._stats[index].seconds_per_task, stage.batch_size
+            stats.seconds_per_task, stage.batch_size, stats.call_overhead_s
+        )
+
+    def _tail_capped(self, index: int, size: int) -> int:
+        """`size`, shrunk near the end in proportion to the work left (in flight included).
+
+        So every worker finishes together instead of one ending the run alone on a long call.
+        """
+        if not self._input_exhausted:
+            return size
+        stage = self._stages[index]
+        slots = 4 * max(1, self._pools[index].active_count * stage.calls_in_flight_per_worker)
+        left = self._tasks_left_for(index)
+        return self._options.bundle_policy.share_for_idle_slots(
+            size, left, slots, stage.batch_size
         )
 
     def _parts_for(self, index: int, n_tasks: int) -> int:
         if index + 1 >= len(self._stages):
             return 1
         expected = n_tasks * self._stats[index].fan_out
-        downstream = self._desired_call_size(index + 1)
+        # Parts are the unit the next stage's calls are made of: near the end they shrink too.
+        downstream = self._tail_capped(index + 1, self._desired_call_size(index + 1))
         return max(1, min(self._options.max_parts_per_call, math.ceil(expected / downstream)))
 
     # ---- phase 3: collect --------------------------------------------------------
@@ -278,12 +327,19 @@ class StreamingEngine:
         pool = self._pools[setup.stage]
         try:
             report: SetupReport = ray.get(ref)
-        except (RayTaskError, *_DEAD_WORKER_ERRORS) as exc:
+        except _DEAD_WORKER_ERRORS as exc:
+            # The process died (killed, out of memory, node lost): a replacement starts at
+            # the next plan; only a stage whose workers keep dying in setup stops the run.
+            pool.on_died_in_setup(setup.worker)
+            self._check_setup_deaths(setup.stage, exc)
+            return
+        except RayTaskError as exc:
             pool.on_setup_failed(setup.worker)
             self._check_setup_failures(setup.stage, exc)
             return
         if pool.is_live(setup.worker):
             pool.on_setup_done(setup.worker, report)
+            self._last_worker_ready = time.monotonic()
 
     def _check_setup_failures(self, index: int, exc: Exception) -> None:
         stage, pool = self._stages[index], self._pools[index]
@@ -298,6 +354,18 @@ class StreamingEngine:
                 f"in a row: {one_line(cause)}"
             )
             raise StageSetupError(msg) from cause
+
+    def _check_setup_deaths(self, index: int, exc: Exception) -> None:
+        stage, pool = self._stages[index], self._pools[index]
+        logger.warning("stage %s: a worker died during setup: %s", stage.name, one_line(exc))
+        limit = self._options.max_setup_deaths_in_a_row
+        if pool.setup_deaths_in_a_row >= limit and pool.count(WorkerState.READY) == 0:
+            msg = (
+                f"stage {stage.name}: {pool.setup_deaths_in_a_row} workers in a row died during "
+                f"setup ({one_line(exc)}); does stage_setup crash the process or run out of "
+                "memory?"
+            )
+            raise StageSetupError(msg) from exc
 
     def _finish_call(self, ref: Any, call: _Call) -> None:
         pool = self._pools[call.stage]
@@ -314,6 +382,7 @@ class StreamingEngine:
             return
         pool.on_call_done(call.worker, call.n_tasks)
         stats = self._stats[call.stage]
+        self._newly_measured |= stats.seconds_per_task is None
         stats.record_call(
             tasks_in=report.tasks_in,
             tasks_out=sum(report.part_counts),
@@ -321,6 +390,7 @@ class StreamingEngine:
             process_seconds=report.process_seconds,
             deserialize_seconds=report.deserialize_seconds,
             deserialize_bytes=report.deserialize_bytes,
+            gap_seconds=report.gap_seconds,
         )
         stats.cpu_percent_by_worker[call.worker.worker_id] = report.cpu_percent
         stats.rss_by_worker[call.worker.worker_id] = report.rss_bytes
@@ -406,23 +476,77 @@ class StreamingEngine:
                 logger.info("stage %s: workers %d -> %d", self._stages[index].name, old, new)
         self._targets = list(plan.targets)
         node_ids = [n.node_id for n in self._nodes]
+        growth: dict[int, int] = {}
         for index, (stage, pool) in enumerate(zip(self._stages, self._pools, strict=True)):
             target = plan.targets[index]
             if self._stage_finished(index):
                 pool.retire_all_idle()
-                continue
-            if stage.fixed_per_node is not None:
-                started = pool.scale_per_node(stage.fixed_per_node, node_ids)
+            elif stage.fixed_per_node is not None:
+                for worker, setup_ref in pool.scale_per_node(stage.fixed_per_node, node_ids):
+                    self._setups[setup_ref] = _Setup(index, worker)
+            elif target > pool.active_count:
+                if self._worth_growing(index):
+                    growth[index] = target - pool.active_count
             else:
-                started = pool.scale_to(target, self._options.min_worker_age_s)
-            for worker, setup_ref in started:
-                self._setups[setup_ref] = _Setup(index, worker)
+                pool.scale_to(target, self._options.min_worker_age_s)  # retires only
+        # Shrinking first frees resources; growing bottleneck-first gets it going soonest.
+        current = [pool.active_count for pool in self._pools]
+        for index in start_order(growth, current, snapshot.stages):
+            worker, setup_ref = self._pools[index].start_worker()
+            self._setups[setup_ref] = _Setup(index, worker)
+
+    def _worth_growing(self, index: int) -> bool:
+        """Whether a new worker would be ready before the stage's current ones finish it.
+
+        At the end of a run, finished stages hand their resources on; a worker that starts
+        after the work is gone only costs a process start-up.
+        """
+        pool, spt = self._pools[index], self._stats[index].seconds_per_task
+        if not spt or not pool.active_count:
+            return True
+        busy = self._busy_share(index)
+        if busy is None:
+            # No evidence yet: a stage that does a largest call in less than a normal call's
+            # time is bound by overheads, not by its workers' number.
+            policy = self._options.bundle_policy
+            if spt * policy.max_tasks_per_call < policy.target_call_seconds:
+                return False
+        elif busy < self._options.min_busy_share_to_grow:
+            return False  # its workers wait on something else: more of them would too
+        if not self._input_exhausted:
+            return True
+        startup = pool.startup_seconds or self._options.min_worker_age_s
+        seconds_left = self._tasks_left_for(index) * spt / pool.active_count
+        return seconds_left > 2 * startup
+
+    def _busy_share(self, index: int) -> float | None:
+        """Share of the recent past the stage's ready workers spent in `process_data`.
+
+        None while there is too little evidence: under a second of history, or calls so
+        long that a few seconds hold only a handful of them.
+        """
+        pool, stats = self._pools[index], self._stats[index]
+        ready = [w.ready_at for w in pool.workers if w.ready_at is not None]
+        call_seconds = (stats.seconds_per_task or 0.0) * self._desired_call_size(index)
+        if not ready or call_seconds * 4 > COST_WINDOW_S:
+            return None
+        since = max(min(ready), self._first_dispatch[index])
+        window = min(COST_WINDOW_S, time.monotonic() - since)
+        if window < 0.25:
+            return None
+        return stats.busy_seconds(window) / (window * len(ready))
 
     def _demand(self, index: int, now: float) -> StageDemand:
         stage, pool = self._stages[index], self._pools[index]
-        # A stage resized moments ago keeps its workers: its new speed is not measured yet,
-        # and shrinking it back would only pay for worker start-ups twice.
-        steady = now - self._last_resize[index] < self._options.resize_cooldown_s
+        # A stage resized moments ago keeps its workers, and so does every stage while
+        # workers start (and a while after): speeds measured then are skewed (start-ups
+        # load the CPUs), and shrinking back would only pay for worker start-ups twice.
+        cooldown = self._options.resize_cooldown_s
+        steady = (
+            now - self._last_resize[index] < cooldown
+            or now - self._last_worker_ready < cooldown
+            or any(p.count(WorkerState.STARTING) for p in self._pools)
+        )
         return StageDemand(
             name=stage.name,
             cpus=stage.cpus,
@@ -435,13 +559,29 @@ class StreamingEngine:
             min_workers=max(1, pool.active_count) if steady else 1,
         )
 
-    def _stage_finished(self, index: int) -> bool:
+    def _tasks_left_for(self, index: int) -> int:
+        """Tasks still to reach or pass stage `index` (queued or in flight here or upstream)."""
+        left = 0.0
+        for upstream in range(index + 1):
+            left *= self._stats[upstream - 1].fan_out if upstream else 1.0
+            left += self._queues[upstream].tasks + self._pools[upstream].tasks_in_flight
+        return math.ceil(left)
+
+    def _inputs_final(self, index: int) -> bool:
+        """No more input will ever reach stage `index` beyond what is queued for it now."""
         if not self._input_exhausted:
             return False
-        for upstream in range(index + 1):
+        for upstream in range(index):
             if self._queues[upstream].tasks or self._pools[upstream].tasks_in_flight:
                 return False
         return True
+
+    def _stage_finished(self, index: int) -> bool:
+        return (
+            self._inputs_final(index)
+            and not self._queues[index].tasks
+            and not self._pools[index].tasks_in_flight
+        )
 
     def _all_done(self) -> bool:
         return self._input_exhausted and not self._calls and not any(q.tasks for q in self._queues)

@@ -158,7 +158,7 @@ class ProportionalPlanner:
     throughput by more than that fraction, so noise does not move workers back and forth.
     """
 
-    def __init__(self, max_workers_per_stage_per_node: int = 32, hysteresis: float = 0.20) -> None:
+    def __init__(self, max_workers_per_stage_per_node: int = 32, hysteresis: float = 0.05) -> None:
         self.max_workers_per_stage_per_node = max_workers_per_stage_per_node
         self.hysteresis = hysteresis
 
@@ -270,6 +270,34 @@ class ProportionalPlanner:
         if new_rate > old_rate * (1 + self.hysteresis):
             return plan
         return WorkerPlan(current)
+
+
+def start_order(
+    growth: dict[int, int], current: list[int], stages: tuple[StageDemand, ...]
+) -> list[int]:
+    """Stage indices in the order their new workers should be created.
+
+    Ray starts worker processes a few at a time, so the order decides which stage is fed
+    first: each next worker goes to the stage whose throughput (workers / seconds per task)
+    is lowest so far, GPU stages first on ties; unmeasured stages count as the slowest.
+    """
+    known = [s.seconds_per_task for s in stages if s.seconds_per_task]
+    default_cost = max(known) if known else 1.0
+    counts = list(current)
+    left = {i: n for i, n in growth.items() if n > 0}
+    order: list[int] = []
+    while left:
+
+        def rate(i: int) -> float:
+            return counts[i] / (stages[i].seconds_per_task or default_cost)
+
+        best = min(left, key=lambda i: (rate(i), -stages[i].gpus, i))
+        order.append(best)
+        counts[best] += 1
+        left[best] -= 1
+        if not left[best]:
+            del left[best]
+    return order
 
 
 def _current_fits(current: tuple[int, ...], snapshot: PlanningSnapshot) -> bool:

@@ -21,6 +21,19 @@ class Chunk:
     n_tasks: int
     origins: frozenset[int] = frozenset()
     deaths: int = 0
+    start: int = 0
+    """Index of the chunk's first task in the pickled list (a split chunk is a slice)."""
+
+    @property
+    def span(self) -> tuple[int, int]:
+        """`(start, stop)` of the chunk's tasks in the pickled list `data`."""
+        return self.start, self.start + self.n_tasks
+
+    def split(self, n_tasks: int) -> tuple[Chunk, Chunk]:
+        """The first `n_tasks` tasks and the rest, sharing `data` (nothing is re-pickled)."""
+        head = attrs.evolve(self, n_tasks=n_tasks)
+        rest = attrs.evolve(self, n_tasks=self.n_tasks - n_tasks, start=self.start + n_tasks)
+        return head, rest
 
     @property
     def suspect(self) -> bool:

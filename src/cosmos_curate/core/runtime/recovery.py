@@ -22,7 +22,8 @@ from cosmos_curate.core.runtime.worker import dumps, loads
 def load_chunk(chunk: Chunk) -> list[Any]:
     """The tasks of a chunk (fetched from the object store when needed)."""
     blob = ray.get(chunk.data) if isinstance(chunk.data, ray.ObjectRef) else chunk.data
-    return loads(blob)
+    start, stop = chunk.span
+    return loads(blob)[start:stop]
 
 
 def split_into_singles(chunk: Chunk) -> list[Chunk]:

@@ -57,7 +57,10 @@ class StagePool:
         self._ids = itertools.count()
         self.setup_failures_in_a_row = 0
         self.total_setup_failures = 0
+        self.setup_deaths_in_a_row = 0
         self.workers_lost = 0
+        self.startup_seconds: float | None = None
+        """Latest time from creating a worker to its setup returning (None until one did)."""
 
     # ---- views -------------------------------------------------------------------
     @property
@@ -144,14 +147,21 @@ class StagePool:
     def on_setup_done(self, worker: WorkerHandle, report: SetupReport) -> None:
         """Mark a worker ready once its setup returned."""
         self.setup_failures_in_a_row = 0
+        self.setup_deaths_in_a_row = 0
         worker.setup = report
         worker.node_id = report.node_id
         if worker.state is WorkerState.STARTING:
             worker.state = WorkerState.READY
             worker.ready_at = time.monotonic()
+            self.startup_seconds = worker.ready_at - worker.created_at
+
+    def on_died_in_setup(self, worker: WorkerHandle) -> None:
+        """Forget a worker whose process died before its setup returned."""
+        self.setup_deaths_in_a_row += 1
+        self.on_worker_died(worker)
 
     def on_setup_failed(self, worker: WorkerHandle) -> None:
-        """Forget a worker whose setup raised (or whose process died during setup)."""
+        """Forget a worker whose `stage_setup` raised."""
         self.setup_failures_in_a_row += 1
         self.total_setup_failures += 1
         self._discard(worker, kill=True)
@@ -161,15 +171,17 @@ class StagePool:
         worker: WorkerHandle,
         n_parts: int,
         chunks: list[Any],
+        spans: list[tuple[int, int]],
         n_tasks: int,
         *,
         exclusive: bool = False,
     ) -> Any:
-        """Send one call; returns the refs `(report, part_0, ...)`."""
+        """Send one call (`spans`: each chunk's slice); returns the refs `(report, part_0, ...)`."""
         worker.exclusive = exclusive
         worker.calls_in_flight += 1
         worker.tasks_in_flight += n_tasks
-        refs = worker.actor.process.options(num_returns=1 + n_parts).remote(n_parts, *chunks)
+        process = worker.actor.process.options(num_returns=1 + n_parts)
+        refs = process.remote(n_parts, tuple(spans), *chunks)
         return refs
 
     def on_call_done(self, worker: WorkerHandle, n_tasks: int) -> None:

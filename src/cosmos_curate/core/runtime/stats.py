@@ -8,6 +8,9 @@ import time
 import attrs
 
 THROUGHPUT_WINDOW_S = 10.0
+COST_WINDOW_S = 5.0
+"""Seconds of recent calls the cost per task is measured over (short: loads change fast)."""
+GAP_SAMPLES = 64
 
 
 @attrs.frozen
@@ -89,6 +92,9 @@ class StageStats:
     cpu_percent_by_worker: dict[int, float] = attrs.field(factory=dict)
     rss_by_worker: dict[int, int] = attrs.field(factory=dict)
     _recent: collections.deque[tuple[float, int, float]] = attrs.field(factory=collections.deque)
+    _gaps: collections.deque[float] = attrs.field(
+        factory=lambda: collections.deque(maxlen=GAP_SAMPLES)
+    )
 
     def record_call(
         self,
@@ -99,8 +105,9 @@ class StageStats:
         process_seconds: float,
         deserialize_seconds: float,
         deserialize_bytes: int,
+        gap_seconds: float | None = None,
     ) -> None:
-        """Account one finished call."""
+        """Account one finished call (`gap_seconds`: see `CallReport.gap_seconds`)."""
         now = time.monotonic()
         self.calls += 1
         self.tasks_done += tasks_in - failed
@@ -111,12 +118,32 @@ class StageStats:
         self.deserialize_bytes += deserialize_bytes
         self.deserialize_count += 1
         self._recent.append((now, tasks_in, process_seconds))
+        if gap_seconds is not None:
+            self._gaps.append(gap_seconds)
         while self._recent and now - self._recent[0][0] > THROUGHPUT_WINDOW_S:
             self._recent.popleft()
         # Cost per task over the window: busy seconds / tasks, robust to one slow call.
-        window_tasks = sum(n for _, n, _ in self._recent)
+        recent = [(n, s) for t, n, s in self._recent if now - t <= COST_WINDOW_S]
+        window_tasks = sum(n for n, _ in recent)
         if window_tasks:
-            self.seconds_per_task = sum(s for _, _, s in self._recent) / window_tasks
+            self.seconds_per_task = sum(s for _, s in recent) / window_tasks
+
+    def busy_seconds(self, within_s: float) -> float:
+        """Seconds spent in `process_data` by calls that finished in the last `within_s`."""
+        now = time.monotonic()
+        return sum(s for t, _, s in self._recent if now - t <= within_s)
+
+    @property
+    def call_overhead_s(self) -> float | None:
+        """Per-call overhead between two queued calls of a worker (None until 8 samples).
+
+        The mean of the lowest three quarters of the recent gaps: the highest quarter is
+        dropped because a gap also grows when the worker waited for work to arrive.
+        """
+        if len(self._gaps) < 8:
+            return None
+        low = sorted(self._gaps)[: max(1, len(self._gaps) * 3 // 4)]
+        return sum(low) / len(low)
 
     @property
     def fan_out(self) -> float:

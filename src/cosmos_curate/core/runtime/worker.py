@@ -41,6 +41,9 @@ class WorkerConfig:
     run_attempts: int
     setup_on_node_marker: str | None = None
     weights: WeightsPolicy | None = None
+    environment: tuple[tuple[str, str], ...] = ()
+    """Variables set in the worker process before the stage is loaded (the driver's
+    `CURATE_*`/hub settings, `CURATE_DEVICE=cpu` on CPU fallback)."""
 
 
 @attrs.frozen
@@ -67,6 +70,9 @@ class CallReport:
     retries: int
     rss_bytes: int
     cpu_percent: float
+    gap_seconds: float | None = None
+    """Time from the end of the previous call's work to the start of this call's work: the
+    per-call overhead when the call was already queued (None on a worker's first call)."""
 
 
 def dumps(tasks: Sequence[Any]) -> bytes:
@@ -102,10 +108,12 @@ class StageWorker:
     """One worker process of one stage (wrapped with `ray.remote` by the pool)."""
 
     def __init__(self, stage_blob: bytes, config: WorkerConfig) -> None:
+        os.environ.update(config.environment)
         self._stage: CuratorStage[Any, Any] = cloudpickle.loads(stage_blob)
         self._config = config
         self._process = psutil.Process()
         self._process.cpu_percent()  # prime: the next reading covers the time since now
+        self._last_work_end: float | None = None
 
     def setup(self) -> SetupReport:
         """Run `stage_setup_on_node` (first worker on this node) and `stage_setup`."""
@@ -154,15 +162,22 @@ class StageWorker:
             s3_prefix=policy.s3_prefix,
         )
 
-    def process(self, n_parts: int, *chunks: bytes) -> tuple[Any, ...]:
-        """Process the tasks in `chunks`; return `(CallReport, part_0, ..., part_{n-1})`."""
+    def process(
+        self, n_parts: int, spans: tuple[tuple[int, int], ...], *chunks: bytes
+    ) -> tuple[Any, ...]:
+        """Process the tasks `blob[start:stop]` of each chunk and its span.
+
+        Returns `(CallReport, part_0, ..., part_{n-1})`.
+        """
         start = time.perf_counter()
         tasks: list[Any] = []
         size = 0
-        for blob in chunks:
+        for blob, (first, stop) in zip(chunks, spans, strict=True):
             size += len(blob)
-            tasks.extend(loads(blob))
-        deserialize_seconds = time.perf_counter() - start
+            tasks.extend(loads(blob)[first:stop])
+        work_start = time.perf_counter()
+        deserialize_seconds = work_start - start
+        gap = None if self._last_work_end is None else work_start - self._last_work_end
 
         outputs: list[PipelineTask] = []
         failures: list[FailureRecord] = []
@@ -176,6 +191,7 @@ class StageWorker:
             failures.extend(batch_failures)
             retries += batch_retries
 
+        self._last_work_end = time.perf_counter()
         parts = split_evenly(outputs, n_parts)
         report = CallReport(
             tasks_in=len(tasks),
@@ -187,6 +203,7 @@ class StageWorker:
             retries=retries,
             rss_bytes=self._process.memory_info().rss,
             cpu_percent=self._process.cpu_percent(),
+            gap_seconds=gap,
         )
         return (report, *(dumps(p) for p in parts))
 
