@@ -30,10 +30,10 @@ from ray.exceptions import (
 )
 
 from cosmos_curate.core.interfaces.errors import CurateError
-from cosmos_curate.core.runtime.bundling import BundlePolicy
 from cosmos_curate.core.runtime.checkpoint import CheckpointJournal
 from cosmos_curate.core.runtime.cluster import node_capacities
 from cosmos_curate.core.runtime.failures import FailureLog
+from cosmos_curate.core.runtime.flow import EngineOptions, PipelineFlow
 from cosmos_curate.core.runtime.ledger import InputLedger, to_ranges
 from cosmos_curate.core.runtime.planner import (
     NodeCapacity,
@@ -53,7 +53,7 @@ from cosmos_curate.core.runtime.recovery import (
 from cosmos_curate.core.runtime.resolved import ResolvedStage
 from cosmos_curate.core.runtime.snapshot import stage_progress
 from cosmos_curate.core.runtime.stage_pool import StagePool, WorkerHandle, WorkerState
-from cosmos_curate.core.runtime.stats import COST_WINDOW_S, PipelineProgress, StageStats
+from cosmos_curate.core.runtime.stats import PipelineProgress, StageStats
 from cosmos_curate.core.runtime.worker import CallReport, SetupReport, dumps, loads
 
 logger = logging.getLogger(__name__)
@@ -64,25 +64,6 @@ _DEAD_WORKER_ERRORS = (RayActorError, WorkerCrashedError)
 
 class StageSetupError(CurateError):
     """A stage's `stage_setup` kept failing, so the run cannot go on."""
-
-
-@attrs.frozen
-class EngineOptions:
-    """Tunables of the engine; defaults suit most pipelines."""
-
-    plan_interval_s: float = 1.0
-    report_interval_s: float = 0.5
-    min_worker_age_s: float = 2.0
-    min_queue_tasks: int = 16
-    learning_period_s: float = 10.0
-    resize_cooldown_s: float = 5.0
-    max_parts_per_call: int = 64
-    collect_outputs: bool = True
-    max_worker_deaths_per_task: int = 3
-    max_setup_deaths_in_a_row: int = 5
-    min_busy_share_to_grow: float = 0.5
-    journal_flush_interval_s: float = 0.5
-    bundle_policy: BundlePolicy = attrs.field(factory=BundlePolicy)
 
 
 @attrs.define(eq=False)
@@ -124,8 +105,9 @@ class StreamingEngine:
 
         self._queues = [ChunkQueue() for _ in stages]
         self._stats = [StageStats() for _ in stages]
+        self._flow = PipelineFlow(stages, self._queues, self._stats, self._options)
         self._pools: list[StagePool] = []
-        self._targets = [0] * len(stages)
+        self._targets = self._flow.targets
         self._target_changes = [0] * len(stages)
         self._last_resize = [-math.inf] * len(stages)
         self._rounds = 0
@@ -136,14 +118,12 @@ class StreamingEngine:
         self._outputs: list[Any] = []
         self._n_outputs = 0
         self._inputs_read = 0
-        self._input_exhausted = False
         self._input: Iterator[tuple[int, Any]] = iter(())
         self._nodes: tuple[NodeCapacity, ...] = ()
         self._nodes_read_at = -math.inf
         self._started = time.monotonic()
         self._newly_measured = False  # a stage got its first measurement: re-plan now
         self._last_worker_ready = -math.inf
-        self._first_dispatch = [math.inf] * len(stages)
 
     # ---- public ------------------------------------------------------------------
     def run(self, input_tasks: Iterable[Any]) -> list[Any]:
@@ -151,6 +131,7 @@ class StreamingEngine:
         self._input = enumerate(input_tasks)
         self._started = time.monotonic()
         self._pools = [StagePool(stage, ray.put(_stage_blob(stage))) for stage in self._stages]
+        self._flow.pools = self._pools
         try:
             self._plan()
             next_plan = next_report = next_flush = time.monotonic()
@@ -183,8 +164,9 @@ class StreamingEngine:
 
     # ---- phase 1: feed -----------------------------------------------------------
     def _feed(self) -> None:
-        while not self._input_exhausted and self._queues[0].tasks < self._queue_limit(0):
-            size = self._desired_call_size(0)
+        flow = self._flow
+        while not flow.input_exhausted and self._queues[0].tasks < flow.queue_limit(0):
+            size = self._flow.desired_call_size(0)
             batch, positions = [], []
             done = self._journal.done if self._journal is not None else None
             for position, task in self._input:
@@ -196,7 +178,7 @@ class StreamingEngine:
                 if len(batch) >= size:
                     break
             else:
-                self._input_exhausted = True
+                self._flow.input_exhausted = True
             if batch:
                 self._inputs_read += len(batch)
                 origins = self._ledger.new_origin(to_ranges(positions))
@@ -209,8 +191,8 @@ class StreamingEngine:
 
     def _dispatch_stage(self, index: int) -> None:
         queue, pool, stage = self._queues[index], self._pools[index], self._stages[index]
-        desired = self._desired_call_size(index)
-        while queue.tasks and not self._downstream_full(index):
+        desired = self._flow.desired_call_size(index)
+        while queue.tasks and not self._flow.downstream_full(index):
             front = queue.peek()
             if front is not None and front.suspect:
                 # A chunk whose worker died runs alone on an idle worker, so that if it
@@ -227,7 +209,7 @@ class StreamingEngine:
             size = policy.share_for_idle_slots(
                 desired, queue.tasks, pool.free_slot_count(), stage.batch_size
             )
-            size = self._tail_capped(index, size)
+            size = self._flow.tail_capped(index, size)
             self._submit(index, free[0], self._take(index, size), exclusive=False)
 
     def _take(self, index: int, size: int) -> list[Chunk]:
@@ -238,7 +220,7 @@ class StreamingEngine:
         """
         queue = self._queues[index]
         front = queue.peek()
-        if self._input_exhausted and front is not None and front.n_tasks > size:
+        if self._flow.input_exhausted and front is not None and front.n_tasks > size:
             batch = self._stages[index].batch_size
             cut = max(batch, size - size % batch)
             if cut < front.n_tasks:
@@ -252,8 +234,9 @@ class StreamingEngine:
         self, index: int, worker: WorkerHandle, chunks: list[Chunk], *, exclusive: bool
     ) -> None:
         n_tasks = sum(c.n_tasks for c in chunks)
-        n_parts = self._parts_for(index, n_tasks)
-        self._first_dispatch[index] = min(self._first_dispatch[index], time.monotonic())
+        n_parts = self._flow.parts_for(index, n_tasks)
+        first = self._flow.first_dispatch
+        first[index] = min(first[index], time.monotonic())
         refs = self._pools[index].submit(
             worker,
             n_parts,
@@ -263,49 +246,6 @@ class StreamingEngine:
             exclusive=exclusive,
         )
         self._calls[refs[0]] = _Call(index, worker, chunks, n_tasks, list(refs[1:]))
-
-    def _downstream_full(self, index: int) -> bool:
-        if index + 1 >= len(self._stages):
-            return False
-        pending = self._queues[index + 1].tasks + self._pools[index].tasks_in_flight
-        return pending >= self._queue_limit(index + 1)
-
-    def _queue_limit(self, index: int) -> int:
-        workers = max(
-            1, self._targets[index], self._pools[index].active_count if self._pools else 0
-        )
-        per_call = self._desired_call_size(index)
-        in_flight = self._stages[index].calls_in_flight_per_worker
-        return max(self._options.min_queue_tasks, 2 * workers * in_flight * per_call)
-
-    def _desired_call_size(self, index: int) -> int:
-        stage = self._stages[index]
-        stats = self._stats[index]
-        return self._options.bundle_policy.desired_tasks_per_call(
-            stats.seconds_per_task, stage.batch_size, stats.call_overhead_s
-        )
-
-    def _tail_capped(self, index: int, size: int) -> int:
-        """`size`, shrunk near the end in proportion to the work left (in flight included).
-
-        So every worker finishes together instead of one ending the run alone on a long call.
-        """
-        if not self._input_exhausted:
-            return size
-        stage = self._stages[index]
-        slots = 4 * max(1, self._pools[index].active_count * stage.calls_in_flight_per_worker)
-        left = self._tasks_left_for(index)
-        return self._options.bundle_policy.share_for_idle_slots(
-            size, left, slots, stage.batch_size
-        )
-
-    def _parts_for(self, index: int, n_tasks: int) -> int:
-        if index + 1 >= len(self._stages):
-            return 1
-        expected = n_tasks * self._stats[index].fan_out
-        # Parts are the unit the next stage's calls are made of: near the end they shrink too.
-        downstream = self._tail_capped(index + 1, self._desired_call_size(index + 1))
-        return max(1, min(self._options.max_parts_per_call, math.ceil(expected / downstream)))
 
     # ---- phase 3: collect --------------------------------------------------------
     def _collect(self, timeout_s: float) -> None:
@@ -474,18 +414,18 @@ class StreamingEngine:
                 self._target_changes[index] += 1
                 self._last_resize[index] = now
                 logger.info("stage %s: workers %d -> %d", self._stages[index].name, old, new)
-        self._targets = list(plan.targets)
+        self._targets[:] = plan.targets
         node_ids = [n.node_id for n in self._nodes]
         growth: dict[int, int] = {}
         for index, (stage, pool) in enumerate(zip(self._stages, self._pools, strict=True)):
             target = plan.targets[index]
-            if self._stage_finished(index):
+            if self._flow.stage_finished(index):
                 pool.retire_all_idle()
             elif stage.fixed_per_node is not None:
                 for worker, setup_ref in pool.scale_per_node(stage.fixed_per_node, node_ids):
                     self._setups[setup_ref] = _Setup(index, worker)
             elif target > pool.active_count:
-                if self._worth_growing(index):
+                if self._flow.worth_growing(index):
                     growth[index] = target - pool.active_count
             else:
                 pool.scale_to(target, self._options.min_worker_age_s)  # retires only
@@ -494,47 +434,6 @@ class StreamingEngine:
         for index in start_order(growth, current, snapshot.stages):
             worker, setup_ref = self._pools[index].start_worker()
             self._setups[setup_ref] = _Setup(index, worker)
-
-    def _worth_growing(self, index: int) -> bool:
-        """Whether a new worker would be ready before the stage's current ones finish it.
-
-        At the end of a run, finished stages hand their resources on; a worker that starts
-        after the work is gone only costs a process start-up.
-        """
-        pool, spt = self._pools[index], self._stats[index].seconds_per_task
-        if not spt or not pool.active_count:
-            return True
-        busy = self._busy_share(index)
-        if busy is None:
-            # No evidence yet: a stage that does a largest call in less than a normal call's
-            # time is bound by overheads, not by its workers' number.
-            policy = self._options.bundle_policy
-            if spt * policy.max_tasks_per_call < policy.target_call_seconds:
-                return False
-        elif busy < self._options.min_busy_share_to_grow:
-            return False  # its workers wait on something else: more of them would too
-        if not self._input_exhausted:
-            return True
-        startup = pool.startup_seconds or self._options.min_worker_age_s
-        seconds_left = self._tasks_left_for(index) * spt / pool.active_count
-        return seconds_left > 2 * startup
-
-    def _busy_share(self, index: int) -> float | None:
-        """Share of the recent past the stage's ready workers spent in `process_data`.
-
-        None while there is too little evidence: under a second of history, or calls so
-        long that a few seconds hold only a handful of them.
-        """
-        pool, stats = self._pools[index], self._stats[index]
-        ready = [w.ready_at for w in pool.workers if w.ready_at is not None]
-        call_seconds = (stats.seconds_per_task or 0.0) * self._desired_call_size(index)
-        if not ready or call_seconds * 4 > COST_WINDOW_S:
-            return None
-        since = max(min(ready), self._first_dispatch[index])
-        window = min(COST_WINDOW_S, time.monotonic() - since)
-        if window < 0.25:
-            return None
-        return stats.busy_seconds(window) / (window * len(ready))
 
     def _demand(self, index: int, now: float) -> StageDemand:
         stage, pool = self._stages[index], self._pools[index]
@@ -554,37 +453,14 @@ class StreamingEngine:
             fixed_per_node=stage.fixed_per_node,
             fixed_total=stage.fixed_total,
             seconds_per_task=self._stats[index].seconds_per_task,
-            finished=self._stage_finished(index),
+            finished=self._flow.stage_finished(index),
             current_workers=pool.active_count,
             min_workers=max(1, pool.active_count) if steady else 1,
         )
 
-    def _tasks_left_for(self, index: int) -> int:
-        """Tasks still to reach or pass stage `index` (queued or in flight here or upstream)."""
-        left = 0.0
-        for upstream in range(index + 1):
-            left *= self._stats[upstream - 1].fan_out if upstream else 1.0
-            left += self._queues[upstream].tasks + self._pools[upstream].tasks_in_flight
-        return math.ceil(left)
-
-    def _inputs_final(self, index: int) -> bool:
-        """No more input will ever reach stage `index` beyond what is queued for it now."""
-        if not self._input_exhausted:
-            return False
-        for upstream in range(index):
-            if self._queues[upstream].tasks or self._pools[upstream].tasks_in_flight:
-                return False
-        return True
-
-    def _stage_finished(self, index: int) -> bool:
-        return (
-            self._inputs_final(index)
-            and not self._queues[index].tasks
-            and not self._pools[index].tasks_in_flight
-        )
-
     def _all_done(self) -> bool:
-        return self._input_exhausted and not self._calls and not any(q.tasks for q in self._queues)
+        exhausted = self._flow.input_exhausted
+        return exhausted and not self._calls and not any(q.tasks for q in self._queues)
 
     # ---- phase 5: report ---------------------------------------------------------
     def _report(self, *, finished: bool) -> None:
@@ -618,7 +494,7 @@ class StreamingEngine:
             stages=stages,
             elapsed_s=time.monotonic() - self._started,
             inputs_read=self._inputs_read,
-            input_exhausted=self._input_exhausted,
+            input_exhausted=self._flow.input_exhausted,
             outputs=self._n_outputs,
             failures=self._failures.total,
             finished=finished,
