@@ -3,7 +3,9 @@
 One declared GPU (four 0.25-GPU workers share it). The GPU stage records when each call
 starts and ends; after warm-up (all four workers up, plus one second) the busy fraction is
 the workers' busy time over four times the window. Ray Data with the same stages
-(`map_batches`, num_gpus=0.25, four actors) is measured in the same run.
+(`map_batches`, num_gpus=0.25, four actors) is measured in the same run. The stages live in
+`_gpu_stages.py`, importable as a pipeline's stages would be (classes defined in a script's
+`__main__` are pickled by value with every chunk, which costs a few ms per call).
 
     python benchmarks/bench_gpu_packing.py [--tasks 3000]
 """
@@ -11,49 +13,13 @@ the workers' busy time over four times the window. Ray Data with the same stages
 from __future__ import annotations
 
 import argparse
-import os
-import time
 from typing import Any
 
-import attrs
 import ray
-from _common import BenchTask, Row, print_table, rows, start_cluster, timed
+from _common import Row, print_table, rows, start_cluster, timed
+from _gpu_stages import GPU_COST, Infer, Prepare, RayDataInfer, RayDataPrepare, Stamped
 
 from cosmos_curate.core.interfaces.pipeline_interface import execute_pipeline
-from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageResource
-
-CPU_COST, GPU_COST = 0.002, 0.020
-
-
-@attrs.define
-class Stamped(BenchTask):
-    pid: int = 0
-    start: float = 0.0
-    end: float = 0.0
-
-
-class Prepare(CuratorStage[Stamped, Stamped]):
-    @property
-    def resources(self) -> CuratorStageResource:
-        return CuratorStageResource(cpus=0.5)
-
-    def process_data(self, tasks: list[Stamped]) -> list[Stamped] | None:
-        time.sleep(CPU_COST * len(tasks))
-        return tasks
-
-
-class Infer(CuratorStage[Stamped, Stamped]):
-    @property
-    def resources(self) -> CuratorStageResource:
-        return CuratorStageResource(cpus=0.1, gpus=0.25)
-
-    def process_data(self, tasks: list[Stamped]) -> list[Stamped] | None:
-        for task in tasks:
-            task.start = time.time()
-            time.sleep(GPU_COST)
-            task.end = time.time()
-            task.pid = os.getpid()
-        return tasks
 
 
 def busy_fraction(spans: list[tuple[int, float, float]]) -> float:
@@ -85,24 +51,6 @@ def run_ours(n: int) -> tuple[Row, float]:
         4 / GPU_COST,
         f"GPU stage busy {frac:.1%} after warm-up, {workers} GPU workers",
     ), frac
-
-
-class RayDataInfer:
-    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        starts, ends = [], []
-        for _ in batch["id"]:
-            starts.append(time.time())
-            time.sleep(GPU_COST)
-            ends.append(time.time())
-        batch["start"], batch["end"] = starts, ends
-        batch["pid"] = [os.getpid()] * len(starts)
-        return batch
-
-
-class RayDataPrepare:
-    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        time.sleep(CPU_COST * len(batch["id"]))
-        return batch
 
 
 def run_ray_data(n: int) -> Row:

@@ -19,7 +19,7 @@ class BundlePolicy:
     """Limits for call sizes."""
 
     target_call_seconds: float = 0.05
-    max_call_seconds: float = 0.5
+    max_call_seconds: float = 1.0
     max_overhead_share: float = 0.0025
     max_tasks_per_call: int = 512
 

@@ -220,15 +220,19 @@ class StreamingEngine:
         """
         queue = self._queues[index]
         front = queue.peek()
-        if self._flow.input_exhausted and front is not None and front.n_tasks > size:
+        tail = self._flow.in_tail(index)
+        if tail and front is not None and front.n_tasks > size:
             batch = self._stages[index].batch_size
             cut = max(batch, size - size % batch)
             if cut < front.n_tasks:
                 queue.pop_up_to(1)
-                queue.push_front(front.split(cut))
+                head, rest = front.split(cut)
+                queue.push_front([rest])
                 self._ledger.derive(front.origins, 2)
                 self._ledger.release(front.origins)
-        return queue.pop_up_to(size)
+                return [head]
+        # Near the end calls must not outgrow their size, or the tail gets uneven again.
+        return queue.pop_up_to(size, exact=tail)
 
     def _submit(
         self, index: int, worker: WorkerHandle, chunks: list[Chunk], *, exclusive: bool

@@ -72,10 +72,20 @@ class PipelineFlow:
         if not self.input_exhausted:
             return size
         stage = self.stages[index]
-        slots = 4 * max(1, self.pools[index].active_count * stage.calls_in_flight_per_worker)
         return self.options.bundle_policy.share_for_idle_slots(
-            size, self.tasks_left_for(index), slots, stage.batch_size
+            size, self.tasks_left_for(index), self._tail_slots(index), stage.batch_size
         )
+
+    def in_tail(self, index: int) -> bool:
+        """Whether stage `index` is in the last stretch, where its calls shrink."""
+        if not self.input_exhausted:
+            return False
+        left = self.tasks_left_for(index)
+        return left < self._tail_slots(index) * self.desired_call_size(index)
+
+    def _tail_slots(self, index: int) -> int:
+        in_flight = self.stages[index].calls_in_flight_per_worker
+        return 2 * max(1, self.pools[index].active_count * in_flight)
 
     def parts_for(self, index: int, n_tasks: int) -> int:
         """How many parts a call of `n_tasks` returns: one per call of the next stage."""

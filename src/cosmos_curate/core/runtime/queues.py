@@ -66,16 +66,20 @@ class ChunkQueue:
             self._chunks.appendleft(chunk)
             self.tasks += chunk.n_tasks
 
-    def pop_up_to(self, n_tasks: int) -> list[Chunk]:
-        """At least one chunk, then more while the total stays within `n_tasks`.
+    def pop_up_to(self, n_tasks: int, *, exact: bool = False) -> list[Chunk]:
+        """At least one chunk, then more while their total is under `n_tasks`.
 
-        A suspect chunk always travels alone, so a poison task cannot take others down.
+        The total can exceed `n_tasks` by part of a chunk: chunks come from upstream at
+        sizes that rarely add up to `n_tasks`, and stopping short would leave calls half
+        the wanted size. With `exact`, it stops before exceeding instead. A suspect chunk
+        always travels alone, so a poison task cannot take others down.
         """
         taken: list[Chunk] = []
         total = 0
         while self._chunks:
             size = self._chunks[0].n_tasks
-            if taken and (total + size > n_tasks or self._chunks[0].suspect or taken[0].suspect):
+            full = total + size > n_tasks if exact else total >= n_tasks
+            if taken and (full or self._chunks[0].suspect or taken[0].suspect):
                 break
             chunk = self._chunks.popleft()
             taken.append(chunk)
