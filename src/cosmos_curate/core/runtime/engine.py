@@ -9,6 +9,8 @@ One loop on the driver, in numbered phases per round:
   4. plan     - every `plan_interval_s`, re-plan worker counts from measured speeds;
   5. report   - every `report_interval_s`, hand a progress snapshot to the sinks.
 The driver never deserializes tasks between stages; only the last stage's outputs.
+`flow.PipelineFlow` answers the questions about the live state (call sizes, queue limits,
+work left, whether a new worker pays off); the engine acts on its answers.
 """
 
 from __future__ import annotations
