@@ -1,0 +1,133 @@
+"""PipelineFlow: the engine's questions about a running pipeline, on hand-built states."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import attrs
+from tests.core.runtime.test_streaming import Stamp
+
+from cosmos_curate.core.interfaces.stage_interface import CuratorStageSpec
+from cosmos_curate.core.runtime.flow import EngineOptions, PipelineFlow
+from cosmos_curate.core.runtime.queues import Chunk, ChunkQueue
+from cosmos_curate.core.runtime.resolved import resolve_stages
+from cosmos_curate.core.runtime.stats import StageStats
+
+
+@attrs.define
+class _Worker:
+    ready_at: float | None
+
+
+@attrs.define
+class _Pool:
+    """The parts of a StagePool the flow reads."""
+
+    workers: list[_Worker]
+    tasks_in_flight: int = 0
+    startup_seconds: float | None = 1.0
+
+    @property
+    def active_count(self) -> int:
+        return len(self.workers)
+
+
+def _flow(tmp_path: Path, n_stages: int, workers: int, **state: Any) -> PipelineFlow:
+    stages = resolve_stages(
+        [CuratorStageSpec(Stamp(f"s{i}")) for i in range(n_stages)],
+        cluster_gpus=0,
+        require_gpu=False,
+        run_dir=tmp_path,
+    )
+    flow = PipelineFlow(
+        stages, [ChunkQueue() for _ in stages], [StageStats() for _ in stages], EngineOptions()
+    )
+    started = time.monotonic() - 10
+    flow.pools = [_Pool([_Worker(started) for _ in range(workers)]) for _ in stages]  # type: ignore[misc]
+    flow.first_dispatch = [started] * n_stages
+    for key, value in state.items():
+        setattr(flow, key, value)
+    return flow
+
+
+def _measure(stats: StageStats, seconds_per_task: float, tasks: int, busy_share: float) -> None:
+    """Calls totalling `tasks` tasks, whose process time is `busy_share` of 5 s x 4 workers."""
+    per_call = busy_share * 5 * 4 / tasks
+    for _ in range(tasks):
+        stats.record_call(
+            tasks_in=1,
+            tasks_out=1,
+            failed=0,
+            process_seconds=per_call,
+            deserialize_seconds=0.0,
+            deserialize_bytes=1,
+        )
+    stats.seconds_per_task = seconds_per_task
+
+
+def test_calls_shrink_only_at_the_end(tmp_path: Path) -> None:
+    flow = _flow(tmp_path, 1, workers=4)
+    flow.stats[0].seconds_per_task = 0.01  # calls of 5 tasks (50 ms)
+    flow.queues[0].push(Chunk(b"", 3960))
+    flow.queues[0].push(Chunk(b"", 40))
+    assert flow.tail_capped(0, 30) == 30  # input not read to the end yet
+    flow.input_exhausted = True
+    assert not flow.in_tail(0)  # 4000 tasks left: far from the end
+    assert flow.tail_capped(0, 30) == 30
+    flow.queues[0].pop_up_to(1)
+    assert flow.in_tail(0)  # 40 left: under two calls per slot (4 workers x 2 in flight)
+    assert flow.tail_capped(0, 30) == 3  # 40 tasks over 16 tail slots
+
+
+def test_work_left_counts_upstream_through_fan_out(tmp_path: Path) -> None:
+    flow = _flow(tmp_path, 2, workers=1)
+    flow.queues[0].push(Chunk(b"", 10))
+    flow.queues[1].push(Chunk(b"", 5))
+    flow.stats[0].record_call(
+        tasks_in=1,
+        tasks_out=3,
+        failed=0,
+        process_seconds=0.01,
+        deserialize_seconds=0.0,
+        deserialize_bytes=1,
+    )
+    assert flow.tasks_left_for(0) == 10
+    assert flow.tasks_left_for(1) == 10 * 3 + 5
+
+
+def test_a_stage_whose_workers_mostly_wait_gets_no_more(tmp_path: Path) -> None:
+    busy = _flow(tmp_path, 1, workers=4)
+    _measure(busy.stats[0], 0.04, tasks=100, busy_share=0.9)
+    assert busy.worth_growing(0)
+    idle = _flow(tmp_path, 1, workers=4)
+    _measure(idle.stats[0], 0.04, tasks=100, busy_share=0.2)
+    assert not idle.worth_growing(0)
+
+
+def test_an_overhead_bound_stage_is_not_grown_before_evidence(tmp_path: Path) -> None:
+    flow = _flow(tmp_path, 1, workers=1)
+    flow.first_dispatch = [time.monotonic()]  # just got work: no busy evidence yet
+    flow.stats[0].seconds_per_task = 2e-6  # a full call of 512 tasks takes 1 ms
+    assert not flow.worth_growing(0)
+    flow.stats[0].seconds_per_task = 0.01
+    assert flow.worth_growing(0)
+
+
+def test_no_worker_is_started_for_work_that_ends_before_it_is_up(tmp_path: Path) -> None:
+    flow = _flow(tmp_path, 1, workers=4, input_exhausted=True)
+    _measure(flow.stats[0], 0.04, tasks=100, busy_share=0.9)
+    flow.queues[0].push(Chunk(b"", 20))  # 20 x 40 ms / 4 workers = 0.2 s left
+    assert not flow.worth_growing(0)
+    flow.queues[0].push(Chunk(b"", 2000))  # 20 s left: worth a 1 s start-up
+    assert flow.worth_growing(0)
+
+
+def test_queue_pops_reach_the_wanted_size_and_exact_pops_do_not_exceed_it() -> None:
+    queue = ChunkQueue()
+    for _ in range(4):
+        queue.push(Chunk(b"", 13))
+    assert sum(c.n_tasks for c in queue.pop_up_to(25)) == 26
+    assert sum(c.n_tasks for c in queue.pop_up_to(25, exact=True)) == 13
+    assert queue.tasks == 13
