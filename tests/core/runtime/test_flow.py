@@ -45,7 +45,7 @@ def _flow(tmp_path: Path, n_stages: int, workers: int, **state: Any) -> Pipeline
         stages, [ChunkQueue() for _ in stages], [StageStats() for _ in stages], EngineOptions()
     )
     started = time.monotonic() - 10
-    flow.pools = [_Pool([_Worker(started) for _ in range(workers)]) for _ in stages]  # type: ignore[misc]
+    flow.pools = [_Pool([_Worker(started) for _ in range(workers)]) for _ in stages]
     flow.first_dispatch = [started] * n_stages
     for key, value in state.items():
         setattr(flow, key, value)
