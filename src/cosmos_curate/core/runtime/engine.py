@@ -109,7 +109,6 @@ class StreamingEngine:
         self._stats = [StageStats() for _ in stages]
         self._flow = PipelineFlow(stages, self._queues, self._stats, self._options)
         self._pools: list[StagePool] = []
-        self._targets = self._flow.targets
         self._target_changes = [0] * len(stages)
         self._last_resize = [-math.inf] * len(stages)
         self._rounds = 0
@@ -168,7 +167,7 @@ class StreamingEngine:
     def _feed(self) -> None:
         flow = self._flow
         while not flow.input_exhausted and self._queues[0].tasks < flow.queue_limit(0):
-            size = self._flow.desired_call_size(0)
+            size = flow.desired_call_size(0)
             batch, positions = [], []
             done = self._journal.done if self._journal is not None else None
             for position, task in self._input:
@@ -180,7 +179,7 @@ class StreamingEngine:
                 if len(batch) >= size:
                     break
             else:
-                self._flow.input_exhausted = True
+                flow.input_exhausted = True
             if batch:
                 self._inputs_read += len(batch)
                 origins = self._ledger.new_origin(to_ranges(positions))
@@ -230,8 +229,7 @@ class StreamingEngine:
                 queue.pop_up_to(1)
                 head, rest = front.split(cut)
                 queue.push_front([rest])
-                self._ledger.derive(front.origins, 2)
-                self._ledger.release(front.origins)
+                self._ledger.split(front.origins, 2)
                 return [head]
         # Near the end calls must not outgrow their size, or the tail gets uneven again.
         return queue.pop_up_to(size, exact=tail)
@@ -382,8 +380,7 @@ class StreamingEngine:
         """A chunk a dead worker held: split into single tasks, or quarantined at the limit."""
         if chunk.n_tasks > 1:
             singles = split_into_singles(chunk)
-            self._ledger.derive(chunk.origins, len(singles))
-            self._ledger.release(chunk.origins)
+            self._ledger.split(chunk.origins, len(singles))
             return singles
         deaths = chunk.deaths + 1
         if deaths < self._options.max_worker_deaths_per_task:
@@ -415,12 +412,12 @@ class StreamingEngine:
         )
         plan = self._planner.plan(snapshot)
         self._plan_rounds += 1
-        for index, (old, new) in enumerate(zip(self._targets, plan.targets, strict=True)):
+        for index, (old, new) in enumerate(zip(self._flow.targets, plan.targets, strict=True)):
             if old != new:
                 self._target_changes[index] += 1
                 self._last_resize[index] = now
                 logger.info("stage %s: workers %d -> %d", self._stages[index].name, old, new)
-        self._targets[:] = plan.targets
+        self._flow.targets[:] = plan.targets
         node_ids = [n.node_id for n in self._nodes]
         growth: dict[int, int] = {}
         for index, (stage, pool) in enumerate(zip(self._stages, self._pools, strict=True)):
@@ -487,7 +484,7 @@ class StreamingEngine:
                 pool,
                 stats,
                 elapsed_s=time.monotonic() - self._started,
-                target=self._targets[index],
+                target=self._flow.targets[index],
                 target_changes=self._target_changes[index],
                 input_queue=self._queues[index].tasks,
                 output_queue=self._queues[index + 1].tasks if index + 1 < len(self._queues) else 0,

@@ -38,6 +38,11 @@ class InputLedger:
         for origin in origins:
             self._live[origin] += n_chunks
 
+    def split(self, origins: frozenset[int], n_pieces: int) -> None:
+        """One chunk deriving from `origins` is replaced by `n_pieces` chunks."""
+        self.derive(origins, n_pieces)
+        self.release(origins)
+
     def release(self, origins: Iterable[int]) -> None:
         """One chunk deriving from `origins` is gone (consumed, delivered or quarantined)."""
         for origin in origins:

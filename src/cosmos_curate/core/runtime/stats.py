@@ -123,15 +123,19 @@ class StageStats:
         while self._recent and now - self._recent[0][0] > THROUGHPUT_WINDOW_S:
             self._recent.popleft()
         # Cost per task over the window: busy seconds / tasks, robust to one slow call.
-        recent = [(n, s) for t, n, s in self._recent if now - t <= COST_WINDOW_S]
+        recent = self._within(COST_WINDOW_S)
         window_tasks = sum(n for n, _ in recent)
         if window_tasks:
             self.seconds_per_task = sum(s for _, s in recent) / window_tasks
 
+    def _within(self, seconds: float) -> list[tuple[int, float]]:
+        """(tasks, process seconds) of the calls that finished in the last `seconds`."""
+        now = time.monotonic()
+        return [(n, s) for t, n, s in self._recent if now - t <= seconds]
+
     def busy_seconds(self, within_s: float) -> float:
         """Seconds spent in `process_data` by calls that finished in the last `within_s`."""
-        now = time.monotonic()
-        return sum(s for t, _, s in self._recent if now - t <= within_s)
+        return sum(s for _, s in self._within(within_s))
 
     @property
     def call_overhead_s(self) -> float | None:
@@ -155,7 +159,6 @@ class StageStats:
         """Tasks per second over the last few seconds."""
         if not self._recent:
             return 0.0
-        now = time.monotonic()
         window = min(THROUGHPUT_WINDOW_S, max(elapsed_s, 1e-3))
-        count = sum(n for t, n, _ in self._recent if now - t <= window)
+        count = sum(n for n, _ in self._within(window))
         return count / window
