@@ -11,7 +11,7 @@ import pytest
 from _fake_hf_hub import FakeHub
 from _weights_testlib import GPT2_ID, GPT2_SHA, TOKEN, subprocess_env, write_registry
 
-from cosmos_curate.core.utils import weights_store
+from cosmos_curate.core.weights import store as weights_store
 from cosmos_curate.core.utils.model_utils import get_local_dir_for_weights_name
 
 pytestmark = pytest.mark.integration
@@ -92,7 +92,7 @@ def test_killed_download_resumes_and_never_looks_complete(
 def test_unknown_model_lists_known(hub_env: FakeHub) -> None:
     """A misspelt name is one line listing the registered names; nothing is fetched."""
     line = _one_error_line(_curate("model", "download", "--models", "gtp2"))
-    from cosmos_curate.core.utils.model_registry import load_registry
+    from cosmos_curate.core.weights.registry import load_registry
 
     known = ", ".join(sorted(load_registry()))
     assert line == f"error: unknown model 'gtp2'; known models: {known}"

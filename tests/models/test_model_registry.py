@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from _weights_testlib import GPT2_ID, GPT2_SHA, write_registry
 
-from cosmos_curate.core.utils import model_registry, settings
-from cosmos_curate.core.utils.model_registry import ModelRegistryError, UnknownModelError
+from cosmos_curate.core.utils import settings
+from cosmos_curate.core.weights import registry as model_registry
+from cosmos_curate.core.weights.registry import ModelRegistryError, UnknownModelError
 
 GOOD = {"model_id": GPT2_ID, "version": GPT2_SHA, "filelist": None, "nvcf_model_id": "gpt2"}
 

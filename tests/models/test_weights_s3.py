@@ -9,12 +9,12 @@ import boto3
 import pytest
 from _weights_testlib import GPT2_ID, GPT2_SHA
 
-from cosmos_curate.core.utils import weights_store
-from cosmos_curate.core.utils.model_registry import ModelEntry
+from cosmos_curate.core.weights import store as weights_store
+from cosmos_curate.core.weights.registry import ModelEntry
 from cosmos_curate.core.utils.model_utils import get_local_dir_for_weights_name
-from cosmos_curate.core.utils.weights_download import download_model
-from cosmos_curate.core.utils.weights_errors import MissingFileError, RevisionError, S3WeightsError
-from cosmos_curate.core.utils.weights_store import FileRecord, Manifest, WeightsState
+from cosmos_curate.core.weights.download import download_model
+from cosmos_curate.core.weights.errors import MissingFileError, RevisionError, S3WeightsError
+from cosmos_curate.core.weights.store import FileRecord, Manifest, WeightsState
 
 pytestmark = pytest.mark.integration
 ENTRY = ModelEntry(model_id=GPT2_ID, version=GPT2_SHA)

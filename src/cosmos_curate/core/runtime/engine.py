@@ -33,7 +33,7 @@ from ray.exceptions import (
 
 from cosmos_curate.core.interfaces.errors import CurateError
 from cosmos_curate.core.runtime.checkpoint import CheckpointJournal
-from cosmos_curate.core.runtime.cluster import node_capacities
+from cosmos_curate.core.runtime.ray_connection import node_capacities
 from cosmos_curate.core.runtime.failures import FailureLog
 from cosmos_curate.core.runtime.flow import EngineOptions, PipelineFlow
 from cosmos_curate.core.runtime.ledger import InputLedger, to_ranges

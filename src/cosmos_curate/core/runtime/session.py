@@ -13,7 +13,7 @@ import attrs
 
 from cosmos_curate.core.interfaces.pipeline_interface import PipelineResult
 from cosmos_curate.core.interfaces.stage_interface import CuratorStageSpec
-from cosmos_curate.core.runtime import cluster
+from cosmos_curate.core.runtime import ray_connection
 from cosmos_curate.core.runtime.checkpoint import CheckpointJournal
 from cosmos_curate.core.runtime.engine import EngineOptions, ProgressSink, StreamingEngine
 from cosmos_curate.core.runtime.failures import FailureLog
@@ -21,7 +21,7 @@ from cosmos_curate.core.runtime.metrics import PipelineMetrics
 from cosmos_curate.core.runtime.resolved import resolve_stages
 from cosmos_curate.core.runtime.worker import WeightsPolicy
 from cosmos_curate.core.utils import settings
-from cosmos_curate.core.utils.weights_check import check_weights as check_stage_weights
+from cosmos_curate.core.weights.check import check_weights as check_stage_weights
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def run_session(
             journal = CheckpointJournal(config.checkpoint_dir, resume=config.resume)
             stack.callback(journal.close)
         sinks: list[ProgressSink] = [*config.progress_callbacks, PipelineMetrics()]
-        connection = cluster.connect(
+        connection = ray_connection.connect(
             config.ray_address,
             num_cpus=config.num_cpus,
             num_gpus=config.num_gpus,
@@ -83,7 +83,7 @@ def run_session(
         stack.callback(connection.close)
         resolved = resolve_stages(
             specs,
-            cluster_gpus=sum(n.gpus for n in cluster.node_capacities()),
+            cluster_gpus=sum(n.gpus for n in ray_connection.node_capacities()),
             require_gpu=config.require_gpu,
             run_dir=run_dir,
             weights_on_node=config.weights_policy,

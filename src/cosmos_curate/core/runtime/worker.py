@@ -154,7 +154,7 @@ class StageWorker:
         policy = self._config.weights
         if policy is None or self._stage.model is None:
             return
-        from cosmos_curate.core.utils.weights_download import ensure_weights
+        from cosmos_curate.core.weights.download import ensure_weights
 
         ensure_weights(
             list(self._stage.model.model_id_names),

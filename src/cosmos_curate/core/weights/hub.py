@@ -28,9 +28,9 @@ from huggingface_hub.errors import (
 from huggingface_hub.file_download import http_get
 from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 
-from cosmos_curate.core.utils import weights_store as store
-from cosmos_curate.core.utils.model_registry import ModelEntry
-from cosmos_curate.core.utils.weights_errors import (
+from cosmos_curate.core.weights import store
+from cosmos_curate.core.weights.registry import ModelEntry
+from cosmos_curate.core.weights.errors import (
     CorruptDownloadError,
     HubAccessError,
     HubOfflineError,

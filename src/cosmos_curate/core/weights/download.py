@@ -14,11 +14,11 @@ from pathlib import Path
 
 import attrs
 
-from cosmos_curate.core.utils import model_registry, weights_store
-from cosmos_curate.core.utils.model_registry import ModelEntry
+from cosmos_curate.core.weights import registry as model_registry, store as weights_store
+from cosmos_curate.core.weights.registry import ModelEntry
 from cosmos_curate.core.utils.model_utils import weights_present
-from cosmos_curate.core.utils.weights_errors import WeightsNotReadyError
-from cosmos_curate.core.utils.weights_store import WeightsState
+from cosmos_curate.core.weights.errors import WeightsNotReadyError
+from cosmos_curate.core.weights.store import WeightsState
 
 logger = logging.getLogger(__name__)
 
@@ -56,11 +56,11 @@ def download_model(
             if status.state is WeightsState.INCOMPLETE:
                 logger.warning("%s: %s; fetching it again", entry.model_id, status.reason)
         if s3_prefix:
-            from cosmos_curate.core.utils.weights_s3 import fetch_from_s3
+            from cosmos_curate.core.weights.s3 import fetch_from_s3
 
             manifest = fetch_from_s3(name, entry, s3_prefix)
         else:
-            from cosmos_curate.core.utils.weights_hub import fetch_from_hub
+            from cosmos_curate.core.weights.hub import fetch_from_hub
 
             manifest = fetch_from_hub(name, entry)
         folder = weights_store.publish(entry.model_id, manifest)

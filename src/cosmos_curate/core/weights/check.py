@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from cosmos_curate.core.utils.weights_download import ensure_weights
+from cosmos_curate.core.weights.download import ensure_weights
 
 
 def stage_model_ids(stages: Iterable[Any]) -> list[str]:

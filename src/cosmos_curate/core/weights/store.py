@@ -24,7 +24,7 @@ from typing import BinaryIO
 import attrs
 
 from cosmos_curate.core.utils import settings
-from cosmos_curate.core.utils.model_registry import ModelEntry
+from cosmos_curate.core.weights.registry import ModelEntry
 from cosmos_curate.core.utils.model_utils import get_local_dir_for_weights_name
 
 MANIFEST_NAME = ".curate-complete.json"

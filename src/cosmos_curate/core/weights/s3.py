@@ -18,9 +18,9 @@ import botocore.config
 import botocore.exceptions
 from tqdm.auto import tqdm
 
-from cosmos_curate.core.utils import weights_store as store
-from cosmos_curate.core.utils.model_registry import ModelEntry
-from cosmos_curate.core.utils.weights_errors import (
+from cosmos_curate.core.weights import store
+from cosmos_curate.core.weights.registry import ModelEntry
+from cosmos_curate.core.weights.errors import (
     CorruptDownloadError,
     MissingFileError,
     RevisionError,
