@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from cosmos_curate.core.interfaces.results import PipelineProgress, StageProgress
 from cosmos_curate.core.runtime.metrics import gpu_shares, stage_progress_fractions
-from cosmos_curate.core.runtime.stats import PipelineProgress, StageProgress
 
 
 def _stage(name: str, **counts: Any) -> StageProgress:

@@ -21,7 +21,7 @@ from typer.core import TyperGroup
 
 from cosmos_curate.cli import common
 from cosmos_curate.cli.common import configure_logging, out, stderr_is_terminal
-from cosmos_curate.core.interfaces.pipeline_interface import PipelineResult
+from cosmos_curate.core.interfaces.results import PipelineResult
 from cosmos_curate.pipelines import registry
 
 app = typer.Typer(help="List and run registered pipelines.", no_args_is_help=True)

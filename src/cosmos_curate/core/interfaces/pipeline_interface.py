@@ -9,9 +9,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import attrs
-
 from cosmos_curate.core.interfaces.errors import CurateError
+from cosmos_curate.core.interfaces.results import PipelineProgress, PipelineResult
 from cosmos_curate.core.interfaces.stage_interface import (
     CuratorStage,
     CuratorStageSpec,
@@ -22,18 +21,7 @@ from cosmos_curate.core.utils import settings
 
 logger = logging.getLogger(__name__)
 
-ProgressCallback = Callable[[Any], None]
-
-
-@attrs.frozen
-class PipelineResult:
-    """What a run produced: outputs (if collected), counts, and where failures went."""
-
-    outputs: list[Any]
-    num_outputs: int
-    num_failures: int
-    failures_path: Path | None
-    progress: Any
+ProgressCallback = Callable[[PipelineProgress], None]
 
 
 def run_pipeline(
@@ -122,3 +110,6 @@ def _embedded_cpus(specs: list[CuratorStageSpec]) -> float:
         workers = spec.num_workers_per_node or spec.num_workers or 1
         minimum += workers * spec.stage.resources.cpus
     return float(max(os.cpu_count() or 1, math.ceil(minimum)))
+
+
+__all__ = ["PipelineResult", "ProgressCallback", "execute_pipeline", "run_pipeline"]

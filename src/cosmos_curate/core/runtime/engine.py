@@ -32,8 +32,8 @@ from ray.exceptions import (
 )
 
 from cosmos_curate.core.interfaces.errors import CurateError
+from cosmos_curate.core.interfaces.results import PipelineProgress
 from cosmos_curate.core.runtime.checkpoint import CheckpointJournal
-from cosmos_curate.core.runtime.ray_connection import node_capacities
 from cosmos_curate.core.runtime.failures import FailureLog
 from cosmos_curate.core.runtime.flow import EngineOptions, PipelineFlow
 from cosmos_curate.core.runtime.ledger import InputLedger, to_ranges
@@ -46,6 +46,7 @@ from cosmos_curate.core.runtime.planner import (
     start_order,
 )
 from cosmos_curate.core.runtime.queues import Chunk, ChunkQueue
+from cosmos_curate.core.runtime.ray_connection import node_capacities
 from cosmos_curate.core.runtime.recovery import (
     broken_call_records,
     one_line,
@@ -55,7 +56,7 @@ from cosmos_curate.core.runtime.recovery import (
 from cosmos_curate.core.runtime.resolved import ResolvedStage
 from cosmos_curate.core.runtime.snapshot import stage_progress
 from cosmos_curate.core.runtime.stage_pool import StagePool, WorkerHandle, WorkerState
-from cosmos_curate.core.runtime.stats import PipelineProgress, StageStats
+from cosmos_curate.core.runtime.stats import StageStats
 from cosmos_curate.core.runtime.worker import CallReport, SetupReport, dumps, loads
 
 logger = logging.getLogger(__name__)

@@ -1,48 +1,15 @@
-"""Failure records: what the runtime writes when a task gives up, as JSON lines."""
+"""The failure log: the runtime appends a `FailureRecord` per task that gives up, as JSON lines.
+
+The record and its reader live in `core.interfaces.results` (a file format users read).
+"""
 
 from __future__ import annotations
 
-import json
 import threading
-import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-import attrs
-
-MAX_TASK_REPR = 2000
-
-
-@attrs.frozen
-class FailureRecord:
-    """One task (or batch) that failed every attempt at a stage."""
-
-    stage: str
-    error: str
-    traceback: str
-    attempts: int
-    task_repr: str
-    timestamp: float = attrs.field(factory=time.time)
-
-    def to_json(self) -> str:
-        """One JSON line (no trailing newline)."""
-        return json.dumps(attrs.asdict(self), ensure_ascii=False)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FailureRecord:
-        """Rebuild a record from `attrs.asdict` output or a parsed JSON line."""
-        return cls(**data)
-
-
-def short_repr(obj: object) -> str:
-    """`repr(obj)` cut to a readable length; never raises."""
-    try:
-        text = repr(obj)
-    except Exception as exc:  # a broken __repr__ must not hide the real failure
-        text = f"<unrepresentable {type(obj).__name__}: {exc}>"
-    if len(text) > MAX_TASK_REPR:
-        text = text[:MAX_TASK_REPR] + "...<truncated>"
-    return text
+from cosmos_curate.core.interfaces.results import FailureRecord
 
 
 class FailureLog:
@@ -77,16 +44,3 @@ class FailureLog:
             if self._file is not None:
                 self._file.close()
                 self._file = None
-
-
-def read_failure_records(path: Path) -> list[FailureRecord]:
-    """Parse a failure-records file; a torn last line (crash mid-write) is ignored."""
-    records: list[FailureRecord] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        try:
-            records.append(FailureRecord.from_dict(json.loads(line)))
-        except (json.JSONDecodeError, TypeError):
-            continue
-    return records

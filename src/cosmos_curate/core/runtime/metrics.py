@@ -25,7 +25,7 @@ import threading
 import attrs
 from ray.util.metrics import Counter, Gauge
 
-from cosmos_curate.core.runtime.stats import PipelineProgress, StageProgress
+from cosmos_curate.core.interfaces.results import PipelineProgress, StageProgress
 
 logger = logging.getLogger(__name__)
 

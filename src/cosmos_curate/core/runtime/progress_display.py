@@ -9,7 +9,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from cosmos_curate.core.runtime.stats import PipelineProgress
+from cosmos_curate.core.interfaces.results import PipelineProgress
 
 
 def _fmt_rate(value: float) -> str:

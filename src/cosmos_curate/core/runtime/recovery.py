@@ -14,7 +14,7 @@ from typing import Any
 
 import ray
 
-from cosmos_curate.core.runtime.failures import FailureRecord, short_repr
+from cosmos_curate.core.interfaces.results import FailureRecord, short_repr
 from cosmos_curate.core.runtime.queues import Chunk
 from cosmos_curate.core.runtime.worker import dumps, loads
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 
-from cosmos_curate.core.interfaces.pipeline_interface import PipelineResult
+from cosmos_curate.core.interfaces.results import PipelineResult
 from cosmos_curate.core.interfaces.stage_interface import CuratorStageSpec
 from cosmos_curate.core.runtime import ray_connection
 from cosmos_curate.core.runtime.checkpoint import CheckpointJournal

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from cosmos_curate.core.interfaces.results import StageProgress
 from cosmos_curate.core.runtime.resolved import ResolvedStage
 from cosmos_curate.core.runtime.stage_pool import StagePool, WorkerState
-from cosmos_curate.core.runtime.stats import StageProgress, StageStats
+from cosmos_curate.core.runtime.stats import StageStats
 
 
 def stage_progress(

@@ -1,4 +1,4 @@
-"""Per-stage counters and speed measurements, and the progress snapshot built from them."""
+"""Per-stage counters and speed measurements the engine updates as calls finish."""
 
 from __future__ import annotations
 
@@ -11,69 +11,6 @@ THROUGHPUT_WINDOW_S = 10.0
 COST_WINDOW_S = 5.0
 """Seconds of recent calls the cost per task is measured over (short: loads change fast)."""
 GAP_SAMPLES = 64
-
-
-@attrs.frozen
-class StageProgress:
-    """What a user sees about one stage at one instant."""
-
-    name: str
-    tasks_done: int
-    tasks_produced: int
-    tasks_failed: int
-    throughput: float
-    seconds_per_task: float | None
-    workers_target: int
-    workers_starting: int
-    workers_busy: int
-    workers_idle: int
-    workers_draining: int
-    input_queue: int
-    output_queue: int
-    tasks_in_flight: int
-    cpu_fallback: bool
-    process_seconds_total: float
-    deserialize_seconds_total: float
-    deserialize_bytes_total: int
-    deserialize_count_total: int
-    cpu_percent: float
-    rss_bytes: int
-    gpu_alloc: tuple[tuple[str, str, float], ...] = ()
-    target_changes: int = 0
-    workers_lost: int = 0
-
-
-@attrs.frozen
-class PipelineProgress:
-    """A snapshot of the whole run, handed to progress displays and metrics."""
-
-    stages: tuple[StageProgress, ...]
-    elapsed_s: float
-    inputs_read: int
-    input_exhausted: bool
-    outputs: int
-    failures: int
-    finished: bool = False
-    scheduler_round_seconds: float = 0.0
-    scheduler_rounds: int = 0
-    plan_rounds: int = 0
-    inputs_skipped: int = 0
-    inputs_done: int = 0
-
-    @property
-    def eta_s(self) -> float | None:
-        """Seconds left, estimated from the first stage's rate; None while unknown."""
-        if not self.input_exhausted or not self.stages:
-            return None
-        first = self.stages[0]
-        rate = first.throughput
-        remaining = self.inputs_read - first.tasks_done - first.tasks_failed
-        if rate <= 0:
-            return None
-        # The last stage trails the first by the pipeline's depth; count its backlog too.
-        last = self.stages[-1]
-        backlog = last.input_queue + last.tasks_in_flight
-        return max(remaining, backlog) / rate
 
 
 @attrs.define

@@ -20,8 +20,8 @@ import attrs
 import psutil
 from ray import cloudpickle
 
+from cosmos_curate.core.interfaces.results import FailureRecord, short_repr
 from cosmos_curate.core.interfaces.stage_interface import CuratorStage, PipelineTask
-from cosmos_curate.core.runtime.failures import FailureRecord, short_repr
 
 
 @attrs.frozen

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from cosmos_curate.core.runtime.failures import read_failure_records
+from cosmos_curate.core.interfaces.results import read_failure_records
 from cosmos_curate.pipelines.video.layout import OutputLayout, read_json
 
 _SOURCE = re.compile(r"source='((?:[^'\\]|\\.)*)'")

@@ -1,0 +1,136 @@
+"""What a run hands back to its caller: the result, progress records, failure records.
+
+Plain attrs records with no Ray import, so displays, metrics, the CLI and the readers of a
+failures file can use them without the runtime. The runtime fills them in.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+MAX_TASK_REPR = 2000
+"""Characters of a task's repr kept in a failure record."""
+
+
+@attrs.frozen
+class StageProgress:
+    """What a user sees about one stage at one instant."""
+
+    name: str
+    tasks_done: int
+    tasks_produced: int
+    tasks_failed: int
+    throughput: float
+    seconds_per_task: float | None
+    workers_target: int
+    workers_starting: int
+    workers_busy: int
+    workers_idle: int
+    workers_draining: int
+    input_queue: int
+    output_queue: int
+    tasks_in_flight: int
+    cpu_fallback: bool
+    process_seconds_total: float
+    deserialize_seconds_total: float
+    deserialize_bytes_total: int
+    deserialize_count_total: int
+    cpu_percent: float
+    rss_bytes: int
+    gpu_alloc: tuple[tuple[str, str, float], ...] = ()
+    target_changes: int = 0
+    workers_lost: int = 0
+
+
+@attrs.frozen
+class PipelineProgress:
+    """The state of the whole run at one instant, handed to progress displays and metrics."""
+
+    stages: tuple[StageProgress, ...]
+    elapsed_s: float
+    inputs_read: int
+    input_exhausted: bool
+    outputs: int
+    failures: int
+    finished: bool = False
+    scheduler_round_seconds: float = 0.0
+    scheduler_rounds: int = 0
+    plan_rounds: int = 0
+    inputs_skipped: int = 0
+    inputs_done: int = 0
+
+    @property
+    def eta_s(self) -> float | None:
+        """Seconds left, estimated from the first stage's rate; None while unknown."""
+        if not self.input_exhausted or not self.stages:
+            return None
+        first = self.stages[0]
+        rate = first.throughput
+        remaining = self.inputs_read - first.tasks_done - first.tasks_failed
+        if rate <= 0:
+            return None
+        # The last stage trails the first by the pipeline's depth; count its backlog too.
+        last = self.stages[-1]
+        backlog = last.input_queue + last.tasks_in_flight
+        return max(remaining, backlog) / rate
+
+
+@attrs.frozen
+class PipelineResult:
+    """What a run produced: outputs (if collected), counts, and where failures went."""
+
+    outputs: list[Any]
+    num_outputs: int
+    num_failures: int
+    failures_path: Path | None
+    progress: PipelineProgress
+
+
+@attrs.frozen
+class FailureRecord:
+    """One task (or batch) that failed every attempt at a stage; one JSON line on disk."""
+
+    stage: str
+    error: str
+    traceback: str
+    attempts: int
+    task_repr: str
+    timestamp: float = attrs.field(factory=time.time)
+
+    def to_json(self) -> str:
+        """One JSON line (no trailing newline)."""
+        return json.dumps(attrs.asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FailureRecord:
+        """Rebuild a record from `attrs.asdict` output or a parsed JSON line."""
+        return cls(**data)
+
+
+def short_repr(obj: object) -> str:
+    """`repr(obj)` cut to `MAX_TASK_REPR` characters (a record's `task_repr`); never raises."""
+    try:
+        text = repr(obj)
+    except Exception as exc:  # a broken __repr__ must not hide the real failure
+        text = f"<unrepresentable {type(obj).__name__}: {exc}>"
+    if len(text) > MAX_TASK_REPR:
+        text = text[:MAX_TASK_REPR] + "...<truncated>"
+    return text
+
+
+def read_failure_records(path: Path) -> list[FailureRecord]:
+    """Parse a failure-records file; a torn last line (crash mid-write) is ignored."""
+    records: list[FailureRecord] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        try:
+            records.append(FailureRecord.from_dict(json.loads(line)))
+        except (json.JSONDecodeError, TypeError):
+            continue
+    return records
