@@ -5,7 +5,11 @@ from __future__ import annotations
 import attrs
 import pydantic
 
-from cosmos_curate.core.interfaces.pipeline_interface import PipelineResult, execute_pipeline
+from cosmos_curate.core.interfaces.pipeline_interface import (
+    PipelineResult,
+    execute_pipeline,
+    run_pipeline,
+)
 from cosmos_curate.core.interfaces.stage_interface import (
     CuratorStage,
     CuratorStageResource,
@@ -76,3 +80,14 @@ def run_chunking(options: ChunkingOptions, run: RunOptions) -> PipelineResult:
     """Run the chunking demo."""
     tasks = [SentenceTask(index=i, sentence=s) for i, s in enumerate(options.sentences)]
     return execute_pipeline(tasks, [SplitWordsStage(), UpperCaseStage()], **run.as_kwargs())
+
+
+def main() -> None:
+    """`python -m cosmos_curate.pipelines.examples.demo_task_chunking_pipeline`: embedded Ray."""
+    tasks = [SentenceTask(index=i, sentence=s) for i, s in enumerate(DEFAULT_SENTENCES)]
+    for task in run_pipeline(tasks, [SplitWordsStage(), UpperCaseStage()]):
+        print(f"sentence {task.sentence_index} word {task.position}: {task.word}")
+
+
+if __name__ == "__main__":
+    main()

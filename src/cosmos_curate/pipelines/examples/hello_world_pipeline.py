@@ -12,7 +12,11 @@ import attrs
 import pydantic
 
 from cosmos_curate.core.interfaces.model_interface import ModelInterface
-from cosmos_curate.core.interfaces.pipeline_interface import PipelineResult, execute_pipeline
+from cosmos_curate.core.interfaces.pipeline_interface import (
+    PipelineResult,
+    execute_pipeline,
+    run_pipeline,
+)
 from cosmos_curate.core.interfaces.stage_interface import (
     CuratorStage,
     CuratorStageResource,
@@ -117,3 +121,14 @@ def run_hello_world(options: HelloWorldOptions, run: RunOptions) -> PipelineResu
     """Run hello-world with these options."""
     tasks = [HelloWorldTask(prompt=p) for p in options.prompts]
     return execute_pipeline(tasks, build_stages(options.max_new_tokens), **run.as_kwargs())
+
+
+def main() -> None:
+    """`python -m cosmos_curate.pipelines.examples.hello_world_pipeline`: run on embedded Ray."""
+    tasks = [HelloWorldTask(prompt=p) for p in DEFAULT_PROMPTS]
+    for task in run_pipeline(tasks, build_stages()):
+        print(f"{task.prompt!r} -> {task.output!r} ({task.word_count} words)")
+
+
+if __name__ == "__main__":
+    main()

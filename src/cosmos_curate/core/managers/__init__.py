@@ -1,0 +1,1 @@
+"""Upstream Cosmos-Curate's `python -m cosmos_curate.core.managers.*` entry points."""
