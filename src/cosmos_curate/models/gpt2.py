@@ -52,7 +52,7 @@ class GPT2(ModelInterface):
         self._model.eval()
 
     @overload
-    def generate(self, prompt: str) -> str: ...
+    def generate(self, prompt: str) -> str: ...  # type: ignore[overload-overlap]
 
     @overload
     def generate(self, prompt: Sequence[str]) -> list[str]: ...

@@ -5,11 +5,7 @@ from __future__ import annotations
 import attrs
 import pydantic
 
-from cosmos_curate.core.interfaces.pipeline_interface import (
-    PipelineResult,
-    execute_pipeline,
-    run_pipeline,
-)
+from cosmos_curate.core.interfaces.pipeline_interface import PipelineResult, execute_pipeline
 from cosmos_curate.core.interfaces.stage_interface import (
     CuratorStage,
     CuratorStageResource,
@@ -85,7 +81,7 @@ def run_chunking(options: ChunkingOptions, run: RunOptions) -> PipelineResult:
 def main() -> None:
     """`python -m cosmos_curate.pipelines.examples.demo_task_chunking_pipeline`: embedded Ray."""
     tasks = [SentenceTask(index=i, sentence=s) for i, s in enumerate(DEFAULT_SENTENCES)]
-    for task in run_pipeline(tasks, [SplitWordsStage(), UpperCaseStage()]):
+    for task in execute_pipeline(tasks, [SplitWordsStage(), UpperCaseStage()]).outputs:
         print(f"sentence {task.sentence_index} word {task.position}: {task.word}")
 
 

@@ -12,11 +12,7 @@ import attrs
 import pydantic
 
 from cosmos_curate.core.interfaces.model_interface import ModelInterface
-from cosmos_curate.core.interfaces.pipeline_interface import (
-    PipelineResult,
-    execute_pipeline,
-    run_pipeline,
-)
+from cosmos_curate.core.interfaces.pipeline_interface import PipelineResult, execute_pipeline
 from cosmos_curate.core.interfaces.stage_interface import (
     CuratorStage,
     CuratorStageResource,
@@ -126,7 +122,7 @@ def run_hello_world(options: HelloWorldOptions, run: RunOptions) -> PipelineResu
 def main() -> None:
     """`python -m cosmos_curate.pipelines.examples.hello_world_pipeline`: run on embedded Ray."""
     tasks = [HelloWorldTask(prompt=p) for p in DEFAULT_PROMPTS]
-    for task in run_pipeline(tasks, build_stages()):
+    for task in execute_pipeline(tasks, build_stages()).outputs:
         print(f"{task.prompt!r} -> {task.output!r} ({task.word_count} words)")
 
 
