@@ -11,8 +11,8 @@ import pytest
 from _fake_hf_hub import FakeHub
 from _weights_testlib import GPT2_ID, GPT2_SHA, TOKEN, subprocess_env, write_registry
 
-from cosmos_curate.core.weights import store as weights_store
 from cosmos_curate.core.utils.model_utils import get_local_dir_for_weights_name
+from cosmos_curate.core.weights import store as weights_store
 
 pytestmark = pytest.mark.integration
 CURATE = str(Path(sys.executable).parent / "curate")

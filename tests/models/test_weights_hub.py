@@ -12,9 +12,8 @@ import pytest
 from _fake_hf_hub import FakeHub
 from _weights_testlib import GPT2_ID, GPT2_SHA, NEWER_SHA, TOKEN, write_registry
 
-from cosmos_curate.core.weights import store as weights_store
-from cosmos_curate.core.weights.registry import ModelEntry
 from cosmos_curate.core.utils.model_utils import get_local_dir_for_weights_name
+from cosmos_curate.core.weights import store as weights_store
 from cosmos_curate.core.weights.download import download_model, ensure_weights
 from cosmos_curate.core.weights.errors import (
     CorruptDownloadError,
@@ -25,6 +24,7 @@ from cosmos_curate.core.weights.errors import (
     RevisionError,
     WeightsNotReadyError,
 )
+from cosmos_curate.core.weights.registry import ModelEntry
 from cosmos_curate.core.weights.store import WeightsState
 
 pytestmark = pytest.mark.integration

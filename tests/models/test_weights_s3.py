@@ -9,11 +9,11 @@ import boto3
 import pytest
 from _weights_testlib import GPT2_ID, GPT2_SHA
 
-from cosmos_curate.core.weights import store as weights_store
-from cosmos_curate.core.weights.registry import ModelEntry
 from cosmos_curate.core.utils.model_utils import get_local_dir_for_weights_name
+from cosmos_curate.core.weights import store as weights_store
 from cosmos_curate.core.weights.download import download_model
 from cosmos_curate.core.weights.errors import MissingFileError, RevisionError, S3WeightsError
+from cosmos_curate.core.weights.registry import ModelEntry
 from cosmos_curate.core.weights.store import FileRecord, Manifest, WeightsState
 
 pytestmark = pytest.mark.integration

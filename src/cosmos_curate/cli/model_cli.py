@@ -10,7 +10,9 @@ from rich.table import Table
 
 from cosmos_curate.cli.common import configure_logging, err, out
 from cosmos_curate.core.utils import settings
-from cosmos_curate.core.weights import registry as model_registry, download as weights_download, store as weights_store
+from cosmos_curate.core.weights import download as weights_download
+from cosmos_curate.core.weights import registry as model_registry
+from cosmos_curate.core.weights import store as weights_store
 
 app = typer.Typer(help="List the registered models and download their weights.",
                   no_args_is_help=True)

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import attrs
 
-from cosmos_curate.core.weights import registry as model_registry, store as weights_store
-from cosmos_curate.core.weights.registry import ModelEntry
 from cosmos_curate.core.utils.model_utils import weights_present
+from cosmos_curate.core.weights import registry as model_registry
+from cosmos_curate.core.weights import store as weights_store
 from cosmos_curate.core.weights.errors import WeightsNotReadyError
+from cosmos_curate.core.weights.registry import ModelEntry
 from cosmos_curate.core.weights.store import WeightsState
 
 logger = logging.getLogger(__name__)

@@ -29,7 +29,6 @@ from huggingface_hub.file_download import http_get
 from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 
 from cosmos_curate.core.weights import store
-from cosmos_curate.core.weights.registry import ModelEntry
 from cosmos_curate.core.weights.errors import (
     CorruptDownloadError,
     HubAccessError,
@@ -38,6 +37,7 @@ from cosmos_curate.core.weights.errors import (
     MissingFileError,
     RevisionError,
 )
+from cosmos_curate.core.weights.registry import ModelEntry
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SHA1 = re.compile(r"^[0-9a-f]{40}$")

@@ -19,13 +19,13 @@ import botocore.exceptions
 from tqdm.auto import tqdm
 
 from cosmos_curate.core.weights import store
-from cosmos_curate.core.weights.registry import ModelEntry
 from cosmos_curate.core.weights.errors import (
     CorruptDownloadError,
     MissingFileError,
     RevisionError,
     S3WeightsError,
 )
+from cosmos_curate.core.weights.registry import ModelEntry
 
 _CHUNK = 1024 * 1024
 

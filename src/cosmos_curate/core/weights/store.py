@@ -24,8 +24,8 @@ from typing import BinaryIO
 import attrs
 
 from cosmos_curate.core.utils import settings
-from cosmos_curate.core.weights.registry import ModelEntry
 from cosmos_curate.core.utils.model_utils import get_local_dir_for_weights_name
+from cosmos_curate.core.weights.registry import ModelEntry
 
 MANIFEST_NAME = ".curate-complete.json"
 STAGING_DIR_NAME = ".curate-staging"
