@@ -38,7 +38,7 @@ def test_download_gpt2_then_load_it(hub_env: FakeHub, tiny_gpt2_files: dict[str,
     proc = _curate("model", "download", "--models", "gpt2")
     assert proc.returncode == 0, proc.stderr
     folder = get_local_dir_for_weights_name(GPT2_ID)
-    assert f"gpt2: downloaded (12.4 MB) in {folder}" in proc.stdout
+    assert f"gpt2: downloaded (12.4 MiB) in {folder}" in proc.stdout
 
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -50,7 +50,7 @@ def test_download_gpt2_then_load_it(hub_env: FakeHub, tiny_gpt2_files: dict[str,
     listing = _curate("model", "list")
     assert listing.returncode == 0, listing.stderr
     row = next(line for line in listing.stdout.splitlines() if "gpt2 " in line)
-    assert GPT2_ID in row and GPT2_SHA[:12] in row and "12.4 MB" in row and "complete" in row
+    assert GPT2_ID in row and GPT2_SHA[:12] in row and "12.4 MiB" in row and "complete" in row
 
     again = _curate("model", "download", "--models", "gpt2")
     assert "gpt2: already complete" in again.stdout

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from cosmos_curate.core.interfaces.results import PipelineProgress, StageProgress
-from cosmos_curate.core.runtime.metrics import gpu_shares, stage_progress_fractions
+from cosmos_curate.core.runtime.metrics import gpu_shares
+from cosmos_curate.presentation.progress_view import stage_fractions
 
 
 def _stage(name: str, **counts: Any) -> StageProgress:
@@ -42,12 +43,12 @@ def test_progress_counts_upstream_backlog_scaled_by_fan_out() -> None:
     """The last stage's fraction counts what upstream still holds, times measured fan-out."""
     first = _stage("A", tasks_done=4, tasks_produced=8, input_queue=6)  # fan-out 2
     second = _stage("B", tasks_done=8, tasks_produced=8, input_queue=0)
-    fractions = stage_progress_fractions(_progress(first, second))
+    fractions = stage_fractions(_progress(first, second))
     assert fractions[0] == pytest.approx(4 / 10)
     assert fractions[1] == pytest.approx(8 / (8 + 12))
 
 
 def test_progress_is_one_when_finished_and_zero_before_anything() -> None:
     """A finished run shows 100 % everywhere; a run with nothing read yet shows 0."""
-    assert stage_progress_fractions(_progress(_stage("A"), finished=True)) == [1.0]
-    assert stage_progress_fractions(_progress(_stage("A"))) == [0.0]
+    assert stage_fractions(_progress(_stage("A"), finished=True)) == [1.0]
+    assert stage_fractions(_progress(_stage("A"))) == [0.0]

@@ -11,7 +11,8 @@ import pytest
 from rich.console import Console
 from tests.conftest import free_port
 
-from cosmos_curate.cli.metrics_cli import MetricsUnavailableError, parse, render
+from cosmos_curate.cli.metrics_cli import MetricsUnavailableError, parse
+from cosmos_curate.presentation.progress_view import render
 
 SAMPLE = """\
 # HELP ray_pipeline_stage_index d
@@ -53,7 +54,7 @@ ray_node_cpu_utilization{ip="10.0.0.2"} 12.0
 
 def _text(snapshot_text: str) -> str:
     console = Console(width=200, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
-    console.print(render(parse(snapshot_text), "http://x/metrics"))
+    console.print(render(parse(snapshot_text), title="pipeline metrics @ http://x/metrics"))
     return console.export_text()
 
 
@@ -67,7 +68,7 @@ def test_parse_orders_stages_and_sums_series() -> None:
     assert write.gpu_alloc == {"10.0.0.2/0": 0.5}
     assert write.failed == 3.0
     assert snapshot.overall_progress == 0.5
-    assert snapshot.run["plan_rounds_total"] == 42.0
+    assert snapshot.run.plan_rounds == 42.0
 
 
 def test_render_shows_each_stage_with_its_numbers() -> None:

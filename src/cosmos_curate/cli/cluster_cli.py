@@ -27,6 +27,7 @@ from cosmos_curate.cluster.local_cluster import (
 from cosmos_curate.cluster.processes import running_processes
 from cosmos_curate.cluster.state import STATE_VAR, ClusterState, default_state_file
 from cosmos_curate.cluster.status import ClusterStatus, cluster_status
+from cosmos_curate.presentation.format import format_bytes, format_duration
 
 app = typer.Typer(
     help="Start, inspect and stop a local multi-node Ray cluster.", no_args_is_help=True
@@ -193,8 +194,8 @@ def _print_status(info: ClusterStatus, local: ClusterState | None, pids: list[in
             "alive" if n.alive else "[red]dead[/]",
             f"{n.cpus_free:g}/{n.cpus:g}",
             f"{n.gpus_free:g}/{n.gpus:g}",
-            _size(n.memory_bytes),
-            _size(n.object_store_bytes),
+            format_bytes(n.memory_bytes),
+            format_bytes(n.object_store_bytes),
             f":{port}" if port else "-",
         )
     out.print(nodes)
@@ -204,7 +205,7 @@ def _print_status(info: ClusterStatus, local: ClusterState | None, pids: list[in
         jobs.add_row(
             j.job_id,
             f"{j.driver_ip} pid {j.driver_pid}",
-            f"{now - j.started_at:.0f}s",
+            format_duration(now - j.started_at),
             j.entrypoint or "-",
         )
     out.print(jobs if info.jobs else "no pipeline running")
@@ -213,7 +214,3 @@ def _print_status(info: ClusterStatus, local: ClusterState | None, pids: list[in
             f"local cluster: {len(pids)} process(es) running, started "
             f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(local.started_at))}"
         )
-
-
-def _size(n_bytes: float) -> str:
-    return f"{n_bytes / GiB:.1f} GiB" if n_bytes >= GiB else f"{n_bytes / MiB:.0f} MiB"

@@ -13,6 +13,8 @@ from rich.logging import RichHandler
 # Data goes to stdout; diagnostics, progress and errors to stderr.
 out = Console()
 err = Console(stderr=True)
+WIDE_OUTPUT = 180
+"""Columns of stdout when it is not a terminal, so that wide tables reach scripts uncut."""
 
 RayAddressOption = Annotated[
     str | None,
@@ -22,6 +24,11 @@ RayAddressOption = Annotated[
         help="Ray cluster to run on (host:port or ray://host:10001); default: embedded local Ray.",
     ),
 ]
+
+
+def wide_out() -> Console:
+    """The console for wide tables: `out` on a terminal, else stdout `WIDE_OUTPUT` wide."""
+    return out if out.is_terminal else Console(width=max(out.width, WIDE_OUTPUT))
 
 
 def configure_logging(verbose: bool = False) -> None:

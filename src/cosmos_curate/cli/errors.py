@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from cosmos_curate.core.interfaces.errors import CurateError
+from cosmos_curate.presentation.format import first_line
 
 # exception type -> hint appended to its message (empty: the message already says what to do)
 HINTS: dict[type[BaseException], str] = {
@@ -18,7 +19,7 @@ def user_message(exc: BaseException) -> str | None:
     """One line for a known exception, or None for an unknown one (a bug: re-raise it)."""
     for exc_type, hint in HINTS.items():
         if isinstance(exc, exc_type):
-            text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            text = first_line(exc)
             return f"{text}; {hint}" if hint else text
     return None
 

@@ -12,6 +12,7 @@ from cosmos_curate.image.daemon import connect
 from cosmos_curate.image.envs import parse_env_list
 from cosmos_curate.image.errors import ImageError
 from cosmos_curate.image.render import DEFAULT_BASE_IMAGE, RenderOptions
+from cosmos_curate.presentation.format import format_bytes
 
 EXAMPLES = """\
 Examples:
@@ -22,15 +23,6 @@ Examples:
 """
 
 app = typer.Typer(help="Build and list the multi-env Docker image.", no_args_is_help=True)
-
-
-def _size(num_bytes: int) -> str:
-    size = float(num_bytes)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{num_bytes} B"
 
 
 def _write_log(line: str) -> None:
@@ -103,7 +95,7 @@ def build(
         image_build.push_image(result.reference, on_log=_write_log, client=client)
     out.print(f"image   {result.reference}" + (" (pushed)" if push else ""), highlight=False)
     out.print(f"id      {result.image_id}", highlight=False)
-    out.print(f"size    {_size(result.size_bytes)}", highlight=False)
+    out.print(f"size    {format_bytes(result.size_bytes)}", highlight=False)
     out.print(f"envs    {', '.join(result.envs)}", highlight=False)
     out.print(f"layers  {result.filesystem_layers}", highlight=False)
 
@@ -123,7 +115,7 @@ def list_images() -> None:
                 ",".join(info.tags) or "<untagged>",
                 info.image_id,
                 ",".join(info.envs),
-                _size(info.size_bytes),
+                format_bytes(info.size_bytes),
                 info.created[:19].replace("T", " "),
             )
         )

@@ -14,20 +14,17 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Annotated
 
-import attrs
 import typer
 from prometheus_client.parser import text_string_to_metric_families
-from rich.console import Console, Group, RenderableType
+from rich.console import RenderableType
 from rich.live import Live
-from rich.progress_bar import ProgressBar
-from rich.table import Table
 from rich.text import Text
 
-from cosmos_curate.cli.common import err, out
+from cosmos_curate.cli.common import err, out, wide_out
+from cosmos_curate.presentation.progress_view import ProgressView, RunTotals, StageRow, render
 
 DEFAULT_URL = "http://localhost:9002/metrics"
 PREFIX = "ray_pipeline_"
-WIDE_OUTPUT = 180
 HINT = (
     "is a pipeline running? `curate pipeline run NAME` exports on port 9002 "
     "(--metrics-port to change); on a cluster, point --url at the node's metrics export port"
@@ -50,40 +47,6 @@ class MetricsUnavailableError(Exception):
     """Nothing usable is served at the metrics URL (refused, timed out, not metrics, empty)."""
 
 
-@attrs.frozen
-class StageRow:
-    """One stage's numbers, summed over every series that carries its name."""
-
-    name: str
-    index: float
-    progress: float | None
-    done: float
-    failed: float
-    throughput: float
-    seconds_per_task: float | None
-    workers: dict[str, float]
-    input_queue: float
-    output_queue: float
-    in_flight: float
-    cpu_percent: float
-    memory_bytes: float
-    gpu_alloc: dict[str, float]
-
-
-@attrs.frozen
-class Snapshot:
-    """What one read of the endpoint says about the pipeline."""
-
-    stages: tuple[StageRow, ...]
-    run: dict[str, float]
-
-    @property
-    def overall_progress(self) -> float | None:
-        """The last stage's progress: it counts every upstream stage's backlog."""
-        known = [s for s in self.stages if s.progress is not None]
-        return known[-1].progress if known else None
-
-
 def fetch(url: str, timeout_s: float = 5.0) -> str:
     """The endpoint's text; `MetricsUnavailableError` with a one-line reason otherwise."""
     try:
@@ -102,8 +65,8 @@ def fetch(url: str, timeout_s: float = 5.0) -> str:
     return body.decode("utf-8", errors="replace")
 
 
-def parse(text: str, url: str = DEFAULT_URL) -> Snapshot:
-    """Aggregate the `ray_pipeline_*` samples by stage.
+def parse(text: str, url: str = DEFAULT_URL) -> ProgressView:
+    """The progress view of the `ray_pipeline_*` samples, summed by stage over every series.
 
     Raises `MetricsUnavailableError` when the text is not Prometheus metrics or holds no
     pipeline series (Ray runs, but no pipeline has reported yet).
@@ -127,154 +90,65 @@ def parse(text: str, url: str = DEFAULT_URL) -> Snapshot:
     if not values:
         msg = f"{url} serves metrics, but none from a pipeline (no {PREFIX}* series); {HINT}"
         raise MetricsUnavailableError(msg)
-    return _snapshot(values)
+    return _view(values)
 
 
-def _snapshot(values: dict[tuple[str, str, str], list[float]]) -> Snapshot:
+def _view(values: dict[tuple[str, str, str], list[float]]) -> ProgressView:
     def total(metric: str, stage: str, extra: str = "") -> float:
         return sum(values.get((metric, stage, extra), ()))
 
-    def mean(metric: str, stage: str) -> float | None:
-        found = values.get((metric, stage, ""))
-        return sum(found) / len(found) if found else None
+    def by_extra(metric: str, stage: str) -> dict[str, float]:
+        return {
+            extra: sum(v) for (m, s, extra), v in values.items() if m == metric and s == stage
+        }
 
-    names = {stage for (_, stage, _) in values if stage}
+    def position(stage: str) -> tuple[float, str]:
+        index = values.get(("stage_index", stage, ""))
+        return (min(index) if index else float("inf"), stage)
+
     rows = []
-    for name in names:
-        index = values.get(("stage_index", name, ""))
+    for name in sorted({stage for (_, stage, _) in values if stage}, key=position):
         progress = values.get(("progress", name, ""))
+        seconds = values.get(("actor_process_time", name, ""))
         rows.append(
             StageRow(
                 name=name,
-                index=min(index) if index else float("inf"),
                 progress=min(progress) if progress else None,
                 done=total("tasks_finished", name),
                 failed=total("tasks_failed", name),
                 throughput=total("stage_throughput", name),
-                seconds_per_task=mean("actor_process_time", name),
-                workers={
-                    extra: sum(v)
-                    for (metric, stage, extra), v in values.items()
-                    if metric == "actor_count" and stage == name
-                },
+                seconds_per_task=sum(seconds) / len(seconds) if seconds else None,
+                workers=by_extra("actor_count", name),
                 input_queue=total("input_queue_size", name),
                 output_queue=total("output_queue_size", name),
-                in_flight=total("tasks_in_flight", name),
                 cpu_percent=total("actor_resource_usage", name, "cpu"),
                 memory_bytes=total("actor_resource_usage", name, "memory"),
-                gpu_alloc={
-                    extra: sum(v)
-                    for (metric, stage, extra), v in values.items()
-                    if metric == "stage_gpu_alloc" and stage == name
-                },
+                gpu_alloc=by_extra("stage_gpu_alloc", name),
             )
         )
+    return ProgressView(stages=tuple(rows), run=_totals(values))
+
+
+def _totals(values: dict[tuple[str, str, str], list[float]]) -> RunTotals:
     run = {metric: sum(v) for (metric, stage, _), v in values.items() if not stage}
-    rows.sort(key=lambda r: (r.index, r.name))
-    return Snapshot(stages=tuple(rows), run=run)
-
-
-# ---- rendering ---------------------------------------------------------------------------
-def _num(value: float) -> str:
-    return f"{value:,.0f}"
-
-
-def _bytes(value: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:,.0f} {unit}" if unit == "B" else f"{value:,.1f} {unit}"
-        value /= 1024
-    return f"{value:,.1f} TiB"  # unreachable; keeps mypy sure of the return
-
-
-def _workers(row: StageRow) -> str:
-    w = row.workers
-    return (
-        f"{w.get('running', 0):.0f}/{w.get('idle', 0):.0f}/{w.get('pending', 0):.0f} "
-        f"({w.get('target', 0):.0f})"
+    return RunTotals(
+        inputs_read=run.get("inputs_read", 0.0),
+        input_exhausted=bool(run.get("input_exhausted")),
+        outputs=run.get("outputs", 0.0),
+        failures=run.get("failures", 0.0),
+        elapsed_s=run.get("elapsed_seconds", 0.0),
+        scheduler_round_s=run.get("scheduler_round_time", 0.0),
+        plan_rounds=run.get("plan_rounds_total", 0.0),
     )
-
-
-def _gpus(row: StageRow) -> str:
-    if not row.gpu_alloc:
-        return "-"
-    return " ".join(f"{gpu}:{share:.2g}" for gpu, share in sorted(row.gpu_alloc.items()))
-
-
-def stage_table(snapshot: Snapshot, title: str) -> Table:
-    """One row per stage: progress, counts, speed, workers, queues, CPU, memory, GPUs."""
-    table = Table(title=title, title_justify="left")
-    columns = (
-        "stage", "progress", "done", "failed", "tasks/s", "s/task",
-        "workers run/idle/pend (target)", "queue in/out", "CPU", "memory", "GPU (node/idx:share)",
-    )  # fmt: skip
-    for column in columns:
-        table.add_column(column, justify="left" if column == "stage" else "right", no_wrap=True)
-    for row in snapshot.stages:
-        table.add_row(
-            row.name,
-            "-" if row.progress is None else f"{row.progress:.0%}",
-            _num(row.done),
-            Text(_num(row.failed), style="red" if row.failed else ""),
-            f"{row.throughput:,.1f}",
-            "-" if row.seconds_per_task is None else f"{row.seconds_per_task:.4f}",
-            _workers(row),
-            f"{_num(row.input_queue)}/{_num(row.output_queue)}",
-            f"{row.cpu_percent / 100:.2f} cores",
-            _bytes(row.memory_bytes),
-            _gpus(row),
-        )
-    return table
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def overall(snapshot: Snapshot) -> Table:
-    """The overall progress bar and the run's totals (inputs, outputs, driver loop)."""
-    run = snapshot.run
-    fraction = snapshot.overall_progress
-    grid = Table.grid(padding=(0, 1))
-    grid.add_row(
-        Text("overall"),
-        ProgressBar(total=1.0, completed=fraction or 0.0, width=40),
-        Text("-" if fraction is None else f"{fraction:.0%}"),
-    )
-    inputs = _num(run.get("inputs_read", 0)) + ("" if run.get("input_exhausted") else "+")
-    grid.add_row(
-        Text(""),
-        Text(
-            f"inputs {inputs}  outputs {_num(run.get('outputs', 0))}  "
-            f"failures {_num(run.get('failures', 0))}  "
-            f"elapsed {_duration(run.get('elapsed_seconds', 0))}  "
-            f"scheduler round {run.get('scheduler_round_time', 0) * 1000:.1f} ms  "
-            f"plan rounds {_num(run.get('plan_rounds_total', 0))}"
-        ),
-        Text(""),
-    )
-    return grid
-
-
-def render(snapshot: Snapshot, url: str) -> RenderableType:
-    """The whole view: the stage table, then the overall bar."""
-    return Group(stage_table(snapshot, title=f"pipeline metrics @ {url}"), overall(snapshot))
 
 
 def read(url: str) -> RenderableType:
     """Fetch, parse and render once; `MetricsUnavailableError` when there is nothing to show."""
-    return render(parse(fetch(url), url), url)
+    return render(parse(fetch(url), url), title=f"pipeline metrics @ {url}")
 
 
 def _waiting(message: str, interval: float) -> Text:
     return Text(f"{message}\nretrying every {interval:g} s; Ctrl-C to stop", style="yellow")
-
-
-def _console() -> Console:
-    """stdout; when it is not a terminal, wide enough that no column gets cut (for scripts)."""
-    return out if out.is_terminal else Console(width=max(out.width, WIDE_OUTPUT))
 
 
 @app.command("tail")
@@ -290,7 +164,7 @@ def tail(
         except MetricsUnavailableError as exc:
             err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
-        _console().print(view)
+        wide_out().print(view)
         return
     _live(url, interval, read)
 
@@ -313,7 +187,7 @@ def _live(url: str, interval: float, reader: Callable[[str], RenderableType]) ->
 
 
 def _append(url: str, interval: float, reader: Callable[[str], RenderableType]) -> None:
-    console = _console()
+    console = wide_out()
     last_problem = ""
     try:
         while True:
@@ -329,4 +203,4 @@ def _append(url: str, interval: float, reader: Callable[[str], RenderableType]) 
         return
 
 
-__all__ = ["MetricsUnavailableError", "Snapshot", "StageRow", "app", "fetch", "parse", "read"]
+__all__ = ["MetricsUnavailableError", "app", "fetch", "parse", "read"]

@@ -13,6 +13,7 @@ from cosmos_curate.core.utils import settings
 from cosmos_curate.core.weights import download as weights_download
 from cosmos_curate.core.weights import registry as model_registry
 from cosmos_curate.core.weights import store as weights_store
+from cosmos_curate.presentation.format import format_bytes
 
 app = typer.Typer(help="List the registered models and download their weights.",
                   no_args_is_help=True)
@@ -34,15 +35,8 @@ ModelsConfigOption = Annotated[
 ]
 
 
-def _human_size(size: int | None) -> str:
-    if size is None:
-        return "?"
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TB"  # pragma: no cover - loop always returns
+def _size(size: int | None) -> str:
+    return "?" if size is None else format_bytes(size)
 
 
 @app.command("list")
@@ -55,7 +49,7 @@ def list_models(models_config: ModelsConfigOption = None) -> None:
         size = status.manifest.total_size if status.manifest is not None else None
         state = status.state.value + (f": {status.reason}" if status.reason and
                                       status.state is weights_store.WeightsState.INCOMPLETE else "")
-        table.add_row(name, entry.model_id, entry.version[:12], _human_size(size), state)
+        table.add_row(name, entry.model_id, entry.version[:12], _size(size), state)
     out.print(table)
     err.print(f"weights folder: {settings.weights_root()}", highlight=False, soft_wrap=True)
 
@@ -86,5 +80,5 @@ def download(
             name, entry, force=force, s3_prefix=model_weights_prefix
         )
         verb = "already complete" if result.skipped else "downloaded"
-        out.print(f"{name}: {verb} ({_human_size(result.size)}) in {result.folder}",
+        out.print(f"{name}: {verb} ({_size(result.size)}) in {result.folder}",
                   highlight=False, soft_wrap=True)

@@ -20,9 +20,10 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from cosmos_curate.cli import common
-from cosmos_curate.cli.common import configure_logging, out, stderr_is_terminal
+from cosmos_curate.cli.common import configure_logging, out, stderr_is_terminal, wide_out
 from cosmos_curate.core.interfaces.results import PipelineResult
 from cosmos_curate.pipelines import registry
+from cosmos_curate.presentation.progress_view import from_progress, render
 
 app = typer.Typer(help="List and run registered pipelines.", no_args_is_help=True)
 KW = inspect.Parameter.KEYWORD_ONLY
@@ -178,11 +179,8 @@ def _cell(value: Any) -> str:
 
 def print_summary(name: str, result: PipelineResult) -> None:
     """Final table: per stage done/failed/speed, then outputs and where failures went."""
-    from cosmos_curate.core.runtime.progress_display import progress_footer, progress_table
-
     if result.outputs:
         out.print(outputs_table(result.outputs))
-    out.print(progress_table(result.progress, title=f"{name}: finished"))
-    out.print(progress_footer(result.progress))
+    wide_out().print(render(from_progress(result.progress), title=f"{name}: finished"))
     if result.failures_path is not None:
         out.print(f"{result.num_failures} failure record(s) in {result.failures_path}")

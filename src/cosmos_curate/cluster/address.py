@@ -189,11 +189,6 @@ def _rpc_probe(address: RayAddress) -> str:
     return "ok"
 
 
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
-
-
 __all__ = [
     "DEFAULT_CLIENT_PORT",
     "DEFAULT_GCS_PORT",

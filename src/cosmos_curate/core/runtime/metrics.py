@@ -25,7 +25,8 @@ import threading
 import attrs
 from ray.util.metrics import Counter, Gauge
 
-from cosmos_curate.core.interfaces.results import PipelineProgress, StageProgress
+from cosmos_curate.core.interfaces.results import PipelineProgress
+from cosmos_curate.presentation.progress_view import stage_fractions
 
 logger = logging.getLogger(__name__)
 
@@ -167,34 +168,6 @@ def _driver_instruments() -> _DriverInstruments:
     )
 
 
-def stage_progress_fractions(progress: PipelineProgress) -> list[float]:
-    """Per stage, the fraction of the work known so far that it has done.
-
-    A stage's pending work is its own queue and in-flight tasks plus every upstream stage's,
-    scaled by the measured fan-out (outputs per input) of the stages in between. Input not
-    read yet is unknown, so before the input is exhausted this is relative to what was read.
-    """
-    fractions: list[float] = []
-    upstream_pending = 0.0  # in the current stage's task units
-    for stage in progress.stages:
-        backlog = stage.input_queue + stage.tasks_in_flight
-        pending = upstream_pending + backlog
-        done = stage.tasks_done + stage.tasks_failed
-        if progress.finished:
-            fractions.append(1.0)
-        elif done + pending > 0:
-            fractions.append(done / (done + pending))
-        else:
-            fractions.append(0.0)
-        upstream_pending = (upstream_pending + backlog) * _fan_out(stage)
-    return fractions
-
-
-def _fan_out(stage: StageProgress) -> float:
-    done = stage.tasks_done + stage.tasks_failed
-    return stage.tasks_produced / done if done else 1.0
-
-
 class PipelineMetrics:
     """A progress sink that records each snapshot as Ray metrics (on the driver).
 
@@ -218,7 +191,7 @@ class PipelineMetrics:
 
     def _record(self, progress: PipelineProgress) -> None:
         m = _driver_instruments()
-        fractions = stage_progress_fractions(progress)
+        fractions = stage_fractions(progress)
         for index, (stage, fraction) in enumerate(zip(progress.stages, fractions, strict=True)):
             tags = {STAGE: stage.name}
             m.stage_index.set(index, tags=tags)
@@ -356,6 +329,5 @@ __all__ = [
     "PipelineMetrics",
     "WorkerMetrics",
     "gpu_shares",
-    "stage_progress_fractions",
     "start_worker_metrics",
 ]

@@ -89,7 +89,7 @@ def run_session(
             weights_on_node=config.weights_policy,
         )
         if config.show_progress:
-            from cosmos_curate.core.runtime.progress_display import LiveProgress
+            from cosmos_curate.presentation.progress_view import LiveProgress
 
             display = LiveProgress()
             sinks.append(display.update)

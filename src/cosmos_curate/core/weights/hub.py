@@ -38,6 +38,7 @@ from cosmos_curate.core.weights.errors import (
     RevisionError,
 )
 from cosmos_curate.core.weights.registry import ModelEntry
+from cosmos_curate.presentation.format import first_line
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SHA1 = re.compile(r"^[0-9a-f]{40}$")
@@ -75,11 +76,6 @@ class RemoteFile:
     git_sha1: str | None
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def _translate(exc: Exception, name: str, entry: ModelEntry, hub: HubConfig) -> Exception:
     """The user-facing error for a client exception, or `exc` itself when unknown."""
     what = f"{entry.model_id} ({name})"
@@ -88,7 +84,7 @@ def _translate(exc: Exception, name: str, entry: ModelEntry, hub: HubConfig) -> 
         error = HubOfflineError(_offline_message(name, entry))
     elif isinstance(exc, httpx2.TransportError):
         error = HubUnreachableError(
-            f"cannot reach the Hugging Face hub at {hub.endpoint} for {what}: {_first_line(exc)}; "
+            f"cannot reach the Hugging Face hub at {hub.endpoint} for {what}: {first_line(exc)}; "
             "check the network or HF_ENDPOINT, or fetch from S3 with --model-weights-prefix"
         )
     elif isinstance(exc, GatedRepoError):

@@ -14,6 +14,7 @@ from typing import Any
 
 from cosmos_curate.core.interfaces.results import read_failure_records
 from cosmos_curate.pipelines.video.layout import OutputLayout, read_json
+from cosmos_curate.presentation.format import first_line
 
 _SOURCE = re.compile(r"source='((?:[^'\\]|\\.)*)'")
 TOO_SHORT = "min_length"
@@ -29,7 +30,7 @@ def failure_entries(path: Path | None) -> list[dict[str, Any]]:
         entries.append(
             {
                 "stage": record.stage,
-                "error": (record.error.splitlines() or [""])[0],
+                "error": first_line(record.error),
                 "source": match.group(1) if match else None,
             }
         )

@@ -1,0 +1,273 @@
+"""The one progress view of a pipeline: a rich table of its stages and a line of run totals.
+
+Two sources feed it: a `PipelineProgress` from the runtime (`from_progress`, drawn live by
+`run_pipeline(show_progress=True)` and printed at the end of `curate pipeline run`) and a
+scrape of the metrics endpoint (`curate metrics tail`, which builds a `ProgressView` from the
+`ray_pipeline_*` series). Both go through the same `render`, so they show the same columns.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+
+import attrs
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from cosmos_curate.core.interfaces.results import PipelineProgress, StageProgress
+from cosmos_curate.presentation.format import format_bytes, format_duration, format_rate
+
+COLUMNS = (
+    "stage", "progress", "done", "failed", "tasks/s", "s/task",
+    "workers run/idle/pend (target)", "queue in/out", "CPU", "memory", "GPU (node/idx:share)",
+)  # fmt: skip
+
+
+@attrs.frozen
+class StageRow:
+    """One stage's numbers as the view shows them, whatever the source."""
+
+    name: str
+    progress: float | None
+    done: float
+    failed: float
+    throughput: float
+    seconds_per_task: float | None
+    workers: Mapping[str, float]
+    """Workers by state, named as the `ray_pipeline_actor_count` metric labels them."""
+    input_queue: float
+    output_queue: float
+    cpu_percent: float
+    """Percent of one core, summed over the stage's workers."""
+    memory_bytes: float
+    gpu_alloc: Mapping[str, float]
+    """`node/GPU index` -> share of that GPU the stage holds."""
+    cpu_fallback: bool = False
+
+
+@attrs.frozen
+class RunTotals:
+    """The whole run's numbers under the table; None where the source does not know them."""
+
+    inputs_read: float
+    input_exhausted: bool
+    outputs: float
+    failures: float
+    elapsed_s: float
+    eta_s: float | None = None
+    scheduler_round_s: float = 0.0
+    plan_rounds: float = 0.0
+    inputs_skipped: float = 0.0
+    workers_lost: float = 0.0
+
+
+@attrs.frozen
+class ProgressView:
+    """What the view draws: the stages in pipeline order and the run's totals."""
+
+    stages: tuple[StageRow, ...]
+    run: RunTotals
+
+    @property
+    def overall_progress(self) -> float | None:
+        """The last stage's progress: it counts every upstream stage's backlog."""
+        known = [s.progress for s in self.stages if s.progress is not None]
+        return known[-1] if known else None
+
+
+# ---- from the runtime's progress records ------------------------------------------------
+def stage_fractions(progress: PipelineProgress) -> list[float]:
+    """Per stage, the fraction (0-1) of the work known so far that it has done.
+
+    A stage's pending work is its own queue and in-flight tasks plus every upstream stage's,
+    scaled by the measured fan-out (outputs per input) of the stages in between. Input not
+    read yet is unknown, so before the input is exhausted this is relative to what was read.
+    The metrics recorder exports the same numbers as `ray_pipeline_progress`.
+    """
+    fractions: list[float] = []
+    upstream_pending = 0.0  # in the current stage's task units
+    for stage in progress.stages:
+        backlog = stage.input_queue + stage.tasks_in_flight
+        pending = upstream_pending + backlog
+        done = stage.tasks_done + stage.tasks_failed
+        if progress.finished:
+            fractions.append(1.0)
+        elif done + pending > 0:
+            fractions.append(done / (done + pending))
+        else:
+            fractions.append(0.0)
+        upstream_pending = (upstream_pending + backlog) * _fan_out(stage)
+    return fractions
+
+
+def _fan_out(stage: StageProgress) -> float:
+    done = stage.tasks_done + stage.tasks_failed
+    return stage.tasks_produced / done if done else 1.0
+
+
+def _stage_row(stage: StageProgress, fraction: float) -> StageRow:
+    gpus: dict[str, float] = {}
+    for node, gpu, share in stage.gpu_alloc:
+        key = f"{node[:8]}/{gpu}"  # a Ray node id is 56 hex digits; its head tells nodes apart
+        gpus[key] = gpus.get(key, 0.0) + share
+    return StageRow(
+        name=stage.name,
+        progress=fraction,
+        done=stage.tasks_done,
+        failed=stage.tasks_failed,
+        throughput=stage.throughput,
+        seconds_per_task=stage.seconds_per_task,
+        workers={
+            "target": stage.workers_target,
+            "pending": stage.workers_starting,
+            "running": stage.workers_busy,
+            "idle": stage.workers_idle,
+            "draining": stage.workers_draining,
+        },
+        input_queue=stage.input_queue,
+        output_queue=stage.output_queue,
+        cpu_percent=stage.cpu_percent,
+        memory_bytes=stage.rss_bytes,
+        gpu_alloc=gpus,
+        cpu_fallback=stage.cpu_fallback,
+    )
+
+
+def from_progress(progress: PipelineProgress) -> ProgressView:
+    """The view of a runtime progress record."""
+    fractions = stage_fractions(progress)
+    return ProgressView(
+        stages=tuple(_stage_row(s, f) for s, f in zip(progress.stages, fractions, strict=True)),
+        run=RunTotals(
+            inputs_read=progress.inputs_read,
+            input_exhausted=progress.input_exhausted,
+            outputs=progress.outputs,
+            failures=progress.failures,
+            elapsed_s=progress.elapsed_s,
+            eta_s=progress.eta_s,
+            scheduler_round_s=progress.scheduler_round_seconds,
+            plan_rounds=progress.plan_rounds,
+            inputs_skipped=progress.inputs_skipped,
+            workers_lost=sum(s.workers_lost for s in progress.stages),
+        ),
+    )
+
+
+# ---- rendering ---------------------------------------------------------------------------
+def _num(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _workers(row: StageRow) -> str:
+    w = row.workers
+    return (
+        f"{w.get('running', 0):.0f}/{w.get('idle', 0):.0f}/{w.get('pending', 0):.0f} "
+        f"({w.get('target', 0):.0f})"
+    )
+
+
+def _gpus(row: StageRow) -> str:
+    if not row.gpu_alloc:
+        return "-"
+    return " ".join(f"{gpu}:{share:.2g}" for gpu, share in sorted(row.gpu_alloc.items()))
+
+
+def stage_table(view: ProgressView, title: str) -> Table:
+    """One row per stage: progress, counts, speed, workers, queues, CPU, memory, GPUs."""
+    table = Table(title=title, title_justify="left")
+    for column in COLUMNS:
+        if column == "stage":
+            table.add_column(column, justify="left", overflow="fold")
+        else:
+            table.add_column(column, justify="right", no_wrap=True)
+    for row in view.stages:
+        name = Text(row.name)
+        if row.cpu_fallback:
+            name.append(" (CPU fallback)", style="bold red")
+        table.add_row(
+            name,
+            "-" if row.progress is None else f"{row.progress:.0%}",
+            _num(row.done),
+            Text(_num(row.failed), style="red" if row.failed else ""),
+            format_rate(row.throughput),
+            "-" if row.seconds_per_task is None else f"{row.seconds_per_task:.4f}",
+            _workers(row),
+            f"{_num(row.input_queue)}/{_num(row.output_queue)}",
+            f"{row.cpu_percent / 100:.2f} cores",
+            format_bytes(row.memory_bytes),
+            _gpus(row),
+        )
+    return table
+
+
+def totals_line(run: RunTotals) -> Text:
+    """Inputs read, outputs, failures, elapsed time, ETA and the driver loop's numbers."""
+    inputs = _num(run.inputs_read) + ("" if run.input_exhausted else "+")
+    text = (
+        f"inputs {inputs}  outputs {_num(run.outputs)}  failures {_num(run.failures)}  "
+        f"elapsed {format_duration(run.elapsed_s)}  ETA {format_duration(run.eta_s)}  "
+        f"scheduler round {run.scheduler_round_s * 1000:.1f} ms  "
+        f"plan rounds {_num(run.plan_rounds)}"
+    )
+    if run.workers_lost:
+        text += f"  workers lost {_num(run.workers_lost)} (their tasks re-ran)"
+    if run.inputs_skipped:
+        text += f"  skipped {_num(run.inputs_skipped)} (done in an earlier run)"
+    return Text(text)
+
+
+def overall(view: ProgressView) -> Table:
+    """The overall progress bar, then the run's totals."""
+    fraction = view.overall_progress
+    grid = Table.grid(padding=(0, 1))
+    grid.add_row(
+        Text("overall"),
+        ProgressBar(total=1.0, completed=fraction or 0.0, width=40),
+        Text("-" if fraction is None else f"{fraction:.0%}"),
+    )
+    grid.add_row(Text(""), totals_line(view.run), Text(""))
+    return grid
+
+
+def render(view: ProgressView, title: str = "pipeline") -> RenderableType:
+    """The whole view: the stage table, then the overall bar and totals."""
+    return Group(stage_table(view, title), overall(view))
+
+
+class LiveProgress:
+    """Redraws the view on stderr (or `console`); `update` is a progress sink of the runtime."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self._console = console or Console(file=sys.stderr)
+        self._live = Live(console=self._console, refresh_per_second=4, transient=False)
+
+    def start(self) -> None:
+        """Begin drawing."""
+        self._live.start()
+
+    def update(self, progress: PipelineProgress) -> None:
+        """Show a new progress record."""
+        self._live.update(render(from_progress(progress)))
+
+    def stop(self) -> None:
+        """Stop drawing; the last view stays on screen."""
+        self._live.stop()
+
+
+__all__ = [
+    "COLUMNS",
+    "LiveProgress",
+    "ProgressView",
+    "RunTotals",
+    "StageRow",
+    "from_progress",
+    "overall",
+    "render",
+    "stage_fractions",
+    "stage_table",
+    "totals_line",
+]

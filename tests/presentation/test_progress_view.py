@@ -1,0 +1,129 @@
+"""The one progress view: the runtime's records and a metrics scrape render the same table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+
+from cosmos_curate.cli.metrics_cli import parse
+from cosmos_curate.core.interfaces.results import PipelineProgress, StageProgress
+from cosmos_curate.presentation.progress_view import (
+    COLUMNS,
+    ProgressView,
+    from_progress,
+    render,
+)
+
+NODE_ID = "abcdef01" + "9" * 48  # a Ray node id: 56 hex digits, shown by its first 8
+
+
+def _stage(name: str, **fields: Any) -> StageProgress:
+    base: dict[str, Any] = {
+        "tasks_done": 0, "tasks_produced": 0, "tasks_failed": 0, "throughput": 0.0,
+        "seconds_per_task": None, "workers_target": 1, "workers_starting": 0,
+        "workers_busy": 0, "workers_idle": 0, "workers_draining": 0, "input_queue": 0,
+        "output_queue": 0, "tasks_in_flight": 0, "cpu_fallback": False,
+        "process_seconds_total": 0.0, "deserialize_seconds_total": 0.0,
+        "deserialize_bytes_total": 0, "deserialize_count_total": 0, "cpu_percent": 0.0,
+        "rss_bytes": 0,
+    }  # fmt: skip
+    return StageProgress(name=name, **{**base, **fields})
+
+
+PROGRESS = PipelineProgress(
+    stages=(
+        _stage("Read", tasks_done=120, tasks_produced=120, throughput=40.0,
+               seconds_per_task=0.05, workers_target=3, workers_busy=2, workers_idle=1,
+               input_queue=30, output_queue=5, cpu_percent=150.0, rss_bytes=1024**2),
+        _stage("Write", tasks_done=100, tasks_produced=100, tasks_failed=3, throughput=250.0,
+               seconds_per_task=0.002, workers_target=2, workers_busy=1, workers_starting=1,
+               input_queue=17, cpu_percent=20.0, rss_bytes=3 * 1024**3,
+               gpu_alloc=((NODE_ID, "0", 0.5),)),
+    ),
+    elapsed_s=75.0, inputs_read=150, input_exhausted=False, outputs=100, failures=3,
+    scheduler_round_seconds=0.0012, plan_rounds=42,
+)  # fmt: skip
+
+# The same run as the metrics endpoint serves it (series as `core.runtime.metrics` names them).
+SCRAPE = f"""\
+ray_pipeline_stage_index{{stage="Read"}} 0
+ray_pipeline_stage_index{{stage="Write"}} 1
+ray_pipeline_progress{{stage="Read"}} 0.8
+ray_pipeline_progress{{stage="Write"}} {103 / (103 + 47)}
+ray_pipeline_tasks_finished{{stage="Read"}} 120
+ray_pipeline_tasks_finished{{stage="Write"}} 100
+ray_pipeline_tasks_failed{{stage="Read"}} 0
+ray_pipeline_tasks_failed{{stage="Write"}} 3
+ray_pipeline_stage_throughput{{stage="Read"}} 40
+ray_pipeline_stage_throughput{{stage="Write"}} 250
+ray_pipeline_actor_process_time{{stage="Read"}} 0.05
+ray_pipeline_actor_process_time{{stage="Write"}} 0.002
+ray_pipeline_actor_count{{stage="Read",state="target"}} 3
+ray_pipeline_actor_count{{stage="Read",state="running"}} 2
+ray_pipeline_actor_count{{stage="Read",state="idle"}} 1
+ray_pipeline_actor_count{{stage="Read",state="pending"}} 0
+ray_pipeline_actor_count{{stage="Write",state="target"}} 2
+ray_pipeline_actor_count{{stage="Write",state="running"}} 1
+ray_pipeline_actor_count{{stage="Write",state="idle"}} 0
+ray_pipeline_actor_count{{stage="Write",state="pending"}} 1
+ray_pipeline_input_queue_size{{stage="Read"}} 30
+ray_pipeline_input_queue_size{{stage="Write"}} 17
+ray_pipeline_output_queue_size{{stage="Read"}} 5
+ray_pipeline_output_queue_size{{stage="Write"}} 0
+ray_pipeline_actor_resource_usage{{resource="cpu",stage="Read"}} 150
+ray_pipeline_actor_resource_usage{{resource="memory",stage="Read"}} {1024**2}
+ray_pipeline_actor_resource_usage{{resource="cpu",stage="Write"}} 20
+ray_pipeline_actor_resource_usage{{resource="memory",stage="Write"}} {3 * 1024**3}
+ray_pipeline_stage_gpu_alloc{{GpuIndex="0",NodeAddress="abcdef01",WorkerId="a",stage="Write"}} 0.25
+ray_pipeline_stage_gpu_alloc{{GpuIndex="0",NodeAddress="abcdef01",WorkerId="b",stage="Write"}} 0.25
+ray_pipeline_inputs_read{{SessionName="s"}} 150
+ray_pipeline_input_exhausted{{SessionName="s"}} 0
+ray_pipeline_outputs{{SessionName="s"}} 100
+ray_pipeline_failures{{SessionName="s"}} 3
+ray_pipeline_elapsed_seconds{{SessionName="s"}} 75
+ray_pipeline_scheduler_round_time{{SessionName="s"}} 0.0012
+ray_pipeline_plan_rounds_total{{SessionName="s"}} 42
+"""
+
+
+def _text(view: ProgressView) -> str:
+    console = Console(width=200, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(render(view, title="pipeline"))
+    return console.export_text()
+
+
+def test_both_sources_render_the_same_view() -> None:
+    """A run seen through its progress records and through its metrics reads the same."""
+    from_records = _text(from_progress(PROGRESS))
+    from_metrics = _text(parse(SCRAPE))
+    assert from_records == from_metrics
+    header = next(line for line in from_records.splitlines() if "stage" in line)
+    positions = [header.index(column) for column in COLUMNS]
+    assert positions == sorted(positions)  # every column, in this order
+
+
+def test_view_shows_what_a_user_watches_for() -> None:
+    """Per stage: progress, workers by state, queues, cores, memory in IEC units, GPU shares."""
+    text = _text(from_progress(PROGRESS))
+    read_row = next(line for line in text.splitlines() if "Read" in line)
+    write_row = next(line for line in text.splitlines() if "Write" in line)
+    assert "80%" in read_row and "2/1/0 (3)" in read_row and "30/5" in read_row
+    assert "1.50 cores" in read_row and "1.0 MiB" in read_row
+    assert "3.0 GiB" in write_row and "abcdef01/0:0.5" in write_row and "1/0/1 (2)" in write_row
+    assert "inputs 150+  outputs 100  failures 3  elapsed 1:15  ETA -" in text
+    assert "scheduler round 1.2 ms  plan rounds 42" in text
+
+
+def test_cpu_fallback_lost_workers_and_skipped_inputs_are_said() -> None:
+    """A stage on CPU instead of GPU, workers lost and resumed inputs show up in the view."""
+    stage = _stage("Caption", tasks_done=5, cpu_fallback=True, workers_lost=2)
+    progress = PipelineProgress(
+        stages=(stage,), elapsed_s=3700.0, inputs_read=5, input_exhausted=True, outputs=5,
+        failures=0, finished=True, inputs_skipped=7,
+    )  # fmt: skip
+    text = _text(from_progress(progress))
+    assert "Caption (CPU fallback)" in text
+    assert "100%" in text and "elapsed 1:01:40" in text
+    assert "workers lost 2 (their tasks re-ran)" in text
+    assert "skipped 7 (done in an earlier run)" in text
