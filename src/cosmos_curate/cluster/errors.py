@@ -21,9 +21,19 @@ class LocalClusterError(CurateError):
     """`curate cluster start|stop` could not start, find or stop the local cluster."""
 
 
+class BindHostError(CurateError, ValueError):
+    """`CURATE_BIND_HOST` is set to something that is not an IP address or `auto`."""
+
+
+class PortUnavailableError(CurateError, ValueError):
+    """A port given on the command line is out of range or already in use."""
+
+
 __all__ = [
+    "BindHostError",
     "ClusterAuthError",
     "ClusterConnectionError",
     "ClusterUnreachableError",
     "LocalClusterError",
+    "PortUnavailableError",
 ]
