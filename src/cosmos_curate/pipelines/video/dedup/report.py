@@ -1,0 +1,87 @@
+"""The dedup run's summary files: per-eps counts (CSV as upstream), examples, `summary.json`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from cosmos_curate.core.interfaces.results import FailureRecord
+from cosmos_curate.pipelines.video.dedup import semdedup, storage
+from cosmos_curate.pipelines.video.dedup.cluster_dedup import ClusterResult, Pair
+
+
+def per_eps_counts(results: list[ClusterResult], eps: list[float]) -> dict[str, dict[str, int]]:
+    """`{eps tag: {"kept", "removed", "total"}}` over all clusters."""
+    total = sum(r.total for r in results)
+    counts = {}
+    for value in eps:
+        tag = semdedup.eps_tag(value)
+        removed = sum(r.removed.get(tag, 0) for r in results)
+        counts[tag] = {"kept": total - removed, "removed": removed, "total": total}
+    return counts
+
+
+def _pair_record(pair: Pair, input_path: str, previews: set[str]) -> dict[str, Any]:
+    clip, dup, sim = pair
+    record: dict[str, Any] = {
+        "id": clip,
+        "duplicate_of": dup,
+        "similarity": round(sim, 6),
+        "clip": storage.join(input_path, "clips", f"{clip}.mp4"),
+        "duplicate_of_clip": storage.join(input_path, "clips", f"{dup}.mp4"),
+    }
+    if previews:
+        record["previews"] = [
+            storage.join(input_path, p) for p in sorted(previews) if clip in p or dup in p
+        ]
+    return record
+
+
+def write_examples(
+    output_path: str,
+    *,
+    input_path: str,
+    results: list[ClusterResult],
+    eps: list[float],
+    n: int,
+    previews: set[str],
+) -> None:
+    """`extraction/examples_eps_<tag>.json`: removed pairs nearest the line, and the closest."""
+    for value in eps:
+        tag = semdedup.eps_tag(value)
+        borderline = sorted(
+            (p for r in results for p in r.borderline.get(tag, [])), key=lambda p: p[2]
+        )
+        top = sorted((p for r in results for p in r.most_similar.get(tag, [])), key=lambda p: -p[2])
+        data = {
+            "eps": value,
+            "threshold": 1 - value,
+            "rule": "removed when similarity > 1 - eps",
+            "nearest_the_threshold": [
+                _pair_record(p, input_path, previews) for p in borderline[:n]
+            ],
+            "most_similar": [_pair_record(p, input_path, previews) for p in top[:n]],
+        }
+        path = storage.join(output_path, "extraction", f"examples_eps_{tag}.json")
+        storage.write_bytes(path, json.dumps(data, indent=2).encode())
+
+
+def write_counts_csv(output_path: str, counts: dict[str, dict[str, int]]) -> None:
+    """`extraction/dedup_summary_<tag>.csv` per eps, as upstream: `eps,kept,removed,total`."""
+    for tag, c in counts.items():
+        text = f"eps,kept,removed,total\n{tag},{c['kept']},{c['removed']},{c['total']}\n"
+        storage.write_bytes(
+            storage.join(output_path, "extraction", f"dedup_summary_{tag}.csv"), text.encode()
+        )
+
+
+def append_failures(path: Path, failures: list[tuple[str, str, str]], stage: str) -> None:
+    """Failure records for videos a stage could not read (one JSON line each)."""
+    if not failures:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as out:
+        for video_id, error, trace in failures:
+            record = FailureRecord(stage, error, trace, 1, f"video {video_id}")
+            out.write(record.to_json() + "\n")

@@ -1,0 +1,99 @@
+"""Several runtime pipelines run one after another as one user-facing run.
+
+`Runs` passes the same options (and failure-records file) to each `execute_pipeline`, writes
+records for the videos a stage reported as unreadable, and merges the results into one, so
+`curate pipeline run` shows every stage and counts every failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from cosmos_curate.core.interfaces.pipeline_interface import execute_pipeline
+from cosmos_curate.pipelines.video.dedup.report import append_failures
+from cosmos_curate.pipelines.video.dedup.split_output import VideoClips
+from cosmos_curate.pipelines.video.dedup.stages import EmbeddingChunkTask
+
+
+def chunk_videos(videos: Sequence[VideoClips], chunk_size: int) -> list[EmbeddingChunkTask]:
+    """Consecutive groups of whole videos holding about `chunk_size` clips each."""
+    chunks: list[EmbeddingChunkTask] = []
+    current: list[VideoClips] = []
+    clips = 0
+    for video in videos:
+        current.append(video)
+        clips += len(video.clip_ids)
+        if clips >= chunk_size:
+            chunks.append(EmbeddingChunkTask(len(chunks), current))
+            current, clips = [], 0
+    if current:
+        chunks.append(EmbeddingChunkTask(len(chunks), current))
+    return chunks
+
+
+def sample_videos(videos: Sequence[VideoClips], clips: int, seed: int) -> list[VideoClips]:
+    """Randomly chosen (seeded) whole videos holding at least `clips` clips, in id order."""
+    chosen: list[int] = []
+    count = 0
+    for index in np.random.default_rng(seed).permutation(len(videos)):
+        if count >= clips:
+            break
+        chosen.append(int(index))
+        count += len(videos[index].clip_ids)
+    return [videos[i] for i in sorted(chosen)]
+
+
+@attrs.define
+class Runs:
+    """Runs pipelines with shared options and keeps what the final result needs."""
+
+    run_kwargs: dict[str, Any]
+    results: list[Any] = attrs.field(factory=list)
+    failed_video_ids: set[str] = attrs.field(factory=set)
+    video_failures: int = 0
+
+    def run(self, tasks: Iterable[Any], stages: list[Any], stage_name: str) -> list[Any]:
+        """One pipeline over `tasks`; returns the last stage's outputs."""
+        result = execute_pipeline(
+            list(tasks), stages, **{**self.run_kwargs, "collect_outputs": True}
+        )
+        self.results.append(result)
+        outputs = list(result.outputs)
+        new = [
+            f for task in outputs for f in getattr(task, "failed_videos", [])
+            if f[0] not in self.failed_video_ids
+        ]  # fmt: skip
+        path = self.run_kwargs.get("failures_path")
+        if path is not None:
+            append_failures(Path(path), new, stage_name)
+        self.failed_video_ids |= {f[0] for f in new}
+        self.video_failures += len(new)
+        return outputs
+
+    @property
+    def num_failures(self) -> int:
+        """Failure records of every run so far (tasks the runtime gave up on, bad videos)."""
+        return int(sum(r.num_failures for r in self.results)) + self.video_failures
+
+    def combined_result(self) -> Any:
+        """The last run's result with every run's stages, failures and time."""
+        last = self.results[-1]
+        progress = attrs.evolve(
+            last.progress,
+            stages=tuple(s for r in self.results for s in r.progress.stages),
+            elapsed_s=sum(r.progress.elapsed_s for r in self.results),
+            failures=self.num_failures,
+        )
+        failures_path = self.run_kwargs.get("failures_path") if self.num_failures else None
+        return attrs.evolve(
+            last,
+            outputs=[],
+            num_failures=self.num_failures,
+            failures_path=Path(failures_path) if failures_path else None,
+            progress=progress,
+        )

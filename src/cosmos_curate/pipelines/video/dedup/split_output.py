@@ -1,0 +1,167 @@
+"""Reading a `video-split` output folder (local or S3): its clips, metadata and embeddings.
+
+A clip belongs to the dataset when `metas/<clip_id>.json` exists (filtered clips have none).
+Its embedding comes from a per-video parquet file when one exists (columns: clip id, span,
+model, vector; accepted names `clip_id`/`id` and `embedding`/`vector`), else from
+`embeddings/<clip_id>.npy`. A parquet file belongs to the video whose id is its stem (or
+starts its stem, followed by `.`, `_` or `-`).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable
+from pathlib import PurePosixPath
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from cosmos_curate.pipelines.video.dedup import storage
+
+ID_COLUMNS = ("clip_id", "id", "clip_uuid")
+VECTOR_COLUMNS = ("embedding", "vector", "embeddings")
+
+
+class SplitOutputError(storage.StoragePathError):
+    """The input is not a `video-split` output (no `metas/` with clips)."""
+
+
+@attrs.frozen
+class VideoClips:
+    """One video's clips in a split output: ids, and the parquet embedding files named for it."""
+
+    video_id: str
+    clip_ids: tuple[str, ...]
+    parquet_files: tuple[str, ...] = ()
+    npy_clip_ids: frozenset[str] = frozenset()
+
+
+def video_id_of(clip_id: str) -> str:
+    """The video id a clip id starts with (`<video_id>_<start>_<end>`)."""
+    parts = clip_id.rsplit("_", 2)
+    return parts[0] if len(parts) == 3 else clip_id
+
+
+def _parquet_owner(stem: str, video_ids: set[str]) -> str | None:
+    """The video a parquet file is named for: its stem, or a prefix of it ending at `._-`."""
+    if stem in video_ids:
+        return stem
+    for i, char in enumerate(stem):
+        if char in "._-" and stem[:i] in video_ids:
+            return stem[:i]
+    return None
+
+
+def list_split_output(root: str) -> list[VideoClips]:
+    """Every video with at least one written clip, sorted by video id; raises when empty."""
+    if not storage.is_dir(root):
+        msg = f"input path {root} does not exist (expected a video-split output folder)"
+        raise SplitOutputError(msg)
+    clips: dict[str, list[str]] = {}
+    npy: set[str] = set()
+    parquets: list[str] = []
+    for rel, _ in storage.list_files(root):
+        path = PurePosixPath(rel)
+        top = path.parts[0] if len(path.parts) > 1 else ""
+        if top == "metas" and path.suffix == ".json":
+            clips.setdefault(video_id_of(path.stem), []).append(path.stem)
+        elif top == "embeddings" and path.suffix == ".npy":
+            npy.add(path.stem)
+        elif path.suffix == ".parquet" and top not in ("metas", "clips"):
+            parquets.append(rel)
+    if not clips:
+        msg = f"input path {root} has no clips (no metas/*.json): is it a video-split output?"
+        raise SplitOutputError(msg)
+    owned: dict[str, list[str]] = {}
+    ids = set(clips)
+    for rel in parquets:
+        owner = _parquet_owner(PurePosixPath(rel).stem, ids)
+        if owner is not None:
+            owned.setdefault(owner, []).append(storage.join(root, rel))
+    return [
+        VideoClips(
+            vid,
+            tuple(sorted(cids)),
+            tuple(sorted(owned.get(vid, []))),
+            frozenset(c for c in cids if c in npy),
+        )
+        for vid, cids in sorted(clips.items())
+    ]
+
+
+def _first_column(names: Iterable[str], wanted: tuple[str, ...], path: str) -> str:
+    names = list(names)
+    for name in wanted:
+        if name in names:
+            return name
+    msg = f"{path}: no column named any of {', '.join(wanted)} (columns: {', '.join(names)})"
+    raise ValueError(msg)
+
+
+def _read_parquet_vectors(
+    path: str, wanted: set[str], model: str | None
+) -> dict[str, npt.NDArray[np.float32]]:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(io.BytesIO(storage.read_bytes(path)))
+    id_col = _first_column(table.column_names, ID_COLUMNS, path)
+    vec_col = _first_column(table.column_names, VECTOR_COLUMNS, path)
+    ids = table.column(id_col).to_pylist()
+    vectors = table.column(vec_col).to_pylist()
+    models = table.column("model").to_pylist() if "model" in table.column_names else None
+    if models is not None and model is None and len(set(models)) > 1:
+        msg = (
+            f"{path} holds embeddings of several models {sorted(set(models))}: "
+            "pick one with --embedding-model"
+        )
+        raise ValueError(msg)
+    found: dict[str, npt.NDArray[np.float32]] = {}
+    for i, (cid, vec) in enumerate(zip(ids, vectors, strict=True)):
+        if (
+            cid in wanted
+            and vec is not None
+            and (model is None or models is None or models[i] == model)
+        ):
+            found[str(cid)] = np.asarray(vec, dtype=np.float32)
+    return found
+
+
+def read_video_embeddings(
+    root: str, video: VideoClips, model: str | None = None
+) -> tuple[list[str], npt.NDArray[np.float32], list[str]]:
+    """`(clip ids, unit-norm float32 matrix, ids without an embedding)` of one video."""
+    wanted = set(video.clip_ids)
+    found: dict[str, npt.NDArray[np.float32]] = {}
+    for path in video.parquet_files:
+        found.update(_read_parquet_vectors(path, wanted, model))
+    for cid in video.clip_ids:
+        if cid not in found and cid in video.npy_clip_ids:
+            data = storage.read_bytes(storage.join(root, "embeddings", f"{cid}.npy"))
+            found[cid] = np.load(io.BytesIO(data)).astype(np.float32).reshape(-1)
+    ids = [c for c in video.clip_ids if c in found]
+    missing = [c for c in video.clip_ids if c not in found]
+    if not ids:
+        return [], np.zeros((0, 0), dtype=np.float32), missing
+    dims = {found[c].shape[0] for c in ids}
+    if len(dims) > 1:
+        msg = f"video {video.video_id}: embeddings of different sizes {sorted(dims)}"
+        raise ValueError(msg)
+    matrix = np.stack([found[c] for c in ids])
+    return ids, normalize(matrix), missing
+
+
+def normalize(matrix: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Rows scaled to unit L2 norm (zero rows stay zero)."""
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return np.ascontiguousarray(matrix / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+def read_meta(root: str, clip_id: str) -> dict[str, Any]:
+    """The clip's metadata record."""
+    data: dict[str, Any] = json.loads(
+        storage.read_bytes(storage.join(root, "metas", f"{clip_id}.json"))
+    )
+    return data
