@@ -7,7 +7,14 @@ import sys
 
 import typer
 
-from cosmos_curate.cli import cluster_cli, image_cli, metrics_cli, model_cli, pipeline_cli
+from cosmos_curate.cli import (
+    cluster_cli,
+    image_cli,
+    k8s_cli,
+    metrics_cli,
+    model_cli,
+    pipeline_cli,
+)
 from cosmos_curate.cli.common import err
 from cosmos_curate.cli.errors import user_message
 
@@ -22,6 +29,7 @@ app.add_typer(cluster_cli.app, name="cluster")
 app.add_typer(image_cli.app, name="image")
 app.add_typer(model_cli.app, name="model")
 app.add_typer(metrics_cli.app, name="metrics")
+app.add_typer(k8s_cli.app, name="k8s")
 
 
 def main(argv: list[str] | None = None) -> None:
