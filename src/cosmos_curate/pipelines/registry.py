@@ -72,6 +72,8 @@ _BUILTIN_MODULES = (
 # in CURATE_PIPELINE_MODULES (comma-separated importable modules that call register_pipeline).
 _EXTRA_MODULES: dict[str, str] = {
     "cosmos_curate.pipelines.video.split_pipeline": "pip install 'cosmos-curate[video]'",
+    "cosmos_curate.pipelines.video.dedup.pipeline": "pip install 'cosmos-curate[video]'",
+    "cosmos_curate.pipelines.video.shard.pipeline": "pip install 'cosmos-curate[video]'",
 }
 _UNAVAILABLE: dict[str, str] = {}
 

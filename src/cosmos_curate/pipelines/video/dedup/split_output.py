@@ -37,6 +37,20 @@ class VideoClips:
     clip_ids: tuple[str, ...]
     parquet_files: tuple[str, ...] = ()
     npy_clip_ids: frozenset[str] = frozenset()
+    clip_bytes: tuple[int, ...] = ()
+    """Size of each clip's mp4 (0 when missing), in `clip_ids` order."""
+
+    def subset(self, clip_ids: Iterable[str]) -> VideoClips:
+        """The same video restricted to some of its clips."""
+        wanted = set(clip_ids)
+        keep = [i for i, c in enumerate(self.clip_ids) if c in wanted]
+        sizes = tuple(self.clip_bytes[i] for i in keep) if self.clip_bytes else ()
+        return attrs.evolve(
+            self,
+            clip_ids=tuple(self.clip_ids[i] for i in keep),
+            npy_clip_ids=frozenset(c for c in self.npy_clip_ids if c in wanted),
+            clip_bytes=sizes,
+        )
 
 
 def video_id_of(clip_id: str) -> str:
@@ -62,12 +76,15 @@ def list_split_output(root: str) -> list[VideoClips]:
         raise SplitOutputError(msg)
     clips: dict[str, list[str]] = {}
     npy: set[str] = set()
+    mp4_bytes: dict[str, int] = {}
     parquets: list[str] = []
-    for rel, _ in storage.list_files(root):
+    for rel, size in storage.list_files(root):
         path = PurePosixPath(rel)
         top = path.parts[0] if len(path.parts) > 1 else ""
         if top == "metas" and path.suffix == ".json":
             clips.setdefault(video_id_of(path.stem), []).append(path.stem)
+        elif top == "clips" and path.suffix == ".mp4":
+            mp4_bytes[path.stem] = size
         elif top == "embeddings" and path.suffix == ".npy":
             npy.add(path.stem)
         elif path.suffix == ".parquet" and top not in ("metas", "clips"):
@@ -87,6 +104,7 @@ def list_split_output(root: str) -> list[VideoClips]:
             tuple(sorted(cids)),
             tuple(sorted(owned.get(vid, []))),
             frozenset(c for c in cids if c in npy),
+            tuple(mp4_bytes.get(c, 0) for c in sorted(cids)),
         )
         for vid, cids in sorted(clips.items())
     ]

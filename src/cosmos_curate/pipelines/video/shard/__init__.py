@@ -1,0 +1,1 @@
+"""`video-shard`: pack `video-split` clips into webdataset tars, bucketed, resumable, atomic."""

@@ -1,0 +1,85 @@
+"""The dataset's indexes: `wdinfo.json` per bucket, `wdinfo_list.csv` and `index.json`.
+
+`wdinfo.json` (upstream's fields): `data_keys`, `chunk_size` (tars per part), `data_list`
+(tar paths relative to the bucket), `root` (the bucket), `total_key_count` (samples). Only
+tars that exist are listed; `index.json` says whether every planned tar was written.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from cosmos_curate.pipelines.video.dedup import storage
+from cosmos_curate.pipelines.video.shard.plan import ShardPlan, TarPlan
+
+if TYPE_CHECKING:
+    from cosmos_curate.pipelines.video.shard.pipeline import VideoShardOptions
+    from cosmos_curate.pipelines.video.shard.stages import TarTask
+
+DATA_KEYS = ["mp4", "json", "npy", "txt"]
+
+
+def _write_json(path: str, data: Any) -> None:
+    storage.write_bytes(path, json.dumps(data, indent=2, sort_keys=True).encode())
+
+
+def write_indexes(
+    options: VideoShardOptions,
+    plan: ShardPlan,
+    *,
+    clips_found: int,
+    removed_by_dedup: int,
+    written: list[TarTask],
+    run_info: dict[str, Any],
+) -> dict[str, Any]:
+    """Write every index file; returns the `index.json` content."""
+    root = options.output_path
+    existing = {rel for rel, _ in storage.list_files(root)}
+    buckets: dict[str, list[TarPlan]] = {}
+    for tar in plan.tars:
+        buckets.setdefault(tar.bucket, []).append(tar)
+    entries: list[dict[str, Any]] = []
+    wdinfos: list[str] = []
+    missing: list[str] = []
+    for bucket, tars in sorted(buckets.items()):
+        done = [t for t in tars if t.path in existing]
+        missing += [t.path for t in tars if t.path not in existing]
+        wdinfo = {
+            "data_keys": DATA_KEYS,
+            "chunk_size": options.max_tars_per_part,
+            "data_list": [t.relative_path for t in done],
+            "root": storage.join(root, bucket),
+            "total_key_count": sum(len(t.clip_ids) for t in done),
+        }
+        path = storage.join(root, bucket, "wdinfo.json")
+        _write_json(path, wdinfo)
+        wdinfos.append(path)
+        samples = sum(len(t.clip_ids) for t in done)
+        entries.append(
+            {"bucket": bucket, "wdinfo": f"{bucket}/wdinfo.json", "samples": samples,
+             "tars": len(done), "tars_planned": len(tars)}
+        )  # fmt: skip
+    storage.write_bytes(
+        storage.join(root, "wdinfo_list.csv"), "".join(f"{p}\n" for p in wdinfos).encode()
+    )
+    data = {
+        "complete": not missing,
+        "missing_tars": missing,
+        "buckets": entries,
+        "clips_found": clips_found,
+        "clips_removed_by_dedup": removed_by_dedup,
+        "clips_unbucketed": plan.unbucketed,
+        "clips_dropped_small_shards": plan.dropped_small,
+        "samples": sum(int(e["samples"]) for e in entries),
+        "tars_written_this_run": sum(1 for t in written if not t.skipped_existing),
+        "tars_already_there": sum(len(v) for v in buckets.values())
+        - len(missing)
+        - sum(1 for t in written if not t.skipped_existing),
+        "bytes_written_this_run": sum(t.bytes_written for t in written),
+        "dedup": {"path": options.dedup_path, "eps": options.eps} if options.dedup_path else None,
+        "options": options.model_dump(mode="json"),
+        **run_info,
+    }
+    _write_json(storage.join(root, "index.json"), data)
+    return data

@@ -1,0 +1,112 @@
+"""The shard stages: read clip metadata for planning, write one planned tar per task."""
+
+from __future__ import annotations
+
+import json
+import traceback
+
+import attrs
+
+from cosmos_curate.core.interfaces.stage_interface import (
+    CuratorStage,
+    CuratorStageResource,
+    PipelineTask,
+)
+from cosmos_curate.pipelines.video.dedup import storage
+from cosmos_curate.pipelines.video.dedup.split_output import VideoClips
+from cosmos_curate.pipelines.video.shard.plan import ClipEntry, TarPlan
+from cosmos_curate.pipelines.video.shard.tar_writer import samples, write_tar
+
+
+@attrs.define
+class ClipInfoTask(PipelineTask):
+    """A group of videos whose clips' metadata is read for planning."""
+
+    index: int
+    videos: list[VideoClips]
+    entries: list[ClipEntry] = attrs.field(factory=list)
+    failed_videos: list[tuple[str, str, str]] = attrs.field(factory=list)
+
+    def __repr__(self) -> str:
+        first = self.videos[0].video_id if self.videos else "-"
+        return f"ClipInfoTask(index={self.index}, videos={len(self.videos)}, first={first})"
+
+
+@attrs.define
+class TarTask(PipelineTask):
+    """One planned tar; `videos` hold its clips (for their embeddings)."""
+
+    plan: TarPlan
+    videos: list[VideoClips]
+    samples_written: int = 0
+    bytes_written: int = 0
+    skipped_existing: bool = False
+
+    def __repr__(self) -> str:
+        return f"TarTask({self.plan.path}, clips={len(self.plan.clip_ids)})"
+
+
+def _entries(root: str, video: VideoClips) -> list[ClipEntry]:
+    found = []
+    for clip_id, size in zip(video.clip_ids, video.clip_bytes, strict=True):
+        meta = json.loads(storage.read_bytes(storage.join(root, "metas", f"{clip_id}.json")))
+        found.append(
+            ClipEntry(
+                clip_id,
+                video.video_id,
+                int(meta.get("width") or 0),
+                int(meta.get("height") or 0),
+                float(meta.get("duration_s") or 0.0),
+                size,
+            )
+        )
+    return found
+
+
+class ReadClipInfoStage(CuratorStage[ClipInfoTask, ClipInfoTask]):
+    """Reads width, height and duration of every clip; a bad video is listed, not fatal."""
+
+    def __init__(self, input_path: str) -> None:
+        self.input_path = input_path
+
+    @property
+    def resources(self) -> CuratorStageResource:
+        """I/O bound: a quarter CPU."""
+        return CuratorStageResource(cpus=0.25)
+
+    def process_data(self, tasks: list[ClipInfoTask]) -> list[ClipInfoTask]:
+        """Read each group's metadata."""
+        for task in tasks:
+            for video in task.videos:
+                try:
+                    task.entries += _entries(self.input_path, video)
+                except Exception as exc:
+                    error = f"{type(exc).__name__}: {exc}"
+                    task.failed_videos.append((video.video_id, error, traceback.format_exc()))
+        return tasks
+
+
+class WriteTarStage(CuratorStage[TarTask, TarTask]):
+    """Writes a planned tar unless a finished one is already there (a resumed run)."""
+
+    def __init__(self, input_path: str, output_path: str) -> None:
+        self.input_path = input_path
+        self.output_path = output_path
+
+    @property
+    def resources(self) -> CuratorStageResource:
+        """I/O bound: half a CPU."""
+        return CuratorStageResource(cpus=0.5)
+
+    def process_data(self, tasks: list[TarTask]) -> list[TarTask]:
+        """Write each tar (or skip it when it exists)."""
+        for task in tasks:
+            destination = storage.join(self.output_path, task.plan.path)
+            if storage.exists(destination):
+                task.skipped_existing = True
+                continue
+            order = list(task.plan.clip_ids)
+            task.samples_written, task.bytes_written = write_tar(
+                destination, samples(self.input_path, task.videos, order)
+            )
+        return tasks
