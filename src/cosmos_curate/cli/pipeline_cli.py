@@ -19,7 +19,7 @@ import typer
 from rich.table import Table
 from typer.core import TyperGroup
 
-from cosmos_curate.cli import common
+from cosmos_curate.cli import common, preflight, run_report
 from cosmos_curate.cli.common import configure_logging, out, stderr_is_terminal, wide_out
 from cosmos_curate.core.interfaces.results import PipelineResult
 from cosmos_curate.pipelines import registry
@@ -63,7 +63,10 @@ _RUN_PARAMETERS = [
         "Live progress table (default: on when stderr is a terminal).",
         "--progress/--no-progress",
     ),
-    _run_option("metrics_port", int, 9002, "Metrics export port of the embedded Ray cluster."),
+    _run_option(
+        "metrics_port", int | None, None,
+        "Metrics export port of the embedded Ray cluster (default 9002, a free one if taken).",
+    ),
     _run_option(
         "num_cpus", float | None, None,
         "CPUs of the embedded Ray cluster (default: this machine's).",
@@ -85,8 +88,12 @@ _RUN_PARAMETERS = [
     ),
     _run_option("resume", bool, False, "Skip inputs the --checkpoint-dir journal lists."),
     _run_option("verbose", bool, False, "Show info logs.", "--verbose", "-v"),
+    _run_option("as_json", bool, False, "Print the run's summary as one JSON object.", "--json"),
 ]  # fmt: skip
 _RUN_OPTION_NAMES = {p.name for p in _RUN_PARAMETERS}
+# CLI options named like a RunOptions field pass straight through; `--progress` and
+# `--verbose` are the CLI's own.
+_RUN_OPTION_FIELDS = _RUN_OPTION_NAMES & {f.name for f in attrs.fields(registry.RunOptions)}
 
 
 def _option_parameter(name: str, field: pydantic.fields.FieldInfo) -> inspect.Parameter:
@@ -112,22 +119,20 @@ def _pipeline_command(entry: registry.PipelineEntry) -> Callable[..., None]:
         configure_logging(values["verbose"])
         raw = {k: v for k, v in values.items() if k not in _RUN_OPTION_NAMES and v is not None}
         options = registry.parse_options(entry, raw)
+        port = preflight.check_run(values)
         progress = values["progress"]
         run = registry.RunOptions(
-            ray_address=values["ray_address"],
-            require_gpu=values["require_gpu"],
-            failures_path=str(values["failures_path"]) if values["failures_path"] else None,
+            **{k: v for k, v in values.items() if k in _RUN_OPTION_FIELDS},
             show_progress=stderr_is_terminal() if progress is None else progress,
-            metrics_port=values["metrics_port"],
-            num_cpus=values["num_cpus"],
-            num_gpus=values["num_gpus"],
-            download_missing=values["download_missing"],
-            model_weights_prefix=values["model_weights_prefix"],
-            checkpoint_dir=str(values["checkpoint_dir"]) if values["checkpoint_dir"] else None,
-            resume=values["resume"],
         )
-        result = entry.run(options, run)
-        print_summary(entry.name, result)
+        if port is not None:
+            run = attrs.evolve(run, metrics_port=port)
+        outputs_path = getattr(options, "output_path", None)
+        code = run_report.run_and_report(
+            entry.name, lambda: entry.run(options, run), outputs_path,
+            as_json=values["as_json"], print_summary=print_summary,
+        )  # fmt: skip
+        raise typer.Exit(code)
 
     params = [_option_parameter(n, f) for n, f in entry.options_model.model_fields.items()]
     command.__signature__ = inspect.Signature([*params, *_RUN_PARAMETERS])  # type: ignore[attr-defined]
@@ -182,5 +187,3 @@ def print_summary(name: str, result: PipelineResult) -> None:
     if result.outputs:
         out.print(outputs_table(result.outputs))
     wide_out().print(render(from_progress(result.progress), title=f"{name}: finished"))
-    if result.failures_path is not None:
-        out.print(f"{result.num_failures} failure record(s) in {result.failures_path}")

@@ -3,7 +3,11 @@
 A pipeline registers a function and a pydantic model of its options:
 
     @register_pipeline("hello-world", HelloWorldOptions, "GPT-2 completes two prompts")
-    def hello_world(options: HelloWorldOptions, run: RunOptions) -> PipelineResult: ...
+    def hello_world(options: HelloWorldOptions, run: RunOptions) -> PipelineResult:
+        return execute_pipeline(tasks, stages, **run.as_kwargs())
+
+`RunOptions` (how to run: Ray address, GPU policy, progress, ...) is the runtime's one
+declaration of the run options, re-exported here for pipeline modules.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import attrs
 import pydantic
 
 from cosmos_curate.core.interfaces.errors import CurateError
+from cosmos_curate.core.runtime.run_options import RunOptions
 
 
 class UnknownPipelineError(CurateError):
@@ -25,27 +30,6 @@ class UnknownPipelineError(CurateError):
 
 class PipelineOptionsError(CurateError):
     """A pipeline option is unknown or has a bad value."""
-
-
-@attrs.frozen
-class RunOptions:
-    """How to run, common to every pipeline (Ray address, GPU policy, progress, ...)."""
-
-    ray_address: str | None = None
-    require_gpu: bool = False
-    failures_path: str | None = None
-    show_progress: bool = False
-    metrics_port: int | None = 9002
-    num_cpus: float | None = None
-    num_gpus: float | None = None
-    download_missing: bool = False
-    model_weights_prefix: str | None = None
-    checkpoint_dir: str | None = None
-    resume: bool = False
-
-    def as_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for `execute_pipeline`."""
-        return attrs.asdict(self)
 
 
 PipelineFn = Callable[[Any, RunOptions], Any]
@@ -137,3 +121,16 @@ def parse_options(entry: PipelineEntry, raw: dict[str, Any]) -> pydantic.BaseMod
         flag = "--" + field.replace("_", "-")
         msg = f"pipeline {entry.name}: option {flag}: {first['msg']}"
         raise PipelineOptionsError(msg) from exc
+
+
+__all__ = [
+    "PipelineEntry",
+    "PipelineFn",
+    "PipelineOptionsError",
+    "RunOptions",
+    "UnknownPipelineError",
+    "all_pipelines",
+    "get_pipeline",
+    "parse_options",
+    "register_pipeline",
+]

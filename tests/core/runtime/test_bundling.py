@@ -5,7 +5,7 @@ from __future__ import annotations
 from cosmos_curate.core.runtime.bundling import BundlePolicy
 from cosmos_curate.core.runtime.queues import Chunk
 from cosmos_curate.core.runtime.stats import StageStats
-from cosmos_curate.core.runtime.worker import dumps, loads
+from cosmos_curate.core.runtime.wire import dumps, loads
 
 
 def test_calls_grow_until_the_per_call_overhead_is_a_small_share() -> None:

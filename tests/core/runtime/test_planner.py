@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from cosmos_curate.core.runtime.errors import ClusterTooSmallError
 from cosmos_curate.core.runtime.planner import (
-    ClusterTooSmallError,
     NodeCapacity,
     PlanningSnapshot,
     ProportionalPlanner,

@@ -21,7 +21,7 @@ from cosmos_curate.core.interfaces.stage_interface import (
     CuratorStageResource,
     PipelineTask,
 )
-from cosmos_curate.core.runtime.engine import EngineOptions
+from cosmos_curate.core.runtime.run_options import EngineOptions
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]

@@ -19,7 +19,7 @@ from cosmos_curate.core.interfaces.stage_interface import (
     CuratorStageSpec,
     PipelineTask,
 )
-from cosmos_curate.core.runtime.engine import StageSetupError
+from cosmos_curate.core.runtime.errors import StageSetupError
 
 pytestmark = pytest.mark.integration
 

@@ -16,13 +16,9 @@ from typing import Protocol
 
 import attrs
 
-from cosmos_curate.core.interfaces.errors import CurateError
+from cosmos_curate.core.runtime.errors import ClusterTooSmallError
 
 EPS = 1e-9
-
-
-class ClusterTooSmallError(CurateError):
-    """A stage's single worker needs more CPUs or GPUs than any node has."""
 
 
 @attrs.frozen

@@ -1,4 +1,4 @@
-"""What to do with tasks whose call did not come back: pure helpers the engine applies.
+"""What to do with tasks whose call did not come back (part of phase 3, collect).
 
 - a worker died: every call it held is suspect; their chunks are split into single tasks
   that then run alone on idle workers, and a task that killed `max_worker_deaths_per_task`
@@ -9,21 +9,70 @@
 
 from __future__ import annotations
 
+import logging
 import re
-from typing import Any
 
-import ray
+import attrs
 
 from cosmos_curate.core.interfaces.results import FailureRecord, short_repr
+from cosmos_curate.core.runtime.failures import FailureLog
 from cosmos_curate.core.runtime.queues import Chunk
-from cosmos_curate.core.runtime.worker import dumps, loads
+from cosmos_curate.core.runtime.run_options import EngineOptions
+from cosmos_curate.core.runtime.run_state import InFlightCall, RunState
+from cosmos_curate.core.runtime.wire import dumps, load_chunk
+
+logger = logging.getLogger(__name__)
 
 
-def load_chunk(chunk: Chunk) -> list[Any]:
-    """The tasks of a chunk (fetched from the object store when needed)."""
-    blob = ray.get(chunk.data) if isinstance(chunk.data, ray.ObjectRef) else chunk.data
-    start, stop = chunk.span
-    return loads(blob)[start:stop]
+def requeue_dead_worker_call(
+    state: RunState, options: EngineOptions, failures: FailureLog, call: InFlightCall
+) -> None:
+    """Put back the tasks of a call whose worker died, split into suspect single tasks."""
+    pool = state.pools[call.stage]
+    if pool.is_live(call.worker):
+        logger.warning(
+            "stage %s: a worker died; re-running its %d in-flight task(s) elsewhere",
+            state.stages[call.stage].name,
+            call.n_tasks,
+        )
+    pool.on_worker_died(call.worker)
+    # Every call the dead worker held is suspect (we cannot tell which one was running):
+    # split into single tasks that then run alone, so only a real poison task keeps
+    # killing workers until it is quarantined.
+    requeue: list[Chunk] = []
+    for chunk in call.chunks:
+        requeue.extend(_suspect_chunks(state, options, failures, call.stage, chunk))
+    state.queues[call.stage].push_front(requeue)
+
+
+def _suspect_chunks(
+    state: RunState, options: EngineOptions, failures: FailureLog, index: int, chunk: Chunk
+) -> list[Chunk]:
+    """A chunk a dead worker held: split into single tasks, or quarantined at the limit."""
+    if chunk.n_tasks > 1:
+        singles = split_into_singles(chunk)
+        state.ledger.split(chunk.origins, len(singles))
+        return singles
+    deaths = chunk.deaths + 1
+    if deaths < options.max_worker_deaths_per_task:
+        return [attrs.evolve(chunk, deaths=deaths)]
+    record = quarantine_record(state.stages[index].name, chunk, deaths)
+    logger.error("stage %s: quarantined %s", record.stage, record.task_repr)
+    failures.write(record)
+    state.stats[index].tasks_failed += 1
+    state.ledger.release(chunk.origins)
+    return []
+
+
+def record_broken_call(
+    state: RunState, failures: FailureLog, call: InFlightCall, exc: BaseException
+) -> None:
+    """Every task of a call that broke outside `process_data` becomes a failure record."""
+    for record in broken_call_records(state.stages[call.stage].name, call.chunks, exc):
+        failures.write(record)
+    state.stats[call.stage].tasks_failed += call.n_tasks
+    for chunk in call.chunks:
+        state.ledger.release(chunk.origins)
 
 
 def split_into_singles(chunk: Chunk) -> list[Chunk]:

@@ -3,101 +3,109 @@
 from __future__ import annotations
 
 import logging
+import math
+import os
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 import attrs
 
+from cosmos_curate.core.interfaces.errors import CurateError
 from cosmos_curate.core.interfaces.results import PipelineResult
-from cosmos_curate.core.interfaces.stage_interface import CuratorStageSpec
+from cosmos_curate.core.interfaces.stage_interface import (
+    CuratorStage,
+    CuratorStageSpec,
+    as_stage_spec,
+)
 from cosmos_curate.core.runtime import ray_connection
-from cosmos_curate.core.runtime.checkpoint import CheckpointJournal
-from cosmos_curate.core.runtime.engine import EngineOptions, ProgressSink, StreamingEngine
+from cosmos_curate.core.runtime.engine import ProgressSink, StreamingEngine
 from cosmos_curate.core.runtime.failures import FailureLog
+from cosmos_curate.core.runtime.journal import ResumeJournal
 from cosmos_curate.core.runtime.metrics import PipelineMetrics
-from cosmos_curate.core.runtime.resolved import resolve_stages
-from cosmos_curate.core.runtime.worker import WeightsPolicy
+from cosmos_curate.core.runtime.run_options import RunOptions
+from cosmos_curate.core.runtime.stage_spec import resolve_stages
 from cosmos_curate.core.utils import settings
 from cosmos_curate.core.weights.check import check_weights as check_stage_weights
 
 logger = logging.getLogger(__name__)
 
 
-@attrs.frozen
-class RunConfig:
-    """Every option of a run, resolved (see `run_pipeline` for their meaning)."""
+def execute(
+    input_tasks: Iterable[Any],
+    stages: Sequence[CuratorStage[Any, Any] | CuratorStageSpec],
+    options: RunOptions,
+) -> PipelineResult:
+    """`execute_pipeline`'s body: check the stages and options, then run a session."""
+    specs = [as_stage_spec(s) for s in stages]
+    if not specs:
+        msg = "run_pipeline needs at least one stage"
+        raise CurateError(msg)
+    if options.resume and options.checkpoint_dir is None:
+        msg = "resume needs a checkpoint folder: pass --checkpoint-dir DIR"
+        raise CurateError(msg)
+    if options.num_cpus is None:
+        options = attrs.evolve(options, num_cpus=embedded_cpus(specs))
+    return run_session(specs, input_tasks, options)
 
-    ray_address: str | None = None
-    require_gpu: bool = False
-    failures_path: Path | None = None
-    show_progress: bool = False
-    metrics_port: int | None = settings.DEFAULT_METRICS_PORT
-    num_cpus: float | None = None
-    num_gpus: float | None = None
-    collect_outputs: bool = True
-    check_weights: bool = True
-    download_missing: bool = False
-    model_weights_prefix: str | None = None
-    checkpoint_dir: Path | None = None
-    resume: bool = False
-    progress_callbacks: tuple[Callable[[Any], None], ...] = ()
-    engine_options: EngineOptions | None = None
 
-    @property
-    def weights_policy(self) -> WeightsPolicy | None:
-        """How nodes get weights, or None when weights are not checked."""
-        if not self.check_weights:
-            return None
-        return WeightsPolicy(self.download_missing, self.model_weights_prefix)
+def embedded_cpus(specs: list[CuratorStageSpec]) -> float:
+    """Logical CPUs for an embedded cluster: this machine's, or enough for one worker per stage.
+
+    A laptop with fewer cores than the pipeline's minimum still runs it (oversubscribed)
+    instead of waiting forever for resources that will never appear.
+    """
+    minimum = 0.0
+    for spec in specs:
+        workers = spec.num_workers_per_node or spec.num_workers or 1
+        minimum += workers * spec.stage.resources.cpus
+    return float(max(os.cpu_count() or 1, math.ceil(minimum)))
 
 
 def run_session(
-    specs: list[CuratorStageSpec], input_tasks: Iterable[Any], config: RunConfig
+    specs: list[CuratorStageSpec], input_tasks: Iterable[Any], options: RunOptions
 ) -> PipelineResult:
     """Run `specs` over `input_tasks`; everything opened here is closed on any exit."""
-    if config.check_weights:
+    if options.check_weights:
         check_stage_weights(
             [s.stage for s in specs],
-            download_missing=config.download_missing,
-            s3_prefix=config.model_weights_prefix,
+            download_missing=options.download_missing,
+            s3_prefix=options.model_weights_prefix,
         )
     run_dir = settings.runs_root() / uuid.uuid4().hex[:12]
-    failures_path = config.failures_path or run_dir / "failures.jsonl"
+    failures_path = options.failures_path or run_dir / "failures.jsonl"
     with ExitStack() as stack:
         failure_log = FailureLog(failures_path)
         stack.callback(failure_log.close)
         journal = None
-        if config.checkpoint_dir is not None:
-            journal = CheckpointJournal(config.checkpoint_dir, resume=config.resume)
+        if options.checkpoint_dir is not None:
+            journal = ResumeJournal(options.checkpoint_dir, resume=options.resume)
             stack.callback(journal.close)
-        sinks: list[ProgressSink] = [*config.progress_callbacks, PipelineMetrics()]
+        sinks: list[ProgressSink] = [*options.progress_callbacks, PipelineMetrics()]
         connection = ray_connection.connect(
-            config.ray_address,
-            num_cpus=config.num_cpus,
-            num_gpus=config.num_gpus,
-            metrics_port=config.metrics_port,
+            options.ray_address,
+            num_cpus=options.num_cpus,
+            num_gpus=options.num_gpus,
+            metrics_port=options.metrics_port,
         )
         stack.callback(connection.close)
         resolved = resolve_stages(
             specs,
             cluster_gpus=sum(n.gpus for n in ray_connection.node_capacities()),
-            require_gpu=config.require_gpu,
+            require_gpu=options.require_gpu,
             run_dir=run_dir,
-            weights_on_node=config.weights_policy,
+            weights_on_node=options.weights_policy,
         )
-        if config.show_progress:
+        if options.show_progress:
             from cosmos_curate.presentation.progress_view import LiveProgress
 
             display = LiveProgress()
             sinks.append(display.update)
             display.start()
             stack.callback(display.stop)
-        options = config.engine_options or EngineOptions(collect_outputs=config.collect_outputs)
         engine = StreamingEngine(
-            resolved, failure_log, options=options, sinks=sinks, journal=journal
+            resolved, failure_log, options=options.engine, sinks=sinks, journal=journal
         )
         outputs = engine.run(input_tasks)
         progress = engine.progress(finished=True)

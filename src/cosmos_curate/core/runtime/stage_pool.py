@@ -12,8 +12,9 @@ import attrs
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-from cosmos_curate.core.runtime.resolved import ResolvedStage
-from cosmos_curate.core.runtime.worker import SetupReport, StageWorker
+from cosmos_curate.core.runtime.stage_spec import ResolvedStage
+from cosmos_curate.core.runtime.wire import SetupReport
+from cosmos_curate.core.runtime.worker import StageWorker
 
 _RemoteWorker = ray.remote(StageWorker)
 

@@ -3,7 +3,7 @@
 It receives pickled chunks of tasks, calls `process_data` batch by batch with retries,
 and returns a small `CallReport` plus the outputs pickled in `n_parts` parts (sized by the
 driver for the next stage), so the driver forwards outputs by reference without ever
-deserializing them.
+deserializing them. The records it receives and returns are in `stage_spec` and `wire`.
 """
 
 from __future__ import annotations
@@ -13,90 +13,22 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
-import attrs
 import psutil
-from ray import cloudpickle
 
 from cosmos_curate.core.interfaces.results import FailureRecord, short_repr
 from cosmos_curate.core.interfaces.stage_interface import CuratorStage, PipelineTask
-
-
-@attrs.frozen
-class WeightsPolicy:
-    """How a node gets a stage's weights before its workers set up."""
-
-    download_missing: bool = False
-    s3_prefix: str | None = None
-
-
-@attrs.frozen
-class WorkerConfig:
-    """Per-stage settings a worker needs; built once by the driver."""
-
-    stage_name: str
-    batch_size: int
-    run_attempts: int
-    setup_on_node_marker: str | None = None
-    weights: WeightsPolicy | None = None
-    environment: tuple[tuple[str, str], ...] = ()
-    """Variables set in the worker process before the stage is loaded (the driver's
-    `CURATE_*`/hub settings, `CURATE_DEVICE=cpu` on CPU fallback)."""
-
-
-@attrs.frozen
-class SetupReport:
-    """What a worker says once `stage_setup` finished."""
-
-    pid: int
-    node_id: str
-    executable: str
-    gpu_ids: tuple[str, ...]
-    seconds: float
-
-
-@attrs.frozen
-class CallReport:
-    """Outcome of one call: counts, timings and failure records (small; fetched by the driver)."""
-
-    tasks_in: int
-    part_counts: tuple[int, ...]
-    process_seconds: float
-    deserialize_seconds: float
-    deserialize_bytes: int
-    failures: tuple[FailureRecord, ...]
-    retries: int
-    rss_bytes: int
-    cpu_percent: float
-    gap_seconds: float | None = None
-    """Time from the end of the previous call's work to the start of this call's work: the
-    per-call overhead when the call was already queued (None on a worker's first call)."""
-
-
-def dumps(tasks: Sequence[Any]) -> bytes:
-    """Serialize a list of tasks the way the runtime ships them between stages."""
-    blob: bytes = cloudpickle.dumps(list(tasks), protocol=5)  # type: ignore[no-untyped-call]
-    return blob
-
-
-def loads(blob: bytes) -> list[Any]:
-    """Inverse of `dumps`."""
-    tasks: list[Any] = cloudpickle.loads(blob)
-    return tasks
-
-
-def split_evenly(items: list[Any], n_parts: int) -> list[list[Any]]:
-    """Split into `n_parts` contiguous parts whose sizes differ by at most one."""
-    n_parts = max(1, n_parts)
-    size, extra = divmod(len(items), n_parts)
-    parts, start = [], 0
-    for i in range(n_parts):
-        end = start + size + (1 if i < extra else 0)
-        parts.append(items[start:end])
-        start = end
-    return parts
+from cosmos_curate.core.runtime.stage_spec import WorkerConfig
+from cosmos_curate.core.runtime.wire import (
+    CallReport,
+    SetupReport,
+    dumps,
+    load_stage,
+    loads,
+    split_evenly,
+)
 
 
 def _batches(tasks: list[Any], batch_size: int) -> Iterator[list[Any]]:
@@ -109,7 +41,7 @@ class StageWorker:
 
     def __init__(self, stage_blob: bytes, config: WorkerConfig) -> None:
         os.environ.update(config.environment)
-        self._stage: CuratorStage[Any, Any] = cloudpickle.loads(stage_blob)
+        self._stage: CuratorStage[Any, Any] = load_stage(stage_blob)
         self._config = config
         self._process = psutil.Process()
         self._process.cpu_percent()  # prime: the next reading covers the time since now

@@ -1,4 +1,9 @@
-"""A stage spec with every default resolved once, before the run starts."""
+"""Stage specs with every default resolved once, before the run starts.
+
+`resolve_stages` turns the user's `CuratorStageSpec`s into `ResolvedStage`s for a given
+cluster (CPU fallback, conda interpreter, unique names) and builds the `WorkerConfig` each
+worker receives. Plain records, no Ray: the planning side reads them without a cluster.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +16,33 @@ import attrs
 
 from cosmos_curate.core.interfaces.errors import CurateError
 from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageSpec
-from cosmos_curate.core.runtime.worker import WeightsPolicy, WorkerConfig
+from cosmos_curate.core.runtime.errors import GpuRequiredError
 from cosmos_curate.core.utils import settings
 from cosmos_curate.core.utils.device import DEVICE_ENV_VAR
 
 logger = logging.getLogger(__name__)
 
 
-class GpuRequiredError(CurateError):
-    """A stage needs a GPU, the cluster has none, and CPU fallback was refused."""
+@attrs.frozen
+class WeightsPolicy:
+    """How a node gets a stage's weights before its workers set up."""
+
+    download_missing: bool = False
+    s3_prefix: str | None = None
+
+
+@attrs.frozen
+class WorkerConfig:
+    """Per-stage settings a worker needs; built once by the driver."""
+
+    stage_name: str
+    batch_size: int
+    run_attempts: int
+    setup_on_node_marker: str | None = None
+    weights: WeightsPolicy | None = None
+    environment: tuple[tuple[str, str], ...] = ()
+    """Variables set in the worker process before the stage is loaded (the driver's
+    `CURATE_*`/hub settings, `CURATE_DEVICE=cpu` on CPU fallback)."""
 
 
 @attrs.frozen

@@ -1,25 +1,40 @@
-"""Building a stage's progress record from its pool and counters."""
+"""The progress records of a run (`PipelineProgress`), built from its `RunState`.
+
+Read-only over the state; the engine hands the records to its sinks (metrics, displays,
+the caller's callbacks) in its report phase and to the result at the end.
+"""
 
 from __future__ import annotations
 
-from cosmos_curate.core.interfaces.results import StageProgress
-from cosmos_curate.core.runtime.resolved import ResolvedStage
+from cosmos_curate.core.interfaces.results import PipelineProgress, StageProgress
+from cosmos_curate.core.runtime.run_state import RunState
 from cosmos_curate.core.runtime.stage_pool import StagePool, WorkerState
-from cosmos_curate.core.runtime.stats import StageStats
+from cosmos_curate.core.runtime.stage_spec import ResolvedStage
 
 
-def stage_progress(
-    stage: ResolvedStage,
-    pool: StagePool,
-    stats: StageStats,
-    *,
-    elapsed_s: float,
-    target: int,
-    target_changes: int,
-    input_queue: int,
-    output_queue: int,
-) -> StageProgress:
-    """What a user (or the metrics) should see about one stage right now."""
+def pipeline_progress(state: RunState, *, failures: int, finished: bool) -> PipelineProgress:
+    """Every stage's counters and the run's own (`failures`: records written so far)."""
+    stages = tuple(stage_progress(state, index) for index in range(len(state.stages)))
+    return PipelineProgress(
+        stages=stages,
+        elapsed_s=state.elapsed_s,
+        inputs_read=state.inputs_read,
+        input_exhausted=state.input_exhausted,
+        outputs=state.n_outputs,
+        failures=failures,
+        finished=finished,
+        scheduler_round_seconds=state.round_seconds / max(1, state.rounds),
+        scheduler_rounds=state.rounds,
+        plan_rounds=state.plan_rounds,
+        inputs_skipped=state.inputs_skipped,
+        inputs_done=state.ledger.inputs_done,
+    )
+
+
+def stage_progress(state: RunState, index: int) -> StageProgress:
+    """What a user (or the metrics) should see about stage `index` right now."""
+    stage, pool, stats = state.stages[index], state.pools[index], state.stats[index]
+    queues = state.queues
     busy = pool.busy_count
     live_ids = [w.worker_id for w in pool.workers]
     return StageProgress(
@@ -27,15 +42,15 @@ def stage_progress(
         tasks_done=stats.tasks_done,
         tasks_produced=stats.tasks_produced,
         tasks_failed=stats.tasks_failed,
-        throughput=stats.throughput(elapsed_s),
+        throughput=stats.throughput(state.elapsed_s),
         seconds_per_task=stats.seconds_per_task,
-        workers_target=target,
+        workers_target=state.targets[index],
         workers_starting=pool.count(WorkerState.STARTING),
         workers_busy=busy,
         workers_idle=pool.count(WorkerState.READY) - busy,
         workers_draining=pool.count(WorkerState.DRAINING),
-        input_queue=input_queue,
-        output_queue=output_queue,
+        input_queue=queues[index].tasks,
+        output_queue=queues[index + 1].tasks if index + 1 < len(queues) else 0,
         tasks_in_flight=pool.tasks_in_flight,
         cpu_fallback=stage.cpu_fallback,
         process_seconds_total=stats.process_seconds,
@@ -45,7 +60,7 @@ def stage_progress(
         cpu_percent=sum(stats.cpu_percent_by_worker.get(w, 0.0) for w in live_ids),
         rss_bytes=sum(stats.rss_by_worker.get(w, 0) for w in live_ids),
         gpu_alloc=gpu_alloc(stage, pool),
-        target_changes=target_changes,
+        target_changes=state.target_changes[index],
         workers_lost=pool.workers_lost,
     )
 

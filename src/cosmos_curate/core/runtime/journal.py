@@ -2,8 +2,8 @@
 
 Each line is `{"done": [[start, end], ...]}`, appended and fsync'd in batches, so a driver
 killed at any moment leaves a journal whose complete lines are all true; a torn last line is
-ignored on read. A rerun with the same checkpoint folder skips those positions of the input
-(the input must come in the same order).
+ignored on read. A rerun with the same folder (`--checkpoint-dir`, `checkpoint_dir=`) skips
+those positions of the input (the input must come in the same order).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class DoneSet:
         return sum(e - s for s, e in zip(self._starts, self._ends, strict=True))
 
 
-class CheckpointJournal:
+class ResumeJournal:
     """Appends done ranges to `<folder>/journal.jsonl` and remembers earlier runs' ones."""
 
     def __init__(self, folder: Path, *, resume: bool) -> None:

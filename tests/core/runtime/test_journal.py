@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cosmos_curate.core.interfaces.errors import CurateError
-from cosmos_curate.core.runtime.checkpoint import CheckpointJournal, DoneSet
+from cosmos_curate.core.runtime.journal import DoneSet, ResumeJournal
 from cosmos_curate.core.runtime.ledger import InputLedger, to_ranges
 
 
@@ -43,14 +43,14 @@ def test_ledger_counts_an_input_done_only_when_all_children_are() -> None:
 
 def test_journal_survives_a_torn_last_line(tmp_path: Path) -> None:
     """A crash mid-write leaves a partial line; resume keeps every complete record."""
-    journal = CheckpointJournal(tmp_path, resume=False)
+    journal = ResumeJournal(tmp_path, resume=False)
     journal.record(((0, 10),))
     journal.flush()
     journal.record(((20, 30),))
     journal.close()
     with (tmp_path / "journal.jsonl").open("a") as f:
         f.write('{"done": [[40, ')  # torn
-    resumed = CheckpointJournal(tmp_path, resume=True)
+    resumed = ResumeJournal(tmp_path, resume=True)
     assert len(resumed.done) == 20
     assert 5 in resumed.done and 25 in resumed.done and 40 not in resumed.done
     resumed.close()
@@ -58,6 +58,6 @@ def test_journal_survives_a_torn_last_line(tmp_path: Path) -> None:
 
 def test_existing_journal_without_resume_is_refused(tmp_path: Path) -> None:
     """Starting over would silently redo finished work: the user must say --resume."""
-    CheckpointJournal(tmp_path, resume=False).close()
+    ResumeJournal(tmp_path, resume=False).close()
     with pytest.raises(CurateError, match="--resume"):
-        CheckpointJournal(tmp_path, resume=False)
+        ResumeJournal(tmp_path, resume=False)

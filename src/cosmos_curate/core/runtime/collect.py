@@ -1,0 +1,156 @@
+"""Phase 3 of a round, collect: finished calls and setups, and what they change.
+
+A finished call's outputs go downstream by reference (or into the run's outputs at the
+last stage), its failure records to the log, its measurements to the stage's stats, and
+its input chunks leave the ledger. A call whose worker died goes to `recovery`. A finished
+setup makes its worker ready; a stage whose setups keep failing stops the run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import ray
+from ray.exceptions import ObjectLostError, RayActorError, RayTaskError, WorkerCrashedError
+
+from cosmos_curate.core.runtime.errors import StageSetupError
+from cosmos_curate.core.runtime.failures import FailureLog
+from cosmos_curate.core.runtime.queues import Chunk
+from cosmos_curate.core.runtime.recovery import (
+    one_line,
+    record_broken_call,
+    requeue_dead_worker_call,
+)
+from cosmos_curate.core.runtime.run_options import EngineOptions
+from cosmos_curate.core.runtime.run_state import InFlightCall, PendingSetup, RunState
+from cosmos_curate.core.runtime.stage_pool import WorkerState
+from cosmos_curate.core.runtime.wire import CallReport, SetupReport, loads
+
+logger = logging.getLogger(__name__)
+
+DEAD_WORKER_ERRORS = (RayActorError, WorkerCrashedError)
+
+
+def collect(
+    state: RunState, options: EngineOptions, failures: FailureLog, timeout_s: float
+) -> None:
+    """Wait up to `timeout_s` for a call or setup to finish; handle every one that did."""
+    pending = [*state.calls, *state.setups]
+    if not pending:
+        time.sleep(timeout_s)
+        return
+    ready, rest = ray.wait(pending, num_returns=1, timeout=timeout_s, fetch_local=False)
+    if ready and rest:
+        more, _ = ray.wait(rest, num_returns=len(rest), timeout=0, fetch_local=False)
+        ready.extend(more)
+    for ref in ready:
+        if ref in state.calls:
+            _finish_call(state, options, failures, ref, state.calls.pop(ref))
+        else:
+            _finish_setup(state, options, ref, state.setups.pop(ref))
+
+
+def _finish_setup(state: RunState, options: EngineOptions, ref: Any, setup: PendingSetup) -> None:
+    pool = state.pools[setup.stage]
+    try:
+        report: SetupReport = ray.get(ref)
+    except DEAD_WORKER_ERRORS as exc:
+        # The process died (killed, out of memory, node lost): a replacement starts at
+        # the next plan; only a stage whose workers keep dying in setup stops the run.
+        pool.on_died_in_setup(setup.worker)
+        _check_setup_deaths(state, options, setup.stage, exc)
+        return
+    except RayTaskError as exc:
+        pool.on_setup_failed(setup.worker)
+        _check_setup_failures(state, setup.stage, exc)
+        return
+    if pool.is_live(setup.worker):
+        pool.on_setup_done(setup.worker, report)
+        state.last_worker_ready = time.monotonic()
+
+
+def _check_setup_failures(state: RunState, index: int, exc: Exception) -> None:
+    """Stop the run once `stage_setup` failed `setup_attempts` times in a row, stage-wide."""
+    stage, pool = state.stages[index], state.pools[index]
+    cause = exc.cause if isinstance(exc, RayTaskError) and exc.cause else exc
+    logger.warning("stage %s: worker setup failed: %s", stage.name, one_line(cause))
+    if (
+        pool.setup_failures_in_a_row >= stage.setup_attempts
+        and pool.count(WorkerState.READY) == 0
+    ):
+        msg = (
+            f"stage {stage.name}: stage_setup failed {pool.setup_failures_in_a_row} time(s) "
+            f"in a row: {one_line(cause)}"
+        )
+        raise StageSetupError(msg) from cause
+
+
+def _check_setup_deaths(
+    state: RunState, options: EngineOptions, index: int, exc: Exception
+) -> None:
+    stage, pool = state.stages[index], state.pools[index]
+    logger.warning("stage %s: a worker died during setup: %s", stage.name, one_line(exc))
+    limit = options.max_setup_deaths_in_a_row
+    if pool.setup_deaths_in_a_row >= limit and pool.count(WorkerState.READY) == 0:
+        msg = (
+            f"stage {stage.name}: {pool.setup_deaths_in_a_row} workers in a row died during "
+            f"setup ({one_line(exc)}); does stage_setup crash the process or run out of "
+            "memory?"
+        )
+        raise StageSetupError(msg) from exc
+
+
+def _finish_call(
+    state: RunState, options: EngineOptions, failures: FailureLog, ref: Any, call: InFlightCall
+) -> None:
+    pool = state.pools[call.stage]
+    try:
+        report: CallReport = ray.get(ref)
+    except DEAD_WORKER_ERRORS:
+        requeue_dead_worker_call(state, options, failures, call)
+        return
+    except (RayTaskError, ObjectLostError) as exc:
+        # ObjectLostError: an input chunk lived on a node that is gone. Re-running its
+        # producer could duplicate its siblings, so these tasks become failure records.
+        pool.on_call_done(call.worker, call.n_tasks)
+        record_broken_call(state, failures, call, exc)
+        return
+    pool.on_call_done(call.worker, call.n_tasks)
+    stats = state.stats[call.stage]
+    state.newly_measured |= stats.seconds_per_task is None
+    stats.record_call(
+        tasks_in=report.tasks_in,
+        tasks_out=sum(report.part_counts),
+        failed=len(report.failures),
+        process_seconds=report.process_seconds,
+        deserialize_seconds=report.deserialize_seconds,
+        deserialize_bytes=report.deserialize_bytes,
+        gap_seconds=report.gap_seconds,
+    )
+    stats.cpu_percent_by_worker[call.worker.worker_id] = report.cpu_percent
+    stats.rss_by_worker[call.worker.worker_id] = report.rss_bytes
+    for failure in report.failures:
+        failures.write(failure)
+    _forward(state, options, call, report.part_counts)
+
+
+def _forward(
+    state: RunState, options: EngineOptions, call: InFlightCall, counts: tuple[int, ...]
+) -> None:
+    """Queue the call's outputs downstream (or collect them) and settle the ledger."""
+    origins = frozenset().union(*(c.origins for c in call.chunks))
+    parts = [(p, c) for p, c in zip(call.part_refs, counts, strict=True) if c]
+    if call.stage + 1 < len(state.stages):
+        queue = state.queues[call.stage + 1]
+        state.ledger.derive(origins, len(parts))
+        for part, count in parts:
+            queue.push(Chunk(part, count, origins))
+    else:
+        state.n_outputs += sum(counts)
+        if options.collect_outputs:
+            for blob in ray.get([p for p, _ in parts]):
+                state.outputs.extend(loads(blob))
+    for chunk in call.chunks:
+        state.ledger.release(chunk.origins)

@@ -1,0 +1,17 @@
+"""Errors the runtime raises when a run cannot start or go on; each is a one-line message."""
+
+from __future__ import annotations
+
+from cosmos_curate.core.interfaces.errors import CurateError
+
+
+class GpuRequiredError(CurateError):
+    """A stage needs a GPU, the cluster has none, and CPU fallback was refused."""
+
+
+class ClusterTooSmallError(CurateError):
+    """A stage's single worker needs more CPUs or GPUs than any node has."""
+
+
+class StageSetupError(CurateError):
+    """A stage's `stage_setup` kept failing (or its workers kept dying in it): the run stops."""

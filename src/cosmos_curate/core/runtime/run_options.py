@@ -1,0 +1,99 @@
+"""How a run is configured: `RunOptions` (every option of `run_pipeline`) and `EngineOptions`.
+
+Declared once here and used by `run_pipeline`/`execute_pipeline` (as keywords), by the
+session, by the pipeline registry (a registered pipeline receives them) and by the CLI.
+Plain records, no Ray.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from cosmos_curate.core.interfaces.results import PipelineProgress
+from cosmos_curate.core.runtime.bundling import BundlePolicy
+from cosmos_curate.core.runtime.stage_spec import WeightsPolicy
+from cosmos_curate.core.utils import settings
+
+ProgressCallback = Callable[[PipelineProgress], None]
+"""Receives a progress record every `EngineOptions.report_interval_s` and at the end."""
+
+
+@attrs.frozen
+class EngineOptions:
+    """Tunables of the engine; defaults suit most pipelines."""
+
+    plan_interval_s: float = 1.0
+    report_interval_s: float = 0.5
+    min_worker_age_s: float = 2.0
+    min_queue_tasks: int = 16
+    learning_period_s: float = 10.0
+    resize_cooldown_s: float = 5.0
+    max_parts_per_call: int = 64
+    collect_outputs: bool = True
+    max_worker_deaths_per_task: int = 3
+    max_setup_deaths_in_a_row: int = 5
+    min_busy_share_to_grow: float = 0.5
+    journal_flush_interval_s: float = 0.5
+    bundle_policy: BundlePolicy = attrs.field(factory=BundlePolicy)
+
+
+def _optional_path(value: str | Path | None) -> Path | None:
+    return Path(value) if value is not None else None
+
+
+@attrs.frozen(kw_only=True)
+class RunOptions:
+    """Every option of a run; `run_pipeline(..., **options)` takes these names as keywords.
+
+    - `ray_address`: the cluster (default: the connected one, else `RAY_ADDRESS`, else an
+      embedded local Ray);
+    - `require_gpu`: error instead of running GPU stages on CPU when there is no GPU;
+    - `failures_path`: where failure records go (JSON lines; default under the run folder);
+    - `show_progress`: a live progress display on the terminal;
+    - `metrics_port`: the embedded cluster's metrics export port (None: none);
+    - `num_cpus`/`num_gpus`: the embedded cluster's size (default: this machine's);
+    - `collect_outputs`: False drops the last stage's outputs (huge runs);
+    - `check_weights`: fail before any worker starts when a model's weights are missing;
+    - `download_missing`: fetch missing weights instead; `model_weights_prefix`:
+      `s3://bucket/prefix` to fetch them from instead of the hub;
+    - `checkpoint_dir`: journal of the inputs that fully left the pipeline; `resume`: skip
+      the inputs an earlier run's journal lists (the input must come in the same order);
+    - `progress_callbacks`: functions receiving each progress record;
+    - `engine_options`: the engine's tunables.
+    """
+
+    ray_address: str | None = None
+    require_gpu: bool = False
+    failures_path: Path | None = attrs.field(default=None, converter=_optional_path)
+    show_progress: bool = False
+    metrics_port: int | None = settings.DEFAULT_METRICS_PORT
+    num_cpus: float | None = None
+    num_gpus: float | None = None
+    collect_outputs: bool = True
+    check_weights: bool = True
+    download_missing: bool = False
+    model_weights_prefix: str | None = None
+    checkpoint_dir: Path | None = attrs.field(default=None, converter=_optional_path)
+    resume: bool = False
+    progress_callbacks: tuple[ProgressCallback, ...] = attrs.field(default=(), converter=tuple)
+    engine_options: EngineOptions | None = None
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """The options as keywords for `execute_pipeline(inputs, stages, **kwargs)`."""
+        return attrs.asdict(self, recurse=False)
+
+    @property
+    def weights_policy(self) -> WeightsPolicy | None:
+        """How nodes get weights, or None when weights are not checked."""
+        if not self.check_weights:
+            return None
+        return WeightsPolicy(self.download_missing, self.model_weights_prefix)
+
+    @property
+    def engine(self) -> EngineOptions:
+        """The engine's tunables (`collect_outputs` applies when none were given)."""
+        return self.engine_options or EngineOptions(collect_outputs=self.collect_outputs)

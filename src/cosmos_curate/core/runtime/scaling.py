@@ -1,0 +1,91 @@
+"""Phase 4 of a round, plan: worker counts from measured speeds, applied to the pools.
+
+The pure planner (`planner.py`) picks a target per stage from a `PlanningSnapshot` built
+here; this module records the targets in the run state and starts or retires workers:
+shrinking first (frees resources), then growing bottleneck-first, and only where a new
+worker pays for its start-up (`PipelineFlow.worth_growing`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from cosmos_curate.core.runtime.flow import PipelineFlow
+from cosmos_curate.core.runtime.planner import (
+    PlanningSnapshot,
+    StageDemand,
+    WorkerPlanner,
+    start_order,
+)
+from cosmos_curate.core.runtime.ray_connection import node_capacities
+from cosmos_curate.core.runtime.run_state import PendingSetup, RunState
+from cosmos_curate.core.runtime.stage_pool import WorkerState
+
+logger = logging.getLogger(__name__)
+
+NODES_REFRESH_S = 5.0
+"""How often the cluster's node list is read again (nodes join and leave)."""
+
+
+def plan(state: RunState, flow: PipelineFlow, planner: WorkerPlanner) -> None:
+    """Re-plan every stage's worker count and start or retire workers toward it."""
+    now = time.monotonic()
+    if now - state.nodes_read_at > NODES_REFRESH_S:
+        state.nodes = node_capacities()
+        state.nodes_read_at = now
+    snapshot = PlanningSnapshot(
+        nodes=state.nodes,
+        stages=tuple(_demand(state, flow, i, now) for i in range(len(state.stages))),
+        learning=now - state.started < flow.options.learning_period_s,
+    )
+    targets = planner.plan(snapshot).targets
+    state.plan_rounds += 1
+    for index, (old, new) in enumerate(zip(state.targets, targets, strict=True)):
+        if old != new:
+            state.target_changes[index] += 1
+            state.last_resize[index] = now
+            logger.info("stage %s: workers %d -> %d", state.stages[index].name, old, new)
+    state.targets[:] = targets
+    node_ids = [n.node_id for n in state.nodes]
+    growth: dict[int, int] = {}
+    for index, (stage, pool) in enumerate(zip(state.stages, state.pools, strict=True)):
+        if flow.stage_finished(index):
+            pool.retire_all_idle()
+        elif stage.fixed_per_node is not None:
+            for worker, setup_ref in pool.scale_per_node(stage.fixed_per_node, node_ids):
+                state.setups[setup_ref] = PendingSetup(index, worker)
+        elif targets[index] > pool.active_count:
+            if flow.worth_growing(index):
+                growth[index] = targets[index] - pool.active_count
+        else:
+            pool.scale_to(targets[index], flow.options.min_worker_age_s)  # retires only
+    # Shrinking first frees resources; growing bottleneck-first gets it going soonest.
+    current = [pool.active_count for pool in state.pools]
+    for index in start_order(growth, current, snapshot.stages):
+        worker, setup_ref = state.pools[index].start_worker()
+        state.setups[setup_ref] = PendingSetup(index, worker)
+
+
+def _demand(state: RunState, flow: PipelineFlow, index: int, now: float) -> StageDemand:
+    stage, pool = state.stages[index], state.pools[index]
+    # A stage resized moments ago keeps its workers, and so does every stage while
+    # workers start (and a while after): speeds measured then are skewed (start-ups
+    # load the CPUs), and shrinking back would only pay for worker start-ups twice.
+    cooldown = flow.options.resize_cooldown_s
+    steady = (
+        now - state.last_resize[index] < cooldown
+        or now - state.last_worker_ready < cooldown
+        or any(p.count(WorkerState.STARTING) for p in state.pools)
+    )
+    return StageDemand(
+        name=stage.name,
+        cpus=stage.cpus,
+        gpus=stage.gpus,
+        fixed_per_node=stage.fixed_per_node,
+        fixed_total=stage.fixed_total,
+        seconds_per_task=state.stats[index].seconds_per_task,
+        finished=flow.stage_finished(index),
+        current_workers=pool.active_count,
+        min_workers=max(1, pool.active_count) if steady else 1,
+    )

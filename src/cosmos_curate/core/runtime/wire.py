@@ -1,0 +1,93 @@
+"""What crosses between the driver and a worker actor: the pickled chunk format and replies.
+
+A *chunk* is a list of tasks pickled once (`dumps`) and shipped as bytes or a Ray object
+ref; a call names a slice of each chunk it takes (`Chunk.span`). A worker returns a
+`CallReport` plus its outputs pickled in parts, so the driver forwards them by reference
+without deserializing them. The stage object itself travels pickled once per run
+(`dump_stage`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import ray
+from ray import cloudpickle
+
+from cosmos_curate.core.interfaces.results import FailureRecord
+from cosmos_curate.core.interfaces.stage_interface import CuratorStage
+from cosmos_curate.core.runtime.queues import Chunk
+
+
+@attrs.frozen
+class SetupReport:
+    """What a worker says once `stage_setup` finished."""
+
+    pid: int
+    node_id: str
+    executable: str
+    gpu_ids: tuple[str, ...]
+    seconds: float
+
+
+@attrs.frozen
+class CallReport:
+    """Outcome of one call: counts, timings and failure records (small; fetched by the driver)."""
+
+    tasks_in: int
+    part_counts: tuple[int, ...]
+    process_seconds: float
+    deserialize_seconds: float
+    deserialize_bytes: int
+    failures: tuple[FailureRecord, ...]
+    retries: int
+    rss_bytes: int
+    cpu_percent: float
+    gap_seconds: float | None = None
+    """Time from the end of the previous call's work to the start of this call's work: the
+    per-call overhead when the call was already queued (None on a worker's first call)."""
+
+
+def dumps(tasks: Sequence[Any]) -> bytes:
+    """Serialize a list of tasks the way the runtime ships them between stages."""
+    blob: bytes = cloudpickle.dumps(list(tasks), protocol=5)  # type: ignore[no-untyped-call]
+    return blob
+
+
+def loads(blob: bytes) -> list[Any]:
+    """Inverse of `dumps`."""
+    tasks: list[Any] = cloudpickle.loads(blob)
+    return tasks
+
+
+def dump_stage(stage: CuratorStage[Any, Any]) -> bytes:
+    """The stage object pickled once per run (put in the object store for every worker)."""
+    blob: bytes = cloudpickle.dumps(stage)  # type: ignore[no-untyped-call]
+    return blob
+
+
+def load_stage(blob: bytes) -> CuratorStage[Any, Any]:
+    """Inverse of `dump_stage` (in the worker, inside the stage's interpreter)."""
+    stage: CuratorStage[Any, Any] = cloudpickle.loads(blob)
+    return stage
+
+
+def split_evenly(items: list[Any], n_parts: int) -> list[list[Any]]:
+    """Split into `n_parts` contiguous parts whose sizes differ by at most one."""
+    n_parts = max(1, n_parts)
+    size, extra = divmod(len(items), n_parts)
+    parts, start = [], 0
+    for i in range(n_parts):
+        end = start + size + (1 if i < extra else 0)
+        parts.append(items[start:end])
+        start = end
+    return parts
+
+
+def load_chunk(chunk: Chunk) -> list[Any]:
+    """The tasks of a chunk (fetched from the object store when needed)."""
+    blob = ray.get(chunk.data) if isinstance(chunk.data, ray.ObjectRef) else chunk.data
+    start, stop = chunk.span
+    return loads(blob)[start:stop]
