@@ -1,0 +1,86 @@
+"""`curate local launch`: run a command in the built image on this machine.
+
+curate local launch -- curate pipeline run demo-task-chunking
+curate local launch --image cosmos-curate:1.0 --gpus 2 -- curate pipeline run hello-world
+curate local launch --dry-run -- curate pipeline list      # the equivalent `docker run`
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cosmos_curate.cli.common import out, print_note
+from cosmos_curate.cli.errors import mark_started
+from cosmos_curate.launch.local import (
+    DEFAULT_IMAGE,
+    GpuRequest,
+    LaunchSpec,
+    check_spec,
+    launch,
+    pick_metrics_port,
+)
+
+app = typer.Typer(help="Run commands in the built image on this machine.", no_args_is_help=True)
+
+
+@app.command(
+    "launch",
+    context_settings={"allow_interspersed_args": False},
+)
+def launch_command(
+    command: Annotated[
+        list[str] | None, typer.Argument(help="The command to run in the container, after --.")
+    ] = None,
+    *,
+    image: Annotated[
+        str, typer.Option("--image", help="Image NAME:TAG built by `curate image build`.")
+    ] = DEFAULT_IMAGE,
+    gpus: Annotated[
+        str,
+        typer.Option("--gpus", help="all, none or a number (default: all, if there are any)."),
+    ] = "auto",
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port",
+            help="Host port (on 127.0.0.1) for the container's metrics port 9002 "
+            "(default 9002, or a free one when 9002 is busy).",
+        ),
+    ] = None,
+    network: Annotated[
+        str | None,
+        typer.Option("--network", help="Docker network (e.g. host); default: docker's bridge."),
+    ] = None,
+    env: Annotated[
+        list[str] | None,
+        typer.Option("--env", "-e", help="KEY=VALUE, or KEY to pass this shell's value (repeat)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the equivalent `docker run` line and stop.")
+    ] = False,
+) -> int:
+    """Run COMMAND in the image; exits with the command's exit code. Ctrl-C stops it."""
+    if dry_run or network == "host":  # nothing is published: no port to check
+        port, moved = metrics_port or 9002, False
+    else:
+        port, moved = pick_metrics_port(metrics_port)
+    spec = LaunchSpec(
+        command=tuple(command or ()),
+        image=image,
+        gpus=GpuRequest.parse(gpus),
+        working_dir=Path.cwd(),
+        metrics_port=port,
+        network=network,
+        extra_env=tuple(env or ()),
+    )
+    if dry_run:
+        check_spec(spec)
+        out.print(spec.docker_command(), soft_wrap=True)
+        return 0
+    if moved:
+        print_note(f"port 9002 is busy on 127.0.0.1: metrics published on 127.0.0.1:{port}")
+    mark_started()
+    return launch(spec)

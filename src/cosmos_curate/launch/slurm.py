@@ -1,0 +1,235 @@
+"""`curate slurm submit`: a Ray cluster across a Slurm allocation that runs one command.
+
+`render_script` turns a `SlurmJobSpec` into an sbatch script (template `sbatch.sh.j2` beside
+this module): Ray's head on the first node and a worker on each other one, each in the
+foreground under `srun` (`curate slurm node`, see `slurm_node`), a driver step that waits
+for every node and runs the command against the head, and the command's exit code as the
+job's. `submit` writes the script into a job folder under the runs folder, submits it with
+`sbatch` and records the job there (see `slurm_jobs`).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import attrs
+import jinja2
+
+from cosmos_curate.launch.slurm_jobs import SlurmError, SlurmJobRecord, jobs_root, new_job_dir
+
+TEMPLATE = Path(__file__).with_name("sbatch.sh.j2")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$")
+# Slurm's time formats: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S, or UNLIMITED/INFINITE.
+_TIME = re.compile(
+    r"^(\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d+(:\d{1,2}){0,2}|UNLIMITED|INFINITE)$"
+)
+_IMAGE = re.compile(r"^[^\s,'\"`$;&|<>\\]+$")
+PIPELINE_RUN = ("curate", "pipeline", "run")
+
+
+@attrs.frozen
+class SlurmJobSpec:
+    """What `curate slurm submit` was asked for; `check()` validates it."""
+
+    command: tuple[str, ...]
+    nodes: int = 1
+    gpus_per_node: int = 0
+    partition: str | None = None
+    account: str | None = None
+    time: str | None = None
+    container_image: str | None = None
+    container_mounts: tuple[str, ...] = ()
+    sbatch_lines: tuple[str, ...] = ()
+    job_name: str = "curate"
+    exclusive: bool = True
+    requeue: bool = False
+    checkpoint_dir: Path | None = None
+    resume: bool = False
+    ray_port: int | None = None  # None: 20000 + job id % 10000 (jobs sharing a node differ)
+    metrics_port: int = 9002
+    ray_args: tuple[str, ...] = ()
+    auth: str = "token"
+    join_timeout_s: int = 600
+
+    def check(self) -> None:
+        """Raise `SlurmError` naming the first bad option."""
+        if not self.command:
+            _fail("no command given: curate slurm submit [OPTIONS] -- COMMAND...")
+        self._check_sizes()
+        self._check_names()
+        for line in self.sbatch_lines:
+            if "\n" in line or "\r" in line or not _sbatch_line(line).startswith("-"):
+                _fail(f"--sbatch-line {line!r}: one sbatch option per line, e.g. --mem=0")
+        if self.auth not in ("token", "disabled"):
+            _fail(f"--auth {self.auth!r}: use token or disabled")
+        if (self.checkpoint_dir or self.resume) and self.command[:3] != PIPELINE_RUN:
+            _fail("--checkpoint-dir and --resume need a `curate pipeline run ...` command")
+        if self.resume and self.checkpoint_dir is None:
+            _fail("--resume needs --checkpoint-dir DIR")
+
+    def _check_sizes(self) -> None:
+        if self.nodes < 1:
+            _fail(f"--nodes {self.nodes}: a job needs at least 1 node")
+        if self.gpus_per_node < 0:
+            _fail(f"--gpus-per-node {self.gpus_per_node}: must be >= 0")
+        if self.time is not None and not _TIME.fullmatch(self.time):
+            _fail(f"--time {self.time!r}: use MINUTES, HH:MM:SS or DAYS-HH:MM:SS")
+        if self.ray_port is not None and not 1024 <= self.ray_port <= 65535:
+            _fail(f"--ray-port {self.ray_port} is out of range (1024-65535)")
+        if not 0 <= self.metrics_port <= 65535:
+            _fail(f"--metrics-port {self.metrics_port} is out of range (0-65535)")
+
+    def _check_names(self) -> None:
+        for flag, value in (("--partition", self.partition), ("--account", self.account)):
+            if value is not None and not _NAME.fullmatch(value):
+                _fail(f"{flag} {value!r}: letters, digits and . _ + - only")
+        if not _NAME.fullmatch(self.job_name):
+            _fail(f"--job-name {self.job_name!r}: letters, digits and . _ + - only")
+        if self.container_image is not None and not _IMAGE.fullmatch(self.container_image):
+            _fail(f"--container-image {self.container_image!r} is not an image reference")
+        for mount in self.container_mounts:
+            if not _IMAGE.fullmatch(mount) or ":" not in mount:
+                _fail(f"--container-mounts {mount!r}: give SRC:DST[:ro]")
+
+
+def _fail(message: str) -> None:
+    raise SlurmError(message)
+
+
+def _sbatch_line(line: str) -> str:
+    return line.strip().removeprefix("#SBATCH").strip()
+
+
+def _command(spec: SlurmJobSpec) -> str:
+    words = list(spec.command)
+    if spec.checkpoint_dir is not None:
+        words += ["--checkpoint-dir", str(spec.checkpoint_dir.resolve())]
+    return shlex.join(words)
+
+
+def _container_flags(spec: SlurmJobSpec, job_dir: Path) -> list[str]:
+    """Flags of pyxis for every step: the image, the job folder and the submit folder mounted."""
+    if spec.container_image is None:
+        return []
+    here = Path.cwd()
+    mounts = [f"{job_dir}:{job_dir}", f"{here}:{here}", *spec.container_mounts]
+    return [
+        shlex.quote(f"--container-image={spec.container_image}"),
+        shlex.quote(f"--container-mounts={','.join(mounts)}"),
+        shlex.quote(f"--container-workdir={here}"),
+    ]
+
+
+def render_script(spec: SlurmJobSpec, job_dir: Path) -> str:
+    """The sbatch script for `spec`, writing its log into `job_dir` (validated first)."""
+    spec.check()
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE.parent),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,  # a shell script: values are shell-quoted here instead
+        comment_start_string="{##",  # bash's ${#array[@]} holds the default "{#"
+        comment_end_string="##}",
+    )
+    node_args = [f"--metrics-port={spec.metrics_port}", *(f"--ray-arg={a}" for a in spec.ray_args)]
+    return env.get_template(TEMPLATE.name).render(
+        job_dir=shlex.quote(str(job_dir)),
+        job_name=spec.job_name,
+        nodes=spec.nodes,
+        gpus_per_node=spec.gpus_per_node,
+        partition=spec.partition,
+        account=spec.account,
+        time=spec.time,
+        exclusive=spec.exclusive,
+        requeue=spec.requeue,
+        sbatch_lines=[_sbatch_line(line) for line in spec.sbatch_lines],
+        bin_dir=None if spec.container_image else shlex.quote(str(Path(sys.executable).parent)),
+        ray_port=spec.ray_port,
+        auth=spec.auth,
+        container_flags=_container_flags(spec, job_dir),
+        node_args=shlex.join(node_args),
+        checkpoint_dir=spec.checkpoint_dir,
+        resume=spec.resume,
+        join_timeout=spec.join_timeout_s,
+        command=_command(spec),
+    )
+
+
+def submit(
+    spec: SlurmJobSpec,
+    *,
+    wait: bool = False,
+    on_submitted: Callable[[SlurmJobRecord], None] = lambda _record: None,
+) -> tuple[SlurmJobRecord, int | None]:
+    """Write the script into a new job folder, `sbatch` it and record the job.
+
+    With `wait`, blocks until the job ends (`sbatch --wait`) and returns its exit code;
+    `on_submitted` is called as soon as the job id is known. Raises `SlurmError` if sbatch
+    is missing or rejects the job (the job folder is removed again).
+    """
+    spec.check()
+    job_dir = new_job_dir(jobs_root(), spec.job_name)
+    try:
+        script = job_dir / "sbatch.sh"
+        script.write_text(render_script(spec, job_dir))
+        script.chmod(0o700)
+        proc = _start_sbatch(script, wait)
+        job_id = _read_job_id(proc)
+    except BaseException:
+        _remove_job_dir(job_dir)
+        raise
+    record = SlurmJobRecord(
+        job_id=job_id,
+        job_dir=str(job_dir),
+        command=list(spec.command),
+        nodes=spec.nodes,
+        submitted_at=time.time(),
+        checkpoint_dir=str(spec.checkpoint_dir.resolve()) if spec.checkpoint_dir else None,
+    )
+    record.save()
+    on_submitted(record)
+    if not wait:
+        proc.wait()
+        return record, None
+    return record, proc.wait()
+
+
+def _start_sbatch(script: Path, wait: bool) -> subprocess.Popen[str]:
+    command = ["sbatch", "--parsable", *(["--wait"] if wait else []), str(script)]
+    try:
+        return subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=Path.cwd()
+        )
+    except FileNotFoundError as exc:
+        msg = "sbatch is not installed here: run `curate slurm submit` on a Slurm login node"
+        raise SlurmError(msg) from exc
+
+
+def _read_job_id(proc: subprocess.Popen[str]) -> str:
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline().strip()
+    job_id = first.split(";")[0]
+    if not job_id.isdigit():
+        proc.wait()
+        errors = [line.strip() for line in proc.stderr.read().splitlines() if line.strip()]
+        why = errors[-1] if errors else first or f"sbatch exited with {proc.returncode}"
+        msg = f"sbatch rejected the job: {why.removeprefix('sbatch: error: ')}"
+        raise SlurmError(msg)
+    return job_id
+
+
+def _remove_job_dir(job_dir: Path) -> None:
+    for path in sorted(job_dir.rglob("*"), reverse=True):
+        path.unlink() if path.is_file() else path.rmdir()
+    job_dir.rmdir()
+
+
+__all__ = ["SlurmError", "SlurmJobSpec", "render_script", "submit"]

@@ -1,0 +1,156 @@
+"""What runs inside a Slurm job's steps: one Ray node per step, and the driver.
+
+`node_command` builds the `ray start --block` of one node (the batch script gives each
+step its address, from Slurm's NodeAddr); the step then *is* that Ray node (`exec`), so
+Slurm owns it and ends it by ending the step. Ports other than the head's GCS port are
+picked free on the node's address, so two Ray nodes on one machine never collide.
+`wait_for_nodes` blocks the driver step until every node has joined.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from cosmos_curate.cluster.errors import ClusterConnectionError
+from cosmos_curate.cluster.status import cluster_status
+from cosmos_curate.launch.slurm_jobs import SlurmError
+
+# Ray's worker processes use 10002-19999 by default; ports we pick must lie outside.
+_WORKER_PORTS = range(10002, 20000)
+# Ray's defaults assume an idle machine; a loaded one needs longer to register agents.
+NODE_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_agent_register_timeout_ms": "120000"}
+
+
+def free_port(ip: str, preferred: int | None = None) -> int:
+    """`preferred` if nothing listens on it at `ip`, else a free port outside Ray's range."""
+    if preferred and _is_free(ip, preferred):
+        return preferred
+    while True:
+        with socket.socket() as sock:
+            sock.bind((ip, 0))
+            port = int(sock.getsockname()[1])
+        if port not in _WORKER_PORTS:
+            return port
+
+
+def _is_free(ip: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((ip, port))
+        except OSError:
+            return False
+    return True
+
+
+def ray_executable() -> str:
+    """The `ray` command of this installation (beside the Python running this)."""
+    beside = Path(sys.executable).parent / "ray"
+    found = str(beside) if beside.exists() else shutil.which("ray")
+    if found is None:
+        msg = "the `ray` command is not installed on this node"
+        raise SlurmError(msg)
+    return found
+
+
+def node_command(
+    *,
+    ip: str,
+    head_port: int | None,
+    address: str | None,
+    metrics_port: int,
+    ray_args: Sequence[str] = (),
+    cpus: str | None = None,
+) -> list[str]:
+    """`ray start --block` for the head (`head_port` given) or a worker (`address` given).
+
+    `cpus` defaults to the Slurm allocation's CPUs on this node (`SLURM_CPUS_ON_NODE`);
+    `ray_args` go last, so they override (e.g. `--num-cpus=4`, `--object-store-memory=...`).
+    """
+    cpus = cpus or os.environ.get("SLURM_CPUS_ON_NODE")
+    flags = [
+        "start",
+        "--block",
+        "--disable-usage-stats",
+        f"--node-ip-address={ip}",
+        f"--metrics-export-port={free_port(ip, metrics_port or None)}",
+        f"--dashboard-agent-listen-port={free_port(ip)}",
+        f"--dashboard-agent-grpc-port={free_port(ip)}",
+        f"--runtime-env-agent-port={free_port(ip)}",
+        "--min-worker-port=0",
+        "--max-worker-port=0",
+        *([f"--num-cpus={cpus}"] if cpus else []),
+    ]
+    if head_port is not None:
+        flags[1:1] = [
+            "--head",
+            f"--port={head_port}",
+            f"--ray-client-server-port={free_port(ip)}",
+            "--include-dashboard=false",
+        ]
+    elif address is not None:
+        flags.insert(1, f"--address={address}")
+    else:
+        msg = "a Ray node needs --head or --address"
+        raise SlurmError(msg)
+    return [ray_executable(), *flags, *ray_args]
+
+
+def node_env() -> dict[str, str]:
+    """The node's environment: this one, minus RAY_ADDRESS, plus Ray start-up settings."""
+    env = {**os.environ, **NODE_ENV}
+    env.pop("RAY_ADDRESS", None)
+    return env
+
+
+def wait_for_gcs(address: str, timeout_s: float) -> None:
+    """Block until the head's GCS port accepts connections (a worker must not start before)."""
+    host, _, port = address.rpartition(":")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with socket.create_connection((host, int(port)), timeout=3):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                msg = f"the Ray head at {address} did not come up within {timeout_s:g}s"
+                raise SlurmError(msg) from None
+            time.sleep(1)
+
+
+def wait_for_nodes(
+    address: str,
+    nodes: int,
+    timeout_s: float,
+    *,
+    on_progress: Callable[[int], None] = lambda _alive: None,
+) -> float:
+    """Block until `nodes` Ray nodes are alive at `address`; the seconds it took."""
+    start = time.monotonic()
+    seen = -1
+    last_error = ""
+    while True:
+        alive = 0
+        try:
+            alive = len(cluster_status(address).alive_nodes)
+        except ClusterConnectionError as exc:  # the head may not be up yet
+            last_error = str(exc)
+        if alive != seen:
+            on_progress(alive)
+            seen = alive
+        if alive >= nodes:
+            return time.monotonic() - start
+        if time.monotonic() - start > timeout_s:
+            detail = f" (last error: {last_error})" if last_error and not alive else ""
+            msg = f"only {alive} of {nodes} Ray nodes joined within {timeout_s:g}s{detail}"
+            raise SlurmError(msg)
+        time.sleep(2)
+
+
+__all__ = ["free_port", "node_command", "node_env", "wait_for_gcs", "wait_for_nodes"]
