@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _weights_testlib import GPT2_ID, GPT2_SHA, write_registry
+from tests.core.weights.weights_testlib import GPT2_ID, GPT2_SHA, write_registry
 
 from cosmos_curate.core.utils import settings
 from cosmos_curate.core.weights import registry as model_registry

@@ -7,7 +7,7 @@ import uuid
 
 import boto3
 import pytest
-from _weights_testlib import GPT2_ID, GPT2_SHA
+from tests.core.weights.weights_testlib import GPT2_ID, GPT2_SHA
 
 from cosmos_curate.core.utils.model_utils import get_local_dir_for_weights_name
 from cosmos_curate.core.weights import store as weights_store

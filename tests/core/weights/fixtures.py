@@ -1,24 +1,18 @@
-"""Fixtures for the model registry and weights tests: a tiny GPT-2, a fake hub, a local S3."""
+"""Fixtures for the weights tests: a tiny GPT-2, a fake hub, a local S3.
+
+`conftest.py` beside this file hands them to tests/core/weights; other test modules (the
+`curate model` CLI tests) import the ones they use by name.
+"""
 
 from __future__ import annotations
 
-import socket
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from _fake_hf_hub import FakeHub
-from _weights_testlib import GPT2_ID, GPT2_SHA, NEWER_SHA
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.conftest import free_port
+from tests.core.weights.fake_hf_hub import FakeHub
+from tests.core.weights.weights_testlib import GPT2_ID, GPT2_SHA, NEWER_SHA
 
 
 def _make_tiny_gpt2(folder: Path) -> None:
@@ -99,7 +93,7 @@ def moto_s3() -> Iterator[str]:
     """A moto S3 server on 127.0.0.1; yields its endpoint URL."""
     from moto.server import ThreadedMotoServer
 
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from _fake_hf_hub import FakeHub
-from _weights_testlib import GPT2_ID, GPT2_SHA, NEWER_SHA, TOKEN, write_registry
+from tests.core.weights.fake_hf_hub import FakeHub
+from tests.core.weights.weights_testlib import GPT2_ID, GPT2_SHA, NEWER_SHA, TOKEN, write_registry
 
 from cosmos_curate.core.utils.model_utils import get_local_dir_for_weights_name
 from cosmos_curate.core.weights import store as weights_store

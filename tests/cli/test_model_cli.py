@@ -8,8 +8,14 @@ import time
 from pathlib import Path
 
 import pytest
-from _fake_hf_hub import FakeHub
-from _weights_testlib import GPT2_ID, GPT2_SHA, TOKEN, subprocess_env, write_registry
+from tests.core.weights.fake_hf_hub import FakeHub
+from tests.core.weights.weights_testlib import (
+    GPT2_ID,
+    GPT2_SHA,
+    TOKEN,
+    subprocess_env,
+    write_registry,
+)
 
 from cosmos_curate.core.utils.model_utils import get_local_dir_for_weights_name
 from cosmos_curate.core.weights import store as weights_store
@@ -24,9 +30,10 @@ def _curate(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
                           env=subprocess_env(COLUMNS="200", **env), check=False)
 
 
-def _one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
-    """The run failed with exit 1 and exactly one line on stderr, no traceback."""
-    assert proc.returncode == 1, proc.stderr
+def _one_error_line(proc: subprocess.CompletedProcess[str], code: int = 2) -> str:
+    """The command failed with `code` (2: rejected before work started, 1: failed during
+    it) and exactly one line on stderr, no traceback."""
+    assert proc.returncode == code, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("error: ")
@@ -112,8 +119,8 @@ def test_offline_is_one_line_within_seconds(hub_env: FakeHub) -> None:
 def test_unreachable_hub_is_one_line(hub_env: FakeHub) -> None:
     """A dead HF_ENDPOINT is one line naming it, well before the client's retry budget."""
     start = time.monotonic()
-    line = _one_error_line(_curate("model", "download", "--models", "gpt2",
-                                   HF_ENDPOINT="http://127.0.0.1:9"))
+    proc = _curate("model", "download", "--models", "gpt2", HF_ENDPOINT="http://127.0.0.1:9")
+    line = _one_error_line(proc, code=1)  # the download had started
     assert "cannot reach the Hugging Face hub at http://127.0.0.1:9" in line
     assert time.monotonic() - start < 10
 
