@@ -1,22 +1,42 @@
-"""The `curate` command: wires the command groups and turns known errors into one line."""
+"""The `curate` command: wires the command groups and turns errors into one line and a code.
+
+Exit codes are the table in `cosmos_curate.cli.errors`: 2 with one `error:` line for
+anything rejected before work starts (Typer's usage errors included, instead of its
+multi-line panel), 1 for errors during a run, 130 on Ctrl-C and 143 on SIGTERM, each with
+one line. Unknown exceptions are bugs and keep their traceback; `CURATE_DEBUG=1` shows the
+traceback of known ones too.
+"""
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from importlib import metadata
+from types import FrameType
+from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
+
+# Typer vendors its own copy of click (typer._click); its exceptions are the ones raised.
+try:
+    from typer._click import exceptions as click
+except ImportError:  # pragma: no cover - older Typer on the real click
+    from click import exceptions as click  # type: ignore[no-redef]
 
 from cosmos_curate.cli import (
     cluster_cli,
+    errors,
     image_cli,
     k8s_cli,
+    launch_cli,
     metrics_cli,
     model_cli,
     pipeline_cli,
+    slurm_cli,
 )
-from cosmos_curate.cli.common import err
-from cosmos_curate.cli.errors import user_message
+from cosmos_curate.cli.common import err, print_error, print_note
 
 app = typer.Typer(
     name="curate",
@@ -30,21 +50,106 @@ app.add_typer(image_cli.app, name="image")
 app.add_typer(model_cli.app, name="model")
 app.add_typer(metrics_cli.app, name="metrics")
 app.add_typer(k8s_cli.app, name="k8s")
+app.add_typer(launch_cli.app, name="local")
+app.add_typer(slurm_cli.app, name="slurm")
+
+
+def version() -> str:
+    """The installed package's version."""
+    try:
+        return metadata.version("cosmos-curate")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        print(f"curate {version()}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_show_version, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """Curate large datasets with AI models on Ray clusters."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # Later SIGTERMs during clean-up are ignored: the first one already unwinds.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise errors.Terminated
+
+
+def _usage_error(exc: click.UsageError) -> int:
+    if isinstance(exc, click.NoArgsIsHelpError) and exc.ctx is not None:
+        print(exc.ctx.get_help())  # a bare `curate GROUP`: the help, as the user wanted
+        return errors.EXIT_REJECTED
+    where = exc.ctx.command_path if exc.ctx is not None else "curate"
+    message = " ".join(exc.format_message().split())
+    print_error(f"{message} (see `{where} --help`)")
+    return errors.EXIT_REJECTED
+
+
+def _literal_help(command: Any) -> Any:
+    """Help printed as written, in every command of the tree.
+
+    Rich markup is escaped (`[options]` is text, not a style tag) and boolean flags show
+    no `<bool>` type.
+    """
+    for attr in ("help", "short_help", "epilog"):
+        if isinstance(getattr(command, attr, None), str):
+            setattr(command, attr, escape(getattr(command, attr)))
+    for param in command.params:
+        if isinstance(getattr(param, "help", None), str):
+            param.help = escape(param.help)
+        if getattr(param, "is_flag", False) or getattr(param, "is_bool_flag", False):
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        _literal_help(sub)
+    return command
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the command line `argv` (default: `sys.argv[1:]`) and return its exit code."""
+    errors.mark_started(False)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        command = _literal_help(typer.main.get_command(app))
+        code = command.main(args=argv, prog_name="curate", standalone_mode=False)
+    except click.UsageError as exc:
+        return _usage_error(exc)
+    except (KeyboardInterrupt, typer.Abort):
+        code = errors.EXIT_INTERRUPTED
+    except errors.Terminated:
+        print_note("terminated")
+        return errors.EXIT_TERMINATED
+    except click.ClickException as exc:
+        print_error(" ".join(exc.format_message().split()))
+        return errors.EXIT_REJECTED
+    except Exception as exc:
+        known = errors.classify(exc)
+        if known is None or os.environ.get("CURATE_DEBUG") == "1":
+            raise
+        print_error(known.message)
+        return known.exit_code
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if code == errors.EXIT_INTERRUPTED:  # Typer turns Ctrl-C into this code, silently
+        print_note("interrupted")
+    return code if isinstance(code, int) else errors.EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: exit 1 with one line on known errors; re-raise unknown ones."""
-    try:
-        app(args=argv, prog_name="curate", standalone_mode=True)
-    except KeyboardInterrupt:
-        err.print("interrupted: workers stopped")
-        sys.exit(130)
-    except Exception as exc:
-        message = user_message(exc)
-        if message is None or os.environ.get("CURATE_DEBUG") == "1":
-            raise
-        err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
-        sys.exit(1)
+    """Console-script entry point: exit with `run`'s code."""
+    code = run(argv)
+    err.file.flush()
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -130,7 +130,7 @@ def _pipeline_command(entry: registry.PipelineEntry) -> Callable[..., None]:
         outputs_path = getattr(options, "output_path", None)
         code = run_report.run_and_report(
             entry.name, lambda: entry.run(options, run), outputs_path,
-            as_json=values["as_json"], print_summary=print_summary,
+            as_json=values["as_json"], verbose=values["verbose"], print_summary=print_summary,
         )  # fmt: skip
         raise typer.Exit(code)
 

@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
 import attrs
 import ray
 
 from cosmos_curate.cluster.address import RayAddress, parse_address, probe_address
+from cosmos_curate.cluster.bind import bind_host, loopback_kept, metrics_bind_host
 from cosmos_curate.cluster.code_shipping import driver_runtime_env, inherited_by_new_cluster
 from cosmos_curate.cluster.errors import (
     ClusterAuthError,
     ClusterConnectionError,
     ClusterUnreachableError,
 )
+from cosmos_curate.cluster.ports import record_endpoint, remove_endpoint, require_free
+from cosmos_curate.cluster.signals import handlers_kept
 from cosmos_curate.core.runtime.planner import NodeCapacity
 from cosmos_curate.presentation.format import first_line
 
@@ -35,9 +39,11 @@ class RayConnection:
 
     started_here: bool
     address: str | None
+    endpoint_record: Path | None = None  # where `metrics tail` finds this run's port
 
     def close(self) -> None:
         """Disconnect; an embedded cluster is stopped with it, a remote one keeps running."""
+        remove_endpoint(self.endpoint_record)
         if not ray.is_initialized():
             return
         if self.started_here or self.address is not None:
@@ -80,11 +86,15 @@ def connect(
         kwargs["runtime_env"] = runtime_env
     if num_gpus is not None:
         kwargs["num_gpus"] = num_gpus
+    # Loopback only unless CURATE_BIND_HOST says otherwise (see cosmos_curate.cluster.bind).
+    host = kwargs["_node_ip_address"] = bind_host()
     if metrics_port is not None:
+        require_free(metrics_bind_host(host), metrics_port, "metrics port")
         kwargs["_metrics_export_port"] = metrics_port
-    with inherited_by_new_cluster(env_vars):
+    with inherited_by_new_cluster(env_vars), loopback_kept(host), handlers_kept():
         ray.init(**kwargs)
-    return RayConnection(started_here=True, address=None)
+    record = record_endpoint(metrics_port, host) if metrics_port else None
+    return RayConnection(started_here=True, address=None, endpoint_record=record)
 
 
 def _connect_existing(raw: str) -> RayConnection:
@@ -93,11 +103,12 @@ def _connect_existing(raw: str) -> RayConnection:
         probe_address(target)
     runtime_env = driver_runtime_env(target)
     try:
-        ray.init(
-            address=target.url if target is not None else raw,
-            runtime_env=runtime_env,
-            logging_level=logging.WARNING,
-        )
+        with handlers_kept():
+            ray.init(
+                address=target.url if target is not None else raw,
+                runtime_env=runtime_env,
+                logging_level=logging.WARNING,
+            )
     except (ConnectionError, TimeoutError, RuntimeError, ValueError) as exc:
         msg = f"cannot connect to the Ray cluster at {raw}: {first_line(exc)}"
         raise ClusterConnectionError(msg) from exc

@@ -4,6 +4,7 @@
 - `CURATE_ENVS_DIR`: folder holding one conda env (or venv) per name, each with `bin/python`
   (default `/opt/conda/envs`, where the image puts them).
 - `CURATE_MODELS_CONFIG`: the model registry JSON (default: `configs/all_models.json`).
+- `CURATE_RUNS_DIR`: per-run folders (log, summary); `CURATE_RUNS_KEEP`: how many are kept.
 """
 
 from __future__ import annotations
@@ -62,3 +63,15 @@ def runs_root() -> Path:
     if override:
         return Path(override).expanduser()
     return _user_cache_dir() / "cosmos_curate" / "runs"
+
+
+DEFAULT_RUNS_KEEP = 20
+
+
+def runs_keep() -> int:
+    """How many run folders `curate pipeline run` keeps (`CURATE_RUNS_KEEP`, default 20)."""
+    raw = os.environ.get("CURATE_RUNS_KEEP", "").strip()
+    try:
+        return max(0, int(raw)) if raw else DEFAULT_RUNS_KEEP
+    except ValueError:
+        return DEFAULT_RUNS_KEEP
