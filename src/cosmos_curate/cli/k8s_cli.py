@@ -239,4 +239,6 @@ def render(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        err.print(f"wrote {kind} {opts.name} to {output}", highlight=False, markup=False)
+        err.print(
+            f"wrote {kind} {opts.name} to {output}", highlight=False, markup=False, soft_wrap=True
+        )

@@ -38,10 +38,6 @@ _IMAGE_REFERENCE = re.compile(
     r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
     r"(@[A-Za-z][A-Za-z0-9]*([-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?"
 )
-# What `ray job submit` does to the entrypoint (see `entrypoint_from_command`): characters
-# the shell would expand anywhere, and characters it reads as syntax in an unquoted word.
-_EXPANDED_ANYWHERE = frozenset("$`\\\n\r\0")
-_SYNTAX_UNQUOTED = frozenset("'|&;<>()*?[]{}")
 
 
 class ManifestError(CurateError, ValueError):
@@ -257,36 +253,15 @@ def host_path(value: str) -> str:
     return value
 
 
-def _mangled_by_ray_job_submit(arg: str) -> str | None:
-    """Why `arg` would not reach the job unchanged, or None when it would."""
-    expanded = sorted(set(arg) & _EXPANDED_ANYWHERE)
-    if expanded:
-        return "".join(repr(c)[1:-1] for c in expanded)
-    if arg and not (set(arg) & {" ", "\t"}):
-        syntax = sorted(set(arg) & _SYNTAX_UNQUOTED)
-        if syntax or arg[0] in "~#":
-            return "".join(syntax) or arg[0]
-    return None
-
-
 def entrypoint_from_command(command: list[str]) -> str:
     """The RayJob entrypoint for COMMAND: its arguments shell-quoted (`shlex.join`).
 
-    KubeRay splices the entrypoint into a bash line (`ray job submit ... -- ENTRYPOINT`);
-    Ray's job CLI then re-joins the words with Windows-style quoting (`list2cmdline`) and the
-    head runs that line with `/bin/sh`. An argument that this second pass would change
-    (`$`, a backquote or backslash anywhere; shell syntax such as `;` `*` `'` in an argument
-    without spaces) is refused rather than run differently from what was typed.
+    KubeRay splices the entrypoint into a bash line (`ray job submit ... -- ENTRYPOINT`); bash
+    splits it back into COMMAND's words, Ray's job CLI joins them again with `shlex.join`, and
+    the head runs that line with `/bin/sh`. Each pass undoes the quoting of the one before, so
+    every argument arrives as typed (spaces, quotes, `$` and `;` included).
     """
     if not command or not command[0].strip():
         msg = "no command: write it after `--`, e.g. curate k8s render -- curate pipeline run NAME"
         raise _fail(msg)
-    for arg in command:
-        bad = _mangled_by_ray_job_submit(arg)
-        if bad is not None:
-            msg = (
-                f"command argument {arg!r} would be changed by the shell that `ray job submit` "
-                f"runs it in (characters {bad}); put such values in a file or script in the image"
-            )
-            raise _fail(msg)
     return shlex.join(command)
