@@ -12,7 +12,7 @@ from tests.core.runtime.test_streaming import Stamp
 from cosmos_curate.core.interfaces.stage_interface import CuratorStageSpec
 from cosmos_curate.core.runtime.flow import PipelineFlow
 from cosmos_curate.core.runtime.ledger import InputLedger
-from cosmos_curate.core.runtime.queues import Chunk, ChunkQueue
+from cosmos_curate.core.runtime.queues import Chunk
 from cosmos_curate.core.runtime.run_options import EngineOptions
 from cosmos_curate.core.runtime.run_state import RunState
 from cosmos_curate.core.runtime.stage_spec import resolve_stages
@@ -124,12 +124,3 @@ def test_no_worker_is_started_for_work_that_ends_before_it_is_up(tmp_path: Path)
     assert not flow.worth_growing(0)
     flow.state.queues[0].push(Chunk(b"", 2000))  # 20 s left: worth a 1 s start-up
     assert flow.worth_growing(0)
-
-
-def test_queue_pops_reach_the_wanted_size_and_exact_pops_do_not_exceed_it() -> None:
-    queue = ChunkQueue()
-    for _ in range(4):
-        queue.push(Chunk(b"", 13))
-    assert sum(c.n_tasks for c in queue.pop_up_to(25)) == 26
-    assert sum(c.n_tasks for c in queue.pop_up_to(25, exact=True)) == 13
-    assert queue.tasks == 13

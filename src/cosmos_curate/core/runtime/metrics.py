@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+from typing import Any
 
 import attrs
 from ray.util.metrics import Counter, Gauge
@@ -72,100 +73,124 @@ class _DriverInstruments:
     input_exhausted: Gauge
 
 
+_S = (STAGE,)
+# field of _DriverInstruments: (kind, metric name, description, tag keys)
+_DRIVER_TABLE: dict[str, tuple[type[Gauge] | type[Counter], str, str, tuple[str, ...]]] = {
+    "process_time": (
+        Gauge,
+        "pipeline_actor_process_time",
+        "Measured seconds of process time per task per worker (smoothed).",
+        _S,
+    ),
+    "actor_count": (
+        Gauge,
+        "pipeline_actor_count",
+        "Workers of a stage by state: target (planned), pending (starting), "
+        "running (busy), idle, draining.",
+        (STAGE, STATE),
+    ),
+    "input_queue": (Gauge, "pipeline_input_queue_size", "Tasks queued for the stage.", _S),
+    "output_queue": (
+        Gauge,
+        "pipeline_output_queue_size",
+        "Tasks the stage produced that wait for the next stage.",
+        _S,
+    ),
+    "tasks_in_flight": (
+        Gauge, "pipeline_tasks_in_flight", "Tasks handed to the stage's workers.", _S
+    ),
+    "throughput": (
+        Gauge, "pipeline_stage_throughput", "Tasks per second over the last seconds.", _S
+    ),
+    "progress": (
+        Gauge,
+        "pipeline_progress",
+        "Fraction (0-1) of the work known so far that the stage has done; "
+        "the last stage's value is the run's overall progress.",
+        _S,
+    ),
+    "stage_index": (
+        Gauge, "pipeline_stage_index", "Position of the stage in the pipeline (0 first).", _S
+    ),
+    "resource_usage": (
+        Gauge,
+        "pipeline_actor_resource_usage",
+        "Resources used by the stage's workers: cpu in percent of one core (summed), "
+        "memory in RSS bytes (summed).",
+        (STAGE, RESOURCE),
+    ),
+    "deserialize_size": (
+        Counter,
+        "pipeline_stage_deserialize_size",
+        "Bytes of task payload the stage's workers deserialized.",
+        _S,
+    ),
+    "deserialize_count": (
+        Counter,
+        "pipeline_stage_deserialize_count",
+        "Calls whose inputs the stage's workers deserialized.",
+        _S,
+    ),
+    "deserialize_time": (
+        Counter,
+        "pipeline_stage_deserialize_time",
+        "Seconds the stage's workers spent deserializing inputs.",
+        _S,
+    ),
+    "process_time_total": (
+        Counter,
+        "pipeline_stage_process_time",
+        "Seconds the stage's workers spent in process_data.",
+        _S,
+    ),
+    "finished": (
+        Gauge,
+        "pipeline_tasks_finished",
+        "Tasks the stage processed successfully in this run (a gauge, so that it is "
+        "there from the start at 0).",
+        _S,
+    ),
+    "failed": (
+        Gauge,
+        "pipeline_tasks_failed",
+        "Tasks that became failure records in the stage in this run.",
+        _S,
+    ),
+    "target_changes": (
+        Counter,
+        "pipeline_stage_target_changes",
+        "Times the planner changed the stage's target worker count.",
+        _S,
+    ),
+    "scheduler_round_time": (
+        Gauge,
+        "pipeline_scheduler_round_time",
+        "Mean seconds per round of the driver's scheduling loop.",
+        (),
+    ),
+    "scheduler_rounds": (
+        Counter, "pipeline_scheduler_rounds", "Rounds of the driver's scheduling loop.", ()
+    ),
+    "plan_rounds": (
+        Counter, "pipeline_plan_rounds", "Times the planner re-planned worker counts.", ()
+    ),
+    "inputs_read": (Gauge, "pipeline_inputs_read", "Input tasks read so far by the run.", ()),
+    "outputs": (Gauge, "pipeline_outputs", "Tasks the last stage produced in the run.", ()),
+    "failures": (Gauge, "pipeline_failures", "Failure records written by the run.", ()),
+    "elapsed": (Gauge, "pipeline_elapsed_seconds", "Seconds since the run started.", ()),
+    "input_exhausted": (
+        Gauge, "pipeline_input_exhausted", "1 once every input task has been read, else 0.", ()
+    ),
+}  # fmt: skip
+
+
 @functools.cache
 def _driver_instruments() -> _DriverInstruments:
-    stage = (STAGE,)
-    return _DriverInstruments(
-        process_time=Gauge(
-            "pipeline_actor_process_time",
-            "Measured seconds of process time per task per worker (smoothed).",
-            stage,
-        ),
-        actor_count=Gauge(
-            "pipeline_actor_count",
-            "Workers of a stage by state: target (planned), pending (starting), "
-            "running (busy), idle, draining.",
-            (STAGE, STATE),
-        ),
-        input_queue=Gauge("pipeline_input_queue_size", "Tasks queued for the stage.", stage),
-        output_queue=Gauge(
-            "pipeline_output_queue_size",
-            "Tasks the stage produced that wait for the next stage.",
-            stage,
-        ),
-        tasks_in_flight=Gauge(
-            "pipeline_tasks_in_flight", "Tasks handed to the stage's workers.", stage
-        ),
-        throughput=Gauge(
-            "pipeline_stage_throughput", "Tasks per second over the last seconds.", stage
-        ),
-        progress=Gauge(
-            "pipeline_progress",
-            "Fraction (0-1) of the work known so far that the stage has done; "
-            "the last stage's value is the run's overall progress.",
-            stage,
-        ),
-        stage_index=Gauge(
-            "pipeline_stage_index", "Position of the stage in the pipeline (0 first).", stage
-        ),
-        resource_usage=Gauge(
-            "pipeline_actor_resource_usage",
-            "Resources used by the stage's workers: cpu in percent of one core (summed), "
-            "memory in RSS bytes (summed).",
-            (STAGE, RESOURCE),
-        ),
-        deserialize_size=Counter(
-            "pipeline_stage_deserialize_size",
-            "Bytes of task payload the stage's workers deserialized.",
-            stage,
-        ),
-        deserialize_count=Counter(
-            "pipeline_stage_deserialize_count",
-            "Calls whose inputs the stage's workers deserialized.",
-            stage,
-        ),
-        deserialize_time=Counter(
-            "pipeline_stage_deserialize_time",
-            "Seconds the stage's workers spent deserializing inputs.",
-            stage,
-        ),
-        process_time_total=Counter(
-            "pipeline_stage_process_time",
-            "Seconds the stage's workers spent in process_data.",
-            stage,
-        ),
-        finished=Gauge(
-            "pipeline_tasks_finished",
-            "Tasks the stage processed successfully in this run (a gauge, so that it is "
-            "there from the start at 0).",
-            stage,
-        ),
-        failed=Gauge(
-            "pipeline_tasks_failed",
-            "Tasks that became failure records in the stage in this run.",
-            stage,
-        ),
-        target_changes=Counter(
-            "pipeline_stage_target_changes",
-            "Times the planner changed the stage's target worker count.",
-            stage,
-        ),
-        scheduler_round_time=Gauge(
-            "pipeline_scheduler_round_time",
-            "Mean seconds per round of the driver's scheduling loop.",
-        ),
-        scheduler_rounds=Counter(
-            "pipeline_scheduler_rounds", "Rounds of the driver's scheduling loop."
-        ),
-        plan_rounds=Counter("pipeline_plan_rounds", "Times the planner re-planned worker counts."),
-        inputs_read=Gauge("pipeline_inputs_read", "Input tasks read so far by the run."),
-        outputs=Gauge("pipeline_outputs", "Tasks the last stage produced in the run."),
-        failures=Gauge("pipeline_failures", "Failure records written by the run."),
-        elapsed=Gauge("pipeline_elapsed_seconds", "Seconds since the run started."),
-        input_exhausted=Gauge(
-            "pipeline_input_exhausted", "1 once every input task has been read, else 0."
-        ),
-    )
+    instruments: dict[str, Any] = {
+        field: kind(name, description, tags)
+        for field, (kind, name, description, tags) in _DRIVER_TABLE.items()
+    }
+    return _DriverInstruments(**instruments)
 
 
 class PipelineMetrics:

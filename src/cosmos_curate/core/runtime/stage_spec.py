@@ -124,6 +124,28 @@ def unique_stage_names(names: list[str]) -> list[str]:
     return unique
 
 
+def _gpus_on_cluster(
+    stage: CuratorStage[Any, Any], cluster_gpus: float, require_gpu: bool
+) -> float:
+    """GPUs per worker on this cluster: as declared, or 0 (CPU fallback) when it has none."""
+    declared = stage.resources.gpus
+    if declared <= 0 or cluster_gpus > 0:
+        return declared
+    if require_gpu:
+        msg = (
+            f"stage {stage.name} needs {declared:g} GPU per worker but the cluster has "
+            "no GPU; run on a GPU cluster or drop --require-gpu to fall back to CPU"
+        )
+        raise GpuRequiredError(msg)
+    logger.warning(
+        "!!! NO GPU IN THE CLUSTER: stage %s asks for %g GPU per worker and will run "
+        "ON CPU, much slower. Pass --require-gpu to make this an error. !!!",
+        stage.name,
+        declared,
+    )
+    return 0.0
+
+
 def resolve_stages(
     specs: list[CuratorStageSpec],
     *,
@@ -139,23 +161,10 @@ def resolve_stages(
     for index, spec in enumerate(specs):
         stage = spec.stage
         res = stage.resources
-        gpus = res.gpus
         runtime_env = _runtime_env_for(stage, warned_envs)
         environment = settings.forwarded_env()
-        if res.gpus > 0 and cluster_gpus <= 0:
-            if require_gpu:
-                msg = (
-                    f"stage {stage.name} needs {res.gpus:g} GPU per worker but the cluster has "
-                    "no GPU; run on a GPU cluster or drop --require-gpu to fall back to CPU"
-                )
-                raise GpuRequiredError(msg)
-            logger.warning(
-                "!!! NO GPU IN THE CLUSTER: stage %s asks for %g GPU per worker and will run "
-                "ON CPU, much slower. Pass --require-gpu to make this an error. !!!",
-                stage.name,
-                res.gpus,
-            )
-            gpus = 0.0
+        gpus = _gpus_on_cluster(stage, cluster_gpus, require_gpu)
+        if gpus != res.gpus:
             environment[DEVICE_ENV_VAR] = "cpu"
         batch_size = spec.stage_batch_size or stage.stage_batch_size
         if not isinstance(batch_size, int) or batch_size < 1:

@@ -1,0 +1,227 @@
+"""The shape of the code: layers without Ray where promised, no import cycles, small modules.
+
+Imports are read from the source (ast), counting every import: inside functions, under
+`if TYPE_CHECKING:`, and `importlib.import_module("literal")` calls, so a cycle cannot hide
+behind a lazy import.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import cosmos_curate
+
+SRC = Path(cosmos_curate.__file__).parent
+PACKAGE = "cosmos_curate"
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 60
+
+# `run_pipeline` is the public entry point of the runtime but lives, by the published API,
+# in core/interfaces: it is the one module that sits above core.runtime (it starts it).
+# In the package graph it is its own node; nothing in the runtime may import it.
+ENTRY_POINTS = {"cosmos_curate.core.interfaces.pipeline_interface"}
+
+RAY_FREE = [
+    "cosmos_curate.core.interfaces",
+    "cosmos_curate.core.interfaces.errors",
+    "cosmos_curate.core.interfaces.model_interface",
+    "cosmos_curate.core.interfaces.pipeline_interface",
+    "cosmos_curate.core.interfaces.results",
+    "cosmos_curate.core.interfaces.stage_interface",
+    "cosmos_curate.core.runtime.bundling",
+    "cosmos_curate.core.runtime.flow",
+    "cosmos_curate.core.runtime.planner",
+    "cosmos_curate.core.runtime.run_options",
+    "cosmos_curate.core.runtime.run_state",
+    "cosmos_curate.core.runtime.stage_spec",
+]
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for p in sorted(SRC.rglob("*.py"))}
+
+
+def _imported_names(
+    tree: ast.AST, module: str, is_package: bool, modules: dict[str, Path]
+) -> Iterator[str]:
+    """Every dotted name the module imports, anywhere in its body."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = module.split(".")
+                anchor = anchor if is_package else anchor[:-1]
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            # `from pkg import submodule` imports the submodule; `from mod import name`, mod.
+            for alias in node.names:
+                yield f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            yield node.args[0].value
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the project modules it imports (a `from pkg import name` counts for pkg)."""
+    modules = _modules()
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        targets = set()
+        for imported in _imported_names(tree, name, path.name == "__init__.py", modules):
+            if imported.startswith(PACKAGE) and imported in modules and imported != name:
+                targets.add(imported)
+        graph[name] = targets
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one node (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    found: list[list[str]] = []
+    counter = 0
+    for root, children_of_root in graph.items():
+        if root in index:
+            continue
+        work = [(root, iter(sorted(children_of_root)))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    top = stack.pop()
+                    on_stack.discard(top)
+                    component.append(top)
+                    if top == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def _layer(module: str) -> str:
+    """The package a module belongs to: `core.<sub>` inside core, else the top-level one."""
+    if module in ENTRY_POINTS:
+        return module.removeprefix(f"{PACKAGE}.")
+    parts = module.split(".")[1:]
+    if not parts:
+        return PACKAGE
+    if parts[0] == "core" and len(parts) > 1:
+        return ".".join(parts[:2])
+    return parts[0]
+
+
+def test_interfaces_and_planning_modules_load_without_ray_or_psutil() -> None:
+    """Stage definitions, the public records and the planning logic need no Ray to import."""
+    code = (
+        "import importlib, sys\n"
+        f"for name in {RAY_FREE!r}:\n"
+        "    importlib.import_module(name)\n"
+        "print(sorted(m for m in ('ray', 'psutil') if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_no_import_cycle_between_modules() -> None:
+    """No module reaches itself through its imports (lazy ones included)."""
+    assert _cycles(_import_graph()) == []
+
+
+def test_no_import_cycle_between_packages() -> None:
+    """Dependencies between packages point one way (interfaces <- runtime <- pipelines <- cli)."""
+    modules = _import_graph()
+    layers: dict[str, set[str]] = {}
+    edges: dict[str, set[str]] = {}
+    for module, targets in modules.items():
+        source = _layer(module)
+        layers.setdefault(source, set())
+        for target in targets:
+            if _layer(target) != source:
+                layers[source].add(_layer(target))
+                edges.setdefault(f"{source} -> {_layer(target)}", set()).add(
+                    f"{module} -> {target}"
+                )
+    cycles = _cycles(layers)
+    detail = {
+        edge: sorted(found)
+        for edge, found in edges.items()
+        if any(edge.split(" -> ")[0] in c and edge.split(" -> ")[1] in c for c in cycles)
+    }
+    assert cycles == [], detail
+
+
+def test_runtime_never_imports_the_cli_or_the_entry_point() -> None:
+    """The runtime is a library: it never reaches up into `cli/` or `run_pipeline`'s module."""
+    offenders = [
+        f"{module} -> {target}"
+        for module, targets in _import_graph().items()
+        if module.startswith(f"{PACKAGE}.core.runtime")
+        for target in targets
+        if target.startswith(f"{PACKAGE}.cli") or target in ENTRY_POINTS
+    ]
+    assert offenders == []
+
+
+def test_no_module_over_the_size_limit() -> None:
+    """Every module of src/ stays under ~400 lines (a sign to split by responsibility)."""
+    big = {
+        name: n
+        for name, path in _modules().items()
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert big == {}
+
+
+def test_no_long_function_in_core() -> None:
+    """Functions in core/ stay under ~60 lines, so each reads on one screen."""
+    long: dict[str, int] = {}
+    for name, path in _modules().items():
+        if not name.startswith(f"{PACKAGE}.core"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    long[f"{name}.{node.name}"] = length
+    assert long == {}
