@@ -11,6 +11,7 @@ from cosmos_curate.image import build as image_build
 from cosmos_curate.image.daemon import connect
 from cosmos_curate.image.envs import parse_env_list
 from cosmos_curate.image.errors import ImageError
+from cosmos_curate.image.reference import check_name, check_tag
 from cosmos_curate.image.render import DEFAULT_BASE_IMAGE, RenderOptions
 from cosmos_curate.presentation.format import format_bytes
 
@@ -69,6 +70,9 @@ def build(
             "run `curate image build --dry-run --buildkit | docker buildx build -f - .` instead"
         )
         raise ImageError(msg)
+    if not dry_run:
+        check_name(image_name)
+        check_tag(image_tag)
     options = RenderOptions(base_image=base_image, buildkit=buildkit)
     image = image_build.plan_image(parse_env_list(envs), options=options)
     stats = image.stats

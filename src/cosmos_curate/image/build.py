@@ -20,6 +20,7 @@ from cosmos_curate.image.context import build_context
 from cosmos_curate.image.daemon import connect
 from cosmos_curate.image.envs import select_envs
 from cosmos_curate.image.errors import BuildFailedError, DockerUnavailableError, PushFailedError
+from cosmos_curate.image.reference import check_name, check_tag
 from cosmos_curate.image.render import (
     BUILT_BY,
     LABEL_BUILT_BY,
@@ -113,9 +114,9 @@ def build_image(
     `network_mode` is the network of the build's RUN steps (e.g. "host"). Raises
     `DockerUnavailableError` without a daemon and `BuildFailedError` naming the failing step.
     """
+    reference = f"{check_name(image_name)}:{check_tag(image_tag)}"
     client = client or connect()
     context = build_context(repo_root or settings.repo_root(), image.dockerfile)
-    reference = f"{image_name}:{image_tag}"
     try:
         chunks = client.api.build(
             fileobj=context,

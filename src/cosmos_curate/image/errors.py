@@ -31,3 +31,7 @@ class BuildFailedError(ImageError):
 
 class PushFailedError(ImageError):
     """The Docker daemon could not push the image to its registry."""
+
+
+class InvalidImageReferenceError(ImageError, ValueError):
+    """A base image, image name or tag does not follow Docker's reference grammar."""

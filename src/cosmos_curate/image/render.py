@@ -20,6 +20,7 @@ import jinja2
 from cosmos_curate import __version__
 from cosmos_curate.image.envs import DEFAULT_ENV, EnvRecipe
 from cosmos_curate.image.errors import ImageError, TemplateRenderError
+from cosmos_curate.image.reference import check_reference
 
 TEMPLATE_FILE = "Dockerfile.j2"
 DEFAULT_BASE_IMAGE = "nvidia/cuda:12.4.1-cudnn-runtime-ubuntu22.04"
@@ -45,7 +46,9 @@ _CACHE_MOUNTS = ("/root/.cache/pip", "/opt/conda/pkgs")
 class RenderOptions:
     """What varies between renders of the same templates."""
 
-    base_image: str = DEFAULT_BASE_IMAGE
+    base_image: str = attrs.field(
+        default=DEFAULT_BASE_IMAGE, validator=lambda _i, _a, value: check_reference(value)
+    )
     # Only a BuildKit builder understands `RUN --mount=type=cache`; the legacy builder (the
     # one the docker SDK drives) needs `cache_mount_str` empty.
     buildkit: bool = False
