@@ -17,36 +17,20 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from cosmos_curate.cluster import ports
 from cosmos_curate.cluster.errors import ClusterConnectionError
 from cosmos_curate.cluster.status import cluster_status
 from cosmos_curate.launch.slurm_jobs import SlurmError
 
-# Ray's worker processes use 10002-19999 by default; ports we pick must lie outside.
-_WORKER_PORTS = range(10002, 20000)
 # Ray's defaults assume an idle machine; a loaded one needs longer to register agents.
 NODE_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_agent_register_timeout_ms": "120000"}
 
 
 def free_port(ip: str, preferred: int | None = None) -> int:
     """`preferred` if nothing listens on it at `ip`, else a free port outside Ray's range."""
-    if preferred and _is_free(ip, preferred):
+    if preferred and ports.is_free(ip, preferred):
         return preferred
-    while True:
-        with socket.socket() as sock:
-            sock.bind((ip, 0))
-            port = int(sock.getsockname()[1])
-        if port not in _WORKER_PORTS:
-            return port
-
-
-def _is_free(ip: str, port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((ip, port))
-        except OSError:
-            return False
-    return True
+    return ports.free_port(ip)
 
 
 def ray_executable() -> str:
