@@ -161,7 +161,9 @@ class CuratorStageSpec:
     - `num_workers_per_node`: exactly this many workers on every node (disables autoscaling).
     - `num_workers`: exactly this many workers in the cluster (disables autoscaling).
     - `num_run_attempts_python`: tries per `process_data` call before a failure record.
-    - `num_setup_attempts_python`: tries of `stage_setup` per worker before the stage fails.
+    - `num_setup_attempts_python`: failed `stage_setup` runs, counted per stage and in a row
+      (any worker; a success resets the count), after which the run stops while no worker
+      of the stage is ready.
     - `stage_batch_size`: override the stage's own `stage_batch_size`.
     - `max_calls_in_flight_per_worker`: calls queued on each worker so it never waits.
     """
