@@ -1,8 +1,9 @@
 """Imbalanced CPU pipeline: sleep stages of 2, 10 and 40 ms at 0.1 CPU on a 2-CPU cluster.
 
 Ideal throughput = worker slots / sum of stage costs = (2 / 0.1) / 0.052 s = 385 tasks/s.
-Prints cosmos-curate next to Ray Data (autoscaling actor pools, and pools hand-sized to the
-ideal split) measured in the same run.
+Prints cosmos-curate next to Ray Data measured in the same run: its default batching (a block
+per call) with autoscaling actor pools, pools hand-sized to the ideal split, and one row per
+call.
 
     python benchmarks/bench_imbalanced.py [--tasks 10000]
 """
@@ -13,6 +14,7 @@ import argparse
 import time
 from typing import Any
 
+import attrs
 import ray
 from _common import (
     RayDataSleep,
@@ -74,23 +76,52 @@ def run_ours(n: int) -> list[Row]:
     return rows
 
 
-def run_ray_data(n: int, concurrency: list[int | tuple[int, int]], label: str) -> Row:
+@attrs.frozen
+class RayDataConfig:
+    """One way to run the workload on Ray Data (`map_batches` over actor pools)."""
+
+    label: str
+    batch_size: int | None  # None: Ray Data's default (each block is one batch)
+    pools: tuple[tuple[int, int], ...]  # (min, max) actors per stage; min == max: fixed
+    block_rows: int | None = BLOCK_ROWS  # None: Ray Data's own block count for the input
+
+
+RAY_DATA_CONFIGS = (
+    # Ray Data's defaults: batch_size=None (a block per call) and autoscaling actor pools
+    # (ActorPoolStrategy(min_size=1, max_size=N), what its docs recommend for callable
+    # classes), on small blocks and on its own block count.
+    RayDataConfig("default batching, autoscaling 1..20, 10-row blocks", None, ((1, 20),) * 3),
+    RayDataConfig(
+        "default batching and blocks, autoscaling 1..20", None, ((1, 20),) * 3, block_rows=None
+    ),
+    RayDataConfig("default batching, hand-sized 1/4/15", None, ((1, 1), (4, 4), (15, 15))),
+    # One row per call (the first pass's only configuration): per-call overhead dominates.
+    RayDataConfig("batch_size=1, autoscaling 1..20", 1, ((1, 20),) * 3),
+)
+
+
+def run_ray_data(n: int, config: RayDataConfig) -> Row:
     import ray.data
 
-    # Many small blocks: Ray Data parallelises over blocks, so fewer would starve it.
-    ds = ray.data.from_items(rows(n), override_num_blocks=max(1, n // BLOCK_ROWS))
-    for cost, conc in zip(COSTS, concurrency, strict=True):
+    blocks = {"override_num_blocks": max(1, n // config.block_rows)} if config.block_rows else {}
+    ds = ray.data.from_items(rows(n), **blocks)
+    for cost, (low, high) in zip(COSTS, config.pools, strict=True):
+        pool = (
+            ray.data.ActorPoolStrategy(size=low)
+            if low == high
+            else ray.data.ActorPoolStrategy(min_size=low, max_size=high)
+        )
         ds = ds.map_batches(
             RayDataSleep,
             fn_constructor_args=(cost,),
-            batch_size=1,
+            batch_size=config.batch_size,
             num_cpus=CPUS_PER_WORKER,
-            concurrency=conc,
+            compute=pool,
         )
     # A configuration that crawls is stopped at 5x the ideal time; its rate still counts.
     seconds, count, finished = count_rows_until(ds.iter_rows(), 5 * n / ideal())
     note = "" if finished else f"stopped after {seconds:.0f} s ({count:,} rows)"
-    return Row("imbalanced", f"Ray Data ({label})", count, seconds, ideal(), note)
+    return Row("imbalanced", f"Ray Data ({config.label})", count, seconds, ideal(), note)
 
 
 def main() -> None:
@@ -101,8 +132,7 @@ def main() -> None:
     start_cluster(CLUSTER_CPUS)
     results = run_ours(args.tasks)
     if not args.skip_ray_data:
-        results.append(run_ray_data(args.tasks, [(1, 20), (1, 20), (1, 20)], "autoscaling pools"))
-        results.append(run_ray_data(args.tasks, [1, 4, 15], "hand-sized 1/4/15"))
+        results.extend(run_ray_data(args.tasks, config) for config in RAY_DATA_CONFIGS)
     ray.shutdown()
     print_table(results)
 
