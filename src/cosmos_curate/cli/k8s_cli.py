@@ -134,7 +134,9 @@ def render(
     command: Annotated[
         list[str] | None,
         typer.Argument(
-            help="The command the RayJob runs on the head (after `--`).", show_default=False
+            help="The command the RayJob runs on the head (after `--`).",
+            show_default=False,
+            metavar="COMMAND...",
         ),
     ] = None,
     *,
@@ -145,45 +147,66 @@ def render(
         ),
     ] = False,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here (atomically), not stdout.")
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write here (atomically), not stdout."),
     ] = None,
-    name: Annotated[str, typer.Option("--name", help="RayJob / RayCluster name.")] = "curate",
+    name: Annotated[
+        str, typer.Option("--name", metavar="NAME", help="RayJob / RayCluster name.")
+    ] = "curate",
     namespace: Annotated[
-        str | None, typer.Option("--namespace", "-n", help="Namespace (default: kubectl's).")
+        str | None,
+        typer.Option("--namespace", "-n", metavar="NAME", help="Namespace (default: kubectl's)."),
     ] = None,
-    image: Annotated[str, typer.Option("--image", help="Image of every pod.")] = (
-        f"{image_build.DEFAULT_IMAGE_NAME}:{image_build.DEFAULT_IMAGE_TAG}"
-    ),
+    image: Annotated[
+        str, typer.Option("--image", metavar="NAME:TAG", help="Image of every pod.")
+    ] = (f"{image_build.DEFAULT_IMAGE_NAME}:{image_build.DEFAULT_IMAGE_TAG}"),
     image_pull_policy: Annotated[
         str | None,
-        typer.Option("--image-pull-policy", help="Always, IfNotPresent or Never."),
+        typer.Option(
+            "--image-pull-policy", metavar="POLICY", help="Always, IfNotPresent or Never."
+        ),
     ] = None,
-    head_cpus: Annotated[str, typer.Option("--head-cpus", help="Head pod CPUs.")] = "8",
-    head_memory: Annotated[str, typer.Option("--head-memory", help="Head pod memory.")] = "32Gi",
+    head_cpus: Annotated[
+        str, typer.Option("--head-cpus", metavar="CPUS", help="Head pod CPUs.")
+    ] = "8",
+    head_memory: Annotated[
+        str, typer.Option("--head-memory", metavar="MEMORY", help="Head pod memory.")
+    ] = "32Gi",
     worker_group: Annotated[
         list[str] | None,
         typer.Option(
             "--worker-group",
             "-w",
+            metavar="KEY=VALUE,...",
             help="name=gpu,replicas=1,gpus=1,cpus=8,memory=64Gi (these are the defaults); repeat "
             "for more groups.",
         ),
     ] = None,
     node_selector: Annotated[
         list[str] | None,
-        typer.Option("--node-selector", help="KEY=VALUE node label every pod needs; repeatable."),
+        typer.Option(
+            "--node-selector",
+            metavar="KEY=VALUE",
+            help="Node label every pod needs; repeatable.",
+        ),
     ] = None,
     toleration: Annotated[
         list[str] | None,
         typer.Option(
-            "--toleration", help="KEY[=VALUE][:EFFECT] taint every pod tolerates; repeatable."
+            "--toleration",
+            metavar="KEY[=VALUE][:EFFECT]",
+            help="Taint every pod tolerates (no EFFECT: any); repeatable.",
         ),
     ] = None,
     weights_pvc: Annotated[
-        str | None, typer.Option("--weights-pvc", help="PersistentVolumeClaim holding weights.")
+        str | None,
+        typer.Option(
+            "--weights-pvc", metavar="CLAIM", help="PersistentVolumeClaim holding weights."
+        ),
     ] = None,
     weights_host_path: Annotated[
-        str | None, typer.Option("--weights-host-path", help="Weights folder on every node.")
+        str | None,
+        typer.Option("--weights-host-path", metavar="DIR", help="Weights folder on every node."),
     ] = None,
     weights_read_only: Annotated[
         bool, typer.Option("--weights-read-only", help="Mount the weights read-only.")
@@ -191,18 +214,29 @@ def render(
     hf_token_secret: Annotated[
         str | None,
         typer.Option(
-            "--hf-token-secret", help="Secret NAME[:KEY] with the HF token (key HF_TOKEN)."
+            "--hf-token-secret",
+            metavar="SECRET[:KEY]",
+            help="Secret with the HF token (default KEY: HF_TOKEN).",
         ),
     ] = None,
     s3_secret: Annotated[
         str | None,
-        typer.Option("--s3-secret", help="Secret whose keys (AWS_ACCESS_KEY_ID, ...) become env."),
+        typer.Option(
+            "--s3-secret",
+            metavar="SECRET",
+            help="Secret whose keys (AWS_ACCESS_KEY_ID, ...) become env.",
+        ),
     ] = None,
     ray_auth: Annotated[
-        str, typer.Option("--ray-auth", help="token (KubeRay >= 1.5) or disabled.")
+        str, typer.Option("--ray-auth", metavar="MODE", help="token (KubeRay >= 1.5) or disabled.")
     ] = "token",
     ttl_after_finished: Annotated[
-        str, typer.Option("--ttl-after-finished", help="Seconds the cluster stays after the job.")
+        str,
+        typer.Option(
+            "--ttl-after-finished",
+            metavar="SECONDS",
+            help="Seconds the cluster stays after the job.",
+        ),
     ] = "300",
 ) -> None:
     """Print a KubeRay RayJob running COMMAND (or, --interactive, a RayCluster) as YAML."""
