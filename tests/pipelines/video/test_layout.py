@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
-from cosmos_curate.pipelines.video.layout import OutputLayout, clip_id_for, write_json_atomic
+from cosmos_curate.pipelines.video.layout import OutputLayout, clip_id_for
 from cosmos_curate.pipelines.video.sources import list_videos, video_id_for
+from cosmos_curate.pipelines.video.storage import S3Config, S3Storage
 
 
 def test_video_done_needs_every_chunk_and_every_clip(tmp_path: Path) -> None:
     """Done only once the record, all chunk manifests, and a record per listed clip exist."""
     layout = OutputLayout(tmp_path)
     assert not layout.video_done("v")
-    write_json_atomic(layout.video_record("v"), {"num_chunks": 2})
-    write_json_atomic(layout.chunk_manifest("v", 0), {"clip_ids": ["c1", "c2"]})
+    layout.write_json(layout.video_record("v"), {"num_chunks": 2})
+    layout.write_json(layout.chunk_manifest("v", 0), {"clip_ids": ["c1", "c2"]})
     assert not layout.video_done("v")  # chunk 1 not split yet
-    write_json_atomic(layout.chunk_manifest("v", 1), {"clip_ids": []})
-    write_json_atomic(layout.clip_meta("c1"), {})
+    layout.write_json(layout.chunk_manifest("v", 1), {"clip_ids": []})
+    layout.write_json(layout.clip_meta("c1"), {})
     assert not layout.video_done("v")  # c2 missing
-    write_json_atomic(layout.filtered_record("c2"), {"filtered_by": "motion"})
+    layout.write_json(layout.filtered_record("c2"), {"filtered_by": "motion"})
     assert layout.video_done("v")
+    assert (tmp_path / "filtered_clips" / "c2.json").is_file()
+
+
+def test_s3_layout_pickles_without_its_client() -> None:
+    """An S3 output travels to Ray workers: profile and endpoint kept, no boto3 client."""
+    layout = OutputLayout("s3://bucket/out/run", S3Config("p", "http://127.0.0.1:9"))
+    assert isinstance(layout.storage, S3Storage)
+    assert layout.url(layout.clip_mp4("c")) == "s3://bucket/out/run/clips/c.mp4"
+    copy = pickle.loads(pickle.dumps(layout))
+    assert copy.storage.config == S3Config("p", "http://127.0.0.1:9")
+    assert copy.storage._client is None
 
 
 def test_ids_are_stable_and_distinct(tmp_path: Path) -> None:

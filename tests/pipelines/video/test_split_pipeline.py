@@ -34,18 +34,24 @@ STILL_SHOT = ("still_then_moving.mp4", (0, 30))
 
 
 def _options(inputs: Path, out: Path, **extra: Any) -> VideoSplitOptions:
-    return VideoSplitOptions(
-        input_path=str(inputs),
-        output_path=str(out),
-        min_clip_len_s=1.0,
-        max_clip_len_s=10.0,
-        target_resolution=TARGET_HEIGHT,
-        caption_model_id=_synth.TINY_VLM_ID,
-        caption_max_tokens=6,
-        caption_prompt="describe this clip in one sentence",
-        workers_per_stage=1,  # a handful of clips: extra workers would only cost start-up time
-        **extra,
-    )
+    values: dict[str, Any] = {
+        "input_path": str(inputs),
+        "output_path": str(out),
+        # The fast frame-difference detector, with no crop and no frame minimum, so that the
+        # planted shots come out whole (TransNetV2 has its own tests: test_transnetv2.py).
+        "splitting_algorithm": "shot",
+        "min_clip_len_frames": 0,
+        "crop_s": 0.0,
+        "motion_filter": "enable",
+        "min_clip_len_s": 1.0,
+        "max_clip_len_s": 10.0,
+        "target_resolution": TARGET_HEIGHT,
+        "caption_model_id": _synth.TINY_VLM_ID,
+        "caption_max_tokens": 6,
+        "caption_prompt": "describe this clip in one sentence",
+        "workers_per_stage": 1,  # a handful of clips: extra workers would only cost start-up
+    }
+    return VideoSplitOptions(**(values | extra))
 
 
 def _run(options: VideoSplitOptions) -> dict[str, Any]:
@@ -119,15 +125,20 @@ def test_moving_shots_become_clips_at_the_planted_cuts(
 
 
 def test_still_shot_is_dropped_by_the_motion_filter(first_run: tuple[Path, dict[str, Any]]) -> None:
-    """The still shot gets a filtered record (motion score kept), no mp4, and is counted."""
+    """The still shot is kept under filtered_clips/ (mp4 + record with score and reason)."""
     out, summary = first_run
-    records = [json.loads(p.read_text()) for p in (out / "filtered").glob("*.json")]
+    records = [json.loads(p.read_text()) for p in (out / "filtered_clips").glob("*.json")]
     assert len(records) == 1
     record = records[0]
     assert Path(record["source_video"]).name == STILL_SHOT[0]
     assert record["filtered_by"] == "motion"
     assert record["scores"]["motion"] < 0.5
+    assert record["filter_reason"].startswith("motion score ")
+    assert "< threshold 0.5" in record["filter_reason"]
     assert not (out / "clips" / f"{record['clip_id']}.mp4").exists()
+    kept = out / record["clip_path"]
+    assert record["clip_path"] == f"filtered_clips/{record['clip_id']}.mp4" and kept.is_file()
+    assert _synth.decode_count(kept)[0] == STILL_SHOT[1][1] - STILL_SHOT[1][0]
     assert summary["clips_filtered"].get("motion") == 1
 
 
@@ -224,7 +235,7 @@ def test_fixed_stride_without_captions(
             tmp_path / "out",
             splitting_algorithm="fixed-stride",
             clip_len_s=2.0,
-            chunk_len_s=3.0,  # 2 chunks, aligned to the clip length: 4 s each
+            chunk_len_s=3.0,  # ignored: fixed stride decodes nothing, the video is one chunk
             skip_captions=True,
         )
     )

@@ -1,4 +1,4 @@
-"""Pure splitting logic: cut detection, shot spans, length limits, fixed stride, chunking."""
+"""Pure splitting logic: cut detection, shot spans, length rules, fixed stride, chunking."""
 
 from __future__ import annotations
 
@@ -9,16 +9,23 @@ import pytest
 from tests.pipelines.video import _synth
 
 from cosmos_curate.pipelines.video import decode
+from cosmos_curate.pipelines.video.spans import (
+    LengthRules,
+    MaxLengthMode,
+    SpanResult,
+    apply_length_rules,
+    fixed_stride_result,
+    fixed_stride_spans,
+    limit_spans,
+    spans_from_cuts,
+    spans_from_transitions,
+)
 from cosmos_curate.pipelines.video.splitting import (
     CutDetector,
-    LengthLimits,
     detect_cuts,
     detect_shots,
     difference_scores,
-    fit_lengths,
-    fixed_stride_spans,
     plan_chunks,
-    spans_from_cuts,
 )
 from cosmos_curate.pipelines.video.tasks import ChunkTask
 
@@ -86,12 +93,36 @@ def test_spans_from_cuts_ignores_cuts_outside() -> None:
     assert spans_from_cuts(10, 50, [10, 20, 50, 60]) == [(10, 20), (20, 50)]
 
 
-def test_fit_lengths_drops_short_and_splits_long() -> None:
-    """At 10 fps with min 1 s / max 3 s: 5 frames dropped, 70 frames -> 3 equal parts."""
-    kept, dropped = fit_lengths([(0, 5), (5, 75), (75, 95)], 10.0, LengthLimits(1.0, 3.0))
-    assert dropped == 1
-    assert kept == [(5, 28), (28, 52), (52, 75), (75, 95)]
-    assert all(10 <= b - a <= 30 for a, b in kept)
+def test_stride_mode_cuts_long_shots_into_max_pieces_and_drops_a_short_tail() -> None:
+    """10 fps, min 1 s, max 3 s: a 5-frame shot is dropped; 70 frames -> 30+30 (+10 kept)."""
+    rules = LengthRules(min_s=1.0, max_s=3.0)
+    result = apply_length_rules([(0, 5), (5, 75), (75, 95)], 10.0, rules)
+    assert result == SpanResult([(5, 35), (35, 65), (65, 75), (75, 95)], 1)
+    short_tail = apply_length_rules([(0, 65)], 10.0, rules)
+    assert short_tail == SpanResult([(0, 30), (30, 60)], 1)  # the 5-frame tail is dropped
+
+
+def test_truncate_mode_keeps_the_first_max_frames() -> None:
+    """`truncate` keeps the first 3 s of a 7 s shot and nothing after."""
+    rules = LengthRules(min_s=1.0, max_s=3.0, max_mode=MaxLengthMode.TRUNCATE)
+    assert apply_length_rules([(0, 70)], 10.0, rules) == SpanResult([(0, 30)], 0)
+
+
+def test_crop_takes_frames_off_both_ends_and_min_frames_count() -> None:
+    """0.5 s crop at 10 fps removes 5 frames each side; min 48 frames beats min 2 s."""
+    rules = LengthRules(min_s=2.0, max_s=60.0, min_frames=48, crop_s=0.5)
+    result = apply_length_rules([(0, 55), (55, 200)], 10.0, rules)
+    assert result == SpanResult([(60, 195)], 1)  # 55 frames crop to 45 < 48: dropped
+    assert rules.min_length(10.0) == 48
+
+
+def test_transitions_become_shots() -> None:
+    """One flagged frame = a hard cut after it; a run of flags (a fade) belongs to no shot."""
+    flags = np.zeros(30, dtype=bool)
+    flags[9] = True  # last frame of shot 1
+    flags[19:23] = True  # a dissolve
+    assert spans_from_transitions(flags, offset=100) == [(100, 110), (110, 119), (123, 130)]
+    assert spans_from_transitions(np.zeros(5, dtype=bool)) == [(0, 5)]
 
 
 def test_fixed_stride_spans_cover_the_window() -> None:
@@ -99,19 +130,35 @@ def test_fixed_stride_spans_cover_the_window() -> None:
     assert fixed_stride_spans(0, 45, 10.0, 2.0) == [(0, 20), (20, 40), (40, 45)]
 
 
+def test_fixed_stride_with_a_separate_step_overlaps_or_leaves_gaps() -> None:
+    """Stride 1 s overlaps 2 s windows; stride 3 s leaves 1 s gaps; short tails are dropped."""
+    overlapping = fixed_stride_spans(0, 50, 10.0, 2.0, stride_s=1.0)
+    assert overlapping[:3] == [(0, 20), (10, 30), (20, 40)]
+    gapped = fixed_stride_spans(0, 50, 10.0, 2.0, stride_s=3.0)
+    assert gapped == [(0, 20), (30, 50)]
+    kept = fixed_stride_result(overlapping, 10.0, min_s=2.0)
+    assert kept.spans == [(0, 20), (10, 30), (20, 40), (30, 50)] and kept.dropped == 1
+
+
+def test_limit_keeps_the_earliest_spans() -> None:
+    """A per-video limit keeps the first N spans in time."""
+    result = limit_spans(SpanResult([(20, 30), (0, 10), (10, 20)], 2), 2)
+    assert result == SpanResult([(0, 10), (10, 20)], 2)
+
+
 @pytest.mark.parametrize(
-    ("num_frames", "fps", "chunk_s", "align", "expected"),
+    ("num_frames", "fps", "chunk_s", "expected"),
     [
-        (100, 10.0, 3.0, 1, [(0, 30), (30, 60), (60, 90), (90, 100)]),
-        (100, 10.0, 3.0, 20, [(0, 20), (20, 40), (40, 60), (60, 80), (80, 100)]),
-        (100, 10.0, 600.0, 1, [(0, 100)]),
+        (100, 10.0, 3.0, [(0, 30), (30, 60), (60, 90), (90, 100)]),
+        (100, 10.0, 600.0, [(0, 100)]),
+        (100, 10.0, None, [(0, 100)]),
     ],
 )
 def test_plan_chunks_bounds_each_task(
-    num_frames: int, fps: float, chunk_s: float, align: int, expected: list[tuple[int, int]]
+    num_frames: int, fps: float, chunk_s: float | None, expected: list[tuple[int, int]]
 ) -> None:
-    """Chunks tile the video, last one short; alignment rounds chunk size to the stride."""
-    assert plan_chunks(num_frames, fps, chunk_s, align) == expected
+    """Chunks tile the video, last one short; no chunk length: the whole video is one."""
+    assert plan_chunks(num_frames, fps, chunk_s) == expected
 
 
 def test_a_two_hour_video_is_chunked_not_held_whole() -> None:

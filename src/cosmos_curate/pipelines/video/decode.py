@@ -62,6 +62,7 @@ def probe(path: Path | str) -> VideoMeta:
         if num_frames <= 0 or duration <= 0:
             msg = f"{path}: empty video (duration {duration:.3f} s)"
             raise UnreadableVideoError(msg)
+        audio = container.streams.audio[0] if container.streams.audio else None
         return VideoMeta(
             duration_s=duration,
             fps=fps,
@@ -69,6 +70,9 @@ def probe(path: Path | str) -> VideoMeta:
             height=int(stream.codec_context.height),
             codec=str(stream.codec_context.name),
             num_frames=num_frames,
+            bit_rate=int(stream.bit_rate or container.bit_rate or 0) or None,
+            pix_fmt=str(stream.codec_context.pix_fmt) if stream.codec_context.pix_fmt else None,
+            audio_codec=str(audio.codec_context.name) if audio is not None else None,
         )
 
 

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageResource
 from cosmos_curate.pipelines.video import decode, sources
-from cosmos_curate.pipelines.video.layout import OutputLayout, write_json_atomic
+from cosmos_curate.pipelines.video.layout import OutputLayout
 from cosmos_curate.pipelines.video.splitting import plan_chunks
 from cosmos_curate.pipelines.video.tasks import ChunkTask, VideoTask
 
 
 class VideoIngestStage(CuratorStage[VideoTask, ChunkTask]):
-    """Video -> chunks of about `chunk_len_s` (aligned to `align_s` when set)."""
+    """Video -> chunks of about `chunk_len_s` (None: the whole video is one chunk)."""
 
-    def __init__(self, output_path: str, chunk_len_s: float, align_s: float | None = None) -> None:
-        self.layout = OutputLayout(output_path)
+    def __init__(self, layout: OutputLayout, chunk_len_s: float | None) -> None:
+        self.layout = layout
         self.chunk_len_s = chunk_len_s
-        self.align_s = align_s
 
     @property
     def resources(self) -> CuratorStageResource:
@@ -31,11 +30,10 @@ class VideoIngestStage(CuratorStage[VideoTask, ChunkTask]):
         """Process a batch; see the class docstring."""
         chunks: list[ChunkTask] = []
         for task in tasks:
-            meta = decode.probe(sources.local_path(task.source))
+            meta = decode.probe(sources.local_path(task.source, self.layout.s3))
             task.meta = meta
-            align = max(1, round(self.align_s * meta.fps)) if self.align_s else 1
-            windows = plan_chunks(meta.num_frames, meta.fps, self.chunk_len_s, align)
-            write_json_atomic(
+            windows = plan_chunks(meta.num_frames, meta.fps, self.chunk_len_s)
+            self.layout.write_json(
                 self.layout.video_record(task.video_id),
                 {
                     "video_id": task.video_id,

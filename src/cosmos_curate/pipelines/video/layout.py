@@ -1,14 +1,15 @@
-"""The output folder: file names, atomic JSON writes and the "video finished" check.
+"""The output tree (a local folder or an S3 prefix): names, JSON records, "video finished".
 
 ```
-OUT/clips/<clip_id>.mp4          H.264 clip
-OUT/metas/<clip_id>.json         clip metadata (source, span, scores, caption, embedding path)
-OUT/embeddings/<clip_id>.npy     mean CLIP embedding (float32, unit norm)
-OUT/filtered/<clip_id>.json      clips a filter dropped, with the filter and the scores
-OUT/videos/<video_id>.json       source metadata and chunk count (written by ingest)
-OUT/state/<video_id>/chunk-<i>.json   the clip ids one chunk produced (written by split)
-OUT/failures/<run>.jsonl         failure records of one run
-OUT/summary.json                 the last run's summary
+OUT/clips/<clip_id>.mp4                 transcoded clip (video, and audio when the source has it)
+OUT/metas/<clip_id>.json                clip metadata (source, span, scores, caption, ...)
+OUT/embeddings/<clip_id>.npy            mean CLIP embedding (float32, unit norm)
+OUT/filtered_clips/<clip_id>.mp4        clips a filter dropped (when they were transcoded)
+OUT/filtered_clips/<clip_id>.json       their metadata, with `filtered_by` and `filter_reason`
+OUT/videos/<video_id>.json              source metadata and chunk count (written by ingest)
+OUT/state/<video_id>/chunk-<i>.json     the clip ids one chunk produced (written by split)
+OUT/failures/<run>.jsonl                failure records of one run
+OUT/summary.json                        the last run's summary
 ```
 A video is finished when its record, every chunk manifest, and a metadata or filtered
 record for every clip the manifests list exist; a rerun skips finished videos. Clip ids are
@@ -24,6 +25,13 @@ from typing import Any
 
 import attrs
 
+from cosmos_curate.pipelines.video.storage import (
+    LocalStorage,
+    S3Config,
+    S3Storage,
+    open_storage,
+)
+
 
 def clip_id_for(video_id: str, start_frame: int, end_frame: int) -> str:
     """Deterministic clip id from its video and frame span."""
@@ -31,80 +39,114 @@ def clip_id_for(video_id: str, start_frame: int, end_frame: int) -> str:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON through a temporary file and a rename: readers never see half a file."""
+    """Write JSON to a local file through a temporary file and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
     tmp.replace(path)
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write bytes through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-
-
-def read_json(path: Path) -> Any:
-    """Parsed JSON, or None when the file is missing or torn."""
+def _parse_json(raw: bytes | None) -> Any:
+    if raw is None:
+        return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
         return None
 
 
-@attrs.frozen
+@attrs.define
 class OutputLayout:
-    """Paths inside one output folder."""
+    """Keys and records inside one output tree (`root`: a folder or an s3:// prefix)."""
 
-    root: Path = attrs.field(converter=Path)
+    root: str = attrs.field(converter=str)
+    s3: S3Config = attrs.field(factory=S3Config)
+    storage: LocalStorage | S3Storage = attrs.field(init=False)
 
-    def clip_mp4(self, clip_id: str) -> Path:
+    def __attrs_post_init__(self) -> None:
+        self.storage = open_storage(self.root, self.s3)
+
+    # -- keys -------------------------------------------------------------------------
+    @staticmethod
+    def clip_mp4(clip_id: str) -> str:
         """The clip's video file."""
-        return self.root / "clips" / f"{clip_id}.mp4"
+        return f"clips/{clip_id}.mp4"
 
-    def clip_meta(self, clip_id: str) -> Path:
+    @staticmethod
+    def clip_meta(clip_id: str) -> str:
         """The clip's metadata JSON."""
-        return self.root / "metas" / f"{clip_id}.json"
+        return f"metas/{clip_id}.json"
 
-    def clip_embedding(self, clip_id: str) -> Path:
+    @staticmethod
+    def clip_embedding(clip_id: str) -> str:
         """The clip's embedding."""
-        return self.root / "embeddings" / f"{clip_id}.npy"
+        return f"embeddings/{clip_id}.npy"
 
-    def filtered_record(self, clip_id: str) -> Path:
-        """Record of a clip a filter dropped."""
-        return self.root / "filtered" / f"{clip_id}.json"
+    @staticmethod
+    def filtered_mp4(clip_id: str) -> str:
+        """The video of a clip a filter dropped."""
+        return f"filtered_clips/{clip_id}.mp4"
 
-    def video_record(self, video_id: str) -> Path:
+    @staticmethod
+    def filtered_record(clip_id: str) -> str:
+        """Metadata of a clip a filter dropped."""
+        return f"filtered_clips/{clip_id}.json"
+
+    @staticmethod
+    def video_record(video_id: str) -> str:
         """Source metadata and chunk count of one video."""
-        return self.root / "videos" / f"{video_id}.json"
+        return f"videos/{video_id}.json"
 
-    def chunk_manifest(self, video_id: str, index: int) -> Path:
+    @staticmethod
+    def chunk_manifest(video_id: str, index: int) -> str:
         """The clip ids chunk `index` of a video produced."""
-        return self.root / "state" / video_id / f"chunk-{index:05d}.json"
+        return f"state/{video_id}/chunk-{index:05d}.json"
 
-    def failures_file(self, run_id: str) -> Path:
+    @staticmethod
+    def failures_file(run_id: str) -> str:
         """Failure records of one run."""
-        return self.root / "failures" / f"{run_id}.jsonl"
+        return f"failures/{run_id}.jsonl"
 
-    @property
-    def summary(self) -> Path:
-        """The last run's summary."""
-        return self.root / "summary.json"
+    summary = "summary.json"
 
+    # -- records ----------------------------------------------------------------------
+    def write_json(self, key: str, data: Any) -> None:
+        """Store `data` as JSON under `key` (atomically for readers)."""
+        self.storage.write_bytes(key, json.dumps(data, indent=2, sort_keys=True).encode())
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        """Store bytes under `key`."""
+        self.storage.write_bytes(key, data)
+
+    def read_json(self, key: str) -> Any:
+        """Parsed JSON under `key`, or None when missing or torn."""
+        return _parse_json(self.storage.read_bytes(key))
+
+    def exists(self, key: str) -> bool:
+        """Whether `key` holds an object."""
+        return self.storage.exists(key)
+
+    def url(self, key: str) -> str:
+        """Where `key` lives (a path or an s3:// URL)."""
+        return self.storage.url(key)
+
+    def local_path(self, key: str) -> Path | None:
+        """The local file of `key`, or None when the output is on S3."""
+        return self.storage.path(key) if isinstance(self.storage, LocalStorage) else None
+
+    # -- progress ---------------------------------------------------------------------
     def clip_done(self, clip_id: str) -> bool:
         """Whether the writer recorded this clip (written or filtered)."""
-        return self.clip_meta(clip_id).is_file() or self.filtered_record(clip_id).is_file()
+        return self.exists(self.clip_meta(clip_id)) or self.exists(self.filtered_record(clip_id))
 
     def manifests(self, video_id: str) -> list[dict[str, Any]] | None:
         """All chunk manifests of a video, or None when the video is not fully split."""
-        record = read_json(self.video_record(video_id))
+        record = self.read_json(self.video_record(video_id))
         if not isinstance(record, dict):
             return None
         found = []
         for index in range(int(record.get("num_chunks", 0))):
-            manifest = read_json(self.chunk_manifest(video_id, index))
+            manifest = self.read_json(self.chunk_manifest(video_id, index))
             if not isinstance(manifest, dict):
                 return None
             found.append(manifest)

@@ -2,11 +2,14 @@
 
 The score is the mean absolute difference (0-255) between consecutive frames of the clip,
 decoded as `MOTION_SIZE` grayscale: about 0 for a still shot, several units for a moving
-scene. Clips scoring below the threshold are dropped; the score is kept in metadata.
+scene. Modes as upstream's `--motion-filter`: `enable` drops clips scoring below the
+threshold, `score-only` scores without dropping, `disable` (the default) leaves the stage
+out. The score is written to the clip's metadata whenever it was computed.
 """
 
 from __future__ import annotations
 
+import enum
 import io
 from collections.abc import Iterable
 
@@ -20,6 +23,14 @@ from cosmos_curate.pipelines.video.tasks import ClipTask
 
 MOTION_SIZE = (64, 36)
 MOTION_FILTER = "motion"
+
+
+class MotionFilterMode(enum.StrEnum):
+    """Upstream's motion filter modes."""
+
+    ENABLE = "enable"
+    SCORE_ONLY = "score-only"
+    DISABLE = "disable"
 
 
 def motion_score(frames: Iterable[npt.NDArray[np.uint8]]) -> float:
@@ -36,10 +47,11 @@ def clip_motion_score(encoded: bytes) -> float:
 
 
 class MotionFilterStage(CuratorStage[ClipTask, ClipTask]):
-    """Scores every clip's motion; marks clips below `threshold` as filtered."""
+    """Scores every clip's motion; with `drop`, marks clips below `threshold` as filtered."""
 
-    def __init__(self, threshold: float) -> None:
+    def __init__(self, threshold: float, drop: bool = True) -> None:
         self.threshold = threshold
+        self.drop = drop
 
     @property
     def resources(self) -> CuratorStageResource:
@@ -52,7 +64,8 @@ class MotionFilterStage(CuratorStage[ClipTask, ClipTask]):
         for task in tasks:
             if task.filtered_by is not None or task.encoded is None:
                 continue
-            task.motion_score = clip_motion_score(task.encoded)
-            if task.motion_score < self.threshold:
-                task.drop(MOTION_FILTER)
+            score = clip_motion_score(task.encoded)
+            task.motion_score = score
+            if self.drop and score < self.threshold:
+                task.drop(MOTION_FILTER, f"motion score {score:.3f} < threshold {self.threshold:g}")
         return tasks

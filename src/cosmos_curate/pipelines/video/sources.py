@@ -2,7 +2,8 @@
 
 Listing happens in the driver (it yields names only, lazily); stages open a source with
 `local_path`, which downloads S3 objects once per node into a cache folder so that PyAV
-can seek in them. boto3 reads credentials and `AWS_ENDPOINT_URL` the usual way.
+can seek in them. S3 access honours an `S3Config` (profile, endpoint URL), and otherwise
+boto3's usual environment.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from cosmos_curate.core.interfaces.errors import CurateError
 from cosmos_curate.core.utils import settings
+from cosmos_curate.pipelines.video.storage import S3Config, is_s3, split_s3
+
+__all__ = ["InputPathError", "is_s3", "list_videos", "local_path", "split_s3", "video_id_for"]
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".mkv", ".webm"})
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -25,30 +28,10 @@ class InputPathError(CurateError):
     """The input path is neither an existing folder nor an S3 prefix."""
 
 
-def is_s3(path: str) -> bool:
-    """Whether `path` is an `s3://` URL."""
-    return path.startswith("s3://")
-
-
-def split_s3(url: str) -> tuple[str, str]:
-    """`s3://bucket/key/prefix` -> `("bucket", "key/prefix")`."""
-    bucket, _, key = url.removeprefix("s3://").partition("/")
-    if not bucket:
-        msg = f"invalid S3 URL {url!r}: expected s3://bucket/prefix"
-        raise InputPathError(msg)
-    return bucket, key
-
-
-def _s3_client() -> Any:
-    import boto3
-
-    return boto3.client("s3")
-
-
-def list_videos(input_path: str) -> Iterator[tuple[str, str]]:
+def list_videos(input_path: str, s3: S3Config | None = None) -> Iterator[tuple[str, str]]:
     """Yield `(source, relative name)` for every video under `input_path`, sorted by name."""
     if is_s3(input_path):
-        yield from _list_s3(input_path)
+        yield from _list_s3(input_path, s3 or S3Config())
         return
     root = Path(input_path).expanduser()
     if not root.is_dir():
@@ -59,11 +42,11 @@ def list_videos(input_path: str) -> Iterator[tuple[str, str]]:
             yield str(path.resolve()), path.relative_to(root).as_posix()
 
 
-def _list_s3(url: str) -> Iterator[tuple[str, str]]:
+def _list_s3(url: str, s3: S3Config) -> Iterator[tuple[str, str]]:
     bucket, prefix = split_s3(url)
     if prefix and not prefix.endswith("/"):
         prefix += "/"
-    paginator = _s3_client().get_paginator("list_objects_v2")
+    paginator = s3.client().get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
             key = obj["Key"]
@@ -78,7 +61,7 @@ def video_id_for(relative_name: str) -> str:
     return f"{stem[:80]}-{digest}"
 
 
-def local_path(source: str) -> Path:
+def local_path(source: str, s3: S3Config | None = None) -> Path:
     """A local file for `source`; S3 objects are downloaded once into the node's cache."""
     if not is_s3(source):
         return Path(source)
@@ -90,6 +73,6 @@ def local_path(source: str) -> Path:
         return target
     cache.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f"{target.name}.{os.getpid()}.part")
-    _s3_client().download_file(bucket, key, str(partial))
+    (s3 or S3Config()).client().download_file(bucket, key, str(partial))
     partial.replace(target)  # atomic: readers never see a half-downloaded file
     return target

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from cosmos_curate.core.interfaces.results import read_failure_records
-from cosmos_curate.pipelines.video.layout import OutputLayout, read_json
+from cosmos_curate.core.utils import settings
+from cosmos_curate.pipelines.video.layout import OutputLayout
+from cosmos_curate.pipelines.video.storage import S3Storage
 from cosmos_curate.presentation.format import first_line
 
 _SOURCE = re.compile(r"source='((?:[^'\\]|\\.)*)'")
@@ -56,17 +58,17 @@ def build_summary(
         for manifest in manifests:
             filtered[TOO_SHORT] += int(manifest.get("dropped_too_short", 0))
             for clip_id in manifest.get("clip_ids", []):
-                if layout.clip_meta(clip_id).is_file():
+                if layout.exists(layout.clip_meta(clip_id)):
                     clips_out += 1
                     continue
-                record = read_json(layout.filtered_record(clip_id))
+                record = layout.read_json(layout.filtered_record(clip_id))
                 if isinstance(record, dict):
                     filtered[str(record.get("filtered_by"))] += 1
                 else:
                     clips_missing += 1
         if layout.video_done(video_id):
             completed += 1
-            record = read_json(layout.video_record(video_id)) or {}
+            record = layout.read_json(layout.video_record(video_id)) or {}
             hours += float(record.get("duration_s", 0.0)) / 3600.0
     failures = failure_entries(failures_path)
     wall_hours = wall_s / 3600.0
@@ -86,3 +88,33 @@ def build_summary(
         "wall_time_s": round(wall_s, 3),
         "video_hours_per_wall_hour": round(hours / wall_hours, 3) if wall_hours > 0 else None,
     }
+
+
+def prepare_output(layout: OutputLayout) -> None:
+    """Create a local output folder, or check that the S3 bucket answers, before the run."""
+    if isinstance(layout.storage, S3Storage):
+        layout.storage.check_writable()
+    else:
+        layout.storage.root.mkdir(parents=True, exist_ok=True)
+
+
+def local_failures_path(layout: OutputLayout, run_id: str) -> Path:
+    """Where the runtime writes this run's failure records (a local file in every case).
+
+    For an S3 output they are written under the runs folder and uploaded at the end.
+    """
+    local = layout.local_path(layout.failures_file(run_id))
+    if local is not None:
+        return local
+    return settings.runs_root() / "video-split" / run_id / "failures.jsonl"
+
+
+def publish_run_files(
+    layout: OutputLayout, run_id: str, failures_path: Path | None, summary: dict[str, Any]
+) -> None:
+    """Write `summary.json` (and, for an S3 output, upload the failure records first)."""
+    key = layout.failures_file(run_id)
+    if layout.local_path(key) is None and failures_path is not None and failures_path.is_file():
+        layout.write_bytes(key, failures_path.read_bytes())
+        summary["failures_path"] = layout.url(key) if summary.get("failures_path") else None
+    layout.write_json(layout.summary, summary)

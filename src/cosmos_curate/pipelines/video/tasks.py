@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cosmos_curate.core.interfaces.stage_interface import PipelineTask
+from cosmos_curate.pipelines.video.windows import CaptionWindow
 
 
 @attrs.frozen
@@ -26,6 +27,10 @@ class VideoMeta:
     height: int
     codec: str
     num_frames: int
+    bit_rate: int | None = None
+    pix_fmt: str | None = None
+    audio_codec: str | None = None
+    rotation: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
@@ -52,6 +57,8 @@ class ChunkTask(PipelineTask):
     num_chunks: int
     start_frame: int
     end_frame: int
+    # 48x27 RGB frames of the chunk for TransNetV2, set by the decode stage, freed after.
+    frames: npt.NDArray[np.uint8] | None = attrs.field(default=None, repr=False)
 
 
 @attrs.define
@@ -69,9 +76,14 @@ class ClipTask(PipelineTask):
     # flow to the writer (without payloads) so that it records them and the summary counts
     # them, and so that a video is known to be finished.
     filtered_by: str | None = None
+    filter_reason: str | None = None
     width: int | None = None
     height: int | None = None
     num_frames: int | None = None
+    # What the transcode produced: codecs and the output frame rate.
+    video_codec: str | None = None
+    audio_codec: str | None = None
+    out_fps: float | None = None
     motion_score: float | None = None
     aesthetic_score: float | None = None
     caption: str | None = None
@@ -81,6 +93,10 @@ class ClipTask(PipelineTask):
     embedding_inputs: npt.NDArray[np.float32] | None = attrs.field(default=None, repr=False)
     embedding: npt.NDArray[np.float32] | None = attrs.field(default=None, repr=False)
     caption_inputs: dict[str, npt.NDArray[Any]] | None = attrs.field(default=None, repr=False)
+    # Caption windows (see windows.py) and JSON-ready fields the embedding/caption stages add
+    # to the clip metadata (models, prompts, previews); the writer merges both in.
+    windows: list[CaptionWindow] = attrs.field(factory=list)
+    annotations: dict[str, Any] = attrs.field(factory=dict)
 
     @property
     def start_s(self) -> float:
@@ -97,10 +113,18 @@ class ClipTask(PipelineTask):
         """Clip length, seconds."""
         return (self.end_frame - self.start_frame) / self.meta.fps
 
-    def drop(self, filter_name: str) -> None:
-        """Mark the clip as dropped by `filter_name` and free its payloads."""
+    def drop(self, filter_name: str, reason: str | None = None) -> None:
+        """Mark the clip as dropped by `filter_name` (why, in `reason`) and free its payloads.
+
+        The encoded clip is kept: the writer stores it under `filtered_clips/` so that a
+        user can see what a filter threw away.
+        """
         self.filtered_by = filter_name
-        self.release_payloads()
+        self.filter_reason = reason
+        self.frames = None
+        self.embedding_inputs = None
+        self.caption_inputs = None
+        self.windows.clear()
 
     def release_payloads(self) -> None:
         """Free every heavy field (after the writer, or when filtered)."""
@@ -108,3 +132,5 @@ class ClipTask(PipelineTask):
         self.frames = None
         self.embedding_inputs = None
         self.caption_inputs = None
+        for window in self.windows:
+            window.inputs = None

@@ -1,21 +1,43 @@
-"""Writer: per clip an mp4, an embedding `.npy` and a metadata JSON; filtered clips get a record.
+"""Writer: per clip an mp4, an embedding `.npy` and a metadata JSON; filtered clips are kept.
 
-The JSON is written last, through a rename, so its presence means the clip is complete.
+A clip a filter dropped goes to `filtered_clips/` (its mp4 when it was transcoded, and its
+metadata with `filtered_by` and `filter_reason`). The JSON is written last (atomically), so
+its presence means the clip is complete. Field names follow upstream Cosmos-Curate's clip
+JSON where the meaning is the same (see docs/VIDEO_PIPELINE.md).
 """
 
 from __future__ import annotations
 
+import io
+import uuid
 from typing import Any
 
 import numpy as np
 
 from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageResource
-from cosmos_curate.pipelines.video.layout import (
-    OutputLayout,
-    write_bytes_atomic,
-    write_json_atomic,
-)
+from cosmos_curate.pipelines.video.layout import OutputLayout
 from cosmos_curate.pipelines.video.tasks import ClipTask
+
+
+def upstream_fields(task: ClipTask, layout: OutputLayout, mp4_key: str | None) -> dict[str, Any]:
+    """The fields upstream's clip JSON has with the same meaning (names as there)."""
+    meta = task.meta
+    return {
+        "span_uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, task.clip_id)),
+        "duration_span": [round(task.start_s, 6), round(task.end_s, 6)],
+        "width_source": meta.width,
+        "height_source": meta.height,
+        "framerate_source": meta.fps,
+        "clip_location": layout.url(mp4_key) if mp4_key else None,
+        "framerate": task.out_fps or meta.fps,
+        "video_codec": task.video_codec,
+        "audio_codec": task.audio_codec,
+        "num_bytes": len(task.encoded) if task.encoded is not None else None,
+        "motion_score_mean_abs_diff": task.motion_score,
+        "aesthetic_score": task.aesthetic_score,
+        "has_caption": bool(task.caption),
+        "valid": task.encoded is not None,
+    }
 
 
 def clip_metadata(task: ClipTask, layout: OutputLayout, models: dict[str, str]) -> dict[str, Any]:
@@ -37,37 +59,43 @@ def clip_metadata(task: ClipTask, layout: OutputLayout, models: dict[str, str]) 
         "fps": task.meta.fps,
         "width": task.width,
         "height": task.height,
-        "clip_path": layout.clip_mp4(task.clip_id).relative_to(layout.root).as_posix(),
+        "clip_path": layout.clip_mp4(task.clip_id),
         "scores": {"motion": task.motion_score, "aesthetic": task.aesthetic_score},
         "caption": task.caption,
-        "embedding_path": (
-            layout.clip_embedding(task.clip_id).relative_to(layout.root).as_posix()
-            if has_embedding
-            else None
-        ),
+        "embedding_path": layout.clip_embedding(task.clip_id) if has_embedding else None,
         "embedding_dim": int(task.embedding.shape[0]) if task.embedding is not None else None,
         "frame_times_s": [round(t, 6) for t in task.frame_times_s],
         "models": models,
+        "windows": [w.to_dict() for w in task.windows],
+        **task.annotations,  # embedding/caption stages: models, prompts, previews
     }
 
 
-def filtered_record(task: ClipTask) -> dict[str, Any]:
-    """The JSON record of a clip a filter dropped."""
-    return {
-        "clip_id": task.clip_id,
-        "video_id": task.video_id,
-        "source_video": task.source,
-        "span": {"start_s": round(task.start_s, 6), "end_s": round(task.end_s, 6)},
-        "filtered_by": task.filtered_by,
-        "scores": {"motion": task.motion_score, "aesthetic": task.aesthetic_score},
-    }
+def filtered_record(task: ClipTask, layout: OutputLayout, models: dict[str, str]) -> dict[str, Any]:
+    """The JSON record of a clip a filter dropped: its metadata, the filter and why."""
+    record = clip_metadata(task, layout, models)
+    mp4 = layout.filtered_mp4(task.clip_id) if task.encoded is not None else None
+    record.update(upstream_fields(task, layout, mp4))
+    record.update(
+        clip_path=mp4,
+        embedding_path=None,
+        filtered_by=task.filtered_by,
+        filter_reason=task.filter_reason,
+    )
+    return record
+
+
+def _npy_bytes(array: np.ndarray[Any, Any]) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
 
 
 class ClipWriterStage(CuratorStage[ClipTask, ClipTask]):
     """Writes each clip's files under the output folder and frees its payloads."""
 
-    def __init__(self, output_path: str, models: dict[str, str] | None = None) -> None:
-        self.layout = OutputLayout(output_path)
+    def __init__(self, layout: OutputLayout, models: dict[str, str] | None = None) -> None:
+        self.layout = layout
         self.models = dict(models or {})
 
     @property
@@ -80,22 +108,31 @@ class ClipWriterStage(CuratorStage[ClipTask, ClipTask]):
         """Process a batch; see the class docstring."""
         for task in tasks:
             if task.filtered_by is not None:
-                write_json_atomic(self.layout.filtered_record(task.clip_id), filtered_record(task))
+                self.write_filtered(task)
             else:
-                if task.encoded is None:
-                    msg = f"clip {task.clip_id} reached the writer without encoded video"
-                    raise ValueError(msg)
-                write_bytes_atomic(self.layout.clip_mp4(task.clip_id), task.encoded)
-                if task.embedding is not None:
-                    path = self.layout.clip_embedding(task.clip_id)
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = path.with_name(f".{path.name}.tmp.npy")
-                    np.save(tmp, task.embedding)
-                    tmp.replace(path)
-                write_json_atomic(
-                    self.layout.clip_meta(task.clip_id),
-                    clip_metadata(task, self.layout, self.models),
-                )
+                self.write_clip(task)
             task.release_payloads()
             task.embedding = None
         return tasks
+
+    def write_clip(self, task: ClipTask) -> None:
+        """The mp4, the embedding and, last, the metadata of a kept clip."""
+        layout = self.layout
+        if task.encoded is None:
+            msg = f"clip {task.clip_id} reached the writer without encoded video"
+            raise ValueError(msg)
+        layout.write_bytes(layout.clip_mp4(task.clip_id), task.encoded)
+        if task.embedding is not None:
+            layout.write_bytes(layout.clip_embedding(task.clip_id), _npy_bytes(task.embedding))
+        record = clip_metadata(task, layout, self.models)
+        record.update(upstream_fields(task, layout, layout.clip_mp4(task.clip_id)))
+        layout.write_json(layout.clip_meta(task.clip_id), record)
+
+    def write_filtered(self, task: ClipTask) -> None:
+        """The mp4 (when transcoded) and the metadata of a clip a filter dropped."""
+        layout = self.layout
+        if task.encoded is not None:
+            layout.write_bytes(layout.filtered_mp4(task.clip_id), task.encoded)
+        layout.write_json(
+            layout.filtered_record(task.clip_id), filtered_record(task, layout, self.models)
+        )

