@@ -88,3 +88,32 @@ def planted_vectors(
     near = base + 0.01 * rng.normal(size=base.shape).astype(np.float32) / np.sqrt(dim)
     near /= np.linalg.norm(near, axis=1, keepdims=True)
     return base, near
+
+
+def make_dataset(root: Path, dim: int = 24) -> dict[str, list[str]]:
+    """A split output with planted near-duplicates and awkward inputs; returns clip ids by role.
+
+    - `distinct`: 24 videos of one clip each, random far-apart embeddings (.npy);
+    - `pairs`: near copies of the first 4 distinct clips (one per video: `copy<i>`);
+    - `parquet`: a 2-clip video whose embeddings are only in `embeddings/<video>.parquet`;
+    - `no_embedding`: a clip without any embedding (kept, never compared);
+    - `corrupt`: a video whose `.npy` is not an array (a failure record);
+    - `short`: a 3-second clip (no default duration bucket).
+    """
+    base, near = planted_vectors(28, dim)
+    roles: dict[str, list[str]] = {
+        k: [] for k in ("distinct", "pairs", "parquet", "no_embedding", "corrupt", "short")
+    }
+    for i in range(24):
+        roles["distinct"].append(write_clip(root, f"vid{i:02d}-0000aaaa", 0, base[i]))
+    for i in range(4):
+        roles["pairs"].append(write_clip(root, f"copy{i}-0000bbbb", 0, near[i]))
+    pq_ids = [write_clip(root, "tab-0000cccc", i, None) for i in range(2)]
+    write_parquet(root, "tab-0000cccc", [(pq_ids[0], base[24]), (pq_ids[1], base[25])])
+    roles["parquet"] = pq_ids
+    roles["no_embedding"].append(write_clip(root, "bare-0000dddd", 0, None))
+    bad = write_clip(root, "bad-0000eeee", 0, base[26])
+    (root / "embeddings" / f"{bad}.npy").write_bytes(b"not an array")
+    roles["corrupt"].append(bad)
+    roles["short"].append(write_clip(root, "short-0000ffff", 0, base[27], duration_s=3.0))
+    return roles
