@@ -1,73 +1,162 @@
-"""Captioning: a CPU stage prepares VLM inputs, a GPU stage generates captions in batches."""
+"""Captioning per window: a CPU stage decodes and prepares, a model stage captions.
+
+Each clip is cut into caption windows (`windows.py`); each window's frames are sampled at
+the window config's fps, prepared by the backend's preparer (the VLM processor, or JPEG
+encoding for a served model) and captioned. The clip's `caption` is its windows' captions
+joined; the windows, the model and the prompt go into the clip metadata.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
 from cosmos_curate.core.interfaces.model_interface import ModelInterface
 from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageResource
-from cosmos_curate.models.captioner import VLMCaptioner, VLMInputPreparer
-from cosmos_curate.pipelines.video.frames import even_subset
+from cosmos_curate.pipelines.video.clip_frames import decode_frames, window_sample_indices
+from cosmos_curate.pipelines.video.frames import capped_size
+from cosmos_curate.pipelines.video.prompts import Prompt
 from cosmos_curate.pipelines.video.tasks import ClipTask
+from cosmos_curate.pipelines.video.windows import CaptionWindow, compute_windows
+
+
+class CaptionPreparer(Protocol):
+    """Turns one window's frames and the prompt into what the captioner takes."""
+
+    def prepare(self, frames: Sequence[npt.NDArray[np.uint8]], prompt: str) -> Any: ...
+
+
+class Captioner(Protocol):
+    """Captions prepared windows, in order."""
+
+    def setup(self) -> None: ...
+
+    def generate(self, inputs: Sequence[Any]) -> list[str]: ...
+
+
+@attrs.frozen
+class WindowConfig:
+    """How clips are cut into caption windows and how frames are sampled in each."""
+
+    window_size: int = 256
+    remainder_threshold: int = 128
+    sampling_fps: float = 2.0
+    max_frames: int | None = None
+
+    def windows_for(self, task: ClipTask) -> list[CaptionWindow]:
+        """The clip's caption windows (clip-relative frames)."""
+        total = task.num_frames or (task.end_frame - task.start_frame)
+        spans = compute_windows(total, self.window_size, self.remainder_threshold)
+        return [CaptionWindow(start, end) for start, end in spans]
+
+
+def ensure_windows(task: ClipTask, config: WindowConfig) -> list[CaptionWindow]:
+    """The clip's windows, computed once (the preview and caption stages share them)."""
+    if not task.windows:
+        task.windows = config.windows_for(task)
+    return task.windows
 
 
 class CaptionPrepStage(CuratorStage[ClipTask, ClipTask]):
-    """Samples `num_frames` of each clip's frames and runs the VLM processor on them."""
+    """Cuts each clip into windows, decodes their sampled frames once, prepares inputs."""
 
-    def __init__(self, preparer: VLMInputPreparer, prompt: str, num_frames: int) -> None:
+    def __init__(self, preparer: CaptionPreparer, prompt: Prompt, windows: WindowConfig) -> None:
         self._preparer = preparer
         self.prompt = prompt
-        self.num_frames = num_frames
+        self.windows = windows
 
     @property
     def resources(self) -> CuratorStageResource:
         """CPUs and GPUs one worker needs."""
-        return CuratorStageResource(cpus=0.25)
+        return CuratorStageResource(cpus=0.5)
 
     @property
     def model(self) -> ModelInterface | None:
-        """The model whose weights and env this stage uses."""
-        return self._preparer
+        """The processor whose weights this stage loads (none for a served model)."""
+        return self._preparer if isinstance(self._preparer, ModelInterface) else None
 
     def process_data(self, tasks: list[ClipTask]) -> list[ClipTask] | None:
         """Process a batch; see the class docstring."""
         for task in tasks:
-            if task.filtered_by is not None or task.frames is None:
+            if task.filtered_by is not None or task.encoded is None:
                 continue
-            picked = [task.frames[i] for i in even_subset(len(task.frames), self.num_frames)]
-            task.caption_inputs = self._preparer.prepare(picked, self.prompt)
+            windows = ensure_windows(task, self.windows)
+            picks = [
+                window_sample_indices(
+                    (w.start_frame, w.end_frame),
+                    task.meta.fps,
+                    self.windows.sampling_fps,
+                    self.windows.max_frames,
+                )
+                for w in windows
+            ]
+            width, height = capped_size(
+                task.width or task.meta.width, task.height or task.meta.height
+            )
+            frames = decode_frames(task.encoded, {i for p in picks for i in p}, width, height)
+            for window, picked in zip(windows, picks, strict=True):
+                shown = [frames[i] for i in picked]
+                window.inputs = self._preparer.prepare(shown, self.prompt.text)
             task.frames = None  # the writer needs the encoded clip, not the frames
+            task.annotations.update(
+                caption_prompt_variant=self.prompt.name, caption_prompt=self.prompt.text
+            )
         return tasks
 
 
 class CaptionStage(CuratorStage[ClipTask, ClipTask]):
-    """Generates captions for a batch of prepared clips on the GPU."""
+    """Captions every prepared window of a batch of clips in one call to the captioner."""
 
-    def __init__(self, captioner: VLMCaptioner, gpus: float = 0.75, batch_size: int = 8) -> None:
+    def __init__(
+        self,
+        captioner: Captioner,
+        model_name: str,
+        gpus: float = 0.75,
+        batch_size: int = 8,
+        cpus: float = 0.25,
+    ) -> None:
         self._captioner = captioner
+        self.model_name = model_name
         self.gpus = gpus
+        self.cpus = cpus
         self.batch_size = batch_size
 
     @property
     def resources(self) -> CuratorStageResource:
         """CPUs and GPUs one worker needs."""
         # Default 0.75 GPU: with the 0.25-GPU embedding stage, one GPU holds both.
-        return CuratorStageResource(cpus=0.25, gpus=self.gpus)
+        return CuratorStageResource(cpus=self.cpus, gpus=self.gpus)
 
     @property
     def model(self) -> ModelInterface | None:
-        """The model whose weights and env this stage uses."""
-        return self._captioner
+        """The model whose weights and env this stage uses (none for a served model)."""
+        return self._captioner if isinstance(self._captioner, ModelInterface) else None
 
     @property
     def stage_batch_size(self) -> int:
         """Clips per call, so one forward pass serves several clips."""
         return self.batch_size
 
+    def stage_setup(self) -> None:
+        """Load the model, or resolve the served model's name."""
+        self._captioner.setup()
+
     def process_data(self, tasks: list[ClipTask]) -> list[ClipTask] | None:
         """Process a batch; see the class docstring."""
-        live = [t for t in tasks if t.filtered_by is None and t.caption_inputs is not None]
-        if live:
-            captions = self._captioner.generate([t.caption_inputs or {} for t in live])
-            for task, caption in zip(live, captions, strict=True):
-                task.caption = caption
-                task.caption_inputs = None
+        live = [t for t in tasks if t.filtered_by is None and t.windows]
+        pending = [w for t in live for w in t.windows if w.inputs is not None]
+        if not pending:
+            return tasks
+        captions = self._captioner.generate([w.inputs for w in pending])
+        for window, caption in zip(pending, captions, strict=True):
+            window.caption = caption
+            window.inputs = None
+        model = getattr(self._captioner, "model_name", None) or self.model_name
+        for task in live:
+            task.caption = " ".join(w.caption for w in task.windows if w.caption)
+            task.annotations["caption_model"] = model
         return tasks

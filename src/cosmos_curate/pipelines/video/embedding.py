@@ -1,8 +1,9 @@
-"""CLIP embeddings and aesthetic scores on a quarter of a GPU, plus the aesthetic filter.
+"""Clip embeddings: CLIP (+ aesthetic score and filter) or a video model, on a fractional GPU.
 
 Inputs arrive preprocessed (see `frames.py`), so the GPU only runs the model. A clip's
 embedding is the unit-norm mean of its frames' embeddings; its aesthetic score is the mean
-of its frames' scores.
+of its frames' scores. A video model (`--embedding-algorithm cosmos-embed1-*`) gets its
+frames from `VideoEmbedPrepStage` (CPU) and embeds each clip as a whole.
 """
 
 from __future__ import annotations
@@ -13,9 +14,13 @@ import numpy.typing as npt
 from cosmos_curate.core.interfaces.model_interface import ModelInterface
 from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageResource
 from cosmos_curate.models.aesthetics import ClipAesthetics
+from cosmos_curate.models.video_embedder import VideoEmbedder, VideoEmbedPreprocessor
+from cosmos_curate.pipelines.video.clip_frames import decode_frames
+from cosmos_curate.pipelines.video.frames import capped_size, sample_indices
 from cosmos_curate.pipelines.video.tasks import ClipTask
 
 AESTHETIC_FILTER = "aesthetic"
+CLIP_ALGORITHM = "clip"
 
 
 def mean_embedding(frame_embeddings: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -29,17 +34,26 @@ class ClipEmbeddingStage(CuratorStage[ClipTask, ClipTask]):
     """Embeds and scores a batch of clips in one forward pass; filters by aesthetics."""
 
     def __init__(
-        self, model: ClipAesthetics, aesthetic_threshold: float | None, batch_size: int = 16
+        self,
+        model: ClipAesthetics,
+        aesthetic_threshold: float | None,
+        batch_size: int = 16,
+        keep_embedding: bool = True,
+        gpus: float = 0.25,
     ) -> None:
         self._model = model
         self.aesthetic_threshold = aesthetic_threshold
         self.batch_size = batch_size
+        # False when another model makes the clip's embedding (or none is wanted): CLIP then
+        # only serves the aesthetic score.
+        self.keep_embedding = keep_embedding
+        self.gpus = gpus
 
     @property
     def resources(self) -> CuratorStageResource:
         """CPUs and GPUs one worker needs."""
         # A small model: four workers share one GPU.
-        return CuratorStageResource(cpus=0.25, gpus=0.25)
+        return CuratorStageResource(cpus=0.25, gpus=self.gpus)
 
     @property
     def model(self) -> ModelInterface | None:
@@ -62,11 +76,90 @@ class ClipEmbeddingStage(CuratorStage[ClipTask, ClipTask]):
         offset = 0
         for task in live:
             n = len(task.embedding_inputs) if task.embedding_inputs is not None else 0
-            task.embedding = mean_embedding(embeddings[offset : offset + n])
+            if self.keep_embedding:
+                task.embedding = mean_embedding(embeddings[offset : offset + n])
+                task.annotations.update(
+                    embedding_algorithm=CLIP_ALGORITHM, embedding_model=self._model.clip.model_id
+                )
             task.aesthetic_score = float(scores[offset : offset + n].mean())
             task.embedding_inputs = None
             offset += n
             threshold = self.aesthetic_threshold
             if threshold is not None and task.aesthetic_score < threshold:
                 task.drop(AESTHETIC_FILTER)
+        return tasks
+
+
+class VideoEmbedPrepStage(CuratorStage[ClipTask, ClipTask]):
+    """Decodes each clip at `sampling_fps` and runs the video model's processor (CPU)."""
+
+    def __init__(self, preprocessor: VideoEmbedPreprocessor, sampling_fps: float = 2.0) -> None:
+        self._preprocessor = preprocessor
+        self.sampling_fps = sampling_fps
+
+    @property
+    def resources(self) -> CuratorStageResource:
+        """CPUs and GPUs one worker needs."""
+        return CuratorStageResource(cpus=0.5)
+
+    @property
+    def model(self) -> ModelInterface | None:
+        """The model whose weights and env this stage uses."""
+        return self._preprocessor
+
+    def process_data(self, tasks: list[ClipTask]) -> list[ClipTask] | None:
+        """Process a batch; see the class docstring."""
+        for task in tasks:
+            if task.filtered_by is not None or task.encoded is None:
+                continue
+            total = task.num_frames or (task.end_frame - task.start_frame)
+            width, height = capped_size(
+                task.width or task.meta.width, task.height or task.meta.height
+            )
+            indices = sample_indices(total, task.meta.fps, self.sampling_fps)
+            frames = decode_frames(task.encoded, indices, width, height)
+            stack = np.stack([frames[i] for i in sorted(frames)])
+            task.embedding_inputs = self._preprocessor.preprocess(stack)
+        return tasks
+
+
+class VideoEmbeddingStage(CuratorStage[ClipTask, ClipTask]):
+    """One embedding per clip from a video model, a batch of clips per forward pass."""
+
+    def __init__(
+        self, model: VideoEmbedder, algorithm: str, batch_size: int = 8, gpus: float = 0.25
+    ) -> None:
+        self._model = model
+        self.algorithm = algorithm
+        self.batch_size = batch_size
+        self.gpus = gpus
+
+    @property
+    def resources(self) -> CuratorStageResource:
+        """CPUs and GPUs one worker needs."""
+        return CuratorStageResource(cpus=0.25, gpus=self.gpus)
+
+    @property
+    def model(self) -> ModelInterface | None:
+        """The model whose weights and env this stage uses."""
+        return self._model
+
+    @property
+    def stage_batch_size(self) -> int:
+        """Clips per call, so one forward pass serves several clips."""
+        return self.batch_size
+
+    def process_data(self, tasks: list[ClipTask]) -> list[ClipTask] | None:
+        """Process a batch; see the class docstring."""
+        live = [t for t in tasks if t.filtered_by is None and t.embedding_inputs is not None]
+        if not live:
+            return tasks
+        arrays = [t.embedding_inputs for t in live if t.embedding_inputs is not None]
+        embeddings = self._model.embed(np.concatenate(arrays))
+        for task, embedding in zip(live, embeddings, strict=True):
+            task.embedding = np.asarray(embedding, dtype=np.float32)
+            task.embedding_inputs = None
+            task.annotations.update(
+                embedding_algorithm=self.algorithm, embedding_model=self._model.model_id
+            )
         return tasks

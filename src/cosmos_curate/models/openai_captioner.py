@@ -1,0 +1,158 @@
+"""Captions from a served model through an OpenAI-compatible chat completions endpoint.
+
+vLLM, SGLang, TGI, Ollama and the hosted APIs speak it: each caption window is one request
+whose user message holds the sampled frames as JPEG data URLs and the prompt. The API key
+comes from an environment variable (default `OPENAI_API_KEY`) and is never logged, printed
+or written: it lives in an `ApiKey` whose repr hides it.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+AUTO_MODEL = "auto"
+DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
+_RETRY_STATUSES = {408, 409, 425, 429, 500, 502, 503, 504}
+
+
+class CaptionAPIError(RuntimeError):
+    """The caption endpoint refused a request or kept failing after the retries."""
+
+
+class ApiKey:
+    """A secret string whose repr and str never show it."""
+
+    def __init__(self, value: str | None) -> None:
+        self._value = value or None
+
+    @classmethod
+    def from_env(cls, variable: str = DEFAULT_API_KEY_ENV) -> ApiKey:
+        """The key in `variable` (no key when it is unset or empty)."""
+        return cls(os.environ.get(variable))
+
+    @property
+    def present(self) -> bool:
+        """Whether there is a key to send."""
+        return self._value is not None
+
+    def header(self) -> dict[str, str]:
+        """The `Authorization` header, or none without a key."""
+        return {"Authorization": f"Bearer {self._value}"} if self._value else {}
+
+    def __repr__(self) -> str:
+        return "ApiKey(***)" if self._value else "ApiKey(None)"
+
+    __str__ = __repr__
+
+
+@attrs.frozen
+class ApiCaptionInput:
+    """One request's content: the prompt and the frames as JPEG bytes."""
+
+    prompt: str
+    jpegs: tuple[bytes, ...] = attrs.field(repr=lambda v: f"<{len(v)} jpegs>")
+
+
+def encode_jpeg(frame: npt.NDArray[np.uint8], quality: int = 85) -> bytes:
+    """One RGB frame as JPEG bytes."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.fromarray(frame).save(out, format="JPEG", quality=quality)
+    return out.getvalue()
+
+
+class OpenAIInputPreparer:
+    """CPU side: frames and prompt -> an `ApiCaptionInput` (no model, no weights)."""
+
+    def prepare(self, frames: Sequence[npt.NDArray[np.uint8]], prompt: str) -> ApiCaptionInput:
+        """JPEG-encode the frames for one request."""
+        return ApiCaptionInput(prompt, tuple(encode_jpeg(np.asarray(f)) for f in frames))
+
+
+@attrs.define
+class OpenAICaptioner:
+    """Sends caption requests to `base_url` (`http://host:port/v1`), several at a time."""
+
+    base_url: str
+    model_name: str = AUTO_MODEL
+    api_key: ApiKey = attrs.field(factory=lambda: ApiKey(None))
+    max_tokens: int = 512
+    max_concurrent: int = 8
+    retries: int = 3
+    retry_delay_s: float = 1.0
+    timeout_s: float = 120.0
+
+    def setup(self) -> None:
+        """Resolve `auto` to the first model the endpoint lists at `/models`."""
+        if self.model_name == AUTO_MODEL:
+            listed = self._request("GET", "/models", None)
+            models = listed.get("data") if isinstance(listed, dict) else None
+            if not models:
+                msg = f"{self.base_url}/models lists no model; pass --openai-model-name"
+                raise CaptionAPIError(msg)
+            self.model_name = str(models[0]["id"])
+
+    def generate(self, inputs: Sequence[ApiCaptionInput]) -> list[str]:
+        """One caption per input, in order; up to `max_concurrent` requests in flight."""
+        if not inputs:
+            return []
+        with ThreadPoolExecutor(max_workers=min(self.max_concurrent, len(inputs))) as pool:
+            return list(pool.map(self.caption_one, inputs))
+
+    def caption_one(self, item: ApiCaptionInput) -> str:
+        """The caption of one window."""
+        content: list[dict[str, Any]] = [{"type": "text", "text": item.prompt}]
+        for jpeg in item.jpegs:
+            url = "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
+            content.append({"type": "image_url", "image_url": {"url": url}})
+        body = {
+            "model": self.model_name,
+            "messages": [{"role": "user", "content": content}],
+            "max_tokens": self.max_tokens,
+            "temperature": 0.0,
+        }
+        reply = self._request("POST", "/chat/completions", body)
+        try:
+            text = reply["choices"][0]["message"]["content"]
+        except (KeyError, IndexError, TypeError) as exc:
+            msg = f"{self.base_url}/chat/completions answered without choices[0].message.content"
+            raise CaptionAPIError(msg) from exc
+        return str(text or "").strip()
+
+    def _request(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
+        url = self.base_url.rstrip("/") + path
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        headers = {"Content-Type": "application/json", **self.api_key.header()}
+        last = ""
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(self.retry_delay_s * attempt)
+            request = urllib.request.Request(url, data=data, headers=headers, method=method)
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+                    return json.loads(response.read().decode("utf-8"))
+            except urllib.error.HTTPError as exc:
+                detail = exc.read()[:300].decode("utf-8", "replace")
+                last = f"HTTP {exc.code} from {url}: {detail}"
+                if exc.code not in _RETRY_STATUSES:
+                    raise CaptionAPIError(last) from None
+            except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+                last = f"cannot reach {url}: {getattr(exc, 'reason', exc)}"
+            except json.JSONDecodeError:
+                last = f"{url} answered with something that is not JSON"
+        msg = f"{last} (gave up after {self.retries + 1} attempts)"
+        raise CaptionAPIError(msg)

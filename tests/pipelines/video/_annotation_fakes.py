@@ -1,0 +1,218 @@
+"""Tiny models and a served-model endpoint for the embedding and caption tests.
+
+- a random video embedding model with Cosmos-Embed1's shape (checkpoint code loaded with
+  `trust_remote_code`: a processor with `num_video_frames`, `get_video_embeddings`);
+- a random GPT-2 as the caption enhancement model;
+- an OpenAI-compatible chat completions server on 127.0.0.1 that checks the API key and the
+  image parts and answers with how many frames it saw.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from cosmos_curate.core.utils.model_utils import get_local_dir_for_weights_name
+
+TINY_VIDEO_EMBED_ID = "test-org/tiny-video-embed"
+TINY_ENHANCER_ID = "test-org/tiny-enhancer"
+SERVED_MODEL = "served-tiny-vlm"
+EMBED_DIM, NUM_FRAMES, RESOLUTION = 12, 4, 16
+
+_MODELING = """
+import torch
+from transformers import PretrainedConfig, PreTrainedModel
+
+
+class TinyVideoEmbedConfig(PretrainedConfig):
+    model_type = "tiny_video_embed"
+
+    def __init__(self, embed_dim=12, num_video_frames=4, resolution=16, **kwargs):
+        self.embed_dim = embed_dim
+        self.num_video_frames = num_video_frames
+        self.resolution = resolution
+        super().__init__(**kwargs)
+
+
+class TinyVideoOutput:
+    def __init__(self, visual_proj):
+        self.visual_proj = visual_proj
+
+
+class TinyVideoEmbedModel(PreTrainedModel):
+    config_class = TinyVideoEmbedConfig
+
+    def __init__(self, config):
+        super().__init__(config)
+        size = 3 * config.num_video_frames * 4 * 4
+        self.proj = torch.nn.Linear(size, config.embed_dim)
+        self.post_init()
+
+    def get_video_embeddings(self, videos):
+        pooled = torch.nn.functional.adaptive_avg_pool2d(videos.flatten(0, 1), 4)
+        return TinyVideoOutput(self.proj(pooled.reshape(videos.shape[0], -1)))
+"""
+
+_PROCESSING = """
+import json
+import os
+
+import numpy as np
+import torch
+
+
+class TinyVideoEmbedProcessor:
+    def __init__(self, num_video_frames, resolution):
+        self.num_video_frames = num_video_frames
+        self.resolution = resolution
+
+    @classmethod
+    def register_for_auto_class(cls, auto_class="AutoProcessor"):
+        pass
+
+    @classmethod
+    def from_pretrained(cls, path, **kwargs):
+        with open(os.path.join(path, "processor_config.json")) as f:
+            cfg = json.load(f)
+        return cls(cfg["num_video_frames"], cfg["resolution"])
+
+    def __call__(self, videos=None, return_tensors="pt", **kwargs):
+        x = torch.from_numpy(np.asarray(videos)).float() / 255.0
+        b, t, c, h, w = x.shape
+        if t != self.num_video_frames:
+            raise ValueError(f"expected {self.num_video_frames} frames, got {t}")
+        x = torch.nn.functional.interpolate(
+            x.reshape(b * t, c, h, w), size=(self.resolution, self.resolution), mode="bilinear"
+        )
+        return {"videos": (x.reshape(b, t, c, self.resolution, self.resolution) - 0.5) / 0.5}
+"""
+
+
+def save_tiny_video_embedder(model_id: str = TINY_VIDEO_EMBED_ID) -> Path:
+    """A random video model with its own code, in the weights layout."""
+    import importlib.util
+    import sys
+
+    import torch
+
+    folder = get_local_dir_for_weights_name(model_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "modeling_tiny_video.py").write_text(_MODELING)
+    (folder / "processing_tiny_video.py").write_text(_PROCESSING)
+    auto_map = {
+        "AutoConfig": "modeling_tiny_video.TinyVideoEmbedConfig",
+        "AutoModel": "modeling_tiny_video.TinyVideoEmbedModel",
+        "AutoProcessor": "processing_tiny_video.TinyVideoEmbedProcessor",
+    }
+    processor = {"num_video_frames": NUM_FRAMES, "resolution": RESOLUTION, "auto_map": auto_map}
+    (folder / "processor_config.json").write_text(json.dumps(processor))
+    code = folder / "modeling_tiny_video.py"
+    spec = importlib.util.spec_from_file_location("_tiny_video_modeling", code)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["_tiny_video_modeling"] = module
+    spec.loader.exec_module(module)
+    torch.manual_seed(0)
+    config = module.TinyVideoEmbedConfig(EMBED_DIM, NUM_FRAMES, RESOLUTION)
+    config.auto_map = auto_map
+    module.TinyVideoEmbedModel(config).save_pretrained(folder)
+    return folder
+
+
+def save_tiny_enhancer(model_id: str = TINY_ENHANCER_ID) -> Path:
+    """A random GPT-2 (64 positions) as the caption enhancement model."""
+    import torch
+
+    from cosmos_curate.models.tiny_random_gpt2 import save_tiny_gpt2
+
+    torch.manual_seed(0)
+    return save_tiny_gpt2(get_local_dir_for_weights_name(model_id))
+
+
+@attrs.define
+class FakeOpenAIServer:
+    """A chat completions endpoint on 127.0.0.1: `url` is its `/v1` base."""
+
+    api_key: str | None = None
+    fail_first: int = 0  # answer this many requests with 503 first
+    requests: list[dict[str, Any]] = attrs.field(factory=list)
+    auth_headers: list[str | None] = attrs.field(factory=list)
+    _server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def start(self) -> FakeOpenAIServer:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+        lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _send(self, status: int, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _authorized(self) -> bool:
+                header = self.headers.get("Authorization")
+                fake.auth_headers.append(header)
+                if fake.api_key is not None and header != f"Bearer {fake.api_key}":
+                    self._send(401, {"error": {"message": "invalid api key"}})
+                    return False
+                return True
+
+            def do_GET(self) -> None:
+                if self._authorized() and self.path == "/v1/models":
+                    self._send(200, {"data": [{"id": SERVED_MODEL, "object": "model"}]})
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if not self._authorized():
+                    return
+                with lock:
+                    fake.requests.append(body)
+                    if fake.fail_first > 0:
+                        fake.fail_first -= 1
+                        self._send(503, {"error": {"message": "busy"}})
+                        return
+                content = body["messages"][0]["content"]
+                images = [c for c in content if c["type"] == "image_url"]
+                for image in images:
+                    _check_jpeg(image["image_url"]["url"])
+                text = f"{body['model']} saw {len(images)} frames"
+                self._send(200, {"choices": [{"message": {"role": "assistant", "content": text}}]})
+
+        return Handler
+
+
+def _check_jpeg(url: str) -> None:
+    from PIL import Image
+
+    prefix = "data:image/jpeg;base64,"
+    assert url.startswith(prefix), url[:40]
+    with Image.open(io.BytesIO(base64.b64decode(url[len(prefix) :]))) as image:
+        assert image.format == "JPEG"
