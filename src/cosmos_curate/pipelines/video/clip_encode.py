@@ -36,7 +36,7 @@ AUDIO_ENCODER = "aac"
 DEFAULT_BITRATE_MBPS = 4.0
 
 
-class EncoderUnavailableError(CurateError):
+class EncoderUnavailableError(CurateError, ValueError):
     """The chosen encoder is not in this ffmpeg build, or cannot run on this machine."""
 
 
