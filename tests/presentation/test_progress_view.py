@@ -2,45 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+import pytest
 from rich.console import Console
+from tests.presentation.progress_records import pipeline_progress, stage_progress
 
 from cosmos_curate.cli.metrics_cli import parse
-from cosmos_curate.core.interfaces.results import PipelineProgress, StageProgress
 from cosmos_curate.presentation.progress_view import (
     COLUMNS,
     ProgressView,
     from_progress,
     render,
+    stage_fractions,
 )
 
 NODE_ID = "abcdef01" + "9" * 48  # a Ray node id: 56 hex digits, shown by its first 8
 
-
-def _stage(name: str, **fields: Any) -> StageProgress:
-    base: dict[str, Any] = {
-        "tasks_done": 0, "tasks_produced": 0, "tasks_failed": 0, "throughput": 0.0,
-        "seconds_per_task": None, "workers_target": 1, "workers_starting": 0,
-        "workers_busy": 0, "workers_idle": 0, "workers_draining": 0, "input_queue": 0,
-        "output_queue": 0, "tasks_in_flight": 0, "cpu_fallback": False,
-        "process_seconds_total": 0.0, "deserialize_seconds_total": 0.0,
-        "deserialize_bytes_total": 0, "deserialize_count_total": 0, "cpu_percent": 0.0,
-        "rss_bytes": 0,
-    }  # fmt: skip
-    return StageProgress(name=name, **{**base, **fields})
-
-
-PROGRESS = PipelineProgress(
-    stages=(
-        _stage("Read", tasks_done=120, tasks_produced=120, throughput=40.0,
-               seconds_per_task=0.05, workers_target=3, workers_busy=2, workers_idle=1,
-               input_queue=30, output_queue=5, cpu_percent=150.0, rss_bytes=1024**2),
-        _stage("Write", tasks_done=100, tasks_produced=100, tasks_failed=3, throughput=250.0,
-               seconds_per_task=0.002, workers_target=2, workers_busy=1, workers_starting=1,
-               input_queue=17, cpu_percent=20.0, rss_bytes=3 * 1024**3,
-               gpu_alloc=((NODE_ID, "0", 0.5),)),
-    ),
+PROGRESS = pipeline_progress(
+    stage_progress("Read", tasks_done=120, tasks_produced=120, throughput=40.0,
+                   seconds_per_task=0.05, workers_target=3, workers_busy=2, workers_idle=1,
+                   input_queue=30, output_queue=5, cpu_percent=150.0, rss_bytes=1024**2),
+    stage_progress("Write", tasks_done=100, tasks_produced=100, tasks_failed=3,
+                   throughput=250.0, seconds_per_task=0.002, workers_target=2, workers_busy=1,
+                   workers_starting=1, input_queue=17, cpu_percent=20.0, rss_bytes=3 * 1024**3,
+                   gpu_alloc=((NODE_ID, "0", 0.5),)),
     elapsed_s=75.0, inputs_read=150, input_exhausted=False, outputs=100, failures=3,
     scheduler_round_seconds=0.0012, plan_rounds=42,
 )  # fmt: skip
@@ -117,13 +101,27 @@ def test_view_shows_what_a_user_watches_for() -> None:
 
 def test_cpu_fallback_lost_workers_and_skipped_inputs_are_said() -> None:
     """A stage on CPU instead of GPU, workers lost and resumed inputs show up in the view."""
-    stage = _stage("Caption", tasks_done=5, cpu_fallback=True, workers_lost=2)
-    progress = PipelineProgress(
-        stages=(stage,), elapsed_s=3700.0, inputs_read=5, input_exhausted=True, outputs=5,
-        failures=0, finished=True, inputs_skipped=7,
-    )  # fmt: skip
+    stage = stage_progress("Caption", tasks_done=5, cpu_fallback=True, workers_lost=2)
+    progress = pipeline_progress(
+        stage, elapsed_s=3700.0, inputs_read=5, outputs=5, finished=True, inputs_skipped=7
+    )
     text = _text(from_progress(progress))
     assert "Caption (CPU fallback)" in text
     assert "100%" in text and "elapsed 1:01:40" in text
     assert "workers lost 2 (their tasks re-ran)" in text
     assert "skipped 7 (done in an earlier run)" in text
+
+
+def test_progress_counts_upstream_backlog_scaled_by_fan_out() -> None:
+    """The last stage's fraction counts what upstream still holds, times measured fan-out."""
+    first = stage_progress("A", tasks_done=4, tasks_produced=8, input_queue=6)  # fan-out 2
+    second = stage_progress("B", tasks_done=8, tasks_produced=8, input_queue=0)
+    fractions = stage_fractions(pipeline_progress(first, second))
+    assert fractions[0] == pytest.approx(4 / 10)
+    assert fractions[1] == pytest.approx(8 / (8 + 12))
+
+
+def test_progress_is_one_when_finished_and_zero_before_anything() -> None:
+    """A finished run shows 100 % everywhere; a run with nothing read yet shows 0."""
+    assert stage_fractions(pipeline_progress(stage_progress("A"), finished=True)) == [1.0]
+    assert stage_fractions(pipeline_progress(stage_progress("A"))) == [0.0]
