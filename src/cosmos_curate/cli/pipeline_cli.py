@@ -87,6 +87,10 @@ _RUN_PARAMETERS = [
         file_okay=False,
     ),
     _run_option("resume", bool, False, "Skip inputs the --checkpoint-dir journal lists."),
+    _run_option(
+        "ignore_failures", bool, False,
+        "Record tasks that fail every attempt and go on (exit 3), instead of stopping.",
+    ),
     _run_option("verbose", bool, False, "Show info logs.", "--verbose", "-v"),
     _run_option("as_json", bool, False, "Print the run's summary as one JSON object.", "--json"),
 ]  # fmt: skip

@@ -79,10 +79,10 @@ def test_error_message_says_what_to_do() -> None:
         CuratorStageResource(gpus=1.5)
 
 
-def test_stage_without_process_data_is_rejected_with_its_name() -> None:
-    """Wrapping a stage that does not override process_data names the class."""
-    with pytest.raises(StageDefinitionError, match="_NoProcess does not override process_data"):
-        as_stage_spec(_NoProcess())
+def test_stage_without_process_data_passes_tasks_on() -> None:
+    """Upstream's default process_data returns its input; wrapping such a stage is fine."""
+    tasks = [_Task(1), _Task(2)]
+    assert as_stage_spec(_NoProcess()).stage.process_data(tasks) == tasks
 
 
 def test_spec_rejects_both_worker_counts() -> None:
@@ -99,10 +99,10 @@ def test_spec_rejects_non_positive_counts(field: str) -> None:
 
 
 def test_spec_defaults_follow_the_guide() -> None:
-    """A bare stage is autoscaled, tried once, one task per call."""
+    """A bare stage is autoscaled; overrides default to None (the run's defaults)."""
     spec = as_stage_spec(_Echo())
     assert spec.autoscaled
-    assert spec.num_run_attempts_python == 1
+    assert spec.num_run_attempts_python is None
     assert spec.stage.stage_batch_size == 1
     assert not CuratorStageSpec(_Echo(), num_workers_per_node=2).autoscaled
 

@@ -233,11 +233,15 @@ class FailSome(CuratorStage[Item, Item]):
 def test_failures_become_records_and_the_run_goes_on(
     ray_cluster: dict[str, Any], tmp_path: Path
 ) -> None:
-    """Tasks that always raise are written as JSON lines; all others still arrive."""
+    """With ignore_failures, tasks that always raise are written as JSON lines and all
+    others still arrive."""
     path = tmp_path / "failures.jsonl"
     result = execute_pipeline(
         [Item(i) for i in range(20)],
-        [CuratorStageSpec(FailSome(), num_run_attempts_python=3), Stamp("after")],
+        [
+            CuratorStageSpec(FailSome(), num_run_attempts_python=3, ignore_failures=True),
+            Stamp("after"),
+        ],
         failures_path=path,
     )
     assert _ids(result.outputs) == [i for i in range(20) if i % 5]

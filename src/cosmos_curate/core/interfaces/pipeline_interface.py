@@ -1,17 +1,20 @@
 """`run_pipeline`: run a list of stages over input tasks on Ray.
 
 The public entry point of the runtime. Its options are `RunOptions`' fields, passed as
-keywords. Importing this module does not load Ray: the runtime is imported when a pipeline
-runs, so defining stages and pipelines never needs it. This is the one module of
-`core.interfaces` that reaches into `core.runtime` (the layer it starts); nothing in the
-runtime imports it.
+keywords; upstream Cosmos-Curate's signature (`model_weights_prefix` third, `runner=`,
+`args=`, `stage_save_config=`) works too. Importing this module does not load Ray: the
+runtime is imported when a pipeline runs, so defining stages and pipelines never needs
+it. This is the one module of `core.interfaces` that reaches into `core.runtime` (the
+layer it starts); nothing in the runtime imports it.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from cosmos_curate.core.interfaces.errors import PipelineExecutionError
 from cosmos_curate.core.interfaces.results import PipelineResult
 from cosmos_curate.core.interfaces.stage_interface import (
     CuratorStage,
@@ -20,29 +23,54 @@ from cosmos_curate.core.interfaces.stage_interface import (
 )
 from cosmos_curate.core.runtime.run_options import ProgressCallback, RunOptions
 
+logger = logging.getLogger(__name__)
+
+_IGNORED_ARGUMENTS = {
+    "runner": "every pipeline runs on cosmos-curate's own streaming engine",
+    "args": "profiling and execution-mode flags have no counterpart here; pass run options "
+    "as keywords instead",
+    "stage_save_config": "stage input saving for replay is not implemented",
+}
+
 
 def run_pipeline(
     input_tasks: Iterable[PipelineTask],
     stages: Sequence[CuratorStage[Any, Any] | CuratorStageSpec],
+    model_weights_prefix: str | None = None,
+    *,
+    runner: Any = None,
+    args: Any = None,
+    stage_save_config: Any = None,
     **options: Any,
-) -> list[PipelineTask]:
+) -> list[Any]:
     """Run `stages` over `input_tasks` on Ray and return the last stage's outputs.
 
-    `input_tasks` may be any iterable; it is consumed lazily. Options (all keywords, the
-    fields of `RunOptions`): `ray_address` (default: the connected cluster, else
-    `RAY_ADDRESS`, else an embedded local Ray), `require_gpu` (error instead of CPU
-    fallback), `failures_path` (JSON lines of failure records), `show_progress` (live rich
-    display), `metrics_port` (embedded cluster's metrics export port, default 9002),
-    `num_cpus`/`num_gpus` (embedded cluster size), `collect_outputs` (False: drop the last
-    stage's outputs, for huge runs), `check_weights` (default True: fail fast, before any
-    worker starts, when a model's weights are missing), `download_missing` (fetch them
-    instead), `model_weights_prefix` (`s3://bucket/prefix` to fetch from instead of the
-    hub), `progress_callbacks`, `engine_options`, `checkpoint_dir` (journal of the inputs
-    that fully left the pipeline) and `resume` (skip the inputs an earlier run's journal
-    lists; the input must come in the same order). Each worker node also makes sure it has
-    the weights, once per node, before its workers set up (multi-node clusters without a
-    shared weights folder).
+    `input_tasks` may be any iterable; it is consumed lazily. A task that fails every
+    attempt stops the run with `PipelineExecutionError` (after every worker stopped; its
+    failure record is kept) unless its stage, or the run (`ignore_failures=True`), ignores
+    failures. `model_weights_prefix` (upstream's third argument, `s3://bucket/prefix`):
+    fetch missing weights from there (it turns `download_missing` on unless that is given).
+    `runner`, `args` and `stage_save_config` are upstream's; they are accepted and ignored
+    with one warning. Options (keywords, the fields of `RunOptions`): `ray_address`
+    (default: the connected cluster, else `RAY_ADDRESS`, else an embedded local Ray),
+    `require_gpu` (error instead of CPU fallback), `failures_path` (JSON lines of failure
+    records), `ignore_failures`, `show_progress` (live rich display), `metrics_port`
+    (embedded cluster's metrics export port, default 9002), `num_cpus`/`num_gpus`
+    (embedded cluster size), `collect_outputs` (False: drop the last stage's outputs, for
+    huge runs), `check_weights` (default True: fail fast, before any worker starts, when
+    a model's weights are missing), `download_missing` (fetch them instead),
+    `progress_callbacks`, `engine_options`, `checkpoint_dir` (journal of the inputs that
+    fully left the pipeline) and `resume` (skip the inputs an earlier run's journal lists;
+    the input must come in the same order). Each worker node also makes sure it has the
+    weights, once per node, before its workers set up.
     """
+    given = {"runner": runner, "args": args, "stage_save_config": stage_save_config}
+    ignored = [f"{name} ({_IGNORED_ARGUMENTS[name]})" for name, v in given.items() if v is not None]
+    if ignored:
+        logger.warning("run_pipeline: accepted and ignored: %s", "; ".join(ignored))
+    if model_weights_prefix is not None:
+        options.setdefault("model_weights_prefix", model_weights_prefix)
+        options.setdefault("download_missing", True)
     return execute_pipeline(input_tasks, stages, **options).outputs
 
 
@@ -51,7 +79,7 @@ def execute_pipeline(
     stages: Sequence[CuratorStage[Any, Any] | CuratorStageSpec],
     **options: Any,
 ) -> PipelineResult:
-    """Like `run_pipeline`, but returns a `PipelineResult` with counts and paths."""
+    """Like `run_pipeline` (keywords only), but returns a `PipelineResult` with counts."""
     run_options = RunOptions(**options)
     # Ray is imported here, when a pipeline runs, so that defining stages never needs it.
     from cosmos_curate.core.runtime.session import execute
@@ -59,10 +87,31 @@ def execute_pipeline(
     return execute(input_tasks, stages, run_options)
 
 
+def download_models(model_names: Iterable[str], model_weights_prefix: str | None = None) -> int:
+    """Make sure the weights of these model ids are on this machine; upstream's helper.
+
+    Missing ones are downloaded from the hub, or from `model_weights_prefix`
+    (`s3://bucket/prefix`). Returns the GPUs of the connected Ray cluster (0 when none is
+    connected). Other nodes fetch their weights themselves when a pipeline starts there.
+    """
+    from cosmos_curate.core.weights.download import ensure_weights
+
+    ensure_weights(list(model_names), download_missing=True, s3_prefix=model_weights_prefix)
+    import ray
+
+    if not ray.is_initialized():
+        return 0
+    from cosmos_curate.core.runtime.ray_connection import node_capacities
+
+    return int(sum(node.gpus for node in node_capacities()))
+
+
 __all__ = [
+    "PipelineExecutionError",
     "PipelineResult",
     "ProgressCallback",
     "RunOptions",
+    "download_models",
     "execute_pipeline",
     "run_pipeline",
 ]

@@ -16,6 +16,7 @@ import ray
 from ray.exceptions import ObjectLostError, RayActorError, RayTaskError, WorkerCrashedError
 
 from cosmos_curate.core.runtime.errors import StageSetupError
+from cosmos_curate.core.runtime.failure_policy import stop_unless_ignored
 from cosmos_curate.core.runtime.failures import FailureLog
 from cosmos_curate.core.runtime.queues import Chunk
 from cosmos_curate.core.runtime.recovery import (
@@ -31,6 +32,9 @@ from cosmos_curate.core.runtime.wire import CallReport, SetupReport, loads
 logger = logging.getLogger(__name__)
 
 DEAD_WORKER_ERRORS = (RayActorError, WorkerCrashedError)
+MAX_SETUP_FAILURES_WITHOUT_READY = 10
+"""With `max_setup_failure_percentage`, failed setups in a row (no worker ready) that stop
+the run anyway: a setup that never works must not retry forever."""
 
 
 def collect(
@@ -72,17 +76,32 @@ def _finish_setup(state: RunState, options: EngineOptions, ref: Any, setup: Pend
 
 
 def _check_setup_failures(state: RunState, index: int, exc: Exception) -> None:
-    """Stop the run once `stage_setup` failed `setup_attempts` times in a row, stage-wide."""
+    """Stop the run when a stage's setups keep failing.
+
+    Default: `setup_attempts` failures in a row, stage-wide, while no worker of the stage is
+    ready. With `max_setup_failure_percentage`, failed workers are replaced and the run stops
+    once, with no setup of the stage pending, more than that share of its setups failed
+    (or `MAX_SETUP_FAILURES_WITHOUT_READY` failed in a row with none ready).
+    """
     stage, pool = state.stages[index], state.pools[index]
     cause = exc.cause if isinstance(exc, RayTaskError) and exc.cause else exc
     logger.warning("stage %s: worker setup failed: %s", stage.name, one_line(cause))
-    if (
-        pool.setup_failures_in_a_row >= stage.setup_attempts
-        and pool.count(WorkerState.READY) == 0
-    ):
+    none_ready = pool.count(WorkerState.READY) == 0
+    percentage = stage.max_setup_failure_percentage
+    if percentage is None:
+        stop = pool.setup_failures_in_a_row >= stage.setup_attempts and none_ready
+    else:
+        finished = pool.total_setup_failures + pool.total_setups_done
+        share = 100.0 * pool.total_setup_failures / finished
+        stop = (share > percentage and not pool.setups_pending) or (
+            none_ready
+            and pool.setup_failures_in_a_row
+            >= max(stage.setup_attempts, MAX_SETUP_FAILURES_WITHOUT_READY)
+        )
+    if stop:
         msg = (
-            f"stage {stage.name}: stage_setup failed {pool.setup_failures_in_a_row} time(s) "
-            f"in a row: {one_line(cause)}"
+            f"stage {stage.name}: stage_setup failed {pool.total_setup_failures} time(s) "
+            f"({pool.setup_failures_in_a_row} in a row): {one_line(cause)}"
         )
         raise StageSetupError(msg) from cause
 
@@ -131,8 +150,13 @@ def _finish_call(
     )
     stats.cpu_percent_by_worker[call.worker.worker_id] = report.cpu_percent
     stats.rss_by_worker[call.worker.worker_id] = report.rss_bytes
-    for failure in report.failures:
-        failures.write(failure)
+    if report.failures:
+        for failure in report.failures:
+            failures.write(failure)
+        # Raised before the call's inputs are released: the journal keeps them to redo.
+        stop_unless_ignored(state.stages[call.stage], report.failures, failures.path, report.error)
+        if state.stages[call.stage].reset_workers_on_failure:
+            pool.retire(call.worker)  # its other calls finish first; a new one replaces it
     _forward(state, options, call, report.part_counts)
 
 

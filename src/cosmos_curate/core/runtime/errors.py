@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cosmos_curate.core.interfaces.errors import CurateError
+from cosmos_curate.core.interfaces.errors import CurateError, PipelineExecutionError
 
 
 class GpuRequiredError(CurateError):
@@ -13,5 +13,8 @@ class ClusterTooSmallError(CurateError):
     """A stage's single worker needs more CPUs or GPUs than any node has."""
 
 
-class StageSetupError(CurateError):
-    """A stage's `stage_setup` kept failing (or its workers kept dying in it): the run stops."""
+class StageSetupError(PipelineExecutionError):
+    """A stage's `stage_setup` kept failing (or its workers kept dying in it): the run stops.
+
+    A `PipelineExecutionError`, so upstream code catching that catches this too.
+    """

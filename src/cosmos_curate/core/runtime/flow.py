@@ -52,7 +52,7 @@ class PipelineFlow:
         return left < self._tail_slots(index) * self.desired_call_size(index)
 
     def _tail_slots(self, index: int) -> int:
-        in_flight = self.state.stages[index].calls_in_flight_per_worker
+        in_flight = self.state.stages[index].slots_per_actor
         return 2 * max(1, self.state.pools[index].active_count * in_flight)
 
     def parts_for(self, index: int, n_tasks: int) -> int:
@@ -68,7 +68,7 @@ class PipelineFlow:
         """Tasks stage `index`'s input queue may hold: two rounds of calls for its workers."""
         active = self.state.pools[index].active_count if self.state.pools else 0
         workers = max(1, self.state.targets[index], active)
-        in_flight = self.state.stages[index].calls_in_flight_per_worker
+        in_flight = self.state.stages[index].slots_per_actor
         per_call = self.desired_call_size(index)
         return max(self.options.min_queue_tasks, 2 * workers * in_flight * per_call)
 

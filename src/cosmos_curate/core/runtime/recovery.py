@@ -15,6 +15,7 @@ import re
 import attrs
 
 from cosmos_curate.core.interfaces.results import FailureRecord, short_repr
+from cosmos_curate.core.runtime.failure_policy import stop_unless_ignored
 from cosmos_curate.core.runtime.failures import FailureLog
 from cosmos_curate.core.runtime.queues import Chunk
 from cosmos_curate.core.runtime.run_options import EngineOptions
@@ -60,6 +61,7 @@ def _suspect_chunks(
     logger.error("stage %s: quarantined %s", record.stage, record.task_repr)
     failures.write(record)
     state.stats[index].tasks_failed += 1
+    stop_unless_ignored(state.stages[index], [record], failures.path)
     state.ledger.release(chunk.origins)
     return []
 
@@ -68,11 +70,18 @@ def record_broken_call(
     state: RunState, failures: FailureLog, call: InFlightCall, exc: BaseException
 ) -> None:
     """Every task of a call that broke outside `process_data` becomes a failure record."""
-    for record in broken_call_records(state.stages[call.stage].name, call.chunks, exc):
+    records = broken_call_records(state.stages[call.stage].name, call.chunks, exc)
+    for record in records:
         failures.write(record)
     state.stats[call.stage].tasks_failed += call.n_tasks
+    stop_unless_ignored(state.stages[call.stage], records, failures.path, _cause(exc))
     for chunk in call.chunks:
         state.ledger.release(chunk.origins)
+
+
+def _cause(exc: BaseException) -> BaseException:
+    cause = getattr(exc, "cause", None)
+    return cause if isinstance(cause, BaseException) else exc
 
 
 def split_into_singles(chunk: Chunk) -> list[Chunk]:

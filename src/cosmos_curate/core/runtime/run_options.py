@@ -62,6 +62,9 @@ class RunOptions:
       `s3://bucket/prefix` to fetch them from instead of the hub;
     - `checkpoint_dir`: journal of the inputs that fully left the pipeline; `resume`: skip
       the inputs an earlier run's journal lists (the input must come in the same order);
+    - `ignore_failures`: the default of stages whose spec leaves `ignore_failures` None:
+      False stops the run with `PipelineExecutionError` at the first task that fails every
+      attempt (upstream's behaviour); True records it and goes on;
     - `progress_callbacks`: functions receiving each progress record;
     - `engine_options`: the engine's tunables.
     """
@@ -79,6 +82,7 @@ class RunOptions:
     model_weights_prefix: str | None = None
     checkpoint_dir: Path | None = attrs.field(default=None, converter=_optional_path)
     resume: bool = False
+    ignore_failures: bool = False
     progress_callbacks: tuple[ProgressCallback, ...] = attrs.field(default=(), converter=tuple)
     engine_options: EngineOptions | None = None
 

@@ -48,6 +48,7 @@ def plan(state: RunState, flow: PipelineFlow, planner: WorkerPlanner) -> None:
             logger.info("stage %s: workers %d -> %d", state.stages[index].name, old, new)
     state.targets[:] = targets
     node_ids = [n.node_id for n in state.nodes]
+    _recycle_old_workers(state, now)
     growth: dict[int, int] = {}
     for index, (stage, pool) in enumerate(zip(state.stages, state.pools, strict=True)):
         if flow.stage_finished(index):
@@ -65,6 +66,16 @@ def plan(state: RunState, flow: PipelineFlow, planner: WorkerPlanner) -> None:
     for index in start_order(growth, current, snapshot.stages):
         worker, setup_ref = state.pools[index].start_worker()
         state.setups[setup_ref] = PendingSetup(index, worker)
+
+
+def _recycle_old_workers(state: RunState, now: float) -> None:
+    """`worker_max_lifetime_m`: retire one expired worker per stage and interval.
+
+    It finishes its calls in flight; the growth below starts its replacement.
+    """
+    for pool in state.pools:
+        if pool.recycle_expired(now) is not None:
+            logger.info("stage %s: recycling a worker past its lifetime", pool.stage.name)
 
 
 def _demand(state: RunState, flow: PipelineFlow, index: int, now: float) -> StageDemand:

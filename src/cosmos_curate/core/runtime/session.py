@@ -96,6 +96,7 @@ def run_session(
             require_gpu=options.require_gpu,
             run_dir=run_dir,
             weights_on_node=options.weights_policy,
+            ignore_failures=options.ignore_failures,
         )
         if options.show_progress:
             from cosmos_curate.presentation.progress_view import LiveProgress

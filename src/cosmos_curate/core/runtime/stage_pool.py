@@ -58,6 +58,9 @@ class StagePool:
         self._ids = itertools.count()
         self.setup_failures_in_a_row = 0
         self.total_setup_failures = 0
+        self.total_setups_done = 0
+        self.last_recycle = time.monotonic()
+        """When a worker was last retired for its age (`worker_max_lifetime_m`)."""
         self.setup_deaths_in_a_row = 0
         self.workers_lost = 0
         self.startup_seconds: float | None = None
@@ -92,7 +95,7 @@ class StagePool:
 
     def free_slots(self) -> list[WorkerHandle]:
         """Ready workers that can take another call, least loaded first."""
-        limit = self.stage.calls_in_flight_per_worker
+        limit = self.stage.slots_per_actor
         free = [
             w
             for w in self._workers.values()
@@ -103,7 +106,7 @@ class StagePool:
 
     def free_slot_count(self) -> int:
         """Calls that ready workers could still accept."""
-        limit = self.stage.calls_in_flight_per_worker
+        limit = self.stage.slots_per_actor
         return sum(
             limit - w.calls_in_flight
             for w in self._workers.values()
@@ -147,6 +150,7 @@ class StagePool:
 
     def on_setup_done(self, worker: WorkerHandle, report: SetupReport) -> None:
         """Mark a worker ready once its setup returned."""
+        self.total_setups_done += 1
         self.setup_failures_in_a_row = 0
         self.setup_deaths_in_a_row = 0
         worker.setup = report
@@ -239,6 +243,36 @@ class StagePool:
             for _ in range(per_node - have):
                 started.append(self.start_worker(node_id))
         return started
+
+    def retire(self, worker: WorkerHandle) -> None:
+        """Send no more calls to `worker`; it is destroyed once its calls in flight return."""
+        if self.is_live(worker) and worker.state is not WorkerState.DRAINING:
+            self._drain(worker)
+
+    def recycle_expired(self, now: float) -> WorkerHandle | None:
+        """Retire the oldest ready worker past the stage's lifetime, at most once per interval.
+
+        Its calls in flight finish first (nothing is lost); the planner starts a replacement.
+        """
+        lifetime = self.stage.worker_max_lifetime_s
+        if lifetime <= 0 or now - self.last_recycle < self.stage.worker_restart_interval_s:
+            return None
+        expired = [
+            w
+            for w in self._workers.values()
+            if w.state is WorkerState.READY and now - (w.ready_at or now) >= lifetime
+        ]
+        if not expired:
+            return None
+        oldest = min(expired, key=lambda w: w.ready_at or now)
+        self.last_recycle = now
+        self._drain(oldest)
+        return oldest
+
+    @property
+    def setups_pending(self) -> int:
+        """Workers whose setup has not returned yet."""
+        return self.count(WorkerState.STARTING)
 
     def retire_all_idle(self) -> None:
         """Drain every ready worker (used when the stage has finished its input)."""

@@ -1,14 +1,16 @@
 """Stage specs with every default resolved once, before the run starts.
 
-`resolve_stages` turns the user's `CuratorStageSpec`s into `ResolvedStage`s for a given
-cluster (CPU fallback, conda interpreter, unique names) and builds the `WorkerConfig` each
-worker receives. Plain records, no Ray: the planning side reads them without a cluster.
+`resolve_stages` turns the user's `CuratorStageSpec`s (every field None = "the run's
+default") into `ResolvedStage`s for a given cluster (CPU fallback, conda interpreter,
+unique names, failure policy, worker recycling) and builds the `WorkerConfig` each worker
+receives. Settings the runtime accepts but has no use for are warned about once per run.
+Plain records, no Ray: the planning side reads them without a cluster.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
+import math
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +19,15 @@ import attrs
 from cosmos_curate.core.interfaces.errors import CurateError
 from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageSpec
 from cosmos_curate.core.runtime.errors import GpuRequiredError
-from cosmos_curate.core.utils import settings
+from cosmos_curate.core.runtime.stage_env import env_python, runtime_env_for, worker_environment
 from cosmos_curate.core.utils.device import DEVICE_ENV_VAR
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["ResolvedStage", "WeightsPolicy", "WorkerConfig", "env_python", "resolve_stages"]
+
+DEFAULT_SLOTS_PER_ACTOR = 2
+DEFAULT_RESTART_INTERVAL_M = 1.0
 
 
 @attrs.frozen
@@ -41,8 +48,9 @@ class WorkerConfig:
     setup_on_node_marker: str | None = None
     weights: WeightsPolicy | None = None
     environment: tuple[tuple[str, str], ...] = ()
-    """Variables set in the worker process before the stage is loaded (the driver's
-    `CURATE_*`/hub settings, `CURATE_DEVICE=cpu` on CPU fallback)."""
+    """Variables set in the worker process before the stage is loaded: the driver's
+    `CURATE_*`/hub settings, `CONDA_DEFAULT_ENV` for a stage with a conda env, the stage's
+    `env_info.extra_env_vars`, and `CURATE_DEVICE=cpu` on CPU fallback."""
 
 
 @attrs.frozen
@@ -58,11 +66,18 @@ class ResolvedStage:
     batch_size: int
     run_attempts: int
     setup_attempts: int
-    calls_in_flight_per_worker: int
+    slots_per_actor: int
     fixed_per_node: int | None
     fixed_total: int | None
     runtime_env: dict[str, Any] | None
     worker_config: WorkerConfig
+    ignore_failures: bool = False
+    reset_workers_on_failure: bool = False
+    worker_max_lifetime_s: float = 0.0
+    """Workers older than this are recycled (0: never)."""
+    worker_restart_interval_s: float = DEFAULT_RESTART_INTERVAL_M * 60
+    """At most one lifetime recycling per stage per interval."""
+    max_setup_failure_percentage: float | None = None
 
     @property
     def autoscaled(self) -> bool:
@@ -73,45 +88,6 @@ class ResolvedStage:
     def cpu_fallback(self) -> bool:
         """Whether this GPU stage runs on CPU because the cluster has no GPU."""
         return self.declared_gpus > 0 and self.gpus == 0
-
-
-def env_python(env_name: str) -> Path:
-    """Path of a conda env's interpreter: `<envs root>/<name>/bin/python`."""
-    if not env_name or not all(c.isascii() and (c.isalnum() or c in "-_") for c in env_name):
-        msg = f"invalid conda env name {env_name!r}: use letters, digits, '-' and '_' only"
-        raise CurateError(msg)
-    return settings.envs_root() / env_name / "bin" / "python"
-
-
-def _runtime_env_for(stage: CuratorStage[Any, Any], warned: set[str]) -> dict[str, Any]:
-    # Only the interpreter: environment variables travel in `WorkerConfig.environment`,
-    # because any `env_vars` in a runtime_env sends every worker start through Ray's
-    # runtime-env agent, which doubles the start-up time of a worker process.
-    return _interpreter_for(stage, warned)
-
-
-def _interpreter_for(stage: CuratorStage[Any, Any], warned: set[str]) -> dict[str, Any]:
-    env_name = stage.conda_env_name
-    if not env_name:
-        return {}
-    python = env_python(env_name)
-    if python.exists():
-        # Compare environments, not binaries: a venv's python is a symlink to its base.
-        if python.parent.parent.resolve() == Path(sys.prefix).resolve():
-            return {}
-        return {"py_executable": str(python)}
-    if env_name not in warned:
-        warned.add(env_name)
-        logger.warning(
-            "conda env %r not found at %s; stage %s runs in the current interpreter "
-            "(set CURATE_ENVS_DIR, or run inside an image built with "
-            "`curate image build --envs %s`)",
-            env_name,
-            python,
-            stage.name,
-            env_name,
-        )
-    return {}
 
 
 def unique_stage_names(names: list[str]) -> list[str]:
@@ -128,7 +104,7 @@ def _gpus_on_cluster(
     stage: CuratorStage[Any, Any], cluster_gpus: float, require_gpu: bool
 ) -> float:
     """GPUs per worker on this cluster: as declared, or 0 (CPU fallback) when it has none."""
-    declared = stage.resources.gpus
+    declared = float(stage.resources.gpus)
     if declared <= 0 or cluster_gpus > 0:
         return declared
     if require_gpu:
@@ -146,6 +122,97 @@ def _gpus_on_cluster(
     return 0.0
 
 
+def _per_node(spec: CuratorStageSpec) -> int | None:
+    """`num_workers_per_node` as a whole count: a fraction is rounded up (see the warning)."""
+    if spec.num_workers_per_node is None:
+        return None
+    return max(1, math.ceil(spec.num_workers_per_node))
+
+
+def warn_unused_settings(specs: list[CuratorStageSpec], names: list[str]) -> None:
+    """One warning per kind of setting the runtime accepts but does not act on."""
+    unused: dict[str, list[str]] = {}
+    for spec, name in zip(specs, names, strict=True):
+        res = spec.stage.resources
+        if res.nvdecs or res.nvencs:
+            unused.setdefault("nvdecs/nvencs", []).append(name)
+        if spec.over_provision_factor is not None:
+            unused.setdefault("over_provision_factor", []).append(name)
+        per_node = spec.num_workers_per_node
+        if per_node is not None and not float(per_node).is_integer():
+            unused.setdefault("fractional num_workers_per_node", []).append(name)
+    why = {
+        "nvdecs/nvencs": "codec units are not scheduled here; Ray schedules CPUs and GPUs only",
+        "over_provision_factor": "the autoscaler sizes stages from measured speeds and "
+        "busy time, so it needs no factor",
+        "fractional num_workers_per_node": "rounded up to a whole worker on every node",
+    }
+    for setting, stages in unused.items():
+        logger.warning(
+            "%s set on stage(s) %s: accepted and ignored (%s); see docs/MIGRATING.md",
+            setting,
+            ", ".join(stages),
+            why[setting],
+        )
+
+
+def _resolve_one(
+    index: int, name: str, spec: CuratorStageSpec, run: _RunDefaults, warned: set[str]
+) -> ResolvedStage:
+    spec.validate()
+    stage = spec.stage
+    environment = worker_environment(stage)
+    gpus = _gpus_on_cluster(stage, run.cluster_gpus, run.require_gpu)
+    if gpus != stage.resources.gpus:
+        environment[DEVICE_ENV_VAR] = "cpu"
+    batch_size = spec.stage_batch_size or stage.stage_batch_size
+    if not isinstance(batch_size, int) or batch_size < 1:
+        msg = f"stage {stage.name}: stage_batch_size must be a positive int, got {batch_size!r}"
+        raise CurateError(msg)
+    run_attempts = spec.num_run_attempts_python or 1
+    restart_m = spec.worker_restart_interval_m
+    return ResolvedStage(
+        index=index,
+        name=name,
+        stage=stage,
+        cpus=float(stage.resources.cpus),
+        gpus=gpus,
+        declared_gpus=float(stage.resources.gpus),
+        batch_size=batch_size,
+        run_attempts=run_attempts,
+        setup_attempts=spec.num_setup_attempts_python or 1,
+        slots_per_actor=spec.slots_per_actor or DEFAULT_SLOTS_PER_ACTOR,
+        fixed_per_node=_per_node(spec),
+        fixed_total=spec.num_workers,
+        runtime_env=runtime_env_for(stage, warned) or None,
+        worker_config=WorkerConfig(
+            stage_name=name,
+            batch_size=batch_size,
+            run_attempts=run_attempts,
+            setup_on_node_marker=str(run.run_dir / "node_setup" / f"{index}-{name}"),
+            weights=run.weights_on_node,
+            environment=tuple(sorted(environment.items())),
+        ),
+        ignore_failures=run.ignore_failures
+        if spec.ignore_failures is None
+        else spec.ignore_failures,
+        reset_workers_on_failure=bool(spec.reset_workers_on_failure),
+        worker_max_lifetime_s=60.0 * (spec.worker_max_lifetime_m or 0.0),
+        worker_restart_interval_s=60.0
+        * (DEFAULT_RESTART_INTERVAL_M if restart_m is None else restart_m),
+        max_setup_failure_percentage=spec.max_setup_failure_percentage,
+    )
+
+
+@attrs.frozen
+class _RunDefaults:
+    cluster_gpus: float
+    require_gpu: bool
+    run_dir: Path
+    weights_on_node: WeightsPolicy | None
+    ignore_failures: bool
+
+
 def resolve_stages(
     specs: list[CuratorStageSpec],
     *,
@@ -153,47 +220,17 @@ def resolve_stages(
     require_gpu: bool,
     run_dir: Path,
     weights_on_node: WeightsPolicy | None = None,
+    ignore_failures: bool = False,
 ) -> list[ResolvedStage]:
-    """Resolve specs for a cluster with `cluster_gpus` GPUs (CPU fallback when it has none)."""
-    warned_envs: set[str] = set()
-    resolved = []
+    """Resolve specs for a cluster with `cluster_gpus` GPUs (CPU fallback when it has none).
+
+    `ignore_failures` is the run's default for specs that leave theirs None.
+    """
+    run = _RunDefaults(cluster_gpus, require_gpu, run_dir, weights_on_node, ignore_failures)
     names = unique_stage_names([spec.stage.name for spec in specs])
-    for index, spec in enumerate(specs):
-        stage = spec.stage
-        res = stage.resources
-        runtime_env = _runtime_env_for(stage, warned_envs)
-        environment = settings.forwarded_env()
-        gpus = _gpus_on_cluster(stage, cluster_gpus, require_gpu)
-        if gpus != res.gpus:
-            environment[DEVICE_ENV_VAR] = "cpu"
-        batch_size = spec.stage_batch_size or stage.stage_batch_size
-        if not isinstance(batch_size, int) or batch_size < 1:
-            msg = f"stage {stage.name}: stage_batch_size must be a positive int, got {batch_size!r}"
-            raise CurateError(msg)
-        marker = str(run_dir / "node_setup" / f"{index}-{names[index]}")
-        resolved.append(
-            ResolvedStage(
-                index=index,
-                name=names[index],
-                stage=stage,
-                cpus=res.cpus,
-                gpus=gpus,
-                declared_gpus=res.gpus,
-                batch_size=batch_size,
-                run_attempts=spec.num_run_attempts_python,
-                setup_attempts=spec.num_setup_attempts_python,
-                calls_in_flight_per_worker=spec.max_calls_in_flight_per_worker,
-                fixed_per_node=spec.num_workers_per_node,
-                fixed_total=spec.num_workers,
-                runtime_env=runtime_env or None,
-                worker_config=WorkerConfig(
-                    stage_name=names[index],
-                    batch_size=batch_size,
-                    run_attempts=spec.num_run_attempts_python,
-                    setup_on_node_marker=marker,
-                    weights=weights_on_node,
-                    environment=tuple(sorted(environment.items())),
-                ),
-            )
-        )
-    return resolved
+    warn_unused_settings(specs, names)
+    warned_envs: set[str] = set()
+    return [
+        _resolve_one(index, names[index], spec, run, warned_envs)
+        for index, spec in enumerate(specs)
+    ]

@@ -48,6 +48,9 @@ class CallReport:
     gap_seconds: float | None = None
     """Time from the end of the previous call's work to the start of this call's work: the
     per-call overhead when the call was already queued (None on a worker's first call)."""
+    error: bytes | None = None
+    """The first exception `process_data` gave up on, pickled (None: none, or unpicklable);
+    the driver rebuilds it as the `original_error` of `PipelineExecutionError`."""
 
 
 def dumps(tasks: Sequence[Any]) -> bytes:
@@ -65,6 +68,17 @@ def loads(blob: bytes) -> list[Any]:
 def dump_stage(stage: CuratorStage[Any, Any]) -> bytes:
     """The stage object pickled once per run (put in the object store for every worker)."""
     blob: bytes = cloudpickle.dumps(stage)  # type: ignore[no-untyped-call]
+    return blob
+
+
+def pickled_error(exc: BaseException | None) -> bytes | None:
+    """`exc` pickled without its traceback, or None when it cannot be pickled."""
+    if exc is None:
+        return None
+    try:
+        blob: bytes = cloudpickle.dumps(exc.with_traceback(None))  # type: ignore[no-untyped-call]
+    except Exception:  # an exception holding a lock, a socket...: the record says enough
+        return None
     return blob
 
 

@@ -19,7 +19,12 @@ from typing import Any
 import psutil
 
 from cosmos_curate.core.interfaces.results import FailureRecord, short_repr
-from cosmos_curate.core.interfaces.stage_interface import CuratorStage, PipelineTask
+from cosmos_curate.core.interfaces.stage_interface import (
+    CuratorStage,
+    NodeInfo,
+    PipelineTask,
+    WorkerMetadata,
+)
 from cosmos_curate.core.runtime.stage_spec import WorkerConfig
 from cosmos_curate.core.runtime.wire import (
     CallReport,
@@ -27,6 +32,7 @@ from cosmos_curate.core.runtime.wire import (
     dumps,
     load_stage,
     loads,
+    pickled_error,
     split_evenly,
 )
 
@@ -53,10 +59,16 @@ class StageWorker:
 
         start = time.perf_counter()
         context = ray.get_runtime_context()
+        node_id = context.get_node_id()
+        metadata = WorkerMetadata(
+            worker_id=context.get_actor_id() or str(os.getpid()),
+            stage_name=self._config.stage_name,
+            node_id=node_id,
+        )
         marker = self._config.setup_on_node_marker
         if marker is not None:
-            self._run_once_per_node(f"{marker}-{context.get_node_id()}")
-        self._stage.stage_setup()
+            self._run_once_per_node(f"{marker}-{node_id}", NodeInfo(node_id), metadata)
+        self._stage.setup(metadata)  # default: stage_setup(); upstream stages override it
         from cosmos_curate.core.runtime.metrics import start_worker_metrics
 
         start_worker_metrics(self._config.stage_name)  # GPU share, labelled with this node
@@ -68,7 +80,7 @@ class StageWorker:
             seconds=time.perf_counter() - start,
         )
 
-    def _run_once_per_node(self, marker: str) -> None:
+    def _run_once_per_node(self, marker: str, node: NodeInfo, metadata: WorkerMetadata) -> None:
         # A lock file per (run, stage, node): the first worker of the node runs the hook
         # while later ones wait for the "done" file.
         import fcntl
@@ -78,7 +90,7 @@ class StageWorker:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not os.path.exists(marker):
                 self._ensure_weights_on_node()
-                self._stage.stage_setup_on_node()
+                self._stage.setup_on_node(node, metadata)  # default: stage_setup_on_node()
                 with open(marker, "w") as done:
                     done.write(str(os.getpid()))
 
@@ -115,13 +127,15 @@ class StageWorker:
         failures: list[FailureRecord] = []
         retries = 0
         process_seconds = 0.0
+        first_error: BaseException | None = None
         for batch in _batches(tasks, self._config.batch_size):
             t0 = time.perf_counter()
-            result, batch_failures, batch_retries = self._run_with_retries(batch)
+            result, batch_failures, batch_retries, error = self._run_with_retries(batch)
             process_seconds += time.perf_counter() - t0
             outputs.extend(result)
             failures.extend(batch_failures)
             retries += batch_retries
+            first_error = first_error or error
 
         self._last_work_end = time.perf_counter()
         parts = split_evenly(outputs, n_parts)
@@ -136,10 +150,14 @@ class StageWorker:
             rss_bytes=self._process.memory_info().rss,
             cpu_percent=self._process.cpu_percent(),
             gap_seconds=gap,
+            error=pickled_error(first_error),
         )
         return (report, *(dumps(p) for p in parts))
 
-    def _run_with_retries(self, batch: list[Any]) -> tuple[list[Any], list[FailureRecord], int]:
+    def _run_with_retries(
+        self, batch: list[Any]
+    ) -> tuple[list[Any], list[FailureRecord], int, BaseException | None]:
+        """Outputs, failure records, retries used, and the exception of the last attempt."""
         attempts = self._config.run_attempts
         for attempt in range(1, attempts + 1):
             # process_data may change tasks before it raises: retry on pristine copies.
@@ -167,9 +185,9 @@ class StageWorker:
                     )
                     for task in batch
                 ]
-                return [], records, attempt - 1
-            return result or [], [], attempt - 1
-        return [], [], 0  # unreachable: attempts >= 1
+                return [], records, attempt - 1, exc
+            return result or [], [], attempt - 1, None
+        return [], [], 0, None  # unreachable: attempts >= 1
 
     def destroy(self) -> None:
         """Call the stage's `destroy()` before the actor is killed."""
