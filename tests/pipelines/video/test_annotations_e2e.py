@@ -10,6 +10,7 @@ fixed 3 s stride into 30- and 20-frame clips, captioned in windows of 16 frames.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from PIL import Image
+from tests.conftest import free_port
 from tests.pipelines.video import _annotation_fakes as fakes
 from tests.pipelines.video import _synth
 
@@ -257,31 +259,53 @@ def test_no_embeddings_with_previews_only(
         assert all((out / w["preview_path"]).is_file() for w in meta["windows"])
 
 
+def _curate(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`curate ...` as a user runs it (its own embedded Ray), with `env` added."""
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "RAY_AUTH_MODE": "disabled", **env}
+    full_env.pop("RAY_ADDRESS", None)
+    return subprocess.run(
+        [sys.executable, "-m", "cosmos_curate.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=400,
+        check=False,
+    )
+
+
 def test_served_model_captions_over_the_openai_api(
-    ray_cluster: dict[str, object],
-    inputs: Path,
-    weights: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    inputs: Path, weights: Path, tmp_path: Path
 ) -> None:
-    """Captions from an OpenAI-compatible server: frames per window, key sent, never written."""
+    """`curate pipeline run video-split --captioning-algorithm openai`: a caption per window
+    from the server, retried through 503s; the key is sent and never printed or written.
+    """
     secret = "sk-curate-test-0123456789"
     server = fakes.FakeOpenAIServer(api_key=secret, fail_first=2).start()
-    monkeypatch.setenv("CURATE_WEIGHTS_DIR", str(weights))
-    monkeypatch.setenv("CURATE_TEST_API_KEY", secret)
     out = tmp_path / "out"
+    flags = {
+        "--input-path": str(inputs),
+        "--output-path": str(out),
+        "--splitting-algorithm": "fixed-stride",
+        "--clip-len-s": "3",
+        "--min-clip-len-s": "1",
+        "--captioning-window-size": str(WINDOW),
+        "--captioning-remainder-threshold": str(REMAINDER),
+        "--captioning-algorithm": "openai",
+        "--openai-base-url": server.url,
+        "--openai-api-key-env": "CURATE_TEST_API_KEY",
+        "--openai-retry-delay-seconds": "0",
+        "--workers-per-stage": "1",
+        "--num-cpus": "4",
+        "--metrics-port": str(free_port()),
+    }
+    env = {"CURATE_WEIGHTS_DIR": str(weights), "CURATE_TEST_API_KEY": secret}
     try:
-        _run(
-            inputs,
-            out,
-            no_embeddings=True,
-            captioning_algorithm="openai",
-            openai_base_url=server.url,
-            openai_api_key_env="CURATE_TEST_API_KEY",
-            openai_retry_delay_seconds=0.0,
-        )
+        args = ["pipeline", "run", "video-split", "--no-embeddings", "--no-progress"]
+        result = _curate([*args, *(x for kv in flags.items() for x in kv)], env)
     finally:
         server.stop()
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert secret not in result.stdout + result.stderr
     metas = _metas(out)
     assert len(metas) == 5
     for meta in metas:
