@@ -84,16 +84,23 @@ def build_stages(options: VideoSplitOptions) -> list[CuratorStage[Any, Any] | Cu
     root = settings.weights_root()
     if options.splitting_algorithm is SplittingAlgorithm.TRANSNETV2:
         models["split"] = TRANSNETV2_MODEL_ID
+    # Ingest/split/transcode meet unreadable or corrupt videos as data: record them, go on.
+    bad_input_as_data = split_transcode_stages(options, root)
     stages: list[CuratorStage[Any, Any]] = [
-        *split_transcode_stages(options, root),
+        *bad_input_as_data,
         *build_embedding_stages(options, scoring, root),
         *build_caption_stages(options, options.layout(), root),
         ClipWriterStage(options.layout(), models),
         *build_table_stages(options, options.layout()),
     ]
-    if options.workers_per_stage is not None:
-        return [CuratorStageSpec(s, num_workers=options.workers_per_stage) for s in stages]
-    return list(stages)
+    return [
+        CuratorStageSpec(
+            s,
+            num_workers=options.workers_per_stage,
+            ignore_failures=True if any(s is d for d in bad_input_as_data) else None,
+        )
+        for s in stages
+    ]
 
 
 @attrs.define
