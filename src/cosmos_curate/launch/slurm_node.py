@@ -22,8 +22,13 @@ from cosmos_curate.cluster.errors import ClusterConnectionError
 from cosmos_curate.cluster.status import cluster_status
 from cosmos_curate.launch.slurm_jobs import SlurmError
 
-# Ray's defaults assume an idle machine; a loaded one needs longer to register agents.
-NODE_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_agent_register_timeout_ms": "120000"}
+# Ray's defaults assume an idle machine; a loaded one needs longer to register agents. A
+# node's SIGTERM drain (for Ray Serve) would wait 30 s on a GCS that the same signal ended.
+NODE_ENV = {
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_agent_register_timeout_ms": "120000",
+    "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",
+}
 
 
 def free_port(ip: str, preferred: int | None = None) -> int:

@@ -1,0 +1,239 @@
+"""`curate local launch` against a real Docker daemon, with an image `curate image build` made.
+
+The daemon and the debootstrap base image come from the image tests' fixtures (a `dockerd`
+started by PID, no bridge network, so containers here use host networking). The image is
+built once for this module from the `default` env (no torch): it runs the demo pipeline that
+needs no model. The launcher runs as a process, as a user runs it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+from tests.image.conftest import base_image, docker_client, docker_host  # noqa: F401 (fixtures)
+
+from cosmos_curate.image import build_image, plan_image
+from cosmos_curate.image.render import RenderOptions
+from cosmos_curate.launch.local import LABEL_LAUNCHED_BY, GpuRequest, LaunchSpec
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+IMAGE = "curate-launch-test:default"
+
+
+
+def docker_test(test: Any) -> Any:
+    """Marks of a test that needs the Docker daemon (and, for most, the slow image build)."""
+    return pytest.mark.docker(pytest.mark.integration(pytest.mark.timeout(2400)(test)))
+
+
+@pytest.fixture(scope="module")
+def image(docker_client: Any, base_image: str, tmp_path_factory: pytest.TempPathFactory) -> str:  # noqa: F811
+    """The project's image with the `default` env, built once for the module."""
+    project = tmp_path_factory.mktemp("launch-image") / "project"
+    project.mkdir()
+    for name in ("Dockerfile.j2", "pyproject.toml"):
+        shutil.copy(REPO_ROOT / name, project / name)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+    for name in ("src", "configs"):
+        shutil.copytree(REPO_ROOT / name, project / name, ignore=ignore)
+    shutil.copytree(REPO_ROOT / "envs" / "default", project / "envs" / "default")
+    plan = plan_image(["default"], repo_root=project, options=RenderOptions(base_image=base_image))
+    start = time.monotonic()
+    name, tag = IMAGE.split(":")
+    build_image(
+        plan, image_name=name, image_tag=tag, network_mode="host", repo_root=project,
+        client=docker_client,
+    )  # fmt: skip
+    print(f"\n[launch] image built in {time.monotonic() - start:.0f}s")
+    return IMAGE
+
+
+def launch(args: list[str], host: str, cwd: Path, **env: str) -> subprocess.Popen[str]:
+    """`curate local launch ARGS` as a process."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "cosmos_curate.cli.main", "local", "launch", *args],
+        env={**os.environ, "DOCKER_HOST": host, "PYTHONPATH": str(REPO_ROOT), **env},
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def launched_containers(client: Any) -> list[Any]:
+    """Containers `curate local launch` made that still exist (running or not)."""
+    return list(client.containers.list(all=True, filters={"label": LABEL_LAUNCHED_BY}))
+
+
+def outward_ip() -> str:
+    """This machine's first non-loopback IPv4 address (what `CURATE_BIND_HOST=auto` picks)."""
+    for addrs in psutil.net_if_addrs().values():
+        for addr in addrs:
+            if addr.family.name == "AF_INET" and not addr.address.startswith("127."):
+                return str(addr.address)
+    pytest.skip("this machine has no non-loopback IPv4 address")
+
+
+def listeners(port: int) -> set[str]:
+    """Addresses something listens on at TCP `port`."""
+    return {
+        c.laddr.ip
+        for c in psutil.net_connections(kind="tcp")
+        if c.status == psutil.CONN_LISTEN and c.laddr.port == port
+    }
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("0.0.0.0", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_dry_run_prints_docker_run_without_secrets(tmp_path: Path) -> None:
+    """--dry-run prints the docker run line: GPUs, 127.0.0.1-only port, mounts; HF_TOKEN by name."""
+    result = subprocess.run(
+        [sys.executable, "-m", "cosmos_curate.cli.main", "local", "launch", "--dry-run",
+         "--gpus", "2", "--", "curate", "pipeline", "list"],
+        env={**os.environ, "HF_TOKEN": "hf_secret_value", "PYTHONPATH": str(REPO_ROOT)},
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    line = result.stdout.strip()
+    assert "hf_secret_value" not in result.stdout + result.stderr
+    assert " --env=HF_TOKEN " in line and " --env=CURATE_BIND_HOST=auto " in line
+    assert " --gpus=2 " in line and " --publish=127.0.0.1:" in line
+    assert f" --volume={tmp_path}:{tmp_path}:rw " in line and f" --workdir={tmp_path} " in line
+    assert line.endswith("cosmos-curate:latest curate pipeline list")
+
+
+def test_spec_publishes_metrics_on_loopback_and_requests_gpus() -> None:
+    """The docker SDK arguments: the metrics port on 127.0.0.1 only; GPUs as device requests."""
+    spec = LaunchSpec(command=("true",), gpus=GpuRequest.parse("all"), metrics_port=9123)
+    kwargs = spec.run_kwargs()
+    assert kwargs["ports"] == {"9002/tcp": ("127.0.0.1", 9123)}
+    [request] = kwargs["device_requests"]
+    assert (request["Count"], request["Capabilities"]) == (-1, [["gpu"]])
+    assert GpuRequest.parse("none").device_requests() == []
+    assert kwargs["environment"]["CURATE_BIND_HOST"] == "auto"
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--gpus", "lots", "--", "true"], "--gpus 'lots'"),
+        (["--image", "bad name\nFROM x", "--", "true"], "--image"),
+        (["--env", "1BAD=x", "--", "true"], "--env '1BAD'"),
+        ([], "no command given"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args: list[str], needle: str, tmp_path: Path) -> None:
+    """Bad options: exit 2, one `error:` line naming the option, nothing started."""
+    proc = launch(args, "unix:///nonexistent.sock", tmp_path)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2
+    assert err.startswith("error: ") and err.count("\n") == 1 and needle in err, err
+
+
+def test_no_daemon_is_one_line(tmp_path: Path) -> None:
+    """No Docker daemon: exit 2 with one line naming DOCKER_HOST."""
+    proc = launch(["--", "true"], f"unix://{tmp_path}/none.sock", tmp_path)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and err.startswith("error: no Docker daemon answers at unix://")
+
+
+@docker_test
+def test_missing_image_is_one_line(docker_host: str, tmp_path: Path) -> None:  # noqa: F811
+    """An image the daemon does not have: exit 2, the line says how to build it."""
+    proc = launch(["--image", "nope:none", "--", "true"], docker_host, tmp_path)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2
+    assert err.startswith("error: image nope:none is not on this Docker daemon: build it with")
+
+
+@docker_test
+def test_pipeline_runs_in_the_image_and_binds_the_container_interface(
+    image: str, docker_host: str, docker_client: Any, tmp_path: Path  # noqa: F811
+) -> None:
+    """`curate local launch -- curate pipeline run demo-task-chunking`: output, exit 0, and
+    while it runs the embedded Ray's metrics port listens on the machine's outward address
+    (CURATE_BIND_HOST=auto inside; host networking, the test daemon has no bridge)."""
+    port = free_port()
+    command = [
+        "curate", "pipeline", "run", "demo-task-chunking", "--no-progress",
+        "--num-cpus", "2", "--metrics-port", str(port),
+    ]  # fmt: skip
+    start = time.monotonic()
+    proc = launch(["--image", image, "--network", "host", "--", *command], docker_host, tmp_path)
+    seen: set[str] = set()
+    answered = False
+    while proc.poll() is None:
+        seen |= listeners(port)
+        if not answered and seen - {"127.0.0.1"}:
+            try:
+                with urllib.request.urlopen(f"http://{outward_ip()}:{port}/metrics", timeout=2):
+                    answered = True
+            except OSError:
+                pass
+        time.sleep(0.1)
+    out, err = proc.communicate()
+    print(f"\n[launch] demo pipeline in the container: {time.monotonic() - start:.1f}s")
+    assert proc.returncode == 0, err[-4000:]
+    assert "QUICK" in out and "LAZY" in out
+    assert launched_containers(docker_client) == []
+    assert seen, "the embedded Ray's metrics port never listened"
+    assert outward_ip() in seen and "0.0.0.0" not in seen, seen
+    assert answered
+
+
+@docker_test
+def test_exit_code_output_mounts_and_token_come_through(
+    image: str, docker_host: str, docker_client: Any, tmp_path: Path  # noqa: F811
+) -> None:
+    """A failing command's exit code is the launcher's; stdout/stderr stay apart; the working
+    folder is mounted at its own path; HF_TOKEN arrives; the container is removed."""
+    (tmp_path / "marker.txt").write_text("from the host\n")
+    script = (
+        'cat marker.txt; test "$HF_TOKEN" = hf_test_token && echo token-ok; '
+        "test -d /config/models && echo weights-ok; echo to-stderr >&2; exit 7"
+    )
+    proc = launch(
+        ["--image", image, "--network", "host", "--", "sh", "-c", script],
+        docker_host, tmp_path, HF_TOKEN="hf_test_token",
+    )  # fmt: skip
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 7, err
+    assert out.split() == ["from", "the", "host", "token-ok", "weights-ok"]
+    assert "to-stderr" in err and "hf_test_token" not in err
+    assert launched_containers(docker_client) == []
+
+
+@docker_test
+def test_ctrl_c_stops_and_removes_the_container(
+    image: str, docker_host: str, docker_client: Any, tmp_path: Path  # noqa: F811
+) -> None:
+    """Ctrl-C (SIGINT) on the launcher stops the container: exit 130, nothing left behind."""
+    args = ["--image", image, "--network", "host", "--", "sleep", "600"]
+    proc = launch(args, docker_host, tmp_path)
+    deadline = time.monotonic() + 120
+    while not [c for c in launched_containers(docker_client) if c.status == "running"]:
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+        time.sleep(0.3)
+    start = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    print(f"\n[launch] Ctrl-C to container gone: {time.monotonic() - start:.1f}s")
+    assert proc.returncode == 130, err
+    assert launched_containers(docker_client) == []
