@@ -81,3 +81,84 @@ def stream_durations(path: Path) -> dict[str, float]:
             container.seek(0)
             found[stream.type] = end
     return found
+
+
+def _source(seconds: float, rate: int = 25, size: str = "160x90") -> list[str]:
+    return ["-f", "lavfi", "-i", f"testsrc=size={size}:rate={rate}:duration={seconds}"]
+
+
+def _tone(seconds: float) -> list[str]:
+    return ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}"]
+
+
+def container_video(path: Path, seconds: float = 3.0) -> Path:
+    """A clip in the container its suffix names: .mkv (H.264 + AAC), .webm (VP9 + Opus),
+    .mov (H.264 + AAC)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".webm":
+        codecs = ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8"]
+        codecs += ["-c:a", "libopus"]
+    else:
+        codecs = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"]
+    ffmpeg(*_source(seconds), *_tone(seconds), *codecs, "-shortest", str(path))
+    return path
+
+
+def ten_bit_video(path: Path, seconds: float = 3.0) -> Path:
+    """H.264 High 10 (yuv420p10le), as some cameras record."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ffmpeg(*_source(seconds), "-c:v", "libx264", "-preset", "ultrafast",
+           "-pix_fmt", "yuv420p10le", str(path))
+    return path
+
+
+def vfr_video(path: Path) -> Path:
+    """Variable frame rate: 25 fps for 2 s, then every other frame (12.5 fps) for 2 s."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ffmpeg(*_source(4.0), "-vf", "select='lt(t\\,2)+not(mod(n\\,2))'", "-fps_mode", "vfr",
+           "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path))
+    return path
+
+
+def rotated_video(path: Path, seconds: float = 2.0) -> Path:
+    """A phone-style file: 160x90 coded frames (left quarter red) shown turned by 90 degrees
+    (a display matrix, not turned pixels)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    plain = path.with_name(f"{path.stem}.plain.mp4")
+    ffmpeg("-f", "lavfi", "-i", f"color=c=blue:size=160x90:rate=25:duration={seconds}",
+           "-vf", "drawbox=x=0:y=0:w=40:h=90:color=red:t=fill",
+           "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(plain))
+    ffmpeg("-i", str(plain), "-c", "copy", "-metadata:s:v:0", "rotate=90", str(path))
+    plain.unlink()
+    return path
+
+
+def first_frame_rgb(path: Path) -> "np.ndarray":  # type: ignore[name-defined]  # noqa: F821, UP037
+    """The first frame as ffmpeg shows it (display matrix applied), RGB."""
+    import json as _json
+
+    import numpy as np
+
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+         "stream=width,height:stream_side_data=rotation", "-of", "json", str(path)],
+        capture_output=True, text=True, check=True,
+    )
+    info = _json.loads(probe.stdout)["streams"][0]
+    rotation = int((info.get("side_data_list") or [{}])[0].get("rotation", 0))
+    width, height = info["width"], info["height"]
+    if rotation % 180:
+        width, height = height, width
+    raw = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-frames:v", "1", "-f", "rawvideo",
+         "-pix_fmt", "rgb24", "-"],
+        capture_output=True, check=True,
+    ).stdout
+    return np.frombuffer(raw, np.uint8).reshape(height, width, 3)
+
+
+def audio_only(path: Path, seconds: float = 1.0) -> Path:
+    """A file with a video suffix and only an audio stream."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ffmpeg(*_tone(seconds), "-c:a", "aac", str(path))
+    return path

@@ -20,7 +20,12 @@ import av
 import numpy as np
 
 from cosmos_curate.core.interfaces.errors import CurateError
-from cosmos_curate.pipelines.video.decode import UnreadableVideoError, fps_fraction, scaled_size
+from cosmos_curate.pipelines.video.decode import (
+    CfrTimeline,
+    UnreadableVideoError,
+    fps_fraction,
+    scaled_size,
+)
 from cosmos_curate.pipelines.video.tasks import VideoMeta
 
 # Encoder -> options for a fast, good-quality encode (the bit rate is set separately).
@@ -162,6 +167,20 @@ class _AudioCutter:
         out.mux(self.stream.encode(None))
 
 
+def upright(frame: Any, rotation: int, size: tuple[int, int]) -> Any:
+    """A yuv420p frame of `size` (display orientation), turned upright.
+
+    The turn is the one its display matrix asks for (as ffmpeg's autorotate does), so every
+    reader of the clip sees it upright whether or not it honours display matrices.
+    """
+    if rotation == 0:
+        return frame.reformat(width=size[0], height=size[1], format="yuv420p")
+    coded = size if rotation == 180 else (size[1], size[0])
+    rgb = frame.reformat(width=coded[0], height=coded[1], format="rgb24").to_ndarray()
+    turned = np.ascontiguousarray(np.rot90(rgb, k=rotation // 90))
+    return av.VideoFrame.from_ndarray(turned, format="rgb24").reformat(format="yuv420p")
+
+
 def _frames(container: Any, video: Any, audio: Any) -> Iterator[Any]:
     streams = [video] + ([audio] if audio is not None else [])
     for packet in container.demux(*streams):
@@ -189,21 +208,18 @@ def encode_span(
         cutter = _AudioCutter(out, audio, start_t, end_t) if audio is not None else None
         if start_frame > 0 and base is not None:
             src.seek(int(start_t / base), stream=video, backward=True)
-        video_done = False
+        timeline = CfrTimeline(t0, rate, start_frame, end_frame)
         for frame in _frames(src, video, audio):
             if isinstance(frame, av.AudioFrame):
                 if cutter is not None:
                     cutter.add(out, frame)
-            elif not video_done:
-                index = round(((frame.time or 0.0) - t0) * rate)
-                if index >= end_frame:
-                    video_done = True
-                elif index >= start_frame:
-                    image = frame.reformat(width=size[0], height=size[1], format="yuv420p")
+            elif not timeline.done:
+                for _, kept in timeline.push(frame):
+                    image = upright(kept, meta.rotation, size)
                     image.pts, image.time_base = count, 1 / fps_fraction(rate)
                     out.mux(vout.encode(image))
                     count += 1
-            if video_done and (cutter is None or cutter.done):
+            if timeline.done and (cutter is None or cutter.done):
                 break
         out.mux(vout.encode(None))
         if cutter is not None:

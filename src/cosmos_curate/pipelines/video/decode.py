@@ -1,8 +1,11 @@
 """PyAV helpers: probe a container, decode a frame range, encode frames to H.264 mp4.
 
 Frames are indexed by presentation time (`round((t - t0) * fps)`), so spans computed on
-one decode line up with frames of another. Decoding seeks to the keyframe before the span
-and stops at its end: memory is one frame, never the whole file.
+one decode line up with frames of another. A variable-frame-rate video is read on that
+constant-rate timeline (`CfrTimeline`): a frame sharing an index with the previous one is
+dropped, a missing index repeats the previous frame, as `ffmpeg -vsync cfr` does.
+Decoding seeks to the keyframe before the span and stops at its end: memory is one frame,
+never the whole file.
 """
 
 from __future__ import annotations
@@ -54,26 +57,47 @@ def probe(path: Path | str) -> VideoMeta:
         else:
             duration = 0.0
         try:
-            next(container.decode(stream))
+            first = next(container.decode(stream))
         except (StopIteration, av.error.FFmpegError) as exc:
             msg = f"{path}: no decodable video frame ({exc or 'empty stream'})"
             raise UnreadableVideoError(msg) from exc
-        num_frames = int(stream.frames) or round(duration * fps)
+        num_frames = _timeline_length(container, stream, fps) or round(duration * fps)
+        rotation = round(float(getattr(first, "rotation", 0) or 0) / 90) * 90 % 360
         if num_frames <= 0 or duration <= 0:
             msg = f"{path}: empty video (duration {duration:.3f} s)"
             raise UnreadableVideoError(msg)
         audio = container.streams.audio[0] if container.streams.audio else None
+        coded = (int(stream.codec_context.width), int(stream.codec_context.height))
+        width, height = coded if rotation in (0, 180) else coded[::-1]
         return VideoMeta(
             duration_s=duration,
             fps=fps,
-            width=int(stream.codec_context.width),
-            height=int(stream.codec_context.height),
+            width=width,
+            height=height,
             codec=str(stream.codec_context.name),
             num_frames=num_frames,
             bit_rate=int(stream.bit_rate or container.bit_rate or 0) or None,
             pix_fmt=str(stream.codec_context.pix_fmt) if stream.codec_context.pix_fmt else None,
             audio_codec=str(audio.codec_context.name) if audio is not None else None,
+            rotation=rotation,
         )
+
+
+def _timeline_length(container: Any, stream: Any, fps: float) -> int:
+    """Frames on the constant-rate timeline: the last packet's index + 1 (0 if unknown).
+
+    Reads packets only (no decoding): exact for containers that store no frame count
+    (mkv, webm) and for variable-frame-rate files alike.
+    """
+    base = stream.time_base
+    if base is None:
+        return 0
+    t0 = float(stream.start_time * base) if stream.start_time is not None else 0.0
+    last: int | None = None
+    for packet in container.demux(stream):
+        if packet.pts is not None and (last is None or packet.pts > last):
+            last = packet.pts
+    return 0 if last is None else round((float(last * base) - t0) * fps) + 1
 
 
 def fps_fraction(fps: float) -> Fraction:
@@ -112,14 +136,46 @@ def iter_frames(
         t0 = float(stream.start_time * base) if stream.start_time is not None else 0.0
         if start_frame > 0 and base is not None:
             container.seek(int((t0 + start_frame / rate) / base), stream=stream, backward=True)
+        timeline = CfrTimeline(t0, rate, start_frame, end_frame)
         for frame in container.decode(stream):
-            t = frame.time if frame.time is not None else 0.0
-            index = round((t - t0) * rate)
-            if index < start_frame:
-                continue
-            if end_frame is not None and index >= end_frame:
+            for index, kept in timeline.push(frame):
+                yield index, kept.reformat(width=width, height=height, format=fmt)
+            if timeline.done:
                 break
-            yield index, frame.reformat(width=width, height=height, format=fmt)
+
+
+class CfrTimeline:
+    """Decoded frames -> `(index, frame)` for each index of `[start, end)` exactly once.
+
+    For a constant-rate video every frame passes through unchanged. A frame whose index
+    repeats the previous one is dropped; a skipped index gets the previous frame again
+    (also at `start`, from the last frame before it), so spans stay frame-exact.
+    """
+
+    def __init__(self, t0: float, rate: float, start: int, end: int | None) -> None:
+        self.t0, self.rate, self.start, self.end = t0, rate, start, end
+        self.next_index = start
+        self.previous: Any = None
+        self.done = False
+
+    def push(self, frame: Any) -> list[tuple[int, Any]]:
+        """The indices this decoded frame (and gap filling before it) covers."""
+        t = frame.time if frame.time is not None else 0.0
+        index = round((t - self.t0) * self.rate)
+        stop = index
+        if self.end is not None and index >= self.end:
+            self.done, stop = True, self.end
+        out: list[tuple[int, Any]] = []
+        if self.previous is not None:
+            out = [(i, self.previous) for i in range(self.next_index, stop)]
+            self.next_index = max(self.next_index, stop)
+        elif index > self.next_index:
+            self.next_index = stop  # nothing before the first frame: start there
+        if not self.done and index >= self.next_index:
+            out.append((index, frame))
+            self.next_index = index + 1
+        self.previous = frame
+        return out
 
 
 def frames_as_arrays(
