@@ -4,7 +4,10 @@ Stages (each its own worker pool, CPU work kept out of the GPU stages):
 ingest -> split (TransNetV2 frames + model, shots, fixed stride or whole video) ->
 transcode (video + audio) -> motion filter (when enabled) ->
 frame extraction + CLIP preprocessing -> CLIP embedding + aesthetics (0.25 GPU) ->
-caption preparation (CPU) -> captioning (VLM, GPU) -> writer.
+[video-model preparation (CPU) -> video embedding (GPU)] ->
+caption windows + preparation (CPU) -> [previews] -> captioning (VLM on GPU, or a served
+model) -> [caption enhancement] -> writer -> per-video embedding table
+(see `annotation_stages.py` for which of these the options select).
 """
 
 from __future__ import annotations
