@@ -13,7 +13,7 @@ from cosmos_curate.core.interfaces.stage_interface import (
     PipelineTask,
 )
 from cosmos_curate.pipelines.video.dedup import storage
-from cosmos_curate.pipelines.video.dedup.split_output import VideoClips
+from cosmos_curate.pipelines.video.dedup.split_output import VideoClips, read_video_embeddings
 from cosmos_curate.pipelines.video.shard.plan import ClipEntry, TarPlan
 from cosmos_curate.pipelines.video.shard.tar_writer import samples, write_tar
 
@@ -47,6 +47,7 @@ class TarTask(PipelineTask):
 
 
 def _entries(root: str, video: VideoClips) -> list[ClipEntry]:
+    read_video_embeddings(root, video)  # a video whose embeddings are broken is left out now
     found = []
     for clip_id, size in zip(video.clip_ids, video.clip_bytes, strict=True):
         meta = json.loads(storage.read_bytes(storage.join(root, "metas", f"{clip_id}.json")))
@@ -64,7 +65,11 @@ def _entries(root: str, video: VideoClips) -> list[ClipEntry]:
 
 
 class ReadClipInfoStage(CuratorStage[ClipInfoTask, ClipInfoTask]):
-    """Reads width, height and duration of every clip; a bad video is listed, not fatal."""
+    """Reads width, height and duration of every clip and checks its embedding.
+
+    A video whose metadata or embeddings cannot be read is listed in `failed_videos` (the
+    driver writes its failure record) and left out of the plan, so no tar depends on it.
+    """
 
     def __init__(self, input_path: str) -> None:
         self.input_path = input_path
