@@ -172,3 +172,26 @@ def test_difference_scores_are_zero_for_identical_frames() -> None:
     """Identical frames score 0; a full black-to-white switch scores 255."""
     frames = [np.zeros((4, 4, 3), np.uint8)] * 2 + [np.full((4, 4, 3), 255, np.uint8)]
     assert difference_scores(frames) == [0.0, 0.0, 255.0]
+
+
+class _Frame:
+    """Stands in for a decoded frame: only its presentation time matters to the timeline."""
+
+    def __init__(self, time: float) -> None:
+        self.time = time
+
+
+def test_cfr_timeline_drops_duplicates_and_repeats_into_gaps() -> None:
+    """At 10 fps: 0.0, 0.1, 0.12 (same index), 0.4 (gap) -> indices 0..4, 2 and 3 repeated."""
+    timeline = decode.CfrTimeline(t0=0.0, rate=10.0, start=0, end=5)
+    frames = [_Frame(t) for t in (0.0, 0.1, 0.12, 0.4, 0.5)]
+    out = [(i, f.time) for f in frames for i, f in timeline.push(f)]
+    assert out == [(0, 0.0), (1, 0.1), (2, 0.12), (3, 0.12), (4, 0.4)]
+    assert timeline.done
+
+
+def test_cfr_timeline_fills_the_span_start_from_the_frame_before() -> None:
+    """A span starting between two frames gets the earlier frame at its first index."""
+    timeline = decode.CfrTimeline(t0=0.0, rate=10.0, start=2, end=4)
+    out = [(i, f.time) for f in map(_Frame, (0.0, 0.1, 0.3, 0.5)) for i, f in timeline.push(f)]
+    assert out == [(2, 0.1), (3, 0.3)]
