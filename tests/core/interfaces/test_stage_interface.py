@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from typing import Any
 
 import attrs
 import pytest
@@ -13,7 +14,9 @@ from cosmos_curate.core.interfaces.stage_interface import (
     CuratorStage,
     CuratorStageResource,
     CuratorStageSpec,
+    NodeInfo,
     PipelineTask,
+    WorkerMetadata,
     as_stage_spec,
 )
 
@@ -125,3 +128,100 @@ def test_specs_and_resources_survive_pickling() -> None:
     assert pickle.loads(pickle.dumps(CuratorStageResource(2, 0.25))) == CuratorStageResource(
         2, 0.25
     )
+
+
+def test_resource_is_mutable_and_checked_on_assignment() -> None:
+    """Upstream code assigns fields; an impossible value is refused at the assignment."""
+    res = CuratorStageResource(cpus=1.0, gpus=2)
+    assert isinstance(res.gpus, int)
+    res.gpus = 0.5
+    assert res.gpus == 0.5
+    with pytest.raises(InvalidResourceError, match="cpus"):
+        res.cpus = -1
+    assert res.cpus == 1.0
+
+
+@pytest.mark.parametrize("gpus", [0, 0.5])
+def test_entire_gpu_needs_whole_gpus_and_names_both_fields(gpus: float) -> None:
+    """entire_gpu=True with no or a fraction of a GPU is one error naming both fields."""
+    with pytest.raises(InvalidResourceError, match=r"entire_gpu=True.*gpus="):
+        CuratorStageResource(gpus=gpus, entire_gpu=True)
+    res = CuratorStageResource(gpus=1, entire_gpu=True, nvdecs=2, nvencs=1)
+    with pytest.raises(InvalidResourceError, match="entire_gpu"):
+        res.gpus = 0.25
+
+
+def test_spec_fields_keep_upstreams_positional_order() -> None:
+    """stage, num_workers, num_workers_per_node, setup attempts, run attempts, ..."""
+    names = [f.name for f in attrs.fields(CuratorStageSpec)]
+    assert names == [
+        "stage", "num_workers", "num_workers_per_node", "num_setup_attempts_python",
+        "num_run_attempts_python", "ignore_failures", "reset_workers_on_failure",
+        "slots_per_actor", "worker_max_lifetime_m", "worker_restart_interval_m",
+        "max_setup_failure_percentage", "over_provision_factor", "stage_batch_size",
+    ]  # fmt: skip
+    assert CuratorStageSpec(_Echo(), 3).num_workers == 3
+    with pytest.raises(TypeError):
+        CuratorStageSpec(_Echo(), *([None] * 11), 4)  # type: ignore[misc]  # keyword only
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("num_workers_per_node", 0),
+        ("slots_per_actor", 0),
+        ("ignore_failures", "yes"),
+        ("worker_max_lifetime_m", -1),
+        ("max_setup_failure_percentage", 150),
+        ("over_provision_factor", 0),
+    ],
+)
+def test_spec_values_are_checked_at_construction_and_assignment(field: str, value: Any) -> None:
+    """A bad value names its field, whether passed in or assigned later."""
+    with pytest.raises(StageDefinitionError, match=field):
+        CuratorStageSpec(_Echo(), **{field: value})
+    spec = CuratorStageSpec(_Echo())
+    with pytest.raises(StageDefinitionError, match=field):
+        setattr(spec, field, value)
+
+
+def test_spec_names_and_display_like_upstream() -> None:
+    """name() is the stage's name, or `Stage NN - name`; display_str() shows its shape."""
+    spec = CuratorStageSpec(_Echo(), num_workers_per_node=0.5)
+    assert spec.name() == "_Echo"
+    assert spec.name(3) == "Stage 03 - _Echo"
+    assert spec.display_str() == "_Echo num_workers_per_node=0.5 cpus=1.0 gpus=0"
+    spec.validate()
+
+
+class _Named(_Echo):
+    def __init__(self) -> None:
+        self.name = "Reader"
+
+
+def test_stage_name_set_in_a_users_init_without_super() -> None:
+    """`self.name = ...` in an __init__ that never calls super() renames the stage."""
+    assert _Named().name == "Reader"
+    assert pickle.loads(pickle.dumps(_Named())).name == "Reader"
+    assert _Echo().name == "_Echo"
+
+
+def test_setup_hooks_default_to_the_stage_setup_methods() -> None:
+    """setup(metadata) runs stage_setup(); setup_on_node(node, metadata) the node hook."""
+    stage = _ModelStage()
+    stage.setup(WorkerMetadata(worker_id="w", stage_name="s"))
+    assert stage._model.loaded
+    calls: list[str] = []
+
+    class OnNode(_Echo):
+        def stage_setup_on_node(self) -> None:
+            calls.append("node")
+
+    OnNode().setup_on_node(NodeInfo("n1"), WorkerMetadata(worker_id="w", stage_name="s"))
+    assert calls == ["node"]
+
+
+def test_task_helpers_of_upstream_v1_4() -> None:
+    """weight and fraction are 1.0; get_major_size() is 0 by default."""
+    task = _Task(1)
+    assert (task.weight, task.fraction, task.get_major_size()) == (1.0, 1.0, 0)

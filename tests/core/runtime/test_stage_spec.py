@@ -12,6 +12,7 @@ from cosmos_curate.core.interfaces.stage_interface import (
     CuratorStage,
     CuratorStageResource,
     CuratorStageSpec,
+    StageEnvInfo,
 )
 from cosmos_curate.core.runtime.errors import GpuRequiredError
 from cosmos_curate.core.runtime.stage_spec import WeightsPolicy, resolve_stages
@@ -66,3 +67,81 @@ def test_repeated_stages_get_unique_names_and_their_own_settings(tmp_path: Path)
     assert (config.stage_name, config.batch_size, config.run_attempts) == ("HalfGpu_2", 4, 3)
     assert config.weights == policy
     assert pickle.loads(pickle.dumps(config)) == config  # sent to every worker
+
+
+class Plain(CuratorStage[Any, Any]):
+    """A CPU stage with no overrides of its own."""
+
+
+class InEnv(Plain):
+    @property
+    def conda_env_name(self) -> str | None:
+        return "video"
+
+
+class WithEnvInfo(Plain):
+    @property
+    def env_info(self) -> StageEnvInfo:
+        return StageEnvInfo(conda_env_name="transformers", extra_env_vars={"TOKENIZERS": "1"})
+
+
+class Codecs(Plain):
+    @property
+    def resources(self) -> CuratorStageResource:
+        return CuratorStageResource(cpus=1, nvdecs=2)
+
+
+def _resolve(*specs: CuratorStageSpec, tmp_path: Path, **run: Any) -> list[Any]:
+    return resolve_stages(list(specs), cluster_gpus=0, require_gpu=False, run_dir=tmp_path, **run)
+
+
+def test_none_fields_resolve_to_the_documented_defaults(tmp_path: Path) -> None:
+    """Attempts 1, two slots per actor, failures stop the run, workers live forever."""
+    (stage,) = _resolve(CuratorStageSpec(Plain()), tmp_path=tmp_path)
+    assert (stage.run_attempts, stage.setup_attempts, stage.slots_per_actor) == (1, 1, 2)
+    assert (stage.ignore_failures, stage.reset_workers_on_failure) == (False, False)
+    assert (stage.worker_max_lifetime_s, stage.worker_restart_interval_s) == (0.0, 60.0)
+    assert stage.max_setup_failure_percentage is None
+
+
+def test_spec_values_win_over_the_runs_defaults(tmp_path: Path) -> None:
+    """The run's ignore_failures applies to specs that leave theirs None, and only to them."""
+    specs = [
+        CuratorStageSpec(Plain()),
+        CuratorStageSpec(Plain(), ignore_failures=False, slots_per_actor=1),
+        CuratorStageSpec(Plain(), worker_max_lifetime_m=0.5, worker_restart_interval_m=0),
+    ]
+    first, second, third = _resolve(*specs, tmp_path=tmp_path, ignore_failures=True)
+    assert (first.ignore_failures, second.ignore_failures) == (True, False)
+    assert second.slots_per_actor == 1
+    assert (third.worker_max_lifetime_s, third.worker_restart_interval_s) == (30.0, 0.0)
+
+
+def test_env_workers_get_conda_default_env_and_extra_variables(tmp_path: Path) -> None:
+    """CONDA_DEFAULT_ENV names the stage's env even when it is missing; env_info adds vars."""
+    plain, video, info = _resolve(
+        CuratorStageSpec(Plain()),
+        CuratorStageSpec(InEnv()),
+        CuratorStageSpec(WithEnvInfo()),
+        tmp_path=tmp_path,
+    )
+    assert "CONDA_DEFAULT_ENV" not in dict(plain.worker_config.environment)
+    assert dict(video.worker_config.environment)["CONDA_DEFAULT_ENV"] == "video"
+    env = dict(info.worker_config.environment)
+    assert (env["CONDA_DEFAULT_ENV"], env["TOKENIZERS"]) == ("transformers", "1")
+
+
+def test_unused_settings_are_warned_once_per_run(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """nvdecs, over_provision_factor and a fractional per-node count: one line each."""
+    specs = [
+        CuratorStageSpec(Codecs(), over_provision_factor=2.0),
+        CuratorStageSpec(Codecs(), num_workers_per_node=0.5, over_provision_factor=1.5),
+    ]
+    with caplog.at_level("WARNING", logger="cosmos_curate"):
+        _first, second = _resolve(*specs, tmp_path=tmp_path)
+    lines = [r.getMessage() for r in caplog.records if "accepted and ignored" in r.getMessage()]
+    assert len(lines) == 3
+    assert any("over_provision_factor" in line and "Codecs, Codecs_2" in line for line in lines)
+    assert second.fixed_per_node == 1  # 0.5 per node rounds up to one worker on every node

@@ -33,14 +33,13 @@ _IGNORED_ARGUMENTS = {
 }
 
 
-def run_pipeline(
+def run_pipeline(  # noqa: PLR0917 - upstream's positional signature
     input_tasks: Iterable[PipelineTask],
     stages: Sequence[CuratorStage[Any, Any] | CuratorStageSpec],
     model_weights_prefix: str | None = None,
-    *,
     runner: Any = None,
-    args: Any = None,
     stage_save_config: Any = None,
+    args: Any = None,
     **options: Any,
 ) -> list[Any]:
     """Run `stages` over `input_tasks` on Ray and return the last stage's outputs.
@@ -50,9 +49,9 @@ def run_pipeline(
     failure record is kept) unless its stage, or the run (`ignore_failures=True`), ignores
     failures. `model_weights_prefix` (upstream's third argument, `s3://bucket/prefix`):
     fetch missing weights from there (it turns `download_missing` on unless that is given).
-    `runner`, `args` and `stage_save_config` are upstream's; they are accepted and ignored
-    with one warning. Options (keywords, the fields of `RunOptions`): `ray_address`
-    (default: the connected cluster, else `RAY_ADDRESS`, else an embedded local Ray),
+    `runner`, `stage_save_config` and `args` are upstream's (same positions); they are
+    accepted and ignored with one warning. Options (keywords, the fields of `RunOptions`):
+    `ray_address` (default: the connected cluster, else `RAY_ADDRESS`, else an embedded local Ray),
     `require_gpu` (error instead of CPU fallback), `failures_path` (JSON lines of failure
     records), `ignore_failures`, `show_progress` (live rich display), `metrics_port`
     (embedded cluster's metrics export port, default 9002), `num_cpus`/`num_gpus`
