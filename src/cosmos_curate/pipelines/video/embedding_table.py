@@ -44,7 +44,7 @@ SCHEMA = pa.schema(
         pa.field("end_frame", pa.int64()),
         pa.field("algorithm", pa.string()),
         pa.field("model", pa.string()),
-        pa.field("vector", pa.list_(pa.float32()), nullable=False),
+        pa.field("vector", pa.list_(pa.field("element", pa.float32())), nullable=False),
     ],
     metadata={"cosmos_curate.schema": SCHEMA_VERSION},
 )
@@ -134,7 +134,8 @@ class EmbeddingTableStage(CuratorStage[ClipTask, ClipTask]):
     def process_data(self, tasks: list[ClipTask]) -> list[ClipTask] | None:
         """Process a batch; see the class docstring."""
         # Whichever worker records a video's last clip sees it finished and writes the
-        # table; two seeing it at once write the same bytes.
+        # table; two seeing it at once write the same bytes. A finished video's table is
+        # final (reruns skip finished videos), so clips arriving later leave it alone.
         for video_id in sorted({t.video_id for t in tasks}):
-            write_table(self.layout, video_id)
+            ensure_table(self.layout, video_id)
         return tasks
