@@ -34,7 +34,8 @@ EXIT_TERMINATED = 143
 
 # Errors met while the work runs (after the start): exit 1. Names, not classes (see above).
 RUN_ERRORS: dict[str, str] = {
-    "PipelineExecutionError": "",
+    "PipelineExecutionError": "with --checkpoint-dir, fix it and rerun with --resume to skip "
+    "finished inputs; --ignore-failures records failed inputs and goes on",
     "StageSetupError": "",
     "ClusterTooSmallError": "",
     "BuildFailedError": "",
