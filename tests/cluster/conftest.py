@@ -1,4 +1,4 @@
-"""Real multi-node Ray clusters on 127.0.0.x, started with `curate cluster start` and stopped
+"""Real multi-node Ray clusters on 127.0.0.1, started with `curate cluster start` and stopped
 by PID with `curate cluster stop`.
 """
 

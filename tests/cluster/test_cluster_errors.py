@@ -30,7 +30,7 @@ def silent_port() -> Iterator[int]:
 
 def _one_line_error(*args: str, env: dict[str, str]) -> str:
     result = curate("pipeline", "run", "demo-task-chunking", *args, env=env, timeout=120)
-    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.returncode == 2, result.stdout + result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: ")

@@ -9,14 +9,17 @@ curate cluster stop                                # ends exactly the PIDs it st
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from cosmos_curate.cli.common import configure_logging, err, out
+from cosmos_curate.cluster.bind import bind_host
 from cosmos_curate.cluster.local_cluster import (
     GiB,
     LocalClusterConfig,
@@ -24,10 +27,14 @@ from cosmos_curate.cluster.local_cluster import (
     start_local_cluster,
     stop_local_cluster,
 )
+from cosmos_curate.cluster.ports import check_port_number
 from cosmos_curate.cluster.processes import running_processes
 from cosmos_curate.cluster.state import STATE_VAR, ClusterState, default_state_file
 from cosmos_curate.cluster.status import ClusterStatus, cluster_status
+from cosmos_curate.core.utils.preflight import PreflightError, check_finite
 from cosmos_curate.presentation.format import format_bytes, format_duration
+
+MIN_OBJECT_STORE_MB = 75  # Ray refuses a smaller object store
 
 app = typer.Typer(
     help="Start, inspect and stop a local multi-node Ray cluster.", no_args_is_help=True
@@ -73,14 +80,23 @@ def start(
     ] = False,
     auth: Annotated[str, typer.Option("--auth", help="Ray auth: token or disabled.")] = "token",
     head_ip: Annotated[
-        str, typer.Option("--head-ip", help="Head's loopback address; workers get the next ones.")
-    ] = "127.0.0.2",
+        str | None,
+        typer.Option(
+            "--head-ip",
+            help="IP of every node (default 127.0.0.1; CURATE_BIND_HOST opens it on purpose).",
+        ),
+    ] = None,
     state_file: StateFileOption = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show info logs.")] = False,
 ) -> None:
     """Start a head (plus --workers nodes) on loopback and record every PID."""
     configure_logging(verbose)
     path = state_file or default_state_file()
+    _check_start_numbers(workers, num_cpus, num_gpus, memory_gb, object_store_mb)
+    for flag, value in (("--port", port), ("--metrics-port", metrics_port),
+                        ("--client-port", client_port)):  # fmt: skip
+        if value is not None:
+            check_port_number(value, flag, allow_zero=True)
     config = LocalClusterConfig(
         workers=workers,
         num_cpus=num_cpus,
@@ -92,7 +108,7 @@ def start(
         client_port=client_port,
         dashboard=dashboard,
         auth_mode=auth,
-        head_ip=head_ip,
+        head_ip=head_ip or bind_host(),
     )
     err.print(f"starting a Ray head{f' and {workers} worker node(s)' if workers else ''} ...")
     state = start_local_cluster(config, path)
@@ -158,6 +174,22 @@ def stop(
     out.print(f"stopped {len(stopped)} process(es): {' '.join(map(str, stopped)) or '-'}")
 
 
+def _check_start_numbers(
+    workers: int, num_cpus: float, num_gpus: float, memory_gb: float, object_store_mb: int
+) -> None:
+    if workers < 0:
+        msg = f"--workers {workers}: give a whole number >= 0"
+        raise PreflightError(msg)
+    check_finite(num_cpus, "--num-cpus", minimum=0)
+    check_finite(num_gpus, "--num-gpus", minimum=0)
+    if not math.isfinite(memory_gb) or memory_gb <= 0:
+        msg = f"--memory-gb {memory_gb}: give a finite number > 0"
+        raise PreflightError(msg)
+    if object_store_mb < MIN_OBJECT_STORE_MB:
+        msg = f"--object-store-mb {object_store_mb}: Ray needs at least {MIN_OBJECT_STORE_MB}"
+        raise PreflightError(msg)
+
+
 def _use_local_token(state: ClusterState) -> None:
     import os
 
@@ -191,7 +223,7 @@ def _print_status(info: ClusterStatus, local: ClusterState | None, pids: list[in
             n.node_id[:12],
             n.ip,
             "head" if n.is_head else "worker",
-            "alive" if n.alive else "[red]dead[/]",
+            Text("alive") if n.alive else Text("dead", style="red"),
             f"{n.cpus_free:g}/{n.cpus:g}",
             f"{n.gpus_free:g}/{n.gpus:g}",
             format_bytes(n.memory_bytes),

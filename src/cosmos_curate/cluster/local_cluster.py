@@ -1,10 +1,11 @@
 """A multi-node Ray cluster on this machine: a head plus optional worker nodes on loopback.
 
 Each node is one `ray start --block` process (so it has a PID we own and it stops its
-children on SIGTERM), started in its own session with an explicit loopback address
-(`127.0.0.2` for the head, `127.0.0.3`... for workers), CPUs, memory and object store.
-Everything listens on 127.0.0.x; every port is explicit (free ones picked when not given)
-so several clusters can share the machine. The PIDs of every process go into a state file
+children on SIGTERM), started in its own session with CPUs, memory and object store given.
+Every node has the same IP: 127.0.0.1 unless `CURATE_BIND_HOST` opens the cluster on
+purpose (see `cosmos_curate.cluster.bind`), and every Ray process then listens on that
+address only. Every port is explicit (free ones picked when not given) so several clusters
+and nodes can share the machine. The PIDs of every process go into a state file
 and `stop` ends exactly those (plus Ray workers they spawned), never a machine-wide Ray stop.
 """
 
@@ -14,7 +15,6 @@ import logging
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,7 +25,9 @@ import attrs
 import psutil
 
 from cosmos_curate.cluster import auth
+from cosmos_curate.cluster.bind import BIND_VAR, LOOPBACK, is_loopback, metrics_bind_host
 from cosmos_curate.cluster.errors import LocalClusterError
+from cosmos_curate.cluster.ports import WORKER_PORT_RANGE, free_port, is_free
 from cosmos_curate.cluster.processes import descendants, running_processes, terminate
 from cosmos_curate.cluster.state import ClusterState, NodeRecord, ProcessRecord
 
@@ -34,8 +36,6 @@ logger = logging.getLogger(__name__)
 GiB = 1 << 30
 MiB = 1 << 20
 READY_LINE = "Ray runtime started"
-# Ray's worker processes use 10002-19999 by default; the client port must lie outside.
-WORKER_PORT_RANGE = range(10002, 20000)
 START_ATTEMPTS = 3
 # Ray's defaults assume an idle machine; a loaded one needs longer to start agents.
 NODE_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_agent_register_timeout_ms": "120000"}
@@ -55,13 +55,12 @@ class LocalClusterConfig:
     client_port: int | None = None  # Ray Client; None: 10001 if free, else any; 0: any free
     dashboard: bool = False
     auth_mode: str = "token"  # "token" or "disabled"
-    head_ip: str = "127.0.0.2"
+    head_ip: str = LOOPBACK  # every node's IP (one machine); see cosmos_curate.cluster.bind
     start_timeout_s: float = 180.0
 
     def worker_ip(self, index: int) -> str:
-        """Loopback address of worker node `index` (the head's + 1 + index)."""
-        *prefix, last = self.head_ip.split(".")
-        return ".".join([*prefix, str(int(last) + 1 + index)])
+        """Address of worker node `index`: the head's (all nodes run on this machine)."""
+        return self.head_ip
 
 
 @attrs.frozen
@@ -151,8 +150,12 @@ def _check_config(config: LocalClusterConfig) -> None:
     if config.workers < 0 or config.num_cpus < 0 or config.num_gpus < 0:
         msg = "workers, CPUs and GPUs must be >= 0"
         raise LocalClusterError(msg)
-    if not config.head_ip.startswith("127."):
-        msg = f"the local cluster stays on loopback: {config.head_ip} is not a 127.x.x.x address"
+    if is_loopback(config.head_ip) and config.head_ip != LOOPBACK:
+        # Ray binds every interface for any node IP but exactly 127.0.0.1.
+        msg = (
+            f"--head-ip {config.head_ip}: Ray would listen on every interface for it; "
+            f"use {LOOPBACK} (the default) or set {BIND_VAR} to open the cluster on purpose"
+        )
         raise LocalClusterError(msg)
     if config.client_port is not None and config.client_port in WORKER_PORT_RANGE:
         msg = f"Ray Client port {config.client_port} lies in Ray's worker port range 10002-19999"
@@ -186,8 +189,11 @@ class _Ports:
     def __init__(self, config: LocalClusterConfig) -> None:
         self._config = config
         ip = config.head_ip
-        self.head_metrics = self.free(ip) if config.metrics_port is None else config.metrics_port
-        self._require_free(ip, self.head_metrics, "--metrics-port")
+        metrics_host = metrics_bind_host(ip)
+        self.head_metrics = (
+            self.free(ip) if config.metrics_port is None else config.metrics_port
+        )
+        self._require_free(metrics_host, self.head_metrics, "--metrics-port")
         if config.client_port == 0:
             self.client = self.free(ip)
         elif config.client_port is not None:
@@ -195,7 +201,7 @@ class _Ports:
             self._require_free(ip, self.client, "--client-port")
         else:
             self.client = 10001 if _is_free(ip, 10001) else self.free(ip)
-        self.dashboard = self.free("127.0.0.1")
+        self.dashboard = self.free(LOOPBACK)
 
     def gcs(self) -> int:
         ip, port = self._config.head_ip, self._config.port
@@ -209,12 +215,7 @@ class _Ports:
     @staticmethod
     def free(ip: str) -> int:
         """A port nothing listens on at `ip` (outside Ray's worker range)."""
-        while True:
-            with socket.socket() as sock:
-                sock.bind((ip, 0))
-                port = int(sock.getsockname()[1])
-            if port not in WORKER_PORT_RANGE:
-                return port
+        return free_port(ip)
 
     @staticmethod
     def _require_free(ip: str, port: int, flag: str) -> None:
@@ -224,24 +225,13 @@ class _Ports:
 
 
 def _is_free(ip: str, port: int) -> bool:
-    for host in {ip, "127.0.0.1"}:
-        with socket.socket() as sock:
-            try:
-                sock.bind((host, port))
-            except OSError:
-                return False
-    return True
+    # SO_REUSEADDR probe: a port that only has connections in TIME_WAIT is free.
+    return all(is_free(host, port) for host in {ip, LOOPBACK})
 
 
 def _ray_executable() -> list[str]:
-    beside = Path(sys.executable).parent / "ray"
-    if beside.exists():
-        return [str(beside)]
-    found = shutil.which("ray")
-    if found is None:
-        msg = "the `ray` command is not installed in this environment"
-        raise LocalClusterError(msg)
-    return [found]
+    # Ray's own `ray start`, through a wrapper that keeps the node IP 127.0.0.1 as given.
+    return [sys.executable, "-m", "cosmos_curate.cluster._ray_start"]
 
 
 def _node_flags(config: LocalClusterConfig, ip: str, metrics_port: int) -> list[str]:
@@ -275,7 +265,7 @@ def _head_command(
         f"--temp-dir={temp_dir}",
         f"--ray-client-server-port={ports.client}",
         f"--include-dashboard={'true' if config.dashboard else 'false'}",
-        "--dashboard-host=127.0.0.1",
+        f"--dashboard-host={LOOPBACK}",
         f"--dashboard-port={ports.dashboard}",
         *_node_flags(config, config.head_ip, ports.head_metrics),
     ]

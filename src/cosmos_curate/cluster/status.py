@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 
 from cosmos_curate.cluster.address import parse_address, probe_address
+from cosmos_curate.cluster.bind import loopback_kept
 from cosmos_curate.cluster.errors import ClusterConnectionError
 
 
@@ -68,11 +69,12 @@ def cluster_status(address: str) -> ClusterStatus:
     probe_address(target)
     from ray._private.internal_api import get_state_from_address
 
-    state = get_state_from_address(target.url)  # type: ignore[no-untyped-call]
     try:
-        free = state.available_resources_per_node()
-        nodes = [_node(n, free.get(n["NodeID"], {})) for n in state.node_table()]
-        jobs = [_job(j) for j in state.job_table() if not j.get("IsDead")]
+        with loopback_kept(target.host):  # Ray would rewrite 127.0.0.1 to this host's IP
+            state = get_state_from_address(target.url)  # type: ignore[no-untyped-call]
+            free = state.available_resources_per_node()
+            nodes = [_node(n, free.get(n["NodeID"], {})) for n in state.node_table()]
+            jobs = [_job(j) for j in state.job_table() if not j.get("IsDead")]
     except Exception as exc:  # Ray raises many kinds here; the user needs one line
         msg = f"cannot read the state of the Ray cluster at {address}: {exc}"
         raise ClusterConnectionError(msg) from exc

@@ -103,7 +103,7 @@ def _connect_existing(raw: str) -> RayConnection:
         probe_address(target)
     runtime_env = driver_runtime_env(target)
     try:
-        with handlers_kept():
+        with handlers_kept(), loopback_kept(target.host if target is not None else ""):
             ray.init(
                 address=target.url if target is not None else raw,
                 runtime_env=runtime_env,
