@@ -37,6 +37,7 @@ RAY_FREE = [
     "cosmos_curate.core.runtime.planner",
     "cosmos_curate.core.runtime.run_options",
     "cosmos_curate.core.runtime.run_state",
+    "cosmos_curate.core.runtime.stage_env",
     "cosmos_curate.core.runtime.stage_spec",
 ]
 
