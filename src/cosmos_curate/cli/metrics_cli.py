@@ -20,7 +20,8 @@ from rich.console import RenderableType
 from rich.live import Live
 from rich.text import Text
 
-from cosmos_curate.cli.common import err, out, wide_out
+from cosmos_curate.cli.common import out, print_error, wide_out
+from cosmos_curate.cli.metrics_url import check_metrics_url, discovered_url
 from cosmos_curate.presentation.progress_view import ProgressView, RunTotals, StageRow, render
 
 DEFAULT_URL = "http://localhost:9002/metrics"
@@ -33,7 +34,11 @@ HINT = (
 app = typer.Typer(help="Watch a running pipeline's metrics.", no_args_is_help=True)
 
 UrlOption = Annotated[
-    str, typer.Option("--url", help="Metrics endpoint (Ray's metrics export port).")
+    str | None,
+    typer.Option(
+        "--url",
+        help="Metrics endpoint, http(s) (default: the running pipeline's, else port 9002).",
+    ),
 ]
 IntervalOption = Annotated[
     float, typer.Option("--interval", min=0.2, help="Seconds between refreshes.")
@@ -153,16 +158,17 @@ def _waiting(message: str, interval: float) -> Text:
 
 @app.command("tail")
 def tail(
-    url: UrlOption = DEFAULT_URL,
+    url: UrlOption = None,
     interval: IntervalOption = 2.0,
     once: OnceOption = False,
 ) -> None:
     """Show the pipeline's stages live: speed, workers, queues, CPU, memory, GPUs, failures."""
+    url = check_metrics_url(url) if url is not None else discovered_url()
     if once:
         try:
             view = read(url)
         except MetricsUnavailableError as exc:
-            err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+            print_error(str(exc))
             raise typer.Exit(1) from None
         wide_out().print(view)
         return

@@ -118,8 +118,11 @@ def parse_options(entry: PipelineEntry, raw: dict[str, Any]) -> pydantic.BaseMod
     except pydantic.ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
-        flag = "--" + field.replace("_", "-")
-        msg = f"pipeline {entry.name}: option {flag}: {first['msg']}"
+        text = str(first["msg"]).removeprefix("Value error, ")
+        if not field:  # a check across fields: its message names the options itself
+            msg = f"pipeline {entry.name}: {text}"
+        else:
+            msg = f"pipeline {entry.name}: option --{field.replace('_', '-')}: {text}"
         raise PipelineOptionsError(msg) from exc
 
 

@@ -121,6 +121,9 @@ def load_registry(path: Path | str | None = None) -> dict[str, ModelEntry]:
     except FileNotFoundError as exc:
         msg = f"model registry {path} not found; set CURATE_MODELS_CONFIG or pass --models-config"
         raise ModelRegistryError(msg) from exc
+    except (UnicodeDecodeError, IsADirectoryError) as exc:
+        msg = f"model registry {path} is not a UTF-8 JSON file ({type(exc).__name__})"
+        raise ModelRegistryError(msg) from exc
     try:
         raw = json.loads(text, object_pairs_hook=_reject_duplicate_names(path))
     except json.JSONDecodeError as exc:
