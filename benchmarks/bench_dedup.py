@@ -1,0 +1,228 @@
+"""video-dedup at scale: 200,000 x 512-d embeddings around cluster centres, planted pairs.
+
+Planted: `--pairs` pairs just above the `1 - eps` line (cosine 0.995: one of each must go)
+and as many just below it (cosine 0.985: both must stay). The data is written as a
+`video-split` output (per-video parquet embeddings + metas) and deduped by the pipeline on a
+local Ray cluster; then a plain single-process numpy implementation of the same rule runs
+on the same vectors with the pipeline's centroids (full per-cluster similarity matrices)
+and its kept set is compared. Prints wall time, peak memory, recall/precision, agreement.
+
+    .venv/bin/python benchmarks/bench_dedup.py [--n 200000] [--dim 512] [--cpus 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import multiprocessing
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+EPS = 0.01
+ABOVE, BELOW = 0.995, 0.985
+
+
+def _near(x: np.ndarray, cosine: float, rng: np.random.Generator) -> np.ndarray:
+    """Unit vectors at exactly `cosine` from the unit rows of `x`."""
+    noise = rng.normal(size=x.shape).astype(np.float32)
+    noise -= np.sum(noise * x, axis=1, keepdims=True) * x
+    noise /= np.linalg.norm(noise, axis=1, keepdims=True)
+    delta = np.sqrt(1 / cosine**2 - 1)
+    out = x + delta * noise
+    return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
+
+
+def make_vectors(
+    n: int, dim: int, pairs: int, seed: int = 0
+) -> tuple[np.ndarray, dict[str, list[tuple[int, int]]]]:
+    """Rows around 200 centres; the last 4*pairs rows are the planted pairs (a, b, a, b, ...)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(200, dim)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    base = n - 2 * pairs
+    rows = centres[rng.integers(0, 200, base)] + 0.06 * rng.normal(size=(base, dim)).astype(
+        np.float32
+    )
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    firsts = rows[-2 * pairs :]
+    above = _near(firsts[:pairs], ABOVE, rng)
+    below = _near(firsts[pairs:], BELOW, rng)
+    data = np.concatenate([rows, above, below]).astype(np.float32)
+    first_ids = list(range(base - 2 * pairs, base))
+    roles = {
+        "above": [(i, base + k) for k, i in enumerate(first_ids[:pairs])],
+        "below": [(i, base + pairs + k) for k, i in enumerate(first_ids[pairs:])],
+    }
+    return data, roles
+
+
+def clip_name(i: int) -> str:
+    return f"v{i // 100:05d}-0000aaaa_{i % 100:07d}_{i % 100 + 1:07d}"
+
+
+def write_split_output(root: Path, data: np.ndarray) -> None:
+    """metas/*.json and one parquet per 100-clip video (clip_id, model, vector)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (root / "metas").mkdir(parents=True)
+    (root / "embeddings").mkdir()
+    for start in range(0, len(data), 100):
+        ids = [clip_name(i) for i in range(start, min(len(data), start + 100))]
+        for cid in ids:
+            (root / "metas" / f"{cid}.json").write_text(json.dumps({"clip_id": cid}))
+        flat = pa.array(data[start : start + len(ids)].reshape(-1))
+        table = pa.table({"clip_id": ids, "model": ["bench"] * len(ids),
+                          "vector": pa.FixedSizeListArray.from_arrays(flat, data.shape[1])})  # fmt: skip  # noqa: E501
+        pq.write_table(table, root / "embeddings" / f"{ids[0].rsplit('_', 2)[0]}.parquet")
+
+
+class PeakRss:
+    """Samples the RSS of this process and its descendants (Ray workers) every 0.2 s."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    total += proc.memory_info().rss
+            self.peak = max(self.peak, total)
+            time.sleep(0.2)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def reference(
+    data: np.ndarray, centroids: np.ndarray, ids: list[str], out: dict[str, object]
+) -> None:
+    """Plain numpy, one process: assign, sort each cluster, full similarity matrix, max earlier."""
+    started = time.monotonic()
+    labels = np.empty(len(data), dtype=np.int64)
+    c_sq = (centroids**2).sum(1)
+    for s in range(0, len(data), 20000):
+        labels[s : s + 20000] = np.argmin(
+            c_sq[None, :] - 2 * data[s : s + 20000] @ centroids.T, axis=1
+        )
+    unit = centroids / np.linalg.norm(centroids, axis=1, keepdims=True)
+    dist = 1 - np.clip(np.einsum("ij,ij->i", data, unit[labels]), -1, 1)
+    names = np.asarray(ids)
+    removed: list[str] = []
+    for c in range(len(centroids)):
+        members = np.flatnonzero(labels == c)
+        order = members[np.lexsort((names[members], -dist[members]))]
+        e = data[order]
+        sims = e @ e.T
+        sims[np.tril_indices(len(order))] = -np.inf
+        best = sims.max(axis=0) if len(order) else np.zeros(0)
+        if len(order):
+            best[0] = 0.0
+        removed += names[order][best > 1 - EPS].tolist()
+    out["removed"] = sorted(removed)
+    out["wall_s"] = time.monotonic() - started
+    out["peak_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _reference_proc(path: str, centroids: np.ndarray, q: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    data = np.load(path)
+    result: dict[str, object] = {}
+    reference(data, centroids, [clip_name(i) for i in range(len(data))], result)
+    q.put(result)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=200_000)
+    parser.add_argument("--dim", type=int, default=512)
+    parser.add_argument("--pairs", type=int, default=2000)
+    parser.add_argument("--cpus", type=int, default=2)
+    args = parser.parse_args()
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    work = Path(tempfile.mkdtemp(prefix="bench_dedup_"))
+    try:
+        data, roles = make_vectors(args.n, args.dim, args.pairs)
+        t0 = time.monotonic()
+        write_split_output(work / "split", data)
+        print(f"wrote the split output in {time.monotonic() - t0:.1f} s", file=sys.stderr)
+        np.save(work / "data.npy", data)
+        import ray
+
+        from cosmos_curate.pipelines.video.dedup.pipeline import VideoDedupOptions, dedup_videos
+
+        ray.init(address="local", num_cpus=args.cpus, include_dashboard=False)
+        options = VideoDedupOptions(input_path=str(work / "split"), output_path=str(work / "dedup"))
+        with PeakRss() as peak:
+            t0 = time.monotonic()
+            dedup_videos(options, metrics_port=None)
+            ours_s = time.monotonic() - t0
+        ray.shutdown()
+        import pyarrow.parquet as pq
+
+        ours = sorted(
+            i for p in (work / "dedup" / "extraction" / "pruned_eps_0.01").glob("*.parquet")
+            for i in pq.read_table(p).column("id").to_pylist()
+        )  # fmt: skip
+        centroids = np.load(work / "dedup" / "clustering_results" / "kmeans_centroids.npy")
+        ctx = multiprocessing.get_context("spawn")
+        q = ctx.Queue()
+        proc = ctx.Process(target=_reference_proc, args=(str(work / "data.npy"), centroids, q))
+        proc.start()
+        ref = q.get()
+        proc.join()
+        gone = set(ours)
+        above_hit = sum(
+            1 for a, b in roles["above"] if len({clip_name(a), clip_name(b)} & gone) == 1
+        )
+        below_hit = sum(1 for a, b in roles["below"] if {clip_name(a), clip_name(b)} & gone)
+        planted_above = {clip_name(x) for p in roles["above"] for x in p}
+        summary = json.loads((work / "dedup" / "summary.json").read_text())
+        print(
+            f"\n{args.n:,} x {args.dim} embeddings, {summary['n_clusters']} clusters, eps {EPS}, {args.cpus} CPUs\n"  # noqa: E501
+        )
+        print(
+            "| implementation | wall s | peak RSS | removed | recall (above pairs) | below pairs touched | precision | kept set |"  # noqa: E501
+        )
+        print("|---|---|---|---|---|---|---|---|")
+        prec = sum(1 for i in ours if i in planted_above) / max(1, len(ours))
+        print(
+            f"| video-dedup on Ray | {ours_s:.1f} | {peak.peak / 2**20:,.0f} MB (driver + workers) | {len(ours):,} | "  # noqa: E501
+            f"{above_hit / len(roles['above']):.4f} | {below_hit} | {prec:.4f} | - |"
+        )
+        ref_removed = set(ref["removed"])
+        same = "identical" if ref_removed == gone else f"differs in {len(ref_removed ^ gone)}"
+        print(
+            f"| numpy reference (1 process, same centroids) | {ref['wall_s']:.1f} | {ref['peak_rss'] / 2**20:,.0f} MB | "  # noqa: E501
+            f"{len(ref_removed):,} | - | - | - | {same} |"
+        )
+        print(
+            f"\nour timings: {json.dumps({k: summary[k] for k in ('wall_time_s', 'largest_cluster', 'kmeans_sample_rows')})}"  # noqa: E501
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
