@@ -7,7 +7,7 @@ uses (`ray_pipeline_actor_count`, `ray_pipeline_stage_deserialize_size_total`, .
 
 Two recorders:
 - `PipelineMetrics`, a progress sink on the driver: every per-stage number of a
-  `PipelineProgress` snapshot, plus the driver loop's own numbers;
+  `PipelineProgress` record, plus the driver loop's own numbers;
 - `start_worker_metrics`, called by a stage worker after its setup: the GPU share it holds,
   recorded from the worker's own process so that `NodeAddress` is the node of the GPU.
 
@@ -194,9 +194,9 @@ def _driver_instruments() -> _DriverInstruments:
 
 
 class PipelineMetrics:
-    """A progress sink that records each snapshot as Ray metrics (on the driver).
+    """A progress sink that records each progress record as Ray metrics (on the driver).
 
-    Counters are fed the growth of the snapshot's totals since the previous call, so one
+    Counters are fed the growth of the record's totals since the previous call, so one
     instance belongs to one run; a second run in the same process adds to the same counters.
     """
 
@@ -205,7 +205,7 @@ class PipelineMetrics:
         self._broken = False
 
     def __call__(self, progress: PipelineProgress) -> None:
-        """Record one snapshot; never raises (metrics must not stop a pipeline)."""
+        """Record one progress record; never raises (metrics must not stop a pipeline)."""
         if self._broken:
             return
         try:
@@ -255,7 +255,7 @@ class PipelineMetrics:
         m.input_exhausted.set(1 if progress.input_exhausted else 0)
 
     def _grow(self, counter: Counter, stage: str, total: float) -> None:
-        """Add to `counter` what `total` grew by since the last snapshot."""
+        """Add to `counter` what `total` grew by since the last record."""
         key = (counter.info["name"], stage)
         delta = total - self._previous.get(key, 0.0)
         if delta <= 0:
