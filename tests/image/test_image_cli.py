@@ -53,7 +53,7 @@ def test_dry_run_buildkit_renders_cache_mounts(capsys: pytest.CaptureFixture[str
 def test_buildkit_without_dry_run_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     """The SDK build uses the legacy builder, so --buildkit alone is a one-line error."""
     code, out, err = run_cli(["image", "build", "--buildkit"], capsys)
-    assert code == 1 and out == ""
+    assert code == 2 and out == ""  # rejected before anything started
     assert err.startswith("error: --buildkit only applies to --dry-run")
     assert err.count("\n") == 1
 
@@ -69,9 +69,9 @@ def test_buildkit_without_dry_run_is_refused(capsys: pytest.CaptureFixture[str])
 def test_bad_env_names_are_one_line_errors(
     envs: str, expected: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Unknown or unsafe names exit 1 with one line that lists the known envs; no traceback."""
+    """Unknown or unsafe names exit 2 with one line that lists the known envs; no traceback."""
     code, out, err = run_cli(["image", "build", "--envs", envs], capsys)
-    assert code == 1 and out == ""
+    assert code == 2 and out == ""  # rejected before anything started
     assert err.startswith(expected)
     assert err.rstrip("\n").endswith("known envs: default, transformers, video")
     assert err.count("\n") == 1 and "Traceback" not in err
@@ -81,9 +81,9 @@ def test_bad_env_names_are_one_line_errors(
 def test_unreachable_daemon_is_one_line_saying_what_to_do(
     args: list[str], no_daemon: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Without a daemon: one line naming DOCKER_HOST's value, how to start one, exit 1."""
+    """Without a daemon: one line naming DOCKER_HOST's value, how to start one, exit 2."""
     code, out, err = run_cli(args, capsys)
-    assert code == 1 and out == ""
+    assert code == 2 and out == ""  # rejected before anything started
     assert err.startswith(f"error: no Docker daemon answers at {no_daemon} (DOCKER_HOST): ")
     assert "dockerd" in err and "set DOCKER_HOST" in err
     assert err.count("\n") == 1 and "Traceback" not in err
@@ -100,7 +100,7 @@ def test_template_error_reaches_the_user_as_one_line(
     (root / "envs" / "default" / "build_steps.dockerfile.j2").write_text("RUN {{ oops }}\n")
     monkeypatch.setenv("CURATE_REPO_ROOT", str(root))
     code, _, err = run_cli(["image", "build"], capsys)
-    assert code == 1
+    assert code == 2
     expected = "error: envs/default/build_steps.dockerfile.j2 line 1: 'oops' is undefined"
     assert err.startswith(expected)
     assert err.count("\n") == 1
