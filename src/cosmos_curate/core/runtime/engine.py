@@ -46,6 +46,8 @@ logger = logging.getLogger(__name__)
 ProgressSink = Callable[[PipelineProgress], None]
 COLLECT_WAIT_S = 0.05
 """How long one round waits for a call or setup to finish."""
+SHUTDOWN_WAIT_S = 10.0
+"""How long stopping a run waits for killed workers' processes to be gone."""
 
 
 class StreamingEngine:
@@ -122,10 +124,19 @@ class StreamingEngine:
                 logger.exception("progress sink failed")
 
     def _shutdown(self) -> None:
+        pending = [*self._state.calls, *self._state.setups]
         for pool in self._state.pools:
             try:
                 pool.shutdown()
             except Exception:  # keep stopping the others
                 logger.exception("could not stop the workers of %s", pool.stage.name)
+        if pending:
+            # A killed actor's calls resolve (with an error) once its process is gone: wait
+            # for that, so that no worker still runs user code when the run's error (or
+            # Ctrl-C) reaches the caller.
+            try:
+                ray.wait(pending, num_returns=len(pending), timeout=SHUTDOWN_WAIT_S)
+            except Exception:  # Ray itself going down: nothing left to wait for
+                logger.debug("waiting for killed workers failed", exc_info=True)
         self._state.calls.clear()
         self._state.setups.clear()
