@@ -89,8 +89,25 @@ def classify(exc: BaseException) -> UserError | None:
     return None
 
 
+def signal_behind(exc: BaseException) -> BaseException | None:
+    """The KeyboardInterrupt or Terminated that `exc` is, or that caused it.
+
+    A signal raised while a C extension (Ray's core worker) runs comes back wrapped, e.g.
+    as a `SystemError` whose context is the signal's exception.
+    """
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return None
+        if isinstance(seen, KeyboardInterrupt | Terminated):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def exit_code_of(exc: BaseException) -> int:
     """The exit code `curate` ends with for `exc` (1 for unknown errors)."""
+    exc = signal_behind(exc) or exc
     if isinstance(exc, KeyboardInterrupt):
         return EXIT_INTERRUPTED
     if isinstance(exc, Terminated):

@@ -115,6 +115,14 @@ def _literal_help(command: Any) -> Any:
     return command
 
 
+def _signalled(exc: BaseException) -> int:
+    if isinstance(exc, errors.Terminated):
+        print_note("terminated")
+        return errors.EXIT_TERMINATED
+    print_note("interrupted")
+    return errors.EXIT_INTERRUPTED
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the command line `argv` (default: `sys.argv[1:]`) and return its exit code."""
     errors.mark_started(False)
@@ -126,13 +134,18 @@ def run(argv: list[str] | None = None) -> int:
         return _usage_error(exc)
     except (KeyboardInterrupt, typer.Abort):
         code = errors.EXIT_INTERRUPTED
-    except errors.Terminated:
-        print_note("terminated")
-        return errors.EXIT_TERMINATED
+    except (errors.Terminated, SystemExit) as exc:
+        # SystemExit(15): Ray's own SIGTERM handler, active while ray.init runs.
+        if isinstance(exc, SystemExit) and exc.code != signal.SIGTERM:
+            raise
+        return _signalled(errors.Terminated())
     except click.ClickException as exc:
         print_error(" ".join(exc.format_message().split()))
         return errors.EXIT_REJECTED
     except Exception as exc:
+        signal_exc = errors.signal_behind(exc)
+        if signal_exc is not None:
+            return _signalled(signal_exc)
         known = errors.classify(exc)
         if known is None or os.environ.get("CURATE_DEBUG") == "1":
             raise
