@@ -159,6 +159,7 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=512)
     parser.add_argument("--pairs", type=int, default=2000)
     parser.add_argument("--cpus", type=int, default=2)
+    parser.add_argument("--chunk-size", type=int, default=10_000)
     args = parser.parse_args()
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     work = Path(tempfile.mkdtemp(prefix="bench_dedup_"))
@@ -173,7 +174,11 @@ def main() -> None:
         from cosmos_curate.pipelines.video.dedup.pipeline import VideoDedupOptions, dedup_videos
 
         ray.init(address="local", num_cpus=args.cpus, include_dashboard=False)
-        options = VideoDedupOptions(input_path=str(work / "split"), output_path=str(work / "dedup"))
+        options = VideoDedupOptions(
+            input_path=str(work / "split"),
+            output_path=str(work / "dedup"),
+            chunk_size=args.chunk_size,
+        )
         with PeakRss() as peak:
             t0 = time.monotonic()
             dedup_videos(options, metrics_port=None)

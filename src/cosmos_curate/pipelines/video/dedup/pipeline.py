@@ -127,6 +127,9 @@ def dedup_videos(options: VideoDedupOptions, **run_kwargs: Any) -> Any:
     for task in assigned:
         for cid, count in task.cluster_counts.items():
             sizes[cid] = sizes.get(cid, 0) + count
+    if not sizes:  # fail closed: an empty dedup output would let every clip through silently
+        msg = f"no clip could be assigned to a cluster; see {run_kwargs['failures_path']}"
+        raise SplitOutputError(msg)
     dedup_stage = ClusterDedupStage(
         options.output_path, options.eps, options.max_cluster_rows_in_memory, options.n_examples
     )
