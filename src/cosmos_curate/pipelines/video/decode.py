@@ -123,14 +123,19 @@ def iter_frames(
     width: int | None = None,
     height: int | None = None,
     fmt: str = "rgb24",
+    analysis: bool = False,
 ) -> Iterator[tuple[int, Any]]:
     """Yield `(index, av.VideoFrame)` for frames `[start_frame, end_frame)`, reformatted.
 
-    `width`/`height`/`fmt` are applied by libswscale as each frame is decoded.
+    `width`/`height`/`fmt` are applied by libswscale as each frame is decoded. `analysis`
+    skips the decoder's deblocking filter (about 10% faster), for frames that are only
+    scaled down to a few dozen pixels for a detector, never shown or encoded.
     """
     with _open(source) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        if analysis:
+            stream.codec_context.options = {"skip_loop_filter": "all"}
         rate = float(stream.average_rate or stream.guessed_rate)
         base = stream.time_base
         t0 = float(stream.start_time * base) if stream.start_time is not None else 0.0
@@ -186,10 +191,11 @@ def frames_as_arrays(
     width: int | None = None,
     height: int | None = None,
     fmt: str = "rgb24",
+    analysis: bool = False,
 ) -> Iterator[tuple[int, npt.NDArray[np.uint8]]]:
     """Like `iter_frames`, yielding numpy arrays."""
     for index, frame in iter_frames(
-        source, start_frame, end_frame, width=width, height=height, fmt=fmt
+        source, start_frame, end_frame, width=width, height=height, fmt=fmt, analysis=analysis
     ):
         yield index, frame.to_ndarray()
 

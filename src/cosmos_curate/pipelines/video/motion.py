@@ -42,7 +42,9 @@ def motion_score(frames: Iterable[npt.NDArray[np.uint8]]) -> float:
 def clip_motion_score(encoded: bytes) -> float:
     """Motion score of an encoded clip."""
     width, height = MOTION_SIZE
-    frames = decode.frames_as_arrays(io.BytesIO(encoded), width=width, height=height, fmt="gray")
+    frames = decode.frames_as_arrays(
+        io.BytesIO(encoded), width=width, height=height, fmt="gray", analysis=True
+    )
     return motion_score(array for _, array in frames)
 
 

@@ -136,7 +136,12 @@ class TransNetFramesStage(CuratorStage[ChunkTask, ChunkTask]):
             arrays = [
                 array
                 for _, array in decode.frames_as_arrays(
-                    path, chunk.start_frame, chunk.end_frame, width=FRAME_WIDTH, height=FRAME_HEIGHT
+                    path,
+                    chunk.start_frame,
+                    chunk.end_frame,
+                    width=FRAME_WIDTH,
+                    height=FRAME_HEIGHT,
+                    analysis=True,
                 )
             ]
             if not arrays:

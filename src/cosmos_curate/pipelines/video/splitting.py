@@ -86,7 +86,7 @@ def detect_shots(path: Path, chunk: ChunkTask, detector: CutDetector) -> list[Sp
     """Decode one chunk at `DETECT_SIZE` and return its shots (frame spans)."""
     width, height = DETECT_SIZE
     frames = decode.frames_as_arrays(
-        path, chunk.start_frame, chunk.end_frame, width=width, height=height
+        path, chunk.start_frame, chunk.end_frame, width=width, height=height, analysis=True
     )
     first: int | None = None
     last = chunk.start_frame
