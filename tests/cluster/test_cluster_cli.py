@@ -54,6 +54,9 @@ def test_start_status_stop_leaves_no_process(tmp_path: Path) -> None:
 
         assert wait_for(driver_listed, timeout=180, interval=3.0)
         pids_during_run = {p.pid for p in running_processes(state)}
+    except BaseException:
+        curate("cluster", "stop", "--state-file", str(state_file), env=env)  # leave nothing
+        raise
     finally:
         if driver is not None:
             driver.kill()
