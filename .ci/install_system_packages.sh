@@ -7,6 +7,7 @@ command -v dockerd >/dev/null || need+=(docker.io)
 command -v prometheus >/dev/null || need+=(prometheus)
 command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v chromium >/dev/null || need+=(chromium)  # report pages in a real browser
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

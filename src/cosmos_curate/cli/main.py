@@ -34,6 +34,7 @@ from cosmos_curate.cli import (
     metrics_cli,
     model_cli,
     pipeline_cli,
+    report_cli,
     slurm_cli,
 )
 from cosmos_curate.cli.common import err, print_error, print_note
@@ -52,6 +53,7 @@ app.add_typer(metrics_cli.app, name="metrics")
 app.add_typer(k8s_cli.app, name="k8s")
 app.add_typer(launch_cli.app, name="local")
 app.add_typer(slurm_cli.app, name="slurm")
+app.command("report")(report_cli.report)
 
 
 def version() -> str:

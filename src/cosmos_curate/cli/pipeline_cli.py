@@ -191,3 +191,5 @@ def print_summary(name: str, result: PipelineResult) -> None:
     if result.outputs:
         out.print(outputs_table(result.outputs))
     wide_out().print(render(from_progress(result.progress), title=f"{name}: finished"))
+    if result.report_path is not None:
+        common.print_note(f"report:   {result.report_path}")

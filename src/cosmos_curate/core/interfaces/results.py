@@ -89,6 +89,8 @@ class PipelineResult:
     num_failures: int
     failures_path: Path | None
     progress: PipelineProgress
+    report_path: Path | None = None
+    """The run's `report.html` (None when it could not be written)."""
 
 
 @attrs.frozen

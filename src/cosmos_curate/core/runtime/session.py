@@ -28,6 +28,7 @@ from cosmos_curate.core.runtime.run_options import RunOptions
 from cosmos_curate.core.runtime.stage_spec import resolve_stages
 from cosmos_curate.core.utils import settings
 from cosmos_curate.core.weights.check import check_weights as check_stage_weights
+from cosmos_curate.report import RunRecorder, StageInfo
 
 logger = logging.getLogger(__name__)
 
@@ -90,14 +91,24 @@ def run_session(
             metrics_port=options.metrics_port,
         )
         stack.callback(connection.close)
+        nodes = ray_connection.node_capacities()
         resolved = resolve_stages(
             specs,
-            cluster_gpus=sum(n.gpus for n in ray_connection.node_capacities()),
+            cluster_gpus=sum(n.gpus for n in nodes),
             require_gpu=options.require_gpu,
             run_dir=run_dir,
             weights_on_node=options.weights_policy,
             ignore_failures=options.ignore_failures,
         )
+        recorder = RunRecorder(
+            run_dir,
+            [StageInfo(s.name, s.cpus, s.gpus) for s in resolved],
+            cluster_cpus=sum(n.cpus for n in nodes),
+            cluster_gpus=sum(n.gpus for n in nodes),
+            failures_path=failures_path,
+        )
+        sinks.append(recorder)
+        stack.push(recorder.exit)  # report.html on any exit: done, error, Ctrl-C
         if options.show_progress:
             from cosmos_curate.presentation.progress_view import LiveProgress
 
@@ -118,4 +129,5 @@ def run_session(
         num_failures=failure_log.total,
         failures_path=failures_path if failure_log.total else None,
         progress=progress,
+        report_path=recorder.report_path,
     )

@@ -1,0 +1,66 @@
+"""`curate report [RUN ...] [--open] [-o FILE]`: render a run's page again, or compare runs.
+
+No RUN: the last recorded run. One RUN: its `report.html` is written again in its folder.
+Two or more: one page with the runs side by side (default file: beside the first run).
+"""
+
+from __future__ import annotations
+
+import webbrowser
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cosmos_curate.cli.common import out
+from cosmos_curate.report import (
+    REPORT_FILE,
+    RunNotFoundError,
+    last_run,
+    resolve_run,
+    write_report,
+)
+
+EXAMPLES = """
+Examples:
+  curate report                      the last run's page, written again
+  curate report RUN_FOLDER --open    one run, opened in the browser
+  curate report RUN_A RUN_B -o ab.html   two runs side by side
+"""
+
+
+def report(
+    runs: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Run folders (or their names under the runs folder); none: the last run.",
+            show_default=False,
+        ),
+    ] = None,
+    open_page: Annotated[
+        bool, typer.Option("--open", help="Open the page in the default browser.")
+    ] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the page here.", dir_okay=False),
+    ] = None,
+) -> None:
+    """Render a run's report page (runs side by side when several are given)."""
+    folders = [resolve_run(name) for name in runs] if runs else [last_run()]
+    if output is None:
+        first = folders[0]
+        output = first / (
+            REPORT_FILE
+            if len(folders) == 1
+            else "compare-" + "-".join(f.name for f in folders[1:]) + ".html"
+        )
+    try:
+        path = write_report(folders, output.expanduser().resolve())
+    except ValueError as exc:  # a file that is no run's series
+        raise RunNotFoundError(str(exc)) from exc
+    out.print(str(path))
+    if open_page:
+        webbrowser.open(path.as_uri())
+
+
+report.__doc__ = f"{report.__doc__}\n{EXAMPLES}"

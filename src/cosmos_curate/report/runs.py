@@ -1,0 +1,47 @@
+"""Finding run folders for `curate report`: by path, by folder name, or the newest one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cosmos_curate.core.interfaces.errors import CurateError
+from cosmos_curate.core.utils import settings
+from cosmos_curate.report.series import REPORT_FILE, SERIES_FILE
+
+
+class RunNotFoundError(CurateError):
+    """A run named on the command line has no recorded series (or no run was recorded)."""
+
+
+def recorded_runs() -> list[Path]:
+    """Run folders under the runs folder that hold a series, oldest first."""
+    root = settings.runs_root()
+    if not root.is_dir():
+        return []
+    found = [p.parent for p in root.glob(f"*/{SERIES_FILE}")]
+    return sorted(found, key=lambda p: (p / SERIES_FILE).stat().st_mtime)
+
+
+def resolve_run(name: str) -> Path:
+    """A run folder from a path (folder, its series or its report) or a folder's name."""
+    path = Path(name).expanduser()
+    if path.is_file() and path.name in (SERIES_FILE, REPORT_FILE):
+        path = path.parent
+    if not path.is_dir():
+        path = settings.runs_root() / name
+    if not (path / SERIES_FILE).is_file():
+        msg = (
+            f"no recorded run at {name}: give a run folder holding {SERIES_FILE} "
+            f"(runs are under {settings.runs_root()}; `curate report` alone shows the last)"
+        )
+        raise RunNotFoundError(msg)
+    return path
+
+
+def last_run() -> Path:
+    """The most recently recorded run."""
+    runs = recorded_runs()
+    if not runs:
+        msg = f"no recorded run under {settings.runs_root()}: run a pipeline first"
+        raise RunNotFoundError(msg)
+    return runs[-1]
