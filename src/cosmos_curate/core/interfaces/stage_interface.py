@@ -256,7 +256,10 @@ class CuratorStageSpec:
     - `max_setup_failure_percentage`: tolerate failed setups (the worker is replaced) and
       stop only when more than this share of the stage's setups failed;
     - `over_provision_factor`: accepted, not used (warned once per run);
-    - `stage_batch_size` (keyword): override the stage's own `stage_batch_size`.
+    - `stage_batch_size` (keyword): override the stage's own `stage_batch_size`;
+    - `call_timeout_s` (keyword, None: no limit): a `process_data` call running longer is
+      treated as a worker failure: the worker is killed and replaced, its tasks re-run
+      alone and recorded as failures if they hang again.
     """
 
     stage: CuratorStage[Any, Any] = attrs.field(validator=_check_stage)
@@ -274,6 +277,9 @@ class CuratorStageSpec:
     )
     over_provision_factor: float | None = attrs.field(default=None, validator=positive_number)
     stage_batch_size: int | None = attrs.field(default=None, kw_only=True, validator=positive_int)
+    call_timeout_s: float | None = attrs.field(
+        default=None, kw_only=True, validator=positive_number
+    )
 
     def __attrs_post_init__(self) -> None:
         self.validate()

@@ -148,6 +148,7 @@ def _finish_call(
         deserialize_bytes=report.deserialize_bytes,
         gap_seconds=report.gap_seconds,
     )
+    state.bytes.record_call(call.stage, report.tasks_in, report.part_bytes)
     stats.cpu_percent_by_worker[call.worker.worker_id] = report.cpu_percent
     stats.rss_by_worker[call.worker.worker_id] = report.rss_bytes
     if report.failures:
@@ -157,24 +158,32 @@ def _finish_call(
         stop_unless_ignored(state.stages[call.stage], report.failures, failures.path, report.error)
         if state.stages[call.stage].reset_workers_on_failure:
             pool.retire(call.worker)  # its other calls finish first; a new one replaces it
-    _forward(state, options, call, report.part_counts)
+    _forward(state, options, call, report)
 
 
 def _forward(
-    state: RunState, options: EngineOptions, call: InFlightCall, counts: tuple[int, ...]
+    state: RunState, options: EngineOptions, call: InFlightCall, report: CallReport
 ) -> None:
-    """Queue the call's outputs downstream (or collect them) and settle the ledger."""
+    """Queue the call's outputs downstream (or collect them) and settle the ledger.
+
+    A part remembers its size and the node it was made on (byte budget, locality).
+    """
     origins = frozenset().union(*(c.origins for c in call.chunks))
-    parts = [(p, c) for p, c in zip(call.part_refs, counts, strict=True) if c]
+    counts = report.part_counts
+    sizes = report.part_bytes or (0,) * len(counts)
+    parts = [
+        (p, c, n) for p, c, n in zip(call.part_refs, counts, sizes, strict=True) if c
+    ]
     if call.stage + 1 < len(state.stages):
         queue = state.queues[call.stage + 1]
         state.ledger.derive(origins, len(parts))
-        for part, count in parts:
-            queue.push(Chunk(part, count, origins))
+        for part, count, nbytes in parts:
+            queue.push(Chunk(part, count, origins, nbytes=nbytes, node_id=call.worker.node_id))
     else:
         state.n_outputs += sum(counts)
         if options.collect_outputs:
-            for blob in ray.get([p for p, _ in parts]):
-                state.outputs.extend(loads(blob))
+            # Copied out of the object store: the outputs the caller keeps own their memory.
+            for blob in ray.get([p for p, _, _ in parts]):
+                state.outputs.extend(loads(blob, copy=True))
     for chunk in call.chunks:
         state.ledger.release(chunk.origins)

@@ -1,17 +1,23 @@
 """Phase 2 of a round, dispatch: queued chunks to free workers, downstream stages first.
 
-A stage sends a call only while the next stage's queue has room (backpressure). A suspect
-chunk (its worker died) runs alone on an idle worker. Call sizes come from `PipelineFlow`.
+A stage sends a call only while the next stage's queue has room, in tasks and in bytes
+(backpressure; see `byte_budget`). A suspect chunk (its worker died) runs alone on an idle
+worker. Call sizes come from `PipelineFlow`. With locality on, a call goes preferably to a
+free worker on the node where its chunks were made, and takes that node's chunks first.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 
 from cosmos_curate.core.runtime.flow import PipelineFlow
-from cosmos_curate.core.runtime.queues import Chunk
+from cosmos_curate.core.runtime.queues import Chunk, ChunkQueue
 from cosmos_curate.core.runtime.run_state import InFlightCall, RunState
 from cosmos_curate.core.runtime.stage_pool import WorkerHandle
+from cosmos_curate.presentation.format import format_bytes
+
+logger = logging.getLogger(__name__)
 
 
 def dispatch(state: RunState, flow: PipelineFlow) -> None:
@@ -29,7 +35,9 @@ def _dispatch_stage(state: RunState, flow: PipelineFlow, index: int) -> None:
             # A chunk whose worker died runs alone on an idle worker, so that if it
             # kills this one too there is no doubt which task did it.
             worker = pool.idle_worker()
-            if worker is None:
+            if worker is None or not _budget_allows(
+                state, flow, index, flow.size_within_budget(index, 1)
+            ):
                 return
             _submit(state, flow, index, worker, queue.pop_up_to(1), exclusive=True)
             continue
@@ -40,12 +48,61 @@ def _dispatch_stage(state: RunState, flow: PipelineFlow, index: int) -> None:
         size = policy.share_for_idle_slots(
             desired, queue.tasks, pool.free_slot_count(), stage.batch_size
         )
-        size = flow.tail_capped(index, size)
-        _submit(state, flow, index, free[0], _take(state, flow, index, size), exclusive=False)
+        size = flow.size_within_budget(index, flow.tail_capped(index, size))
+        if not _budget_allows(state, flow, index, size):
+            return
+        worker = _pick_worker(free, queue, locality=flow.options.locality)
+        chunks = _take(state, flow, index, size, worker.node_id if flow.options.locality else None)
+        _submit(state, flow, index, worker, chunks, exclusive=False)
 
 
-def _take(state: RunState, flow: PipelineFlow, index: int, size: int) -> list[Chunk]:
-    """Chunks of about `size` tasks from the queue.
+def _budget_allows(state: RunState, flow: PipelineFlow, index: int, size: int) -> bool:
+    """Whether a call of `size` tasks (already cut to the budget) may go now.
+
+    Keeps the stage's budget-wait clock and warns once when one call exceeds its share.
+    """
+    now = time.monotonic()
+    if size <= 0:
+        state.bytes.mark_blocked(index, now)
+        return False
+    state.bytes.mark_unblocked(index, now)
+    if index not in state.bytes.warned and flow.output_oversized(index):
+        state.bytes.warned.add(index)
+        meter = state.bytes.meters[index]
+        logger.warning(
+            "stage %s: one call's output (~%s) is larger than its share of the object store "
+            "budget (%s); its calls run one at a time (raise object_store_fraction or the "
+            "object store size to overlap them)",
+            state.stages[index].name,
+            format_bytes((meter.bytes_per_task or 0.0) * state.stages[index].batch_size),
+            format_bytes(state.bytes.budget.share),
+        )
+    return True
+
+
+def _pick_worker(free: list[WorkerHandle], queue: ChunkQueue, *, locality: bool) -> WorkerHandle:
+    """The least-loaded free worker; with `locality`, one on a node whose chunks are queued.
+
+    The front chunk's node first (FIFO order kept when possible), then any free worker
+    whose node made a chunk within the queue's lookahead.
+    """
+    if not locality:
+        return free[0]
+    front = queue.peek()
+    if front is not None and front.node_id is not None:
+        for worker in free:
+            if worker.node_id == front.node_id:
+                return worker
+    for worker in free:
+        if worker.node_id is not None and queue.has_node(worker.node_id):
+            return worker
+    return free[0]
+
+
+def _take(
+    state: RunState, flow: PipelineFlow, index: int, size: int, node_id: str | None
+) -> list[Chunk]:
+    """Chunks of about `size` tasks from the queue (made on `node_id` first, if given).
 
     Near the end the front chunk is split when it alone is larger, so that the last
     calls can be as small as the tail needs.
@@ -63,7 +120,7 @@ def _take(state: RunState, flow: PipelineFlow, index: int, size: int) -> list[Ch
             state.ledger.split(front.origins, 2)
             return [head]
     # Near the end calls must not outgrow their size, or the tail gets uneven again.
-    return queue.pop_up_to(size, exact=tail)
+    return queue.pop_up_to(size, exact=tail, node_id=node_id)
 
 
 def _submit(
@@ -78,6 +135,9 @@ def _submit(
     n_tasks = sum(c.n_tasks for c in chunks)
     n_parts = flow.parts_for(index, n_tasks)
     state.first_dispatch[index] = min(state.first_dispatch[index], time.monotonic())
+    for chunk in chunks:
+        if chunk.node_id is not None and worker.node_id is not None:
+            state.bytes.moved(chunk.nbytes, cross_node=chunk.node_id != worker.node_id)
     refs = state.pools[index].submit(
         worker,
         n_parts,
@@ -86,4 +146,13 @@ def _submit(
         n_tasks,
         exclusive=exclusive,
     )
-    state.calls[refs[0]] = InFlightCall(index, worker, chunks, n_tasks, list(refs[1:]))
+    per_task = state.bytes.meters[index].bytes_per_task or 0.0
+    state.calls[refs[0]] = InFlightCall(
+        index,
+        worker,
+        chunks,
+        n_tasks,
+        list(refs[1:]),
+        in_bytes=sum(c.nbytes for c in chunks),
+        expected_out_bytes=int(per_task * n_tasks),
+    )

@@ -25,6 +25,7 @@ from typing import Any
 import ray
 
 from cosmos_curate.core.interfaces.results import PipelineProgress
+from cosmos_curate.core.runtime.byte_budget import ByteBudget
 from cosmos_curate.core.runtime.collect import collect
 from cosmos_curate.core.runtime.dispatch import dispatch
 from cosmos_curate.core.runtime.failures import FailureLog
@@ -39,6 +40,8 @@ from cosmos_curate.core.runtime.run_state import RunState
 from cosmos_curate.core.runtime.scaling import plan
 from cosmos_curate.core.runtime.stage_pool import StagePool
 from cosmos_curate.core.runtime.stage_spec import ResolvedStage
+from cosmos_curate.core.runtime.store_stats import object_store_capacity, observe_store
+from cosmos_curate.core.runtime.watchdog import expire_hung_calls
 from cosmos_curate.core.runtime.wire import dump_stage
 
 logger = logging.getLogger(__name__)
@@ -78,10 +81,13 @@ class StreamingEngine:
         state.input = enumerate(input_tasks)
         state.started = time.monotonic()
         state.pools = [StagePool(s, ray.put(dump_stage(s.stage))) for s in state.stages]
+        state.bytes.budget = ByteBudget.from_store(
+            object_store_capacity(), options.object_store_fraction, len(state.stages)
+        )
         done = self._journal.done if self._journal is not None else None
         try:
             plan(state, self._flow, self._planner)
-            next_plan = next_report = next_flush = time.monotonic()
+            next_plan = next_report = next_flush = next_store = time.monotonic()
             while True:
                 round_start = time.perf_counter()
                 feed(state, self._flow, done)  # 1
@@ -90,6 +96,10 @@ class StreamingEngine:
                     break
                 collect(state, options, self._failures, COLLECT_WAIT_S)  # 3
                 now = time.monotonic()
+                expire_hung_calls(state, now)
+                if now >= next_store:
+                    observe_store(state)
+                    next_store = now + options.store_poll_interval_s
                 if now >= next_plan or state.newly_measured:  # 4
                     state.newly_measured = False
                     plan(state, self._flow, self._planner)
@@ -104,6 +114,7 @@ class StreamingEngine:
                 state.round_seconds += time.perf_counter() - round_start
             if self._journal is not None:
                 self._journal.flush()
+            observe_store(state)
             self._report(finished=True)
             return state.outputs
         finally:

@@ -12,6 +12,7 @@ import time
 
 import attrs
 
+from cosmos_curate.core.runtime.byte_budget import oversized, tasks_within_share
 from cosmos_curate.core.runtime.run_options import EngineOptions
 from cosmos_curate.core.runtime.run_state import RunState
 from cosmos_curate.core.runtime.stats import COST_WINDOW_S
@@ -79,6 +80,54 @@ class PipelineFlow:
         pending = self.state.queues[index + 1].tasks + self.state.pools[index].tasks_in_flight
         return pending >= self.queue_limit(index + 1)
 
+    # ---- bytes (see byte_budget) --------------------------------------------------
+    def size_within_budget(self, index: int, size: int) -> int:
+        """`size` cut so that stage `index`'s output fits the next queue's share; 0: wait.
+
+        The last stage's outputs leave the store for the driver: never held back.
+        """
+        state = self.state
+        budget = state.bytes.budget
+        if index + 1 >= len(state.stages) or not budget.bounded:
+            return size
+        held, expected = state.boundary_bytes(index + 1)
+        calls = sum(w.calls_in_flight for w in state.pools[index].workers)
+        return tasks_within_share(
+            share=budget.share,
+            used=held + expected,
+            bytes_per_task=state.bytes.meters[index].bytes_per_task,
+            desired=size,
+            batch=state.stages[index].batch_size,
+            calls_in_flight=calls,
+        )
+
+    def intake_has_room(self) -> bool:
+        """Whether stage 0's queue may take another input chunk under the byte budget."""
+        budget = self.state.bytes.budget
+        if not budget.bounded:
+            return True
+        held, _ = self.state.boundary_bytes(0)
+        return held == 0 or held < budget.share
+
+    def output_oversized(self, index: int) -> bool:
+        """Whether one batch of stage `index`'s output alone exceeds its queue's share."""
+        if index + 1 >= len(self.state.stages):
+            return False
+        return oversized(
+            self.state.bytes.budget.share,
+            self.state.bytes.meters[index].bytes_per_task,
+            self.state.stages[index].batch_size,
+        )
+
+    def byte_blocked(self, index: int) -> bool:
+        """Whether the byte budget keeps stage `index` from sending even one more batch."""
+        if index + 1 >= len(self.state.stages) or not self.state.bytes.budget.bounded:
+            return False
+        if self.state.bytes.meters[index].bytes_per_task is None:
+            return False  # unmeasured: it sends one call at a time, not a reason to wait
+        batch = self.state.stages[index].batch_size
+        return self.size_within_budget(index, batch) == 0
+
     # ---- progress of the work ----------------------------------------------------
     def tasks_left_for(self, index: int) -> int:
         """Tasks still to reach or pass stage `index` (queued or in flight here or upstream)."""
@@ -109,12 +158,15 @@ class PipelineFlow:
     def worth_growing(self, index: int) -> bool:
         """Whether a new worker of stage `index` would pay for its start-up.
 
-        Not when the stage's workers are mostly idle (they wait on something else), when its
+        Not when the byte budget holds the stage back (downstream cannot take its output),
+        when the stage's workers are mostly idle (they wait on something else), when its
         work is bound by per-call overhead, or when its current workers finish the work left
         before a new one could start (at the end of a run finished stages hand their
         resources on).
         """
         pool, spt = self.state.pools[index], self.state.stats[index].seconds_per_task
+        if pool.active_count and self.byte_blocked(index):
+            return False  # its output cannot be consumed: more workers would only wait
         if not spt or not pool.active_count:
             return True
         busy = self.busy_share(index)

@@ -1,8 +1,9 @@
 """Phase 1 of a round, feed: input tasks into stage 0's queue while it has room.
 
 Backpressure starts here: the input iterable is read only as far as stage 0's queue limit
-allows, so a million-task iterator is never materialised. Each chunk made here is a new
-origin in the ledger; positions an earlier run's journal lists are skipped.
+(in tasks and in bytes) allows, so a million-task iterator is never materialised. Each
+chunk made here is a new origin in the ledger; positions an earlier run's journal lists
+are skipped.
 """
 
 from __future__ import annotations
@@ -16,8 +17,16 @@ from cosmos_curate.core.runtime.wire import dumps
 
 
 def feed(state: RunState, flow: PipelineFlow, done: DoneSet | None) -> None:
-    """Pull input into stage 0's queue, one call's worth per chunk, until it is full."""
-    while not state.input_exhausted and state.queues[0].tasks < flow.queue_limit(0):
+    """Pull input into stage 0's queue, one call's worth per chunk, until it is full.
+
+    Full in tasks (`queue_limit`) or in bytes (stage 0's share of the byte budget: the
+    input chunks' pickled sizes are known here).
+    """
+    while (
+        not state.input_exhausted
+        and state.queues[0].tasks < flow.queue_limit(0)
+        and flow.intake_has_room()
+    ):
         size = flow.desired_call_size(0)
         batch, positions = [], []
         for position, task in state.input:
@@ -33,4 +42,5 @@ def feed(state: RunState, flow: PipelineFlow, done: DoneSet | None) -> None:
         if batch:
             state.inputs_read += len(batch)
             origins = state.ledger.new_origin(to_ranges(positions))
-            state.queues[0].push(Chunk(dumps(batch), len(batch), origins))
+            blob = dumps(batch)
+            state.queues[0].push(Chunk(blob, len(batch), origins, nbytes=blob.nbytes))

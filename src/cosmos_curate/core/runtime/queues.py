@@ -1,8 +1,9 @@
-"""Queues of task chunks between stages, counted in tasks."""
+"""Queues of task chunks between stages, counted in tasks and in serialized bytes."""
 
 from __future__ import annotations
 
 import collections
+import itertools
 from collections.abc import Iterable
 from typing import Any
 
@@ -11,10 +12,12 @@ import attrs
 
 @attrs.frozen
 class Chunk:
-    """A pickled list of tasks: inline bytes or a Ray object ref to them.
+    """A pickled list of tasks: an inline `WireBlob` or a Ray object ref to one.
 
     `origins` are the input chunks it derives from (see `ledger`); `deaths` counts the
-    workers that died while holding it (a poison task kills every worker it meets).
+    workers that died while holding it (a poison task kills every worker it meets);
+    `nbytes` is its serialized size (a slice counts its share) and `node_id` the node
+    whose worker produced it (None: made by the driver).
     """
 
     data: Any
@@ -23,6 +26,8 @@ class Chunk:
     deaths: int = 0
     start: int = 0
     """Index of the chunk's first task in the pickled list (a split chunk is a slice)."""
+    nbytes: int = attrs.field(default=0, kw_only=True)
+    node_id: str | None = attrs.field(default=None, kw_only=True)
 
     @property
     def span(self) -> tuple[int, int]:
@@ -31,8 +36,14 @@ class Chunk:
 
     def split(self, n_tasks: int) -> tuple[Chunk, Chunk]:
         """The first `n_tasks` tasks and the rest, sharing `data` (nothing is re-pickled)."""
-        head = attrs.evolve(self, n_tasks=n_tasks)
-        rest = attrs.evolve(self, n_tasks=self.n_tasks - n_tasks, start=self.start + n_tasks)
+        head_bytes = self.nbytes * n_tasks // max(1, self.n_tasks)
+        head = attrs.evolve(self, n_tasks=n_tasks, nbytes=head_bytes)
+        rest = attrs.evolve(
+            self,
+            n_tasks=self.n_tasks - n_tasks,
+            start=self.start + n_tasks,
+            nbytes=self.nbytes - head_bytes,
+        )
         return head, rest
 
     @property
@@ -41,12 +52,17 @@ class Chunk:
         return self.deaths > 0
 
 
+LOCAL_LOOKAHEAD = 64
+"""How far into a queue `pop_up_to` looks for chunks made on the consumer's node."""
+
+
 class ChunkQueue:
     """FIFO of chunks; re-queued chunks (from a dead worker) go to the front."""
 
     def __init__(self) -> None:
         self._chunks: collections.deque[Chunk] = collections.deque()
         self.tasks = 0
+        self.bytes = 0
 
     def __len__(self) -> int:
         return len(self._chunks)
@@ -59,21 +75,37 @@ class ChunkQueue:
         """Append at the back."""
         self._chunks.append(chunk)
         self.tasks += chunk.n_tasks
+        self.bytes += chunk.nbytes
 
     def push_front(self, chunks: Iterable[Chunk]) -> None:
         """Put chunks back at the front, keeping their order."""
         for chunk in reversed(list(chunks)):
             self._chunks.appendleft(chunk)
             self.tasks += chunk.n_tasks
+            self.bytes += chunk.nbytes
 
-    def pop_up_to(self, n_tasks: int, *, exact: bool = False) -> list[Chunk]:
+    def has_node(self, node_id: str) -> bool:
+        """Whether a chunk made on `node_id` lies within the lookahead."""
+        return any(
+            c.node_id == node_id for c in itertools.islice(self._chunks, LOCAL_LOOKAHEAD)
+        )
+
+    def pop_up_to(
+        self, n_tasks: int, *, exact: bool = False, node_id: str | None = None
+    ) -> list[Chunk]:
         """At least one chunk, then more while their total is under `n_tasks`.
 
         The total can exceed `n_tasks` by part of a chunk: chunks come from upstream at
         sizes that rarely add up to `n_tasks`, and stopping short would leave calls half
         the wanted size. With `exact`, it stops before exceeding instead. A suspect chunk
-        always travels alone, so a poison task cannot take others down.
+        always travels alone, so a poison task cannot take others down. With `node_id`,
+        chunks made on that node (within `LOCAL_LOOKAHEAD`) are taken first: their bytes
+        need not cross the network.
         """
+        if node_id is not None and not (self._chunks and self._chunks[0].suspect):
+            local = self._pop_local(n_tasks, exact=exact, node_id=node_id)
+            if local:
+                return local
         taken: list[Chunk] = []
         total = 0
         while self._chunks:
@@ -84,5 +116,24 @@ class ChunkQueue:
             chunk = self._chunks.popleft()
             taken.append(chunk)
             total += size
-            self.tasks -= size
+            self._account_pop(chunk)
         return taken
+
+    def _pop_local(self, n_tasks: int, *, exact: bool, node_id: str) -> list[Chunk]:
+        taken: list[Chunk] = []
+        total = 0
+        for chunk in list(itertools.islice(self._chunks, LOCAL_LOOKAHEAD)):
+            if chunk.node_id != node_id or chunk.suspect:
+                continue
+            full = total + chunk.n_tasks > n_tasks if exact else total >= n_tasks
+            if taken and full:
+                break
+            self._chunks.remove(chunk)
+            taken.append(chunk)
+            total += chunk.n_tasks
+            self._account_pop(chunk)
+        return taken
+
+    def _account_pop(self, chunk: Chunk) -> None:
+        self.tasks -= chunk.n_tasks
+        self.bytes -= chunk.nbytes

@@ -15,6 +15,7 @@ import attrs
 
 from cosmos_curate.core.interfaces.results import PipelineProgress
 from cosmos_curate.core.runtime.bundling import BundlePolicy
+from cosmos_curate.core.runtime.byte_budget import DEFAULT_STORE_FRACTION
 from cosmos_curate.core.runtime.stage_spec import WeightsPolicy
 from cosmos_curate.core.utils import settings
 
@@ -39,6 +40,18 @@ class EngineOptions:
     min_busy_share_to_grow: float = 0.5
     journal_flush_interval_s: float = 0.5
     bundle_policy: BundlePolicy = attrs.field(factory=BundlePolicy)
+    object_store_fraction: float = attrs.field(default=DEFAULT_STORE_FRACTION)
+    """Share of the cluster's object store the run may fill (see `byte_budget`)."""
+    locality: bool = True
+    """Send a chunk preferably to a free worker on the node that made it."""
+    store_poll_interval_s: float = 2.0
+    """How often Ray is asked how full its object store is (for the progress record)."""
+
+    @object_store_fraction.validator
+    def _check_fraction(self, _attribute: object, value: float) -> None:
+        if not 0 < value <= 1:
+            msg = f"object_store_fraction must be in (0, 1], got {value}"
+            raise ValueError(msg)
 
 
 def _optional_path(value: str | Path | None) -> Path | None:
@@ -65,6 +78,8 @@ class RunOptions:
     - `ignore_failures`: the default of stages whose spec leaves `ignore_failures` None:
       False stops the run with `PipelineExecutionError` at the first task that fails every
       attempt (upstream's behaviour); True records it and goes on;
+    - `object_store_fraction`: share of the cluster's object store that queued and
+      in-flight task data may fill (default 0.5; see docs/RUNTIME.md, byte budgets);
     - `progress_callbacks`: functions receiving each progress record;
     - `engine_options`: the engine's tunables.
     """
@@ -83,8 +98,15 @@ class RunOptions:
     checkpoint_dir: Path | None = attrs.field(default=None, converter=_optional_path)
     resume: bool = False
     ignore_failures: bool = False
+    object_store_fraction: float | None = attrs.field(default=None)
     progress_callbacks: tuple[ProgressCallback, ...] = attrs.field(default=(), converter=tuple)
     engine_options: EngineOptions | None = None
+
+    @object_store_fraction.validator
+    def _check_fraction(self, _attribute: object, value: float | None) -> None:
+        if value is not None and not 0 < value <= 1:
+            msg = f"object_store_fraction must be in (0, 1], got {value}"
+            raise ValueError(msg)
 
     def as_kwargs(self) -> dict[str, Any]:
         """The options as keywords for `execute_pipeline(inputs, stages, **kwargs)`."""
@@ -100,4 +122,10 @@ class RunOptions:
     @property
     def engine(self) -> EngineOptions:
         """The engine's tunables (`collect_outputs` applies when none were given)."""
-        return self.engine_options or EngineOptions(collect_outputs=self.collect_outputs)
+        if self.engine_options is not None:
+            engine = self.engine_options
+        else:
+            engine = EngineOptions(collect_outputs=self.collect_outputs)
+        if self.object_store_fraction is not None:
+            engine = attrs.evolve(engine, object_store_fraction=self.object_store_fraction)
+        return engine

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from cosmos_curate.core.runtime.byte_budget import ByteAccount
 from cosmos_curate.core.runtime.ledger import InputLedger
 from cosmos_curate.core.runtime.planner import NodeCapacity
 from cosmos_curate.core.runtime.queues import Chunk, ChunkQueue
@@ -33,6 +34,11 @@ class InFlightCall:
     chunks: list[Chunk]
     n_tasks: int
     part_refs: list[Any]
+    in_bytes: int = 0
+    """Serialized bytes of its input chunks (held in the object store while it runs)."""
+    expected_out_bytes: int = 0
+    """Output bytes expected from it (the stage's measured bytes per task x tasks)."""
+    submitted_at: float = attrs.field(factory=time.monotonic)
 
 
 @attrs.define(eq=False)
@@ -78,6 +84,10 @@ class RunState:
     rounds: int = 0
     round_seconds: float = 0.0
     plan_rounds: int = 0
+    bytes: ByteAccount = attrs.field(factory=lambda: ByteAccount.new(0))
+    """Byte budget, measured output sizes, budget waits, cross-node bytes, store use."""
+    call_started: dict[Any, float] = attrs.field(factory=dict)
+    """When the call at the head of its worker's line was first seen there (see `watchdog`)."""
 
     @classmethod
     def new(cls, stages: list[ResolvedStage], ledger: InputLedger) -> RunState:
@@ -92,7 +102,23 @@ class RunState:
             target_changes=[0] * n,
             last_resize=[-math.inf] * n,
             first_dispatch=[math.inf] * n,
+            bytes=ByteAccount.new(n),
         )
+
+    def boundary_bytes(self, index: int) -> tuple[int, int]:
+        """(held, expected) bytes at the queue of stage `index` (see `byte_budget`).
+
+        Held: queued for the stage plus the inputs of its calls in flight; expected: the
+        output of the upstream stage's calls in flight (nothing for stage 0).
+        """
+        held = self.queues[index].bytes
+        expected = 0
+        for call in self.calls.values():
+            if call.stage == index:
+                held += call.in_bytes
+            elif call.stage == index - 1:
+                expected += call.expected_out_bytes
+        return held, expected
 
     @property
     def elapsed_s(self) -> float:

@@ -78,6 +78,8 @@ class ResolvedStage:
     worker_restart_interval_s: float = DEFAULT_RESTART_INTERVAL_M * 60
     """At most one lifetime recycling per stage per interval."""
     max_setup_failure_percentage: float | None = None
+    call_timeout_s: float | None = None
+    """A `process` call running longer is a worker failure (None: no limit; see `watchdog`)."""
 
     @property
     def autoscaled(self) -> bool:
@@ -201,6 +203,7 @@ def _resolve_one(
         worker_restart_interval_s=60.0
         * (DEFAULT_RESTART_INTERVAL_M if restart_m is None else restart_m),
         max_setup_failure_percentage=spec.max_setup_failure_percentage,
+        call_timeout_s=spec.call_timeout_s,
     )
 
 

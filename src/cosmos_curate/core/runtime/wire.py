@@ -1,14 +1,21 @@
 """What crosses between the driver and a worker actor: the pickled chunk format and replies.
 
-A *chunk* is a list of tasks pickled once (`dumps`) and shipped as bytes or a Ray object
-ref; a call names a slice of each chunk it takes (`Chunk.span`). A worker returns a
-`CallReport` plus its outputs pickled in parts, so the driver forwards them by reference
-without deserializing them. The stage object itself travels pickled once per run
+A *chunk* is a list of tasks pickled once (`dumps`) into a `WireBlob` and shipped inline or
+as a Ray object ref; a call names a slice of each chunk it takes (`Chunk.span`). A worker
+returns a `CallReport` plus its outputs pickled in parts, so the driver forwards them by
+reference without deserializing them. The stage object itself travels pickled once per run
 (`dump_stage`).
+
+Large buffers travel out of band (pickle protocol 5): a numpy array in a task is not copied
+into the pickle stream; Ray writes its buffer into the object store once and the next stage
+reads it in place (zero-copy, so such arrays arrive read-only, as with `ray.get`). `bytes`
+fields stay in the stream (pickle offers no hook for them).
 """
 
 from __future__ import annotations
 
+import io
+import pickle
 from collections.abc import Sequence
 from typing import Any
 
@@ -51,17 +58,62 @@ class CallReport:
     error: bytes | None = None
     """The first exception `process_data` gave up on, pickled (None: none, or unpicklable);
     the driver rebuilds it as the `original_error` of `PipelineExecutionError`."""
+    part_bytes: tuple[int, ...] = ()
+    """Serialized size of each output part (`WireBlob.nbytes`): what the byte budget counts."""
 
 
-def dumps(tasks: Sequence[Any]) -> bytes:
+class WireBlob:
+    """A pickled list of tasks: the pickle stream plus its out-of-band buffers.
+
+    Pickled with protocol 5 (as Ray does) the buffers stay out of band, so Ray copies each
+    one into the object store once and hands the reader a view of it; with an older
+    protocol they are copied in band.
+    """
+
+    __slots__ = ("buffers", "meta")
+
+    def __init__(self, meta: bytes, buffers: Sequence[Any] = ()) -> None:
+        self.meta = meta
+        self.buffers = tuple(buffers)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the stream and its buffers together."""
+        return len(self.meta) + sum(memoryview(b).nbytes for b in self.buffers)
+
+    @property
+    def writable(self) -> bool:
+        """Whether a buffer can be written through (a task could change it in place)."""
+        return any(not memoryview(b).readonly for b in self.buffers)
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        buffers: tuple[Any, ...]
+        if isinstance(protocol, int) and protocol >= 5:
+            buffers = tuple(pickle.PickleBuffer(b) for b in self.buffers)
+        else:
+            buffers = tuple(bytes(memoryview(b)) for b in self.buffers)
+        return WireBlob, (self.meta, buffers)
+
+
+def dumps(tasks: Sequence[Any]) -> WireBlob:
     """Serialize a list of tasks the way the runtime ships them between stages."""
-    blob: bytes = cloudpickle.dumps(list(tasks), protocol=5)  # type: ignore[no-untyped-call]
-    return blob
+    buffers: list[pickle.PickleBuffer] = []
+    stream = io.BytesIO()
+    pickler = cloudpickle.CloudPickler(  # type: ignore[no-untyped-call]
+        stream, protocol=5, buffer_callback=buffers.append
+    )
+    pickler.dump(list(tasks))  # type: ignore[no-untyped-call]
+    return WireBlob(stream.getvalue(), buffers)
 
 
-def loads(blob: bytes) -> list[Any]:
-    """Inverse of `dumps`."""
-    tasks: list[Any] = cloudpickle.loads(blob)
+def loads(blob: WireBlob, *, copy: bool = False) -> list[Any]:
+    """Inverse of `dumps`: arrays are views of the blob's buffers unless `copy`.
+
+    `copy=True` gives tasks that own their memory (writable, and the object store may free
+    the blob): for what the driver keeps, the last stage's outputs.
+    """
+    buffers = [bytearray(memoryview(b)) for b in blob.buffers] if copy else blob.buffers
+    tasks: list[Any] = cloudpickle.loads(blob.meta, buffers=buffers)
     return tasks
 
 
@@ -101,7 +153,7 @@ def split_evenly(items: list[Any], n_parts: int) -> list[list[Any]]:
 
 
 def load_chunk(chunk: Chunk) -> list[Any]:
-    """The tasks of a chunk (fetched from the object store when needed)."""
+    """The tasks of a chunk (fetched from the object store when needed), owning their memory."""
     blob = ray.get(chunk.data) if isinstance(chunk.data, ray.ObjectRef) else chunk.data
     start, stop = chunk.span
-    return loads(blob)[start:stop]
+    return loads(blob, copy=True)[start:stop]

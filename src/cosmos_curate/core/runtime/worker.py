@@ -8,12 +8,11 @@ deserializing them. The records it receives and returns are in `stage_spec` and 
 
 from __future__ import annotations
 
-import copy
 import os
 import sys
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psutil
@@ -29,6 +28,7 @@ from cosmos_curate.core.runtime.stage_spec import WorkerConfig
 from cosmos_curate.core.runtime.wire import (
     CallReport,
     SetupReport,
+    WireBlob,
     dumps,
     load_stage,
     loads,
@@ -37,9 +37,19 @@ from cosmos_curate.core.runtime.wire import (
 )
 
 
-def _batches(tasks: list[Any], batch_size: int) -> Iterator[list[Any]]:
+def _batches(tasks: list[Any], batch_size: int) -> Iterator[tuple[int, list[Any]]]:
     for start in range(0, len(tasks), batch_size):
-        yield tasks[start : start + batch_size]
+        yield start, tasks[start : start + batch_size]
+
+
+def _load(chunks: tuple[WireBlob, ...], spans: tuple[tuple[int, int], ...]) -> list[Any]:
+    """The tasks of each chunk's span, in order (numpy buffers: views of the chunks)."""
+    tasks: list[Any] = []
+    for blob, (first, stop) in zip(chunks, spans, strict=True):
+        # A writable buffer (an inline argument) could be changed by a failed attempt:
+        # copy it so that a retry re-loads pristine tasks. Object-store buffers are read-only.
+        tasks.extend(loads(blob, copy=blob.writable)[first:stop])
+    return tasks
 
 
 class StageWorker:
@@ -107,18 +117,15 @@ class StageWorker:
         )
 
     def process(
-        self, n_parts: int, spans: tuple[tuple[int, int], ...], *chunks: bytes
+        self, n_parts: int, spans: tuple[tuple[int, int], ...], *chunks: WireBlob
     ) -> tuple[Any, ...]:
         """Process the tasks `blob[start:stop]` of each chunk and its span.
 
         Returns `(CallReport, part_0, ..., part_{n-1})`.
         """
         start = time.perf_counter()
-        tasks: list[Any] = []
-        size = 0
-        for blob, (first, stop) in zip(chunks, spans, strict=True):
-            size += len(blob)
-            tasks.extend(loads(blob)[first:stop])
+        tasks = _load(chunks, spans)
+        size = sum(blob.nbytes for blob in chunks)
         work_start = time.perf_counter()
         deserialize_seconds = work_start - start
         gap = None if self._last_work_end is None else work_start - self._last_work_end
@@ -128,9 +135,14 @@ class StageWorker:
         retries = 0
         process_seconds = 0.0
         first_error: BaseException | None = None
-        for batch in _batches(tasks, self._config.batch_size):
+        batch_size = self._config.batch_size
+        for first, batch in _batches(tasks, batch_size):
             t0 = time.perf_counter()
-            result, batch_failures, batch_retries, error = self._run_with_retries(batch)
+
+            def reload(first: int = first) -> list[Any]:
+                return _load(chunks, spans)[first : first + batch_size]
+
+            result, batch_failures, batch_retries, error = self._run_with_retries(batch, reload)
             process_seconds += time.perf_counter() - t0
             outputs.extend(result)
             failures.extend(batch_failures)
@@ -138,10 +150,11 @@ class StageWorker:
             first_error = first_error or error
 
         self._last_work_end = time.perf_counter()
-        parts = split_evenly(outputs, n_parts)
+        split = split_evenly(outputs, n_parts)
+        parts = [dumps(p) for p in split]
         report = CallReport(
             tasks_in=len(tasks),
-            part_counts=tuple(len(p) for p in parts),
+            part_counts=tuple(len(p) for p in split),
             process_seconds=process_seconds,
             deserialize_seconds=deserialize_seconds,
             deserialize_bytes=size,
@@ -151,17 +164,21 @@ class StageWorker:
             cpu_percent=self._process.cpu_percent(),
             gap_seconds=gap,
             error=pickled_error(first_error),
+            part_bytes=tuple(p.nbytes for p in parts),
         )
-        return (report, *(dumps(p) for p in parts))
+        return (report, *parts)
 
     def _run_with_retries(
-        self, batch: list[Any]
+        self, batch: list[Any], reload: Callable[[], list[Any]]
     ) -> tuple[list[Any], list[FailureRecord], int, BaseException | None]:
-        """Outputs, failure records, retries used, and the exception of the last attempt."""
+        """Outputs, failure records, retries used, and the exception of the last attempt.
+
+        process_data may change tasks before it raises: a retry runs on tasks re-loaded
+        from the serialized chunk (`reload`), so only a retry pays for a copy.
+        """
         attempts = self._config.run_attempts
         for attempt in range(1, attempts + 1):
-            # process_data may change tasks before it raises: retry on pristine copies.
-            work = copy.deepcopy(batch) if attempt < attempts else batch
+            work = batch if attempt == 1 else reload()
             try:
                 result = self._stage.process_data(work)
                 if result is not None and not isinstance(result, list):

@@ -1,0 +1,58 @@
+"""What Ray says about its object store: capacity, bytes in use, bytes spilled to disk.
+
+Capacity comes from the cluster's resources (`object_store_memory`); use and spilling from
+the raylets' memory report (one gRPC round trip that every raylet answers, a few ms; read
+every `EngineOptions.store_poll_interval_s`). Ray's private API may change between
+releases: any failure reads as "unknown" (None), never as an error of the run.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import attrs
+import ray
+
+from cosmos_curate.core.runtime.run_state import RunState
+
+logger = logging.getLogger(__name__)
+
+
+@attrs.frozen
+class StoreUse:
+    """The cluster's object store, summed over nodes."""
+
+    used_bytes: int
+    spilled_bytes: int
+    """Bytes spilled to disk since the cluster started (cumulative)."""
+
+
+def object_store_capacity() -> int:
+    """Bytes of object store in the cluster (0 when Ray does not say)."""
+    try:
+        return int(ray.cluster_resources().get("object_store_memory", 0))  # type: ignore[no-untyped-call]
+    except Exception:  # not connected, or Ray going down
+        logger.debug("could not read the object store size", exc_info=True)
+        return 0
+
+
+def object_store_use() -> StoreUse | None:
+    """Bytes in use and spilled now, over the whole cluster; None when Ray cannot say."""
+    try:
+        from ray._private.internal_api import get_memory_info_reply, get_state_from_address
+
+        address = ray.get_runtime_context().gcs_address
+        state = get_state_from_address(address)  # type: ignore[no-untyped-call]
+        reply = get_memory_info_reply(state, timeout_seconds=5.0)  # type: ignore[no-untyped-call]
+        stats = reply.store_stats
+        return StoreUse(int(stats.object_store_bytes_used), int(stats.spilled_bytes_total))
+    except Exception:  # private API moved, a raylet gone: report nothing rather than fail
+        logger.debug("could not read object store use", exc_info=True)
+        return None
+
+
+def observe_store(state: RunState) -> None:
+    """Record the object store's use in the run's byte account (nothing when unknown)."""
+    use = object_store_use()
+    if use is not None:
+        state.bytes.observe_store(use.used_bytes, object_store_capacity(), use.spilled_bytes)
