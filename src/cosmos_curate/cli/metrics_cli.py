@@ -84,7 +84,9 @@ def parse(text: str, url: str = DEFAULT_URL) -> ProgressView:
                 if not sample.name.startswith(PREFIX):
                     continue
                 labels = sample.labels
-                extra = labels.get("state") or labels.get("resource") or ""
+                extra = (
+                    labels.get("state") or labels.get("resource") or labels.get("locality") or ""
+                )
                 if "GpuIndex" in labels:
                     extra = f"{labels.get('NodeAddress', '?')}/{labels['GpuIndex']}"
                 key = (sample.name[len(PREFIX) :], labels.get("stage", ""), extra)
@@ -129,6 +131,8 @@ def _view(values: dict[tuple[str, str, str], list[float]]) -> ProgressView:
                 cpu_percent=total("actor_resource_usage", name, "cpu"),
                 memory_bytes=total("actor_resource_usage", name, "memory"),
                 gpu_alloc=by_extra("stage_gpu_alloc", name),
+                queued_bytes=total("queued_bytes", name),
+                backpressure_wait_s=total("backpressure_wait_seconds", name),
             )
         )
     return ProgressView(stages=tuple(rows), run=_totals(values))
@@ -144,6 +148,10 @@ def _totals(values: dict[tuple[str, str, str], list[float]]) -> RunTotals:
         elapsed_s=run.get("elapsed_seconds", 0.0),
         scheduler_round_s=run.get("scheduler_round_time", 0.0),
         plan_rounds=run.get("plan_rounds_total", 0.0),
+        store_used=run.get("object_store_used_bytes", 0.0),
+        store_capacity=run.get("object_store_capacity_bytes", 0.0),
+        spilled=run.get("spilled_bytes", 0.0),
+        cross_node=sum(values.get(("chunk_bytes", "", "cross_node"), ())),
     )
 
 

@@ -23,7 +23,8 @@ from cosmos_curate.presentation.format import format_bytes, format_duration, for
 
 COLUMNS = (
     "stage", "progress", "done", "failed", "tasks/s", "s/task",
-    "workers run/idle/pend (target)", "queue in/out", "CPU", "memory", "GPU (node/idx:share)",
+    "workers run/idle/pend (target)", "queue in/out", "queued bytes (wait)", "CPU", "memory",
+    "GPU (node/idx:share)",
 )  # fmt: skip
 
 
@@ -47,6 +48,9 @@ class StageRow:
     gpu_alloc: Mapping[str, float]
     """`node/GPU index` -> share of that GPU the stage holds."""
     cpu_fallback: bool = False
+    queued_bytes: float = 0.0
+    backpressure_wait_s: float = 0.0
+    """Seconds the byte budget held the stage back."""
 
 
 @attrs.frozen
@@ -63,6 +67,10 @@ class RunTotals:
     plan_rounds: float = 0.0
     inputs_skipped: float = 0.0
     workers_lost: float = 0.0
+    store_used: float = 0.0
+    store_capacity: float = 0.0
+    spilled: float = 0.0
+    cross_node: float = 0.0
 
 
 @attrs.frozen
@@ -134,6 +142,8 @@ def _stage_row(stage: StageProgress, fraction: float) -> StageRow:
         memory_bytes=stage.rss_bytes,
         gpu_alloc=gpus,
         cpu_fallback=stage.cpu_fallback,
+        queued_bytes=stage.queued_bytes,
+        backpressure_wait_s=stage.backpressure_wait_s,
     )
 
 
@@ -153,6 +163,10 @@ def from_progress(progress: PipelineProgress) -> ProgressView:
             plan_rounds=progress.plan_rounds,
             inputs_skipped=progress.inputs_skipped,
             workers_lost=sum(s.workers_lost for s in progress.stages),
+            store_used=progress.object_store_used_bytes,
+            store_capacity=progress.object_store_capacity_bytes,
+            spilled=progress.spilled_bytes,
+            cross_node=progress.cross_node_bytes,
         ),
     )
 
@@ -176,6 +190,13 @@ def _gpus(row: StageRow) -> str:
     return " ".join(f"{gpu}:{share:.2g}" for gpu, share in sorted(row.gpu_alloc.items()))
 
 
+def _bytes_wait(row: StageRow) -> str:
+    text = format_bytes(row.queued_bytes)
+    if row.backpressure_wait_s >= 0.05:
+        text += f" ({format_duration(row.backpressure_wait_s)})"
+    return text
+
+
 def stage_table(view: ProgressView, title: str) -> Table:
     """One row per stage: progress, counts, speed, workers, queues, CPU, memory, GPUs."""
     table = Table(title=title, title_justify="left")
@@ -197,6 +218,7 @@ def stage_table(view: ProgressView, title: str) -> Table:
             "-" if row.seconds_per_task is None else f"{row.seconds_per_task:.4f}",
             _workers(row),
             f"{_num(row.input_queue)}/{_num(row.output_queue)}",
+            _bytes_wait(row),
             f"{row.cpu_percent / 100:.2f} cores",
             format_bytes(row.memory_bytes),
             _gpus(row),
@@ -213,6 +235,11 @@ def totals_line(run: RunTotals) -> Text:
         f"scheduler round {run.scheduler_round_s * 1000:.1f} ms  "
         f"plan rounds {_num(run.plan_rounds)}"
     )
+    if run.store_capacity:
+        text += (
+            f"\nobject store {format_bytes(run.store_used)} of {format_bytes(run.store_capacity)}"
+            f"  spilled {format_bytes(run.spilled)}  cross-node {format_bytes(run.cross_node)}"
+        )
     if run.workers_lost:
         text += f"  workers lost {_num(run.workers_lost)} (their tasks re-ran)"
     if run.inputs_skipped:

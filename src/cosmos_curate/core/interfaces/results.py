@@ -45,6 +45,14 @@ class StageProgress:
     gpu_alloc: tuple[tuple[str, str, float], ...] = ()
     target_changes: int = 0
     workers_lost: int = 0
+    queued_bytes: int = 0
+    """Serialized bytes queued for the stage (its input queue)."""
+    in_flight_bytes: int = 0
+    """Serialized input bytes of the stage's calls in flight."""
+    bytes_out_per_task: float | None = None
+    """Measured serialized output bytes per input task (None until a call returned)."""
+    backpressure_wait_s: float = 0.0
+    """Seconds the byte budget held the stage back (work and a free worker, no room)."""
 
 
 @attrs.frozen
@@ -63,6 +71,18 @@ class PipelineProgress:
     plan_rounds: int = 0
     inputs_skipped: int = 0
     inputs_done: int = 0
+    object_store_used_bytes: int = 0
+    """Bytes in Ray's object store over the cluster, as Ray last reported (0: unknown)."""
+    object_store_peak_bytes: int = 0
+    object_store_capacity_bytes: int = 0
+    byte_budget_bytes: int = 0
+    """The run's byte budget (a fraction of the object store; 0: unbounded)."""
+    spilled_bytes: int = 0
+    """Bytes Ray spilled to disk during the run."""
+    cross_node_bytes: int = 0
+    """Chunk bytes sent to a worker on another node than the one that made them."""
+    local_bytes: int = 0
+    """Chunk bytes consumed on the node that made them."""
 
     @property
     def eta_s(self) -> float | None:

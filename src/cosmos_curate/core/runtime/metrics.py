@@ -62,6 +62,9 @@ class _DriverInstruments:
     finished: Gauge
     failed: Gauge
     target_changes: Counter
+    queued_bytes: Gauge
+    in_flight_bytes: Gauge
+    backpressure_wait: Gauge
     # driver loop and run
     scheduler_round_time: Gauge
     scheduler_rounds: Counter
@@ -71,6 +74,11 @@ class _DriverInstruments:
     failures: Gauge
     elapsed: Gauge
     input_exhausted: Gauge
+    store_used: Gauge
+    store_capacity: Gauge
+    byte_budget: Gauge
+    spilled: Gauge
+    node_bytes: Gauge
 
 
 _S = (STAGE,)
@@ -178,6 +186,35 @@ _DRIVER_TABLE: dict[str, tuple[type[Gauge] | type[Counter], str, str, tuple[str,
     "outputs": (Gauge, "pipeline_outputs", "Tasks the last stage produced in the run.", ()),
     "failures": (Gauge, "pipeline_failures", "Failure records written by the run.", ()),
     "elapsed": (Gauge, "pipeline_elapsed_seconds", "Seconds since the run started.", ()),
+    "queued_bytes": (
+        Gauge, "pipeline_queued_bytes", "Serialized bytes queued for the stage.", _S
+    ),
+    "in_flight_bytes": (
+        Gauge, "pipeline_in_flight_bytes", "Input bytes of the stage's calls in flight.", _S
+    ),
+    "backpressure_wait": (
+        Gauge, "pipeline_backpressure_wait_seconds",
+        "Seconds the byte budget held the stage back during the run.", _S,
+    ),
+    "store_used": (
+        Gauge, "pipeline_object_store_used_bytes",
+        "Bytes in Ray's object store over the cluster, as the driver last read it.", (),
+    ),
+    "store_capacity": (
+        Gauge, "pipeline_object_store_capacity_bytes", "Object store size of the cluster.", (),
+    ),
+    "byte_budget": (
+        Gauge, "pipeline_byte_budget_bytes",
+        "The run's byte budget for queued and in-flight task data (0: unbounded).", (),
+    ),
+    "spilled": (
+        Gauge, "pipeline_spilled_bytes", "Bytes Ray spilled to disk during the run.", ()
+    ),
+    "node_bytes": (
+        Gauge, "pipeline_chunk_bytes",
+        "Chunk bytes handed to workers, by locality: local (same node as their producer) "
+        "or cross_node.", ("locality",),
+    ),
     "input_exhausted": (
         Gauge, "pipeline_input_exhausted", "1 once every input task has been read, else 0.", ()
     ),
@@ -245,6 +282,9 @@ class PipelineMetrics:
             self._grow(m.deserialize_time, stage.name, stage.deserialize_seconds_total)
             self._grow(m.process_time_total, stage.name, stage.process_seconds_total)
             self._grow(m.target_changes, stage.name, stage.target_changes)
+            m.queued_bytes.set(stage.queued_bytes, tags=tags)
+            m.in_flight_bytes.set(stage.in_flight_bytes, tags=tags)
+            m.backpressure_wait.set(stage.backpressure_wait_s, tags=tags)
         m.scheduler_round_time.set(progress.scheduler_round_seconds)
         self._grow(m.scheduler_rounds, "", progress.scheduler_rounds)
         self._grow(m.plan_rounds, "", progress.plan_rounds)
@@ -253,6 +293,12 @@ class PipelineMetrics:
         m.failures.set(progress.failures)
         m.elapsed.set(progress.elapsed_s)
         m.input_exhausted.set(1 if progress.input_exhausted else 0)
+        m.store_used.set(progress.object_store_used_bytes)
+        m.store_capacity.set(progress.object_store_capacity_bytes)
+        m.byte_budget.set(progress.byte_budget_bytes)
+        m.spilled.set(progress.spilled_bytes)
+        m.node_bytes.set(progress.local_bytes, tags={"locality": "local"})
+        m.node_bytes.set(progress.cross_node_bytes, tags={"locality": "cross_node"})
 
     def _grow(self, counter: Counter, stage: str, total: float) -> None:
         """Add to `counter` what `total` grew by since the last record."""

@@ -6,6 +6,8 @@ the caller's callbacks) in its report phase and to the result at the end.
 
 from __future__ import annotations
 
+import time
+
 from cosmos_curate.core.interfaces.results import PipelineProgress, StageProgress
 from cosmos_curate.core.runtime.run_state import RunState
 from cosmos_curate.core.runtime.stage_pool import StagePool, WorkerState
@@ -28,6 +30,13 @@ def pipeline_progress(state: RunState, *, failures: int, finished: bool) -> Pipe
         plan_rounds=state.plan_rounds,
         inputs_skipped=state.inputs_skipped,
         inputs_done=state.ledger.inputs_done,
+        object_store_used_bytes=state.bytes.store_used,
+        object_store_peak_bytes=state.bytes.store_peak,
+        object_store_capacity_bytes=state.bytes.store_capacity,
+        byte_budget_bytes=state.bytes.budget.total_bytes,
+        spilled_bytes=state.bytes.spilled_bytes,
+        cross_node_bytes=state.bytes.cross_node_bytes,
+        local_bytes=state.bytes.local_bytes,
     )
 
 
@@ -62,6 +71,10 @@ def stage_progress(state: RunState, index: int) -> StageProgress:
         gpu_alloc=gpu_alloc(stage, pool),
         target_changes=state.target_changes[index],
         workers_lost=pool.workers_lost,
+        queued_bytes=queues[index].bytes,
+        in_flight_bytes=sum(c.in_bytes for c in state.calls.values() if c.stage == index),
+        bytes_out_per_task=state.bytes.meters[index].bytes_per_task,
+        backpressure_wait_s=state.bytes.waited_s(index, time.monotonic()),
     )
 
 
