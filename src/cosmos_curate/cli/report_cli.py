@@ -58,7 +58,7 @@ def report(
         path = write_report(folders, output.expanduser().resolve())
     except ValueError as exc:  # a file that is no run's series
         raise RunNotFoundError(str(exc)) from exc
-    out.print(str(path))
+    out.print(str(path), soft_wrap=True)
     if open_page:
         webbrowser.open(path.as_uri())
 

@@ -1,0 +1,81 @@
+"""A driver killed half way (SIGKILL) still leaves a report of what it recorded."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from tests.report.browser import load
+
+from cosmos_curate.cli.main import run as curate
+from cosmos_curate.report import read_series
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _start_driver(runs: Path) -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")]),
+        "RAY_AUTH_MODE": "disabled",
+        "CURATE_RUNS_DIR": str(runs),
+    }
+    env.pop("RAY_ADDRESS", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.report.killed_driver"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+
+
+def _wait_until_running(driver: subprocess.Popen[str]) -> None:
+    assert driver.stdout is not None
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        line = driver.stdout.readline()
+        if "running" in line:
+            return
+        if not line and driver.poll() is not None:
+            pytest.fail("the driver exited before its pipeline ran")
+    pytest.fail("the driver's pipeline did not run within 240 s")
+
+
+def test_sigkilled_driver_still_leaves_a_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`curate report` renders the points recorded before the kill; outcome: killed."""
+    runs = tmp_path / "runs"
+    driver = _start_driver(runs)
+    try:
+        _wait_until_running(driver)
+        descendants = psutil.Process(driver.pid).children(recursive=True)
+        driver.send_signal(signal.SIGKILL)
+        driver.wait(timeout=30)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    # The driver's own Ray processes: stop the ones that outlived it (ours, by PID).
+    _, alive = psutil.wait_procs(descendants, timeout=20)
+    for proc in alive:
+        proc.kill()
+
+    (folder,) = [p.parent for p in runs.glob("*/series.jsonl")]
+    assert not (folder / "report.html").exists()  # the driver never got to write it
+    series = read_series(folder)
+    assert series.end is None
+    assert len(series.points) >= 4
+    assert series.points[-1].value(1, "done") > 0
+
+    assert curate(["report"]) == 0  # no RUN: the last recorded run
+    page_path = Path(capsys.readouterr().out.strip())
+    assert page_path == (folder / "report.html").resolve()
+    page = load(page_path, tmp_path / "profile")
+    assert page.console == []
+    assert "killed (no end recorded)" in page.dom
+    assert all(page.drawn_lines(c) >= 1 for c in page.charts() if "gpu" not in c)

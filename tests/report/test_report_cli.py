@@ -1,0 +1,72 @@
+"""`curate report`: the last run, a named run, two runs side by side, bad names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tests.report.fake_progress import progress
+
+from cosmos_curate.cli.main import run as curate
+from cosmos_curate.report import RunRecorder, StageInfo
+
+
+def _record(folder: Path, seconds: int) -> Path:
+    recorder = RunRecorder(folder, [StageInfo("decode", 1, 0), StageInfo("embed", 1, 0.5)],
+                           cluster_cpus=4, cluster_gpus=1)  # fmt: skip
+    for k in range(seconds * 2 + 1):
+        recorder(progress(k * 0.5, finished=k == seconds * 2))
+    recorder.close()
+    return folder
+
+
+def test_no_run_named_renders_the_last_one(
+    isolated_dirs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With no RUN the newest recorded run's page is written in its folder; its path printed."""
+    runs = isolated_dirs / "runs"
+    _record(runs / "older", 3)
+    newest = _record(runs / "newest", 4)
+    assert curate(["report"]) == 0
+    assert capsys.readouterr().out.strip() == str((newest / "report.html").resolve())
+    assert "newest" in (newest / "report.html").read_text()
+
+
+def test_two_runs_side_by_side(isolated_dirs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two runs (by folder name) make one page with both, each chart once per run."""
+    runs = isolated_dirs / "runs"
+    _record(runs / "a", 3)
+    _record(runs / "b", 5)
+    out = isolated_dirs / "ab.html"
+    assert curate(["report", "a", str(runs / "b"), "-o", str(out)]) == 0
+    page = out.read_text()
+    assert "curate run report: a vs b" in page
+    assert 'id="chart-throughput-0"' in page and 'id="chart-throughput-1"' in page
+
+
+@pytest.mark.parametrize("name", ["no-such-run", "."])
+def test_a_folder_without_a_series_is_one_error_line(
+    name: str, isolated_dirs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A name that is no recorded run: exit 2, one error line, nothing written."""
+    assert curate(["report", name]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: no recorded run at")
+    assert not list(isolated_dirs.rglob("*.html"))
+
+
+def test_no_run_recorded_yet(isolated_dirs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`curate report` before any run: exit 2 and says to run a pipeline first."""
+    assert curate(["report"]) == 2
+    assert "run a pipeline first" in capsys.readouterr().err
+
+
+def test_a_series_without_header_is_rejected(
+    isolated_dirs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file named series.jsonl that is no run's series: one error line, exit 2."""
+    folder = isolated_dirs / "runs" / "junk"
+    folder.mkdir(parents=True)
+    (folder / "series.jsonl").write_text("not json\n")
+    assert curate(["report", str(folder)]) == 2
+    assert "no header line" in capsys.readouterr().err
