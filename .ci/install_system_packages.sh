@@ -8,6 +8,10 @@ command -v prometheus >/dev/null || need+=(prometheus)
 command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 command -v chromium >/dev/null || need+=(chromium)  # report pages in a real browser
+command -v slurmctld >/dev/null || need+=(slurmctld)  # curate slurm: a real 2-node Slurm
+command -v slurmd >/dev/null || need+=(slurmd)
+command -v munged >/dev/null || need+=(munge)
+command -v sbatch >/dev/null || need+=(slurm-client)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

@@ -32,6 +32,7 @@ from cosmos_curate.launch.slurm_jobs import (
 from cosmos_curate.launch.slurm_node import (
     node_command,
     node_env,
+    run_node,
     wait_for_gcs,
     wait_for_nodes,
 )
@@ -198,20 +199,24 @@ def node_step(
     address: Annotated[str | None, typer.Option("--address")] = None,
     metrics_port: Annotated[int, typer.Option("--metrics-port")] = 9002,
     ray_arg: Annotated[list[str] | None, typer.Option("--ray-arg")] = None,
-) -> None:
-    """Become this node's Ray (`ray start --block`); a worker waits for the head first."""
+) -> int:
+    """Run this node's Ray (`ray start --block`); a worker waits for the head first."""
     if not head and address is not None:
         wait_for_gcs(address, timeout_s=600)
-    command = node_command(
-        ip=ip,
-        head_port=port if head else None,
-        address=None if head else address,
-        metrics_port=metrics_port,
-        ray_args=tuple(ray_arg or ()),
-    )
-    print_note(f"[curate] {'head' if head else 'worker'} {ip}: {' '.join(command[1:])}")
-    sys.stderr.flush()
-    os.execve(command[0], command, node_env())
+
+    def command() -> list[str]:
+        line = node_command(
+            ip=ip,
+            head_port=port if head else None,
+            address=None if head else address,
+            metrics_port=metrics_port,
+            ray_args=tuple(ray_arg or ()),
+        )
+        print_note(f"[curate] {'head' if head else 'worker'} {ip}: {' '.join(line[1:])}")
+        sys.stderr.flush()
+        return line
+
+    return run_node(command, node_env())
 
 
 @app.command("driver", hidden=True, context_settings=_COMMAND_SETTINGS)

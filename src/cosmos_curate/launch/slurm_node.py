@@ -4,18 +4,23 @@
 step its address, from Slurm's NodeAddr); the step then *is* that Ray node (`exec`), so
 Slurm owns it and ends it by ending the step. Ports other than the head's GCS port are
 picked free on the node's address, so two Ray nodes on one machine never collide.
-`wait_for_nodes` blocks the driver step until every node has joined.
+`run_node` runs it and retries a start that failed (a loaded machine can miss Ray's fixed
+30 s raylet registration wait). `wait_for_nodes` blocks the driver step until every node
+has joined.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import FrameType
 
 from cosmos_curate.cluster import ports
 from cosmos_curate.cluster.errors import ClusterConnectionError
@@ -24,6 +29,8 @@ from cosmos_curate.launch.slurm_jobs import SlurmError
 
 # Ray's defaults assume an idle machine; a loaded one needs longer to register agents. A
 # node's SIGTERM drain (for Ray Serve) would wait 30 s on a GCS that the same signal ended.
+READY_LINE = "Ray runtime started"
+START_ATTEMPTS = 3
 NODE_ENV = {
     "RAY_USAGE_STATS_ENABLED": "0",
     "RAY_agent_register_timeout_ms": "120000",
@@ -98,6 +105,49 @@ def node_env() -> dict[str, str]:
     return env
 
 
+def run_node(make_command: Callable[[], list[str]], env: dict[str, str]) -> int:
+    """Run the Ray node to its end, its output passed through; its exit code.
+
+    A start that fails before Ray reports it is up is retried (fresh ports, up to
+    `START_ATTEMPTS`). SIGTERM and SIGINT are passed on to `ray start`, which then stops
+    its node in order; after a signal nothing is retried.
+    """
+    signalled: list[int] = []
+    proc: subprocess.Popen[bytes] | None = None
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        signalled.append(signum)
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    code = 1
+    for attempt in range(1, START_ATTEMPTS + 1):
+        proc = subprocess.Popen(
+            make_command(), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        started = _pass_through(proc)
+        code = proc.wait()
+        if started or signalled or code == 0:
+            return code
+        if attempt < START_ATTEMPTS:
+            sys.stderr.write(f"[curate] Ray node failed to start (attempt {attempt}); retrying\n")
+            sys.stderr.flush()
+    return code
+
+
+def _pass_through(proc: subprocess.Popen[bytes]) -> bool:
+    """Copy the process's output to ours; whether it said Ray is up."""
+    assert proc.stdout is not None
+    started = False
+    for line in proc.stdout:
+        sys.stdout.buffer.write(line)
+        sys.stdout.flush()
+        started = started or READY_LINE.encode() in line
+    return started
+
+
 def wait_for_gcs(address: str, timeout_s: float) -> None:
     """Block until the head's GCS port accepts connections (a worker must not start before)."""
     host, _, port = address.rpartition(":")
@@ -142,4 +192,11 @@ def wait_for_nodes(
         time.sleep(2)
 
 
-__all__ = ["free_port", "node_command", "node_env", "wait_for_gcs", "wait_for_nodes"]
+__all__ = [
+    "free_port",
+    "node_command",
+    "node_env",
+    "run_node",
+    "wait_for_gcs",
+    "wait_for_nodes",
+]
