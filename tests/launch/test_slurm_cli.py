@@ -1,0 +1,89 @@
+"""`curate slurm` without a Slurm: the script `--dry-run` prints, and bad input rejected early."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def curate(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`curate ARGS` as a process with a private runs folder."""
+    return subprocess.run(
+        [sys.executable, "-m", "cosmos_curate.cli.main", *args],
+        env={**os.environ, "CURATE_RUNS_DIR": str(tmp_path / "runs"), **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_dry_run_prints_a_valid_script_and_submits_nothing(tmp_path: Path) -> None:
+    """--dry-run: the sbatch script on stdout (bash parses it), no job folder, no sbatch."""
+    args = [
+        "slurm", "submit", "--dry-run", "--nodes", "3", "--gpus-per-node", "8", "-p", "batch",
+        "-A", "proj", "--time", "4:00:00", "--requeue", "--checkpoint-dir", "ckpt",
+        "--sbatch-line=--mem=0", "--ray-arg=--object-store-memory=1000000000", "--",
+        "curate", "pipeline", "run", "hello-world", "--prompts", "it's $HOME; rm -rf /",
+    ]  # fmt: skip
+    result = curate(args, tmp_path, RAY_AUTH_TOKEN="secret-token-value")
+    assert result.returncode == 0, result.stderr
+    script = result.stdout
+    for line in ("#SBATCH --nodes=3", "#SBATCH --gpus-per-node=8", "#SBATCH --partition=batch",
+                 "#SBATCH --account=proj", "#SBATCH --time=4:00:00", "#SBATCH --requeue",
+                 "#SBATCH --mem=0", "#SBATCH --exclusive"):  # fmt: skip
+        assert line + "\n" in script
+    assert "secret-token-value" not in script and "ray stop" not in script.replace("never", "")
+    assert "'it'\"'\"'s $HOME; rm -rf /'" in script  # shell-quoted, reaches the command as is
+    assert f"--checkpoint-dir {tmp_path / 'ckpt'}" in script
+    checked = subprocess.run(
+        ["bash", "-n"], input=script, text=True, capture_output=True, check=False
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--nodes", "0", "--", "true"], "--nodes 0"),
+        (["--time", "soon", "--", "true"], "--time 'soon'"),
+        (["--partition", "a;b", "--", "true"], "--partition 'a;b'"),
+        (["--sbatch-line", "--mem=0\n#SBATCH --x", "--", "true"], "--sbatch-line"),
+        (["--container-image", "img; rm", "--", "true"], "--container-image"),
+        (["--checkpoint-dir", "c", "--", "python", "x.py"], "--checkpoint-dir"),
+        (["--auth", "maybe", "--", "true"], "--auth 'maybe'"),
+        ([], "no command given"),
+    ],
+)
+def test_bad_submit_is_one_line_exit_2_and_nothing_written(
+    args: list[str], needle: str, tmp_path: Path
+) -> None:
+    """Bad options: exit 2, one `error:` line naming the option, no job folder."""
+    result = curate(["slurm", "submit", *args], tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert needle in result.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_jobs_not_submitted_by_curate_are_refused(tmp_path: Path) -> None:
+    """status/logs/cancel of a job without a record: one line, exit 2."""
+    for command in ("status", "logs", "cancel"):
+        result = curate(["slurm", command, "12345"], tmp_path)
+        assert result.returncode == 2
+        assert result.stderr.startswith("error: job 12345 was not submitted by `curate slurm")
+
+
+def test_no_sbatch_is_one_line(tmp_path: Path) -> None:
+    """Submitting where Slurm is not installed: one line, exit 2, the job folder removed."""
+    result = curate(["slurm", "submit", "--", "true"], tmp_path, PATH=str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: sbatch is not installed here")
+    assert list((tmp_path / "runs" / "slurm").glob("*")) == []
