@@ -1,8 +1,11 @@
 """Byte budgets: how much serialized task data each stage boundary may hold. Pure, no Ray.
 
 The run's budget is a fraction (`DEFAULT_STORE_FRACTION`, overridable per run) of the
-cluster's object store, split evenly over the stage queues: queue 0 (input chunks the
-driver pickled) and queue i (stage i-1's outputs waiting for stage i). A boundary *holds*
+cluster's object store, split over the stage queues: queue 0 (input chunks the driver
+pickled) and queue i (stage i-1's outputs waiting for stage i), in proportion to the
+measured bytes per task that flow into each (evenly until measured): every queue may then
+hold the same number of tasks, and small-task queues do not sit on bytes that large-task
+queues need. A boundary *holds*
 the bytes queued for its stage plus the input bytes of that stage's calls in flight, and
 *expects* the output of the upstream stage's calls in flight (measured bytes per task out
 x tasks). An upstream call is sent only while held + expected + its own output fit the
@@ -42,8 +45,22 @@ class ByteBudget:
 
     @property
     def share(self) -> int:
-        """Bytes one stage queue may hold (0 when there is no budget)."""
+        """Bytes one stage queue may hold with an even split (0 when there is no budget)."""
         return self.total_bytes // self.n_queues
+
+    def shares(self, bytes_per_task: list[float | None]) -> list[int]:
+        """Each queue's share, in proportion to the bytes per task flowing into it.
+
+        An unmeasured queue weighs as much as the heaviest measured one (cautious for the
+        others); with nothing measured the split is even.
+        """
+        known = [b for b in bytes_per_task if b is not None and b > 0]
+        if not self.bounded or not known:
+            return [self.share] * len(bytes_per_task)
+        heaviest = max(known)
+        weights = [heaviest if b is None else max(b, heaviest * 1e-6) for b in bytes_per_task]
+        total = sum(weights)
+        return [int(self.total_bytes * w / total) for w in weights]
 
     @property
     def bounded(self) -> bool:
@@ -116,9 +133,12 @@ class ByteAccount:
 
     budget: ByteBudget
     meters: list[ByteMeter]
+    """Per stage: its output bytes per task."""
     wait_s: list[float]
     blocked_since: list[float | None]
     warned: set[int] = attrs.field(factory=set)
+    input_meter: ByteMeter = attrs.field(factory=ByteMeter)
+    """Pickled input bytes per task (what flows into stage 0's queue)."""
     cross_node_bytes: int = 0
     local_bytes: int = 0
     store_used: int = 0
@@ -137,6 +157,12 @@ class ByteAccount:
             wait_s=[0.0] * n_stages,
             blocked_since=[None] * n_stages,
         )
+
+    def share_of(self, queue: int) -> int:
+        """The byte share of stage `queue`'s input queue now (see `ByteBudget.shares`)."""
+        flows = [self.input_meter.bytes_per_task]
+        flows += [m.bytes_per_task for m in self.meters[:-1]]
+        return self.budget.shares(flows)[queue]
 
     def record_call(self, stage: int, tasks_in: int, part_bytes: tuple[int, ...]) -> None:
         """A call of `stage` returned parts of these sizes."""

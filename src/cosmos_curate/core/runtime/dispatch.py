@@ -75,7 +75,7 @@ def _budget_allows(state: RunState, flow: PipelineFlow, index: int, size: int) -
             "object store size to overlap them)",
             state.stages[index].name,
             format_bytes((meter.bytes_per_task or 0.0) * state.stages[index].batch_size),
-            format_bytes(state.bytes.budget.share),
+            format_bytes(state.bytes.share_of(index + 1)),
         )
     return True
 

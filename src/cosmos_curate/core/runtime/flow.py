@@ -93,7 +93,7 @@ class PipelineFlow:
         held, expected = state.boundary_bytes(index + 1)
         calls = sum(w.calls_in_flight for w in state.pools[index].workers)
         return tasks_within_share(
-            share=budget.share,
+            share=state.bytes.share_of(index + 1),
             used=held + expected,
             bytes_per_task=state.bytes.meters[index].bytes_per_task,
             desired=size,
@@ -107,14 +107,14 @@ class PipelineFlow:
         if not budget.bounded:
             return True
         held, _ = self.state.boundary_bytes(0)
-        return held == 0 or held < budget.share
+        return held == 0 or held < self.state.bytes.share_of(0)
 
     def output_oversized(self, index: int) -> bool:
         """Whether one batch of stage `index`'s output alone exceeds its queue's share."""
         if index + 1 >= len(self.state.stages):
             return False
         return oversized(
-            self.state.bytes.budget.share,
+            self.state.bytes.share_of(index + 1),
             self.state.bytes.meters[index].bytes_per_task,
             self.state.stages[index].batch_size,
         )

@@ -43,4 +43,5 @@ def feed(state: RunState, flow: PipelineFlow, done: DoneSet | None) -> None:
             state.inputs_read += len(batch)
             origins = state.ledger.new_origin(to_ranges(positions))
             blob = dumps(batch)
+            state.bytes.input_meter.record(len(batch), blob.nbytes)
             state.queues[0].push(Chunk(blob, len(batch), origins, nbytes=blob.nbytes))

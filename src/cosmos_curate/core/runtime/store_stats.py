@@ -23,6 +23,10 @@ class StoreUse:
     """The cluster's object store, summed over nodes."""
 
     used_bytes: int
+    """Bytes of live objects (primary copies). Ray keeps freed objects cached until it
+    needs the room; those are not counted (they never cause spilling)."""
+    cached_bytes: int
+    """Every byte the store holds now, freed-but-cached objects and secondary copies too."""
     spilled_bytes: int
     """Bytes spilled to disk since the cluster started (cumulative)."""
 
@@ -45,7 +49,11 @@ def object_store_use() -> StoreUse | None:
         state = get_state_from_address(address)  # type: ignore[no-untyped-call]
         reply = get_memory_info_reply(state, timeout_seconds=5.0)  # type: ignore[no-untyped-call]
         stats = reply.store_stats
-        return StoreUse(int(stats.object_store_bytes_used), int(stats.spilled_bytes_total))
+        return StoreUse(
+            int(stats.object_store_bytes_primary_copy),
+            int(stats.object_store_bytes_used),
+            int(stats.spilled_bytes_total),
+        )
     except Exception:  # private API moved, a raylet gone: report nothing rather than fail
         logger.debug("could not read object store use", exc_info=True)
         return None
