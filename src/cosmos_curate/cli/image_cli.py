@@ -85,6 +85,7 @@ def build(
         out.file.flush()
         err.print(summary, highlight=False, soft_wrap=True)
         return
+    image_build.source_checkout()
     client = connect()
     err.print(f"building {image_name}:{image_tag} ({summary})", highlight=False, soft_wrap=True)
     result = image_build.build_image(

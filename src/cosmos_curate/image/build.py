@@ -19,7 +19,12 @@ from cosmos_curate.core.utils import settings
 from cosmos_curate.image.context import build_context
 from cosmos_curate.image.daemon import connect
 from cosmos_curate.image.envs import select_envs
-from cosmos_curate.image.errors import BuildFailedError, DockerUnavailableError, PushFailedError
+from cosmos_curate.image.errors import (
+    BuildFailedError,
+    DockerUnavailableError,
+    NoSourceCheckoutError,
+    PushFailedError,
+)
 from cosmos_curate.image.reference import check_name, check_tag
 from cosmos_curate.image.render import (
     BUILT_BY,
@@ -99,6 +104,18 @@ def _stream(chunks: Iterator[dict[str, Any]], on_log: LogSink) -> str:
     return image_id
 
 
+def source_checkout(repo_root: Path | None = None) -> Path:
+    """The checkout an image build copies the code from; a wheel install has none."""
+    root = repo_root or settings.repo_root()
+    if not settings.is_source_checkout(root):
+        msg = (
+            f"{root} is not a source checkout of cosmos-curate, and the image installs the code "
+            "from one; clone the project and set CURATE_REPO_ROOT to it (--dry-run works without)"
+        )
+        raise NoSourceCheckoutError(msg)
+    return root
+
+
 def build_image(
     image: RenderedImage,
     *,
@@ -115,8 +132,9 @@ def build_image(
     `DockerUnavailableError` without a daemon and `BuildFailedError` naming the failing step.
     """
     reference = f"{check_name(image_name)}:{check_tag(image_tag)}"
+    root = source_checkout(repo_root)
     client = client or connect()
-    context = build_context(repo_root or settings.repo_root(), image.dockerfile)
+    context = build_context(root, image.dockerfile)
     try:
         chunks = client.api.build(
             fileobj=context,

@@ -35,3 +35,7 @@ class PushFailedError(ImageError):
 
 class InvalidImageReferenceError(ImageError, ValueError):
     """A base image, image name or tag does not follow Docker's reference grammar."""
+
+
+class NoSourceCheckoutError(ImageError):
+    """An image build needs the project's source (it installs it); a wheel install has none."""

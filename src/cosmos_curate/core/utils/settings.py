@@ -36,11 +36,23 @@ def envs_root() -> Path:
 
 
 def repo_root() -> Path:
-    """The source checkout holding `configs/`, `envs/` and `Dockerfile.j2`."""
+    """The folder holding `configs/`, `envs/` and `Dockerfile.j2`.
+
+    `CURATE_REPO_ROOT`, else the source checkout this code runs from, else the copy a wheel
+    install ships inside the package (`cosmos_curate/_project`, see setup.py).
+    """
     override = os.environ.get("CURATE_REPO_ROOT")
     if override:
         return Path(override).expanduser()
-    return Path(__file__).resolve().parents[4]
+    checkout = Path(__file__).resolve().parents[4]
+    if (checkout / "Dockerfile.j2").is_file():
+        return checkout
+    return Path(__file__).resolve().parents[2] / "_project"
+
+
+def is_source_checkout(root: Path) -> bool:
+    """Whether `root` holds the code too (what `curate image build` copies into the image)."""
+    return (root / "pyproject.toml").is_file() and (root / "src" / "cosmos_curate").is_dir()
 
 
 # Variables a driver forwards to its workers so they see the same folders and hub settings.
