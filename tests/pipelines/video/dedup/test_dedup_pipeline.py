@@ -60,7 +60,7 @@ def test_one_clip_of_each_planted_pair_is_removed(
 def test_pruning_tables_list_every_clip_with_its_closest_earlier_clip(
     dedup_run: tuple[Path, Any], dataset: tuple[Path, dict[str, list[str]]]
 ) -> None:
-    """Full tables: every embedded clip once (parquet-only clips too), a removed clip names its twin."""
+    """Every embedded clip is in a table once; a removed clip names its planted twin."""
     out, _ = dedup_run
     roles = dataset[1]
     rows = [
@@ -80,7 +80,7 @@ def test_pruning_tables_list_every_clip_with_its_closest_earlier_clip(
 
 def test_a_larger_eps_removes_more_and_counts_add_up(dedup_run: tuple[Path, Any]) -> None:
     """Summary and upstream-style CSVs: kept + removed = total per eps; eps 0.3 >= eps 0.01."""
-    out, result = dedup_run
+    out, _result = dedup_run
     summary = json.loads((out / "summary.json").read_text())
     small, large = summary["eps"]["0.01"], summary["eps"]["0.3"]
     assert small == {"kept": 27, "removed": 4, "total": 31}
@@ -98,7 +98,7 @@ def test_an_unreadable_embedding_becomes_one_failure_record(
     dedup_run: tuple[Path, Any], dataset: tuple[Path, dict[str, list[str]]]
 ) -> None:
     """The video with a broken .npy is recorded once (stage, error, video) and counted."""
-    out, result = dedup_run
+    _out, result = dedup_run
     assert result.num_failures == 1
     lines = Path(result.failures_path).read_text().splitlines()
     assert len(lines) == 1
