@@ -33,6 +33,7 @@ RAY_FREE = [
     "cosmos_curate.core.interfaces.results",
     "cosmos_curate.core.interfaces.stage_interface",
     "cosmos_curate.core.runtime.bundling",
+    "cosmos_curate.core.runtime.byte_budget",
     "cosmos_curate.core.runtime.flow",
     "cosmos_curate.core.runtime.planner",
     "cosmos_curate.core.runtime.run_options",

@@ -91,6 +91,11 @@ _RUN_PARAMETERS = [
         "ignore_failures", bool, False,
         "Record tasks that fail every attempt and go on (exit 3), instead of stopping.",
     ),
+    _run_option(
+        "object_store_fraction", float | None, None,
+        "Share (0-1] of the cluster's object store that queued task data may fill "
+        "(default 0.5; see docs/RUNTIME.md).",
+    ),
     _run_option("verbose", bool, False, "Show info logs.", "--verbose", "-v"),
     _run_option("as_json", bool, False, "Print the run's summary as one JSON object.", "--json"),
 ]  # fmt: skip
