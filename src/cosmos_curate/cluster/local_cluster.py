@@ -25,9 +25,10 @@ import attrs
 import psutil
 
 from cosmos_curate.cluster import auth
-from cosmos_curate.cluster.bind import BIND_VAR, LOOPBACK, is_loopback, metrics_bind_host
+from cosmos_curate.cluster.bind import BIND_VAR, LOOPBACK, is_loopback
 from cosmos_curate.cluster.errors import LocalClusterError
-from cosmos_curate.cluster.ports import WORKER_PORT_RANGE, free_port, is_free
+from cosmos_curate.cluster.local_ports import LocalClusterPorts
+from cosmos_curate.cluster.ports import WORKER_PORT_RANGE, free_port
 from cosmos_curate.cluster.processes import descendants, running_processes, terminate
 from cosmos_curate.cluster.state import ClusterState, NodeRecord, ProcessRecord
 
@@ -183,59 +184,13 @@ def _node_env(config: LocalClusterConfig, temp_dir: Path) -> tuple[dict[str, str
     return env, Path(source)
 
 
-class _Ports:
-    """Every port the cluster needs, explicit; free ones picked where none is given."""
-
-    def __init__(self, config: LocalClusterConfig) -> None:
-        self._config = config
-        ip = config.head_ip
-        metrics_host = metrics_bind_host(ip)
-        self.head_metrics = (
-            self.free(ip) if config.metrics_port is None else config.metrics_port
-        )
-        self._require_free(metrics_host, self.head_metrics, "--metrics-port")
-        if config.client_port == 0:
-            self.client = self.free(ip)
-        elif config.client_port is not None:
-            self.client = config.client_port
-            self._require_free(ip, self.client, "--client-port")
-        else:
-            self.client = 10001 if _is_free(ip, 10001) else self.free(ip)
-        self.dashboard = self.free(LOOPBACK)
-
-    def gcs(self) -> int:
-        ip, port = self._config.head_ip, self._config.port
-        if port is None:
-            return 6379 if _is_free(ip, 6379) else self.free(ip)
-        if port == 0:
-            return self.free(ip)
-        self._require_free(ip, port, "--port")
-        return port
-
-    @staticmethod
-    def free(ip: str) -> int:
-        """A port nothing listens on at `ip` (outside Ray's worker range)."""
-        return free_port(ip)
-
-    @staticmethod
-    def _require_free(ip: str, port: int, flag: str) -> None:
-        if not _is_free(ip, port):
-            msg = f"port {port} ({flag}) is already in use on {ip}; pick another one"
-            raise LocalClusterError(msg)
-
-
-def _is_free(ip: str, port: int) -> bool:
-    # SO_REUSEADDR probe: a port that only has connections in TIME_WAIT is free.
-    return all(is_free(host, port) for host in {ip, LOOPBACK})
-
-
 def _ray_executable() -> list[str]:
     # Ray's own `ray start`, through a wrapper that keeps the node IP 127.0.0.1 as given.
     return [sys.executable, "-m", "cosmos_curate.cluster._ray_start"]
 
 
 def _node_flags(config: LocalClusterConfig, ip: str, metrics_port: int) -> list[str]:
-    free = _Ports.free
+    free = free_port
     return [
         "--block",
         "--disable-usage-stats",
@@ -255,7 +210,7 @@ def _node_flags(config: LocalClusterConfig, ip: str, metrics_port: int) -> list[
 
 
 def _head_command(
-    config: LocalClusterConfig, ports: _Ports, gcs_port: int, temp_dir: str
+    config: LocalClusterConfig, ports: LocalClusterPorts, gcs_port: int, temp_dir: str
 ) -> list[str]:
     return [
         *_ray_executable(),
@@ -307,11 +262,13 @@ def _launch(
 
 def _start_head(
     config: LocalClusterConfig, env: dict[str, str], temp_dir: str
-) -> tuple[_Launch, _Ports, int]:
+) -> tuple[_Launch, LocalClusterPorts, int]:
     # Retried with fresh ports: a free port picked here can be taken by another process
     # before Ray binds it, and a loaded machine can time out Ray's own start-up waits.
     for attempt in range(1, START_ATTEMPTS + 1):
-        ports = _Ports(config)
+        ports = LocalClusterPorts(
+            config.head_ip, config.metrics_port, config.client_port, config.port
+        )
         gcs_port = ports.gcs()
         head = _launch(
             _head_command(config, ports, gcs_port, temp_dir),
@@ -340,7 +297,7 @@ def _start_worker(
     # wait can expire; the failed `ray start` has already stopped its own processes.
     ip = config.worker_ip(index)
     for attempt in range(1, START_ATTEMPTS + 1):
-        metrics = _Ports.free(ip)
+        metrics = free_port(ip)
         command = _worker_command(config, address, ip, metrics)
         role = f"worker{index + 1}"
         launch = _launch(
