@@ -11,8 +11,9 @@ audio. Both sides cut it into shots and re-encode every shot with the same setti
 - peer: what a user without us writes: `scenedetect.detect(path, ContentDetector())`, then
   one `ffmpeg -ss START -i IN -t LEN ...` per scene, `--cpus` of them at a time.
 
-Reports hours of video per wall hour per core, and where the time goes (decode + detect,
-encode) on each side.
+Reports hours of video per wall hour per core, hours of video per CPU hour (CPU time of
+every process involved: Ray's head, raylet and workers; the peer's own and its ffmpegs),
+and where the time goes (busy seconds per stage; detect vs cut) on each side.
 
     PYTHONPATH=. python benchmarks/bench_split.py --minutes 5 --cpus 2
 """
@@ -22,9 +23,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -43,6 +46,47 @@ SOURCES = [
 ]
 SHOT_SECONDS = [3.0, 4.0, 5.0]
 ENCODE = ["-c:v", "libx264", "-preset", "veryfast", "-b:v", "4M", "-threads", "1"]
+
+
+class TreeCpu:
+    """CPU seconds used by a process and all its descendants (an embedded Ray: head,
+    raylet, workers), sampled every second so that exited workers still count."""
+
+    def __init__(self, pid: int) -> None:
+        import psutil
+
+        self.root = psutil.Process(pid)
+        self.seen: dict[int, float] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        import psutil
+
+        for proc in [self.root, *self.root.children(recursive=True)]:
+            try:
+                times = proc.cpu_times()
+            except psutil.Error:
+                continue
+            self.seen[proc.pid] = max(self.seen.get(proc.pid, 0.0), times.user + times.system)
+
+    def _run(self) -> None:
+        while not self.stop.wait(1.0):
+            self._sample()
+
+    def __enter__(self) -> TreeCpu:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._sample()
+        self.stop.set()
+        self.thread.join()
+
+    @property
+    def seconds(self) -> float:
+        """CPU seconds so far."""
+        return sum(self.seen.values())
 
 
 def ffmpeg(*args: str) -> None:
@@ -119,12 +163,13 @@ def run_ours(video: Path, work: Path, cpus: int, algorithm: str) -> dict[str, An
     # Ray's CPUs are logical: one worker per stage needs ~3.5 of them, more than 2 cores have;
     # the cores are shared by time, as the peer's processes share them.
     ray_cpus = max(cpus, 4)
-    result = split_videos(options, num_cpus=ray_cpus, metrics_port=None, show_progress=False)
+    with TreeCpu(os.getpid()) as cpu:
+        result = split_videos(options, num_cpus=ray_cpus, metrics_port=None, show_progress=False)
     wall = time.monotonic() - started
     summary = json.loads((out / "summary.json").read_text())
     stages = {s.name: round(s.process_seconds_total, 1) for s in result.progress.stages}
     clips = [json.loads(p.read_text()) for p in (out / "metas").glob("*.json")]
-    return {"wall_s": wall, "stages": stages, "clips": len(clips),
+    return {"wall_s": wall, "cpu_s": cpu.seconds, "stages": stages, "clips": len(clips),
             "clip_seconds": sum(c["duration_s"] for c in clips),
             "video_hours": summary["video_hours_processed"]}
 
@@ -142,6 +187,7 @@ def run_peer(video: Path, work: Path, cpus: int) -> dict[str, Any]:
 
     out = work / "out_peer"
     out.mkdir(parents=True, exist_ok=True)
+    own, children = time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     found = detect(str(video), ContentDetector())
     # No cut at all: PySceneDetect returns no scene; the user's script cuts the whole video.
@@ -158,7 +204,10 @@ def run_peer(video: Path, work: Path, cpus: int) -> dict[str, Any]:
     with ThreadPoolExecutor(max_workers=cpus) as pool:
         lengths = list(pool.map(cut, enumerate(scenes)))
     done = time.monotonic()
-    return {"wall_s": done - started, "detect_s": detected - started, "cut_s": done - detected,
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    ffmpeg_cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
+    return {"wall_s": done - started, "cpu_s": time.process_time() - own + ffmpeg_cpu,
+            "detect_s": detected - started, "cut_s": done - detected, "ffmpeg_cpu_s": ffmpeg_cpu,
             "clips": len(scenes), "clip_seconds": sum(lengths)}
 
 
@@ -188,12 +237,14 @@ def main() -> None:
         print(json.dumps({run: row}), flush=True)
     print(f"\n{args.minutes:g} min 1080p25, {len(cuts)} cuts, {args.cpus} CPUs, "
           f"libx264 veryfast 4 Mbit/s 1 thread + AAC on both sides")
-    print("| run | wall s | clips | clip s encoded | video h / wall h / core |")
-    print("|---|---|---|---|---|")
+    print("| run | wall s | CPU s | clips | clip s encoded | video h / wall h / core "
+          "| video h / CPU h |")
+    print("|---|---|---|---|---|---|---|")
     for name, row in rows:
         rate = hours / (row["wall_s"] / 3600) / args.cpus
-        print(f"| {name} | {row['wall_s']:.0f} | {row['clips']} | {row['clip_seconds']:.0f} "
-              f"| {rate:.2f} |")
+        per_cpu = hours / (row["cpu_s"] / 3600)
+        print(f"| {name} | {row['wall_s']:.0f} | {row['cpu_s']:.0f} | {row['clips']} "
+              f"| {row['clip_seconds']:.0f} | {rate:.2f} | {per_cpu:.2f} |")
 
 
 if __name__ == "__main__":
