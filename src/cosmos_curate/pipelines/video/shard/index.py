@@ -14,7 +14,7 @@ from cosmos_curate.pipelines.video.dedup import storage
 from cosmos_curate.pipelines.video.shard.plan import ShardPlan, TarPlan
 
 if TYPE_CHECKING:
-    from cosmos_curate.pipelines.video.shard.pipeline import VideoShardOptions
+    from cosmos_curate.pipelines.video.shard.options import VideoShardOptions
     from cosmos_curate.pipelines.video.shard.stages import TarTask
 
 DATA_KEYS = ["mp4", "json", "npy", "txt"]
