@@ -84,3 +84,16 @@ def test_the_page_is_written_on_error_with_the_error_line(tmp_path: Path) -> Non
     end = json.loads((tmp_path / "run" / "series.jsonl").read_text().splitlines()[-1])
     assert end["outcome"] == "failed"
     assert outcome_of(KeyboardInterrupt()) == ("interrupted", "interrupted (Ctrl-C)")
+
+
+def test_events_stay_bounded_with_the_first_and_newest_kept(tmp_path: Path) -> None:
+    """A planner that changes its mind all the time: events capped, the first and last kept."""
+    recorder = _recorder(tmp_path / "run", max_events=40)
+    for k in range(400):
+        recorder(progress(k * 0.5, target_b=2 + k % 2))
+    recorder.close()
+    series = read_series(tmp_path / "run")
+    assert len(series.events) <= 41
+    assert series.events[0]["why"] == "first plan"
+    assert series.events[-1]["t"] == 199.5
+    assert series.end is not None and series.end["events_dropped"] > 300

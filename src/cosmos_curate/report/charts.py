@@ -6,7 +6,6 @@ rendering needs no plotly Python import. Every chart puts seconds since the star
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 from cosmos_curate.report.series import Point, RunSeries
@@ -17,6 +16,8 @@ PALETTE = (
     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
 )  # fmt: skip
 MIB = 1024 * 1024
+SMOOTH_S = 2.0
+"""Throughput is averaged over at least this many seconds (calls finish in bursts)."""
 
 
 def color(index: int) -> str:
@@ -55,19 +56,24 @@ def times(series: RunSeries) -> list[float]:
 
 
 def throughput(series: RunSeries) -> Figure:
-    """Tasks finished per second per stage, between successive points."""
+    """Tasks finished per second per stage, each over the last `SMOOTH_S` seconds or more."""
     data = []
     points = series.points
     for index, stage in enumerate(series.stages):
         xs, ys = [], []
-        for before, after in itertools.pairwise(points):
+        start = 0
+        for after in points[1:]:
+            while start + 1 < len(points) and after.t - points[start + 1].t >= SMOOTH_S:
+                start += 1
+            before = points[start]
             dt = after.t - before.t
             if dt > 0:
                 done = after.value(index, "done") - before.value(index, "done")
                 xs.append(round(after.t, 3))
                 ys.append(round(max(0.0, done) / dt, 3))
         data.append(_line(stage.name, xs, ys, index))
-    return {"data": data, "layout": _layout("Throughput per stage", "tasks / s")}
+    title = f"Throughput per stage (over {SMOOTH_S:g} s or more)"
+    return {"data": data, "layout": _layout(title, "tasks / s")}
 
 
 def workers(series: RunSeries) -> Figure:

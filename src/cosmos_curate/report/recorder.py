@@ -178,9 +178,10 @@ class RunRecorder:
         self._events.append(record)
         self._write(record)
         if len(self._events) > self._max_events:
-            # Keep the first half (how the run settled) and the newest.
-            cut = len(self._events) - self._max_events
+            # Keep the first half (how the run settled) and the newest; cut a quarter at a
+            # time so that the file is rewritten once per many events, not at each.
             half = self._max_events // 2
+            cut = len(self._events) - half - self._max_events // 4
             del self._events[half : half + cut]
             self._events_dropped += cut
             self._rewrite()

@@ -105,7 +105,7 @@ def _header_card(run: RunSeries) -> str:
     started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.header.get("started", 0)))
     rows = [
         ("run", html.escape(run.name)),
-        ("outcome", f'<span class="{"ok" if good else "bad"}">{html.escape(result.outcome)}'
+        ("outcome", f'<span class="{"ok" if good else "bad"}">{html.escape(_outcome(result))}'
                     "</span>"),
         ("started", started),
         ("wall time", format_duration(result.wall_s)),
@@ -121,6 +121,12 @@ def _header_card(run: RunSeries) -> str:
         rows.insert(2, ("error", f'<span class="bad">{html.escape(result.error)}</span>'))
     body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
     return f"<table>{body}</table>"
+
+
+def _outcome(result: analysis.Outcome) -> str:
+    if result.outcome == "finished" and result.failures:
+        return f"finished; {result.failures:,} task(s) failed (see Failures)"
+    return result.outcome
 
 
 def _stage_label(stage: Any) -> str:
