@@ -8,6 +8,7 @@ import os
 import uuid
 from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -24,8 +25,9 @@ from cosmos_curate.core.runtime.engine import ProgressSink, StreamingEngine
 from cosmos_curate.core.runtime.failures import FailureLog
 from cosmos_curate.core.runtime.journal import ResumeJournal
 from cosmos_curate.core.runtime.metrics import PipelineMetrics
+from cosmos_curate.core.runtime.planner import NodeCapacity
 from cosmos_curate.core.runtime.run_options import RunOptions
-from cosmos_curate.core.runtime.stage_spec import resolve_stages
+from cosmos_curate.core.runtime.stage_spec import ResolvedStage, resolve_stages
 from cosmos_curate.core.utils import settings
 from cosmos_curate.core.weights.check import check_weights as check_stage_weights
 from cosmos_curate.report import RunRecorder, StageInfo
@@ -100,15 +102,8 @@ def run_session(
             weights_on_node=options.weights_policy,
             ignore_failures=options.ignore_failures,
         )
-        recorder = RunRecorder(
-            run_dir,
-            [StageInfo(s.name, s.cpus, s.gpus) for s in resolved],
-            cluster_cpus=sum(n.cpus for n in nodes),
-            cluster_gpus=sum(n.gpus for n in nodes),
-            failures_path=failures_path,
-        )
+        recorder = start_recorder(stack, run_dir, resolved, nodes, failures_path)
         sinks.append(recorder)
-        stack.push(recorder.exit)  # report.html on any exit: done, error, Ctrl-C
         if options.show_progress:
             from cosmos_curate.presentation.progress_view import LiveProgress
 
@@ -131,3 +126,22 @@ def run_session(
         progress=progress,
         report_path=recorder.report_path,
     )
+
+
+def start_recorder(
+    stack: ExitStack,
+    run_dir: Path,
+    resolved: list[ResolvedStage],
+    nodes: tuple[NodeCapacity, ...],
+    failures_path: Path | None,
+) -> RunRecorder:
+    """The run's series recorder (a progress sink); `report.html` on any exit of `stack`."""
+    recorder = RunRecorder(
+        run_dir,
+        [StageInfo(s.name, s.cpus, s.gpus) for s in resolved],
+        cluster_cpus=sum(n.cpus for n in nodes),
+        cluster_gpus=sum(n.gpus for n in nodes),
+        failures_path=failures_path,
+    )
+    stack.push(recorder.exit)  # done, error or Ctrl-C alike
+    return recorder
