@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+import webbrowser
 from pathlib import Path
 
 import pytest
@@ -70,3 +72,22 @@ def test_a_series_without_header_is_rejected(
     (folder / "series.jsonl").write_text("not json\n")
     assert curate(["report", str(folder)]) == 2
     assert "no header line" in capsys.readouterr().err
+
+
+def test_open_hands_the_page_to_the_browser(
+    isolated_dirs: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--open starts the user's browser ($BROWSER) on the written page's file URL."""
+    folder = _record(isolated_dirs / "runs" / "one", 2)
+    seen = isolated_dirs / "opened.txt"
+    browser = isolated_dirs / "browser.sh"
+    browser.write_text(f'#!/bin/sh\necho "$1" > {seen}\n')
+    browser.chmod(0o755)
+    monkeypatch.setenv("BROWSER", str(browser))
+    monkeypatch.setattr(webbrowser, "_tryorder", None)  # re-read $BROWSER
+    assert curate(["report", "one", "--open"]) == 0
+    for _ in range(50):  # the browser runs in the background
+        if seen.is_file():
+            break
+        time.sleep(0.1)
+    assert seen.read_text().strip() == (folder / "report.html").resolve().as_uri()

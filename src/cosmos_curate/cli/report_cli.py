@@ -35,6 +35,7 @@ def report(
         typer.Argument(
             help="Run folders (or their names under the runs folder); none: the last run.",
             show_default=False,
+            metavar="RUN",
         ),
     ] = None,
     open_page: Annotated[
