@@ -79,3 +79,25 @@ def test_sigkilled_driver_still_leaves_a_report(
     assert page.console == []
     assert "killed (no end recorded)" in page.dom
     assert all(page.drawn_lines(c) >= 1 for c in page.charts() if "gpu" not in c)
+
+
+def test_ctrl_c_leaves_the_report_with_outcome_interrupted(tmp_path: Path) -> None:
+    """SIGINT half way: the driver itself writes report.html on its way out."""
+    runs = tmp_path / "runs"
+    driver = _start_driver(runs)
+    try:
+        _wait_until_running(driver)
+        descendants = psutil.Process(driver.pid).children(recursive=True)
+        driver.send_signal(signal.SIGINT)
+        driver.wait(timeout=120)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    _, alive = psutil.wait_procs(descendants, timeout=20)
+    for proc in alive:
+        proc.kill()
+    (folder,) = [p.parent for p in runs.glob("*/series.jsonl")]
+    series = read_series(folder)
+    assert series.end is not None and series.end["outcome"] == "interrupted"
+    page = (folder / "report.html").read_text()
+    assert "interrupted (Ctrl-C)" in page and 'id="chart-workers-0"' in page
