@@ -96,6 +96,10 @@ def test_hello_world_end_to_end_with_tiny_gpt2(tmp_path: Path) -> None:
     assert "CPU fallback" in out  # no GPU here: the GPT-2 stage ran on CPU, and says so
     assert "NO GPU IN THE CLUSTER" in result.stderr
     assert "outputs 2" in out
+    # One folder per run holds its log, summary, time series and report.
+    (run_folder,) = [p for p in (tmp_path / "runs").iterdir() if (p / "summary.json").is_file()]
+    for name in ("run.log", "series.jsonl", "report.html"):
+        assert (run_folder / name).is_file(), name
 
 
 @pytest.mark.integration

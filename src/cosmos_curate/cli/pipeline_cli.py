@@ -138,7 +138,8 @@ def _pipeline_command(entry: registry.PipelineEntry) -> Callable[..., None]:
             run = attrs.evolve(run, metrics_port=port)
         outputs_path = getattr(options, "output_path", None)
         code = run_report.run_and_report(
-            entry.name, lambda: entry.run(options, run), outputs_path,
+            entry.name, lambda run_dir: entry.run(options, attrs.evolve(run, run_dir=run_dir)),
+            outputs_path,
             as_json=values["as_json"], verbose=values["verbose"], print_summary=print_summary,
         )  # fmt: skip
         raise typer.Exit(code)

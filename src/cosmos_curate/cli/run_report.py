@@ -101,7 +101,9 @@ def run_folders() -> list[Path]:
     root = settings.runs_root()
     if not root.is_dir():
         return []
-    folders = [p for p in root.iterdir() if p.is_dir() and p.name != "metrics-endpoints"]
+    # Only folders a run wrote: the runs folder also holds caches, scratch and job records.
+    markers = (RUN_LOG, RUN_SUMMARY, "series.jsonl")
+    folders = [p for p in root.iterdir() if p.is_dir() and any((p / m).is_file() for m in markers)]
     return sorted(folders, key=lambda p: p.stat().st_mtime)
 
 
@@ -167,25 +169,26 @@ def where_lines(summary: dict[str, Any]) -> list[str]:
 
 def run_and_report(
     name: str,
-    runner: Callable[[], PipelineResult],
+    runner: Callable[[Path], PipelineResult],
     outputs_path: str | None,
     *,
     as_json: bool,
     verbose: bool,
     print_summary: Callable[[str, PipelineResult], None],
 ) -> int:
-    """Run, keep the log, print the summary and where things went; returns the exit code.
+    """Run `runner(run folder)`, keep the log, print the summary and where things went.
 
-    0: every input processed; 3: stages that ignore failures recorded failed inputs. An
-    exception propagates (the caller maps it to its code) after the run folder is saved,
-    unless the run was rejected before it started (nothing is created then).
+    Returns the exit code: 0 when every input was processed; 3 when stages that ignore
+    failures recorded failed inputs. An exception propagates (the caller maps it to its
+    code) after the run folder is saved, unless the run was rejected before it started
+    (nothing is created then).
     """
     folder = RunFolder(name)
     folder.capture_stderr()
     errors.mark_started()
     try:
         with run_output(verbose):
-            result = runner()
+            result = runner(folder.path)
     except BaseException as exc:
         code = errors.exit_code_of(exc)
         log = folder.release_stderr()

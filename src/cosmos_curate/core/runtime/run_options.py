@@ -66,6 +66,8 @@ class RunOptions:
       embedded local Ray);
     - `require_gpu`: error instead of running GPU stages on CPU when there is no GPU;
     - `failures_path`: where failure records go (JSON lines; default under the run folder);
+    - `run_dir`: the run folder (series, report, failure records; default: a new folder
+      under `CURATE_RUNS_DIR`; the CLI passes the folder that also keeps the run's log);
     - `show_progress`: a live progress display on the terminal;
     - `metrics_port`: the embedded cluster's metrics export port (None: none);
     - `num_cpus`/`num_gpus`: the embedded cluster's size (default: this machine's);
@@ -87,6 +89,7 @@ class RunOptions:
     ray_address: str | None = None
     require_gpu: bool = False
     failures_path: Path | None = attrs.field(default=None, converter=_optional_path)
+    run_dir: Path | None = attrs.field(default=None, converter=_optional_path)
     show_progress: bool = False
     metrics_port: int | None = settings.DEFAULT_METRICS_PORT
     num_cpus: float | None = None

@@ -76,7 +76,7 @@ def run_session(
             download_missing=options.download_missing,
             s3_prefix=options.model_weights_prefix,
         )
-    run_dir = settings.runs_root() / uuid.uuid4().hex[:12]
+    run_dir = options.run_dir or settings.runs_root() / uuid.uuid4().hex[:12]
     failures_path = options.failures_path or run_dir / "failures.jsonl"
     with ExitStack() as stack:
         failure_log = FailureLog(failures_path)
