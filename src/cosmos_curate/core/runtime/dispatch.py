@@ -12,9 +12,9 @@ import logging
 import time
 
 from cosmos_curate.core.runtime.flow import PipelineFlow
-from cosmos_curate.core.runtime.queues import Chunk, ChunkQueue
+from cosmos_curate.core.runtime.queues import Chunk
 from cosmos_curate.core.runtime.run_state import InFlightCall, RunState
-from cosmos_curate.core.runtime.stage_pool import WorkerHandle
+from cosmos_curate.core.runtime.stage_pool import WorkerHandle, WorkerState
 from cosmos_curate.presentation.format import format_bytes
 
 logger = logging.getLogger(__name__)
@@ -48,11 +48,15 @@ def _dispatch_stage(state: RunState, flow: PipelineFlow, index: int) -> None:
         size = policy.share_for_idle_slots(
             desired, queue.tasks, pool.free_slot_count(), stage.batch_size
         )
-        size = flow.size_within_budget(index, flow.tail_capped(index, size))
+        wanted = flow.tail_capped(index, size)
+        size = flow.size_within_budget(index, wanted)
         if not _budget_allows(state, flow, index, size):
             return
-        worker = _pick_worker(free, queue, locality=flow.options.locality)
-        chunks = _take(state, flow, index, size, worker.node_id if flow.options.locality else None)
+        worker = _pick_worker(state, flow, index, free)
+        if worker is None:
+            return  # the queued chunks wait a moment for a worker on their own node
+        node = worker.node_id if flow.options.locality else None
+        chunks = _take(state, flow, index, size, node, strict=size < wanted)
         _submit(state, flow, index, worker, chunks, exclusive=False)
 
 
@@ -80,47 +84,68 @@ def _budget_allows(state: RunState, flow: PipelineFlow, index: int, size: int) -
     return True
 
 
-def _pick_worker(free: list[WorkerHandle], queue: ChunkQueue, *, locality: bool) -> WorkerHandle:
-    """The least-loaded free worker; with `locality`, one on a node whose chunks are queued.
+def _pick_worker(
+    state: RunState, flow: PipelineFlow, index: int, free: list[WorkerHandle]
+) -> WorkerHandle | None:
+    """The least-loaded free worker; with locality, one on a node whose chunks are queued.
 
     The front chunk's node first (FIFO order kept when possible), then any free worker
-    whose node made a chunk within the queue's lookahead.
+    whose node made a chunk within the queue's lookahead. A chunk whose node has workers
+    of this stage, all busy, waits up to `locality_wait_s` for one of them rather than
+    cross the network (delay scheduling): None then.
     """
-    if not locality:
+    if not flow.options.locality:
         return free[0]
+    queue = state.queues[index]
     front = queue.peek()
-    if front is not None and front.node_id is not None:
-        for worker in free:
-            if worker.node_id == front.node_id:
-                return worker
+    for worker in free:
+        if front is not None and front.node_id is not None and worker.node_id == front.node_id:
+            return worker
     for worker in free:
         if worker.node_id is not None and queue.has_node(worker.node_id):
             return worker
+    if front is None or front.node_id is None:
+        return free[0]
+    waited = time.monotonic() - front.queued_at
+    has_home = any(
+        w.node_id == front.node_id and w.state is WorkerState.READY
+        for w in state.pools[index].workers
+    )
+    if has_home and waited < flow.options.locality_wait_s:
+        return None
     return free[0]
 
 
 def _take(
-    state: RunState, flow: PipelineFlow, index: int, size: int, node_id: str | None
+    state: RunState,
+    flow: PipelineFlow,
+    index: int,
+    size: int,
+    node_id: str | None,
+    *,
+    strict: bool,
 ) -> list[Chunk]:
     """Chunks of about `size` tasks from the queue (made on `node_id` first, if given).
 
-    Near the end the front chunk is split when it alone is larger, so that the last
-    calls can be as small as the tail needs.
+    Near the end, or when the byte budget cut the call (`strict`), calls must not outgrow
+    `size`: the chunk to take is split when it alone is larger (the pieces share its
+    pickled data), so the last calls can be as small as the tail needs and a call's
+    output fits the room downstream.
     """
     queue = state.queues[index]
-    front = queue.peek()
-    tail = flow.in_tail(index)
-    if tail and front is not None and front.n_tasks > size:
+    exact = strict or flow.in_tail(index)
+    if exact:
+        chosen = queue.first_local(node_id) if node_id is not None else None
+        chunk = chosen or queue.peek()
         batch = state.stages[index].batch_size
         cut = max(batch, size - size % batch)
-        if cut < front.n_tasks:
-            queue.pop_up_to(1)
-            head, rest = front.split(cut)
+        if chunk is not None and not chunk.suspect and cut < chunk.n_tasks:
+            queue.take(chunk)
+            head, rest = chunk.split(cut)
             queue.push_front([rest])
-            state.ledger.split(front.origins, 2)
+            state.ledger.split(chunk.origins, 2)
             return [head]
-    # Near the end calls must not outgrow their size, or the tail gets uneven again.
-    return queue.pop_up_to(size, exact=tail, node_id=node_id)
+    return queue.pop_up_to(size, exact=exact, node_id=node_id)
 
 
 def _submit(

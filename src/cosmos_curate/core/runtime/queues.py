@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,6 +29,8 @@ class Chunk:
     """Index of the chunk's first task in the pickled list (a split chunk is a slice)."""
     nbytes: int = attrs.field(default=0, kw_only=True)
     node_id: str | None = attrs.field(default=None, kw_only=True)
+    queued_at: float = attrs.field(default=0.0, kw_only=True, eq=False)
+    """When it was first queued (monotonic; 0 until then): how long it waited for a worker."""
 
     @property
     def span(self) -> tuple[int, int]:
@@ -72,7 +75,9 @@ class ChunkQueue:
         return self._chunks[0] if self._chunks else None
 
     def push(self, chunk: Chunk) -> None:
-        """Append at the back."""
+        """Append at the back (stamping when it was queued)."""
+        if not chunk.queued_at:
+            chunk = attrs.evolve(chunk, queued_at=time.monotonic())
         self._chunks.append(chunk)
         self.tasks += chunk.n_tasks
         self.bytes += chunk.nbytes
@@ -83,6 +88,18 @@ class ChunkQueue:
             self._chunks.appendleft(chunk)
             self.tasks += chunk.n_tasks
             self.bytes += chunk.nbytes
+
+    def first_local(self, node_id: str) -> Chunk | None:
+        """The first non-suspect chunk made on `node_id` within the lookahead."""
+        for chunk in itertools.islice(self._chunks, LOCAL_LOOKAHEAD):
+            if chunk.node_id == node_id and not chunk.suspect:
+                return chunk
+        return None
+
+    def take(self, chunk: Chunk) -> None:
+        """Remove `chunk` (a queued one) from wherever it is."""
+        self._chunks.remove(chunk)
+        self._account_pop(chunk)
 
     def has_node(self, node_id: str) -> bool:
         """Whether a chunk made on `node_id` lies within the lookahead."""

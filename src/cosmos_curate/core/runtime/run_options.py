@@ -44,6 +44,9 @@ class EngineOptions:
     """Share of the cluster's object store the run may fill (see `byte_budget`)."""
     locality: bool = True
     """Send a chunk preferably to a free worker on the node that made it."""
+    locality_wait_s: float = 0.5
+    """How long a chunk may wait for a worker on its own node before going to another one
+    (when its node has workers of the stage, all busy)."""
     store_poll_interval_s: float = 2.0
     """How often Ray is asked how full its object store is (for the progress record)."""
 
