@@ -142,9 +142,13 @@ def run_summary(
                 "tasks_failed": s.tasks_failed,
                 "tasks_produced": s.tasks_produced,
                 "seconds_per_task": s.seconds_per_task,
+                "backpressure_wait_s": round(s.backpressure_wait_s, 3),
             }
             for s in result.progress.stages
         ],
+        object_store_peak_bytes=result.progress.object_store_peak_bytes,
+        spilled_bytes=result.progress.spilled_bytes,
+        cross_node_bytes=result.progress.cross_node_bytes,
     )
     return summary
 
