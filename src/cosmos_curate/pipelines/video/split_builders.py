@@ -15,6 +15,7 @@ from typing import Any
 import pydantic
 
 from cosmos_curate.core.interfaces.stage_interface import CuratorStage
+from cosmos_curate.core.utils.preflight import check_input_dir, check_new_dir
 from cosmos_curate.models.transnetv2 import TRANSNETV2_MODEL_ID, TransNetV2
 from cosmos_curate.pipelines.video.clip_encode import EncodeSettings, check_encoder
 from cosmos_curate.pipelines.video.ingest import VideoIngestStage
@@ -147,6 +148,16 @@ class SplitTranscodeOptions(pydantic.BaseModel):
             raise ValueError(msg)
         return self
 
+    @pydantic.field_validator("input_path")
+    @classmethod
+    def _input_exists(cls, value: str) -> str:
+        return _checked(check_input_dir, value)
+
+    @pydantic.field_validator("output_path")
+    @classmethod
+    def _output_creatable(cls, value: str) -> str:
+        return _checked(check_new_dir, value)
+
     @pydantic.field_validator("transcode_encoder")
     @classmethod
     def _encoder_in_ffmpeg(cls, value: Encoder) -> Encoder:
@@ -238,3 +249,12 @@ def split_transcode_stages(
         drop = options.motion_filter is MotionFilterMode.ENABLE
         stages.append(MotionFilterStage(options.motion_threshold, drop=drop))
     return stages
+
+
+def _checked(check: Any, path: str) -> str:
+    """`path` after a pre-flight check (local paths only), before anything is created."""
+    try:
+        check(path, "")
+    except ValueError as exc:
+        raise ValueError(str(exc).strip()) from exc
+    return path
