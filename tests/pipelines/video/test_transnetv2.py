@@ -91,7 +91,11 @@ def test_curate_run_finds_planted_cuts_with_registry_weights(
     args += ["--metrics-port", str(free_port())]
     result = subprocess.run(
         [sys.executable, "-m", "cosmos_curate.cli.main", "pipeline", "run", "video-split", *args],
-        capture_output=True, text=True, env=env, timeout=400, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=400,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     weights = tmp_path / "weights" / "Sn4kehead" / "TransNetV2" / TRANSNETV2_WEIGHTS_FILE
