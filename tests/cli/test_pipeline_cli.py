@@ -96,6 +96,9 @@ def test_hello_world_end_to_end_with_tiny_gpt2(tmp_path: Path) -> None:
     assert "CPU fallback" in out  # no GPU here: the GPT-2 stage ran on CPU, and says so
     assert "NO GPU IN THE CLUSTER" in result.stderr
     assert "outputs 2" in out
+    # A stage's own print() shows on stderr, named after its stage; never on stdout.
+    assert "[_PrintStage] prompt: the key to a creating good art is" in result.stderr
+    assert "prompt: " not in out
     # One folder per run holds its log, summary, time series and report.
     (run_folder,) = [p for p in (tmp_path / "runs").iterdir() if (p / "summary.json").is_file()]
     for name in ("run.log", "series.jsonl", "report.html"):

@@ -63,6 +63,10 @@ class StageWorker:
         self._process.cpu_percent()  # prime: the next reading covers the time since now
         self._last_work_end: float | None = None
 
+    def __repr__(self) -> str:
+        # Ray names the worker's forwarded output after this: `[StageName]` on the driver.
+        return self._config.stage_name
+
     def setup(self) -> SetupReport:
         """Run `stage_setup_on_node` (first worker on this node) and `stage_setup`."""
         import ray
