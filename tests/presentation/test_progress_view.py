@@ -125,3 +125,27 @@ def test_progress_is_one_when_finished_and_zero_before_anything() -> None:
     """A finished run shows 100 % everywhere; a run with nothing read yet shows 0."""
     assert stage_fractions(pipeline_progress(stage_progress("A"), finished=True)) == [1.0]
     assert stage_fractions(pipeline_progress(stage_progress("A"))) == [0.0]
+
+
+def test_final_table_shows_the_workers_each_stage_used() -> None:
+    """After the run every worker is retired: the table says how many each stage had."""
+    done = pipeline_progress(
+        stage_progress("Decode", tasks_done=10, workers_target=0, workers_peak=3),
+        stage_progress("Embed", tasks_done=10, workers_target=0, workers_peak=1),
+        finished=True,
+    )
+    text = _text(from_progress(done))
+    assert "used 3" in next(line for line in text.splitlines() if "Decode" in line)
+    assert "used 1" in next(line for line in text.splitlines() if "Embed" in line)
+
+
+def test_eta_never_reads_zero_while_work_remains() -> None:
+    """A fast stage with one task left still shows a second to go, not 0:00."""
+    nearly = pipeline_progress(
+        stage_progress("Only", tasks_done=9, throughput=1000.0, tasks_in_flight=1),
+        inputs_read=10,
+    )
+    assert nearly.eta_s is not None and nearly.eta_s >= 1.0
+    assert "ETA 0:00" not in _text(from_progress(nearly))
+    finished = pipeline_progress(stage_progress("Only", tasks_done=10, throughput=1000.0))
+    assert finished.eta_s == 0.0

@@ -51,6 +51,8 @@ class StageRow:
     queued_bytes: float = 0.0
     backpressure_wait_s: float = 0.0
     """Seconds the byte budget held the stage back."""
+    workers_peak: float = 0.0
+    """Most workers the stage had at once (0 where the source does not know)."""
 
 
 @attrs.frozen
@@ -144,6 +146,7 @@ def _stage_row(stage: StageProgress, fraction: float) -> StageRow:
         cpu_fallback=stage.cpu_fallback,
         queued_bytes=stage.queued_bytes,
         backpressure_wait_s=stage.backpressure_wait_s,
+        workers_peak=stage.workers_peak,
     )
 
 
@@ -178,6 +181,8 @@ def _num(value: float) -> str:
 
 def _workers(row: StageRow) -> str:
     w = row.workers
+    if row.workers_peak and not any(w.get(s, 0) for s in ("running", "idle", "pending")):
+        return f"used {row.workers_peak:.0f}"  # the run ended: its workers are retired
     return (
         f"{w.get('running', 0):.0f}/{w.get('idle', 0):.0f}/{w.get('pending', 0):.0f} "
         f"({w.get('target', 0):.0f})"

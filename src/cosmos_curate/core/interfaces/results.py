@@ -45,6 +45,8 @@ class StageProgress:
     gpu_alloc: tuple[tuple[str, str, float], ...] = ()
     target_changes: int = 0
     workers_lost: int = 0
+    workers_peak: int = 0
+    """Most workers the stage had at once (what the final table shows as used)."""
     queued_bytes: int = 0
     """Serialized bytes queued for the stage (its input queue)."""
     in_flight_bytes: int = 0
@@ -97,7 +99,9 @@ class PipelineProgress:
         # The last stage trails the first by the pipeline's depth; count its backlog too.
         last = self.stages[-1]
         backlog = last.input_queue + last.tasks_in_flight
-        return max(remaining, backlog) / rate
+        left = max(remaining, backlog)
+        # Never "0:00" while work remains: at least a second until the last task is out.
+        return max(1.0, left / rate) if left > 0 else 0.0
 
 
 @attrs.frozen

@@ -71,6 +71,7 @@ def stage_progress(state: RunState, index: int) -> StageProgress:
         gpu_alloc=gpu_alloc(stage, pool),
         target_changes=state.target_changes[index],
         workers_lost=pool.workers_lost,
+        workers_peak=pool.peak_active,
         queued_bytes=queues[index].bytes,
         in_flight_bytes=sum(c.in_bytes for c in state.calls.values() if c.stage == index),
         bytes_out_per_task=state.bytes.meters[index].bytes_per_task,

@@ -63,6 +63,8 @@ class StagePool:
         """When a worker was last retired for its age (`worker_max_lifetime_m`)."""
         self.setup_deaths_in_a_row = 0
         self.workers_lost = 0
+        self.peak_active = 0
+        """Most workers starting or ready at once, over the run."""
         self.startup_seconds: float | None = None
         """Latest time from creating a worker to its setup returning (None until one did)."""
 
@@ -138,6 +140,7 @@ class StagePool:
         actor = _RemoteWorker.options(**options).remote(  # type: ignore[attr-defined]
             self._stage_blob_ref, stage.worker_config
         )
+        self.peak_active = max(self.peak_active, self.active_count + 1)
         handle = WorkerHandle(
             worker_id=next(self._ids),
             actor=actor,
