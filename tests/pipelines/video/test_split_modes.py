@@ -109,10 +109,14 @@ def test_whole_video_clip_with_vp9(ray_cluster: dict[str, object], tmp_path: Pat
     assert meta["clip_location"] == str(out / meta["clip_path"])
 
 
-def test_missing_or_unusable_encoders_are_clear_errors() -> None:
+def test_missing_or_unusable_encoders_are_clear_errors(tmp_path: Path) -> None:
     """An encoder this ffmpeg lacks is rejected as an option; NVENC without a GPU says why."""
     entry = registry.get_pipeline("video-split")
-    raw = {"input_path": "/in", "output_path": "/out", "transcode_encoder": "libopenh264"}
+    raw = {
+        "input_path": str(tmp_path),
+        "output_path": str(tmp_path / "out"),
+        "transcode_encoder": "libopenh264",
+    }
     if "libopenh264" not in __import__("av").codecs_available:
         with pytest.raises(registry.PipelineOptionsError, match="not in this ffmpeg build"):
             registry.parse_options(entry, raw)
