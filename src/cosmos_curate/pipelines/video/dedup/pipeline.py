@@ -40,6 +40,7 @@ from cosmos_curate.pipelines.video.dedup.stages import (
     ReadEmbeddingsStage,
     stage_options,
 )
+from cosmos_curate.pipelines.video.storage import is_s3
 
 EPS_MIN = 1e-4
 
@@ -102,7 +103,7 @@ def run_video_dedup(options: VideoDedupOptions, run: RunOptions) -> Any:
 
 
 def _failures_path(output_path: str, run_id: str) -> Path:
-    if storage.is_s3(output_path):
+    if is_s3(output_path):
         return settings.runs_root() / "video-dedup" / run_id / "failures.jsonl"
     return Path(output_path).expanduser() / "failures" / f"{run_id}.jsonl"
 

@@ -20,12 +20,13 @@ import numpy as np
 import numpy.typing as npt
 
 from cosmos_curate.pipelines.video.dedup import storage
+from cosmos_curate.pipelines.video.storage import StoragePathError
 
 ID_COLUMNS = ("clip_id", "id", "clip_uuid")
 VECTOR_COLUMNS = ("embedding", "vector", "embeddings")
 
 
-class SplitOutputError(storage.StoragePathError):
+class SplitOutputError(StoragePathError):
     """The input is not a `video-split` output (no `metas/` with clips)."""
 
 

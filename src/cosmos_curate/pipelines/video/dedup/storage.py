@@ -14,28 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cosmos_curate.core.interfaces.errors import CurateError
+# One definition of an S3 URL for every video pipeline.
+from cosmos_curate.pipelines.video.storage import is_s3, split_s3
 
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
 """Uploads above this size go as S3 multipart uploads (parts of this size)."""
-
-
-class StoragePathError(CurateError):
-    """A path is neither a usable local folder nor an `s3://bucket/prefix`."""
-
-
-def is_s3(path: str) -> bool:
-    """Whether `path` is an `s3://` URL."""
-    return path.startswith("s3://")
-
-
-def split_s3(url: str) -> tuple[str, str]:
-    """`s3://bucket/a/b` -> `("bucket", "a/b")`."""
-    bucket, _, key = url.removeprefix("s3://").partition("/")
-    if not bucket:
-        msg = f"invalid S3 URL {url!r}: expected s3://bucket/prefix"
-        raise StoragePathError(msg)
-    return bucket, key
 
 
 def join(base: str, *parts: str) -> str:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from cosmos_curate.pipelines.video.dedup import semdedup, storage, tables
 from cosmos_curate.pipelines.video.dedup.cluster_dedup import pruned_dir
+from cosmos_curate.pipelines.video.storage import StoragePathError
 
 
-class DedupPathError(storage.StoragePathError):
+class DedupPathError(StoragePathError):
     """`--dedup-path` holds no pruning tables."""
 
 

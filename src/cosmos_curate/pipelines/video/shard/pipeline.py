@@ -32,11 +32,12 @@ from cosmos_curate.pipelines.video.shard.stages import (
     TarTask,
     WriteTarStage,
 )
+from cosmos_curate.pipelines.video.storage import StoragePathError, is_s3
 
 MB = 1024 * 1024
 
 
-class ShardPlanError(storage.StoragePathError):
+class ShardPlanError(StoragePathError):
     """The output already holds shards planned from other inputs or options."""
 
 
@@ -88,7 +89,7 @@ def shard_videos(options: VideoShardOptions, **run_kwargs: Any) -> Any:
     if run_kwargs.get("failures_path") is None:
         run_kwargs["failures_path"] = str(
             settings.runs_root() / "video-shard" / run_id / "failures.jsonl"
-            if storage.is_s3(options.output_path)
+            if is_s3(options.output_path)
             else Path(options.output_path).expanduser() / "failures" / f"{run_id}.jsonl"
         )
     runs = Runs(run_kwargs)
