@@ -352,5 +352,10 @@ def test_bad_caption_options_are_one_error_line(tmp_path: Path) -> None:
     entry = registry.get_pipeline("video-split")
     with pytest.raises(registry.PipelineOptionsError, match="needs --openai-base-url"):
         registry.parse_options(
-            entry, {"input_path": "a", "output_path": "b", "captioning_algorithm": "openai"}
+            entry,
+            {
+                "input_path": str(tmp_path),
+                "output_path": str(tmp_path / "out"),
+                "captioning_algorithm": "openai",
+            },
         )

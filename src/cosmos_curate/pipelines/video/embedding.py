@@ -17,6 +17,7 @@ from cosmos_curate.models.aesthetics import ClipAesthetics
 from cosmos_curate.models.video_embedder import VideoEmbedder, VideoEmbedPreprocessor
 from cosmos_curate.pipelines.video.clip_frames import decode_frames
 from cosmos_curate.pipelines.video.frames import capped_size, sample_indices
+from cosmos_curate.pipelines.video.model_stage import BatchedModelStage
 from cosmos_curate.pipelines.video.tasks import ClipTask
 
 AESTHETIC_FILTER = "aesthetic"
@@ -30,7 +31,7 @@ def mean_embedding(frame_embeddings: npt.NDArray[np.float32]) -> npt.NDArray[np.
     return np.asarray(mean / norm if norm > 0 else mean, dtype=np.float32)
 
 
-class ClipEmbeddingStage(CuratorStage[ClipTask, ClipTask]):
+class ClipEmbeddingStage(BatchedModelStage[ClipAesthetics]):
     """Embeds and scores a batch of clips in one forward pass; filters by aesthetics."""
 
     def __init__(
@@ -41,29 +42,11 @@ class ClipEmbeddingStage(CuratorStage[ClipTask, ClipTask]):
         keep_embedding: bool = True,
         gpus: float = 0.25,
     ) -> None:
-        self._model = model
+        super().__init__(model, batch_size=batch_size, gpus=gpus)
         self.aesthetic_threshold = aesthetic_threshold
-        self.batch_size = batch_size
         # False when another model makes the clip's embedding (or none is wanted): CLIP then
         # only serves the aesthetic score.
         self.keep_embedding = keep_embedding
-        self.gpus = gpus
-
-    @property
-    def resources(self) -> CuratorStageResource:
-        """CPUs and GPUs one worker needs."""
-        # A small model: four workers share one GPU.
-        return CuratorStageResource(cpus=0.25, gpus=self.gpus)
-
-    @property
-    def model(self) -> ModelInterface | None:
-        """The model whose weights and env this stage uses."""
-        return self._model
-
-    @property
-    def stage_batch_size(self) -> int:
-        """Clips per call, so one forward pass serves several clips."""
-        return self.batch_size
 
     def process_data(self, tasks: list[ClipTask]) -> list[ClipTask] | None:
         """Process a batch; see the class docstring."""
@@ -123,31 +106,14 @@ class VideoEmbedPrepStage(CuratorStage[ClipTask, ClipTask]):
         return tasks
 
 
-class VideoEmbeddingStage(CuratorStage[ClipTask, ClipTask]):
+class VideoEmbeddingStage(BatchedModelStage[VideoEmbedder]):
     """One embedding per clip from a video model, a batch of clips per forward pass."""
 
     def __init__(
         self, model: VideoEmbedder, algorithm: str, batch_size: int = 8, gpus: float = 0.25
     ) -> None:
-        self._model = model
+        super().__init__(model, batch_size=batch_size, gpus=gpus)
         self.algorithm = algorithm
-        self.batch_size = batch_size
-        self.gpus = gpus
-
-    @property
-    def resources(self) -> CuratorStageResource:
-        """CPUs and GPUs one worker needs."""
-        return CuratorStageResource(cpus=0.25, gpus=self.gpus)
-
-    @property
-    def model(self) -> ModelInterface | None:
-        """The model whose weights and env this stage uses."""
-        return self._model
-
-    @property
-    def stage_batch_size(self) -> int:
-        """Clips per call, so one forward pass serves several clips."""
-        return self.batch_size
 
     def process_data(self, tasks: list[ClipTask]) -> list[ClipTask] | None:
         """Process a batch; see the class docstring."""

@@ -2,38 +2,20 @@
 
 from __future__ import annotations
 
-from cosmos_curate.core.interfaces.model_interface import ModelInterface
-from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageResource
 from cosmos_curate.models.caption_enhancer import CaptionEnhancer
+from cosmos_curate.pipelines.video.model_stage import BatchedModelStage
 from cosmos_curate.pipelines.video.prompts import Prompt
 from cosmos_curate.pipelines.video.tasks import ClipTask
 
 
-class EnhanceCaptionStage(CuratorStage[ClipTask, ClipTask]):
+class EnhanceCaptionStage(BatchedModelStage[CaptionEnhancer]):
     """Adds `enhanced_caption` to every captioned window; the original caption stays."""
 
     def __init__(
         self, enhancer: CaptionEnhancer, prompt: Prompt, batch_size: int = 32, gpus: float = 0.5
     ) -> None:
-        self._enhancer = enhancer
+        super().__init__(enhancer, batch_size=batch_size, gpus=gpus)
         self.prompt = prompt
-        self.batch_size = batch_size
-        self.gpus = gpus
-
-    @property
-    def resources(self) -> CuratorStageResource:
-        """CPUs and GPUs one worker needs."""
-        return CuratorStageResource(cpus=0.25, gpus=self.gpus)
-
-    @property
-    def model(self) -> ModelInterface | None:
-        """The model whose weights and env this stage uses."""
-        return self._enhancer
-
-    @property
-    def stage_batch_size(self) -> int:
-        """Clips per call (all their windows go in one generation batch)."""
-        return self.batch_size
 
     def process_data(self, tasks: list[ClipTask]) -> list[ClipTask] | None:
         """Process a batch; see the class docstring."""
@@ -41,12 +23,12 @@ class EnhanceCaptionStage(CuratorStage[ClipTask, ClipTask]):
         windows = [w for t in live for w in t.windows if w.caption]
         if not windows:
             return tasks
-        enhanced = self._enhancer.enhance([w.caption or "" for w in windows], self.prompt.text)
+        enhanced = self._model.enhance([w.caption or "" for w in windows], self.prompt.text)
         for window, text in zip(windows, enhanced, strict=True):
             window.enhanced_caption = text
         for task in live:
             task.annotations.update(
-                enhance_model=self._enhancer.model_id,
+                enhance_model=self._model.model_id,
                 enhance_prompt_variant=self.prompt.name,
                 enhance_prompt=self.prompt.text,
             )
