@@ -40,7 +40,7 @@ from cosmos_curate.core.runtime.run_state import RunState
 from cosmos_curate.core.runtime.scaling import plan
 from cosmos_curate.core.runtime.stage_pool import StagePool
 from cosmos_curate.core.runtime.stage_spec import ResolvedStage
-from cosmos_curate.core.runtime.store_stats import object_store_capacity, observe_store
+from cosmos_curate.core.runtime.store_stats import StorePoller, object_store_capacity
 from cosmos_curate.core.runtime.watchdog import expire_hung_calls
 from cosmos_curate.core.runtime.wire import dump_stage
 
@@ -85,9 +85,11 @@ class StreamingEngine:
             object_store_capacity(), options.object_store_fraction, len(state.stages)
         )
         done = self._journal.done if self._journal is not None else None
+        store = StorePoller(options.store_poll_interval_s)
+        store.start()
         try:
             plan(state, self._flow, self._planner)
-            next_plan = next_report = next_flush = next_store = time.monotonic()
+            next_plan = next_report = next_flush = time.monotonic()
             while True:
                 round_start = time.perf_counter()
                 feed(state, self._flow, done)  # 1
@@ -97,9 +99,7 @@ class StreamingEngine:
                 collect(state, options, self._failures, COLLECT_WAIT_S)  # 3
                 now = time.monotonic()
                 expire_hung_calls(state, now)
-                if now >= next_store:
-                    observe_store(state)
-                    next_store = now + options.store_poll_interval_s
+                store.observe(state)
                 if now >= next_plan or state.newly_measured:  # 4
                     state.newly_measured = False
                     plan(state, self._flow, self._planner)
@@ -114,10 +114,11 @@ class StreamingEngine:
                 state.round_seconds += time.perf_counter() - round_start
             if self._journal is not None:
                 self._journal.flush()
-            observe_store(state)
+            store.observe(state, now=True)
             self._report(finished=True)
             return state.outputs
         finally:
+            store.stop()
             self._shutdown()
 
     def progress(self, *, finished: bool = False) -> PipelineProgress:

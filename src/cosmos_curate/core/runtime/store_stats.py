@@ -1,14 +1,16 @@
 """What Ray says about its object store: capacity, bytes in use, bytes spilled to disk.
 
 Capacity comes from the cluster's resources (`object_store_memory`); use and spilling from
-the raylets' memory report (one gRPC round trip that every raylet answers, a few ms; read
-every `EngineOptions.store_poll_interval_s`). Ray's private API may change between
-releases: any failure reads as "unknown" (None), never as an error of the run.
+the raylets' memory report (a gRPC round trip that every raylet answers, 5-90 ms), read by
+a `StorePoller` thread every `EngineOptions.store_poll_interval_s` so that the driver's loop
+never waits for it. Ray's private API may change between releases: any failure reads as
+"unknown" (None), never as an error of the run.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 
 import attrs
 import ray
@@ -59,8 +61,38 @@ def object_store_use() -> StoreUse | None:
         return None
 
 
-def observe_store(state: RunState) -> None:
-    """Record the object store's use in the run's byte account (nothing when unknown)."""
-    use = object_store_use()
-    if use is not None:
-        state.bytes.observe_store(use.used_bytes, object_store_capacity(), use.spilled_bytes)
+class StorePoller:
+    """Reads the object store's use in a daemon thread; the engine copies the latest reading."""
+
+    def __init__(self, interval_s: float) -> None:
+        self._interval_s = interval_s
+        self._latest: tuple[StoreUse, int] | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="curate-store-poll", daemon=True)
+
+    def start(self) -> None:
+        """Begin polling."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop polling (returns at once; the thread ends within one interval)."""
+        self._stop.set()
+
+    def _loop(self) -> None:
+        capacity = object_store_capacity()
+        while not self._stop.is_set():
+            use = object_store_use()
+            if use is not None:
+                self._latest = (use, capacity)
+            self._stop.wait(self._interval_s)
+
+    def observe(self, state: RunState, *, now: bool = False) -> None:
+        """Copy the latest reading into the run's byte account (`now`: read it first)."""
+        if now:
+            use = object_store_use()
+            if use is not None:
+                self._latest = (use, object_store_capacity())
+        latest = self._latest
+        if latest is not None:
+            use, capacity = latest
+            state.bytes.observe_store(use.used_bytes, capacity, use.spilled_bytes)
