@@ -186,12 +186,8 @@ _DRIVER_TABLE: dict[str, tuple[type[Gauge] | type[Counter], str, str, tuple[str,
     "outputs": (Gauge, "pipeline_outputs", "Tasks the last stage produced in the run.", ()),
     "failures": (Gauge, "pipeline_failures", "Failure records written by the run.", ()),
     "elapsed": (Gauge, "pipeline_elapsed_seconds", "Seconds since the run started.", ()),
-    "queued_bytes": (
-        Gauge, "pipeline_queued_bytes", "Serialized bytes queued for the stage.", _S
-    ),
-    "in_flight_bytes": (
-        Gauge, "pipeline_in_flight_bytes", "Input bytes of the stage's calls in flight.", _S
-    ),
+    "queued_bytes": (Gauge, "pipeline_queued_bytes", "Bytes queued for the stage.", _S),
+    "in_flight_bytes": (Gauge, "pipeline_in_flight_bytes", "Input bytes of calls running.", _S),
     "backpressure_wait": (
         Gauge, "pipeline_backpressure_wait_seconds",
         "Seconds the byte budget held the stage back during the run.", _S,
@@ -207,9 +203,7 @@ _DRIVER_TABLE: dict[str, tuple[type[Gauge] | type[Counter], str, str, tuple[str,
         Gauge, "pipeline_byte_budget_bytes",
         "The run's byte budget for queued and in-flight task data (0: unbounded).", (),
     ),
-    "spilled": (
-        Gauge, "pipeline_spilled_bytes", "Bytes Ray spilled to disk during the run.", ()
-    ),
+    "spilled": (Gauge, "pipeline_spilled_bytes", "Bytes Ray spilled to disk in the run.", ()),
     "node_bytes": (
         Gauge, "pipeline_chunk_bytes",
         "Chunk bytes handed to workers, by locality: local (same node as their producer) "
