@@ -78,6 +78,16 @@ def metrics_bind_host(node_ip: str) -> str:
     return LOOPBACK if node_ip == LOOPBACK else "0.0.0.0"
 
 
+def head_env(node_ip: str) -> dict[str, str]:
+    """Variables for a `ray start --head` process so its children keep a 127.0.0.1 node IP.
+
+    The head's own start keeps it (see `cluster._ray_start`), but processes it spawns later
+    (the Ray Client server's per-client servers) resolve 127.0.0.1 again, to an address
+    nothing listens on. Only for the head: Ray refuses to start a worker node with it.
+    """
+    return {RAY_CLUSTER_VAR: "0"} if node_ip == LOOPBACK else {}
+
+
 @contextlib.contextmanager
 def loopback_kept(node_ip: str) -> Iterator[None]:
     """While starting an embedded Ray node: keep the node IP 127.0.0.1 as given.
@@ -109,6 +119,7 @@ __all__ = [
     "BIND_VAR",
     "LOOPBACK",
     "bind_host",
+    "head_env",
     "is_loopback",
     "loopback_kept",
     "metrics_bind_host",

@@ -25,7 +25,7 @@ import attrs
 import psutil
 
 from cosmos_curate.cluster import auth
-from cosmos_curate.cluster.bind import BIND_VAR, LOOPBACK, is_loopback
+from cosmos_curate.cluster.bind import BIND_VAR, LOOPBACK, head_env, is_loopback
 from cosmos_curate.cluster.errors import LocalClusterError
 from cosmos_curate.cluster.local_ports import LocalClusterPorts
 from cosmos_curate.cluster.ports import WORKER_PORT_RANGE, free_port
@@ -275,7 +275,7 @@ def _start_head(
             role="head",
             ip=config.head_ip,
             metrics_port=ports.head_metrics,
-            env=env,
+            env={**env, **head_env(config.head_ip)},
             temp_dir=Path(temp_dir),
         )
         try:
