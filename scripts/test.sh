@@ -13,7 +13,7 @@ python3 -m venv .venv
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/mypy
 set +e
-.venv/bin/pytest -q -p no:cacheprovider "$@"
+.venv/bin/pytest -q -p no:cacheprovider --durations=30 "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi
