@@ -149,3 +149,12 @@ def test_eta_never_reads_zero_while_work_remains() -> None:
     assert "ETA 0:00" not in _text(from_progress(nearly))
     finished = pipeline_progress(stage_progress("Only", tasks_done=10, throughput=1000.0))
     assert finished.eta_s == 0.0
+
+
+def test_a_short_backpressure_wait_shows_in_seconds() -> None:
+    """A wait under a minute reads `0.3 s`, not `0:00`; queued bytes in IEC units."""
+    held = pipeline_progress(
+        stage_progress("Decode", queued_bytes=3 * 1024**2, backpressure_wait_s=0.3)
+    )
+    row = next(line for line in _text(from_progress(held)).splitlines() if "Decode" in line)
+    assert "3.0 MiB (0.3 s)" in row

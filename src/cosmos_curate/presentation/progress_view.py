@@ -197,8 +197,9 @@ def _gpus(row: StageRow) -> str:
 
 def _bytes_wait(row: StageRow) -> str:
     text = format_bytes(row.queued_bytes)
-    if row.backpressure_wait_s >= 0.05:
-        text += f" ({format_duration(row.backpressure_wait_s)})"
+    wait = row.backpressure_wait_s
+    if wait >= 0.05:  # under a minute in seconds: `0:00` would hide a short wait
+        text += f" ({wait:.1f} s)" if wait < 60 else f" ({format_duration(wait)})"
     return text
 
 
