@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# One Docker daemon and one test image per session, for the image and the launcher tests.
+pytest_plugins = ("tests.image.docker_fixtures",)
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")

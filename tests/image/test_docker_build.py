@@ -8,16 +8,14 @@ The project is a copy (CURATE_REPO_ROOT) so the code-change rebuild never touche
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.image.docker_fixtures import IMAGE
 
 from cosmos_curate.image import BuildFailedError, PushFailedError, build_image, plan_image
 from cosmos_curate.image.build import push_image
@@ -25,58 +23,8 @@ from cosmos_curate.image.render import LABEL_BUILT_BY, LABEL_ENVS, RenderOptions
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
-IMAGE = "curate-test-image"
 
 pytestmark = [pytest.mark.docker, pytest.mark.integration, pytest.mark.timeout(1800)]
-
-
-def copy_project(dest: Path) -> Path:
-    """The files an image build reads, with envs `default` and the test env `probe`."""
-    dest.mkdir(parents=True)
-    for name in ("Dockerfile.j2", "pyproject.toml"):
-        shutil.copy(REPO_ROOT / name, dest / name)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
-    for name in ("src", "configs"):
-        shutil.copytree(REPO_ROOT / name, dest / name, ignore=ignore)
-    shutil.copytree(REPO_ROOT / "envs" / "default", dest / "envs" / "default")
-    shutil.copytree(HERE / "envs" / "probe", dest / "envs" / "probe")
-    return dest
-
-
-def run_build_cli(args: list[str], env: dict[str, str]) -> dict[str, Any]:
-    """Run `curate image build ARGS` as a process, timestamping each stderr line as it comes."""
-    start = time.monotonic()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cosmos_curate.cli.main", "image", "build", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert proc.stderr is not None and proc.stdout is not None
-    lines = [(time.monotonic() - start, line) for line in proc.stderr]
-    out = proc.stdout.read()
-    code = proc.wait()
-    return {"code": code, "out": out, "lines": lines, "seconds": time.monotonic() - start}
-
-
-@pytest.fixture(scope="module")
-def cold_build(
-    docker_host: str, base_image: str, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, Any]:
-    """The test image built cold through the CLI; its timings and log."""
-    project = copy_project(tmp_path_factory.mktemp("image") / "project")
-    env = {**os.environ, "DOCKER_HOST": docker_host, "CURATE_REPO_ROOT": str(project)}
-    args = ["--envs", "probe", "--base-image", base_image, "--network", "host"]
-    result = run_build_cli([*args, "--image-name", IMAGE, "--image-tag", "cold"], env)
-    text = "".join(line for _, line in result["lines"])
-    assert result["code"] == 0, text[-4000:]
-    stats = plan_image(["probe"], repo_root=project, options=RenderOptions(base_image=base_image))
-    print(
-        f"\n[image] cold build {result['seconds']:.0f}s; rendered Dockerfile: "
-        f"{stats.stats.instructions} instructions, {stats.stats.filesystem_layers} fs layers"
-    )
-    return {**result, "project": project, "env": env, "log": text}
 
 
 def test_cold_build_streams_log_and_reports_the_image(

@@ -2,14 +2,13 @@
 
 The daemon and the debootstrap base image come from the image tests' fixtures (a `dockerd`
 started by PID, no bridge network, so containers here use host networking). The image is
-built once for this module from the `default` env (no torch): it runs the demo pipeline that
-needs no model. The launcher runs as a process, as a user runs it.
+the image tests' session image (its `default` env has no torch): it runs the demo pipeline
+that needs no model. The launcher runs as a process, as a user runs it.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,14 +19,11 @@ from typing import Any
 
 import psutil
 import pytest
-from tests.image.conftest import base_image, docker_client, docker_host  # noqa: F401 (fixtures)
+from tests.image.docker_fixtures import IMAGE
 
-from cosmos_curate.image import build_image, plan_image
-from cosmos_curate.image.render import RenderOptions
 from cosmos_curate.launch.local import LABEL_LAUNCHED_BY, GpuRequest, LaunchSpec
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-IMAGE = "curate-launch-test:default"
 
 
 
@@ -37,25 +33,9 @@ def docker_test(test: Any) -> Any:
 
 
 @pytest.fixture(scope="module")
-def image(docker_client: Any, base_image: str, tmp_path_factory: pytest.TempPathFactory) -> str:  # noqa: F811
-    """The project's image with the `default` env, built once for the module."""
-    project = tmp_path_factory.mktemp("launch-image") / "project"
-    project.mkdir()
-    for name in ("Dockerfile.j2", "pyproject.toml"):
-        shutil.copy(REPO_ROOT / name, project / name)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
-    for name in ("src", "configs"):
-        shutil.copytree(REPO_ROOT / name, project / name, ignore=ignore)
-    shutil.copytree(REPO_ROOT / "envs" / "default", project / "envs" / "default")
-    plan = plan_image(["default"], repo_root=project, options=RenderOptions(base_image=base_image))
-    start = time.monotonic()
-    name, tag = IMAGE.split(":")
-    build_image(
-        plan, image_name=name, image_tag=tag, network_mode="host", repo_root=project,
-        client=docker_client,
-    )  # fmt: skip
-    print(f"\n[launch] image built in {time.monotonic() - start:.0f}s")
-    return IMAGE
+def image(cold_build: dict[str, Any]) -> str:
+    """The image tests' image (envs `probe` and `default`), built once per session."""
+    return f"{IMAGE}:cold"
 
 
 def launch(args: list[str], host: str, cwd: Path, **env: str) -> subprocess.Popen[str]:
@@ -155,7 +135,7 @@ def test_no_daemon_is_one_line(tmp_path: Path) -> None:
 
 
 @docker_test
-def test_missing_image_is_one_line(docker_host: str, tmp_path: Path) -> None:  # noqa: F811
+def test_missing_image_is_one_line(docker_host: str, tmp_path: Path) -> None:
     """An image the daemon does not have: exit 2, the line says how to build it."""
     proc = launch(["--image", "nope:none", "--", "true"], docker_host, tmp_path)
     _, err = proc.communicate(timeout=120)
@@ -165,7 +145,7 @@ def test_missing_image_is_one_line(docker_host: str, tmp_path: Path) -> None:  #
 
 @docker_test
 def test_pipeline_runs_in_the_image_and_binds_the_container_interface(
-    image: str, docker_host: str, docker_client: Any, tmp_path: Path  # noqa: F811
+    image: str, docker_host: str, docker_client: Any, tmp_path: Path
 ) -> None:
     """`curate local launch -- curate pipeline run demo-task-chunking`: output, exit 0, and
     while it runs the embedded Ray's metrics port answers on the machine's outward address,
@@ -203,7 +183,7 @@ def test_pipeline_runs_in_the_image_and_binds_the_container_interface(
 
 @docker_test
 def test_exit_code_output_mounts_and_token_come_through(
-    image: str, docker_host: str, docker_client: Any, tmp_path: Path  # noqa: F811
+    image: str, docker_host: str, docker_client: Any, tmp_path: Path
 ) -> None:
     """A failing command's exit code is the launcher's; stdout/stderr stay apart; the working
     folder is mounted at its own path; HF_TOKEN arrives; the container is removed."""
@@ -225,7 +205,7 @@ def test_exit_code_output_mounts_and_token_come_through(
 
 @docker_test
 def test_ctrl_c_stops_and_removes_the_container(
-    image: str, docker_host: str, docker_client: Any, tmp_path: Path  # noqa: F811
+    image: str, docker_host: str, docker_client: Any, tmp_path: Path
 ) -> None:
     """Ctrl-C (SIGINT) on the launcher stops the container: exit 130, nothing left behind."""
     args = ["--image", image, "--network", "host", "--", "sleep", "600"]

@@ -1,4 +1,6 @@
-"""Fixtures of the image tests: a real Docker daemon started by PID, a debootstrap base image.
+"""Docker fixtures (a plugin of tests/conftest.py, so the image and launcher tests share them).
+
+A real Docker daemon started by PID, a debootstrap base image, and the test image built once.
 
 The daemon (`dockerd`, vfs storage, no iptables/bridge) lives under a temp folder for the
 session and is stopped by its PID. The base image is Debian bookworm made with debootstrap
@@ -15,19 +17,25 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from cosmos_curate.image import plan_image
+from cosmos_curate.image.render import RenderOptions
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
 MICROMAMBA_DOUBLE = HERE / "micromamba_test_double.sh"
 BASE_PACKAGES = "python3,python3-venv"
 BASE_REPOSITORY = "curate-test-base"
+IMAGE = "curate-test-image"
 
 
 def _need(tool: str) -> str:
@@ -161,3 +169,55 @@ def base_image(docker_client: object) -> str:
     reference = f"{BASE_REPOSITORY}:bookworm"
     client.images.build(fileobj=context, custom_context=True, tag=reference, rm=True)  # type: ignore[attr-defined]
     return reference
+
+
+def copy_project(dest: Path) -> Path:
+    """The files an image build reads, with envs `default` and the test env `probe`."""
+    dest.mkdir(parents=True)
+    for name in ("Dockerfile.j2", "pyproject.toml"):
+        shutil.copy(REPO_ROOT / name, dest / name)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+    for name in ("src", "configs"):
+        shutil.copytree(REPO_ROOT / name, dest / name, ignore=ignore)
+    shutil.copytree(REPO_ROOT / "envs" / "default", dest / "envs" / "default")
+    shutil.copytree(HERE / "envs" / "probe", dest / "envs" / "probe")
+    return dest
+
+
+def run_build_cli(args: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """Run `curate image build ARGS` as a process, timestamping each stderr line as it comes."""
+    start = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cosmos_curate.cli.main", "image", "build", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stderr is not None and proc.stdout is not None
+    lines = [(time.monotonic() - start, line) for line in proc.stderr]
+    out = proc.stdout.read()
+    code = proc.wait()
+    return {"code": code, "out": out, "lines": lines, "seconds": time.monotonic() - start}
+
+
+@pytest.fixture(scope="session")
+def cold_build(
+    docker_host: str, base_image: str, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """The test image (envs `probe` and `default`) built cold through the CLI, once per session.
+
+    The image tests check the build itself; the launcher tests run commands in it.
+    """
+    project = copy_project(tmp_path_factory.mktemp("image") / "project")
+    env = {**os.environ, "DOCKER_HOST": docker_host, "CURATE_REPO_ROOT": str(project)}
+    args = ["--envs", "probe", "--base-image", base_image, "--network", "host"]
+    result = run_build_cli([*args, "--image-name", IMAGE, "--image-tag", "cold"], env)
+    text = "".join(line for _, line in result["lines"])
+    assert result["code"] == 0, text[-4000:]
+    stats = plan_image(["probe"], repo_root=project, options=RenderOptions(base_image=base_image))
+    print(
+        f"\n[image] cold build {result['seconds']:.0f}s; rendered Dockerfile: "
+        f"{stats.stats.instructions} instructions, {stats.stats.filesystem_layers} fs layers"
+    )
+    return {**result, "project": project, "env": env, "log": text}
