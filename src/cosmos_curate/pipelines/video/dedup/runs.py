@@ -16,24 +16,14 @@ import numpy as np
 
 from cosmos_curate.core.interfaces.pipeline_interface import execute_pipeline
 from cosmos_curate.pipelines.video.dedup.report import append_failures
-from cosmos_curate.pipelines.video.dedup.split_output import VideoClips
+from cosmos_curate.pipelines.video.dedup.split_output import VideoClips, group_videos
 from cosmos_curate.pipelines.video.dedup.stages import EmbeddingChunkTask
 
 
 def chunk_videos(videos: Sequence[VideoClips], chunk_size: int) -> list[EmbeddingChunkTask]:
     """Consecutive groups of whole videos holding about `chunk_size` clips each."""
-    chunks: list[EmbeddingChunkTask] = []
-    current: list[VideoClips] = []
-    clips = 0
-    for video in videos:
-        current.append(video)
-        clips += len(video.clip_ids)
-        if clips >= chunk_size:
-            chunks.append(EmbeddingChunkTask(len(chunks), current))
-            current, clips = [], 0
-    if current:
-        chunks.append(EmbeddingChunkTask(len(chunks), current))
-    return chunks
+    groups = group_videos(videos, chunk_size)
+    return [EmbeddingChunkTask(index, group) for index, group in enumerate(groups)]
 
 
 def sample_videos(videos: Sequence[VideoClips], clips: int, seed: int) -> list[VideoClips]:

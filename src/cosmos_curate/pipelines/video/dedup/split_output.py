@@ -54,6 +54,22 @@ class VideoClips:
         )
 
 
+def group_videos(videos: Iterable[VideoClips], clips_per_group: int) -> list[list[VideoClips]]:
+    """Consecutive groups of whole videos holding about `clips_per_group` clips each."""
+    groups: list[list[VideoClips]] = []
+    current: list[VideoClips] = []
+    clips = 0
+    for video in videos:
+        current.append(video)
+        clips += len(video.clip_ids)
+        if clips >= clips_per_group:
+            groups.append(current)
+            current, clips = [], 0
+    if current:
+        groups.append(current)
+    return groups
+
+
 def video_id_of(clip_id: str) -> str:
     """The video id a clip id starts with (`<video_id>_<start>_<end>`)."""
     parts = clip_id.rsplit("_", 2)

@@ -20,7 +20,11 @@ from cosmos_curate.core.utils import settings
 from cosmos_curate.pipelines.registry import RunOptions, register_pipeline
 from cosmos_curate.pipelines.video.dedup import storage
 from cosmos_curate.pipelines.video.dedup.runs import Runs
-from cosmos_curate.pipelines.video.dedup.split_output import VideoClips, list_split_output
+from cosmos_curate.pipelines.video.dedup.split_output import (
+    VideoClips,
+    group_videos,
+    list_split_output,
+)
 from cosmos_curate.pipelines.video.dedup.stages import stage_options
 from cosmos_curate.pipelines.video.shard import index
 from cosmos_curate.pipelines.video.shard.dedup_filter import removed_ids
@@ -48,18 +52,7 @@ def run_video_shard(options: VideoShardOptions, run: RunOptions) -> Any:
 
 
 def _chunks(videos: list[VideoClips], size: int) -> list[ClipInfoTask]:
-    tasks: list[ClipInfoTask] = []
-    current: list[VideoClips] = []
-    count = 0
-    for video in videos:
-        current.append(video)
-        count += len(video.clip_ids)
-        if count >= size:
-            tasks.append(ClipInfoTask(len(tasks), current))
-            current, count = [], 0
-    if current:
-        tasks.append(ClipInfoTask(len(tasks), current))
-    return tasks
+    return [ClipInfoTask(index, group) for index, group in enumerate(group_videos(videos, size))]
 
 
 def _check_plan(output_path: str, plan: ShardPlan) -> None:
