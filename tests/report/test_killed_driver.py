@@ -46,26 +46,33 @@ def _wait_until_running(driver: subprocess.Popen[str]) -> None:
     pytest.fail("the driver's pipeline did not run within 240 s")
 
 
-def test_sigkilled_driver_still_leaves_a_report(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """`curate report` renders the points recorded before the kill; outcome: killed."""
-    runs = tmp_path / "runs"
+def _signal_running_driver(runs: Path, sig: signal.Signals, wait_s: float) -> Path:
+    """Start the driver, send `sig` once its pipeline runs, reap what outlived it.
+
+    Returns the run folder it recorded into. The driver's own Ray processes that survive it
+    are stopped by PID (ours).
+    """
     driver = _start_driver(runs)
     try:
         _wait_until_running(driver)
         descendants = psutil.Process(driver.pid).children(recursive=True)
-        driver.send_signal(signal.SIGKILL)
-        driver.wait(timeout=30)
+        driver.send_signal(sig)
+        driver.wait(timeout=wait_s)
     finally:
         if driver.poll() is None:
             driver.kill()
-    # The driver's own Ray processes: stop the ones that outlived it (ours, by PID).
     _, alive = psutil.wait_procs(descendants, timeout=20)
     for proc in alive:
         proc.kill()
-
     (folder,) = [p.parent for p in runs.glob("*/series.jsonl")]
+    return folder
+
+
+def test_sigkilled_driver_still_leaves_a_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`curate report` renders the points recorded before the kill; outcome: killed."""
+    folder = _signal_running_driver(tmp_path / "runs", signal.SIGKILL, wait_s=30)
     assert not (folder / "report.html").exists()  # the driver never got to write it
     series = read_series(folder)
     assert series.end is None
@@ -83,20 +90,7 @@ def test_sigkilled_driver_still_leaves_a_report(
 
 def test_ctrl_c_leaves_the_report_with_outcome_interrupted(tmp_path: Path) -> None:
     """SIGINT half way: the driver itself writes report.html on its way out."""
-    runs = tmp_path / "runs"
-    driver = _start_driver(runs)
-    try:
-        _wait_until_running(driver)
-        descendants = psutil.Process(driver.pid).children(recursive=True)
-        driver.send_signal(signal.SIGINT)
-        driver.wait(timeout=120)
-    finally:
-        if driver.poll() is None:
-            driver.kill()
-    _, alive = psutil.wait_procs(descendants, timeout=20)
-    for proc in alive:
-        proc.kill()
-    (folder,) = [p.parent for p in runs.glob("*/series.jsonl")]
+    folder = _signal_running_driver(tmp_path / "runs", signal.SIGINT, wait_s=120)
     series = read_series(folder)
     assert series.end is not None and series.end["outcome"] == "interrupted"
     page = (folder / "report.html").read_text()
