@@ -1,0 +1,107 @@
+"""Durable publishing of local files: data fsynced, renamed into place, folder fsynced.
+
+A reader never sees a half-written file under its final name, and after a crash (power
+loss included) a published name holds its whole content: the data reaches the disk before
+the rename that names it, and the rename reaches the disk before the call returns. Temporary
+names are unique per call (`.<name>.<random>.tmp` beside the target), so concurrent writers
+never share one; a failed write removes its temporary file and leaves the old file as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, Literal, overload
+
+TEMP_SUFFIX = ".tmp"
+
+
+def temp_name_for(dest: Path) -> Path:
+    """A unique temporary path beside `dest` (same folder, so the rename stays on one disk)."""
+    return dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:12]}{TEMP_SUFFIX}")
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make the entries of `folder` (a rename, a new file) durable."""
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@overload
+@contextmanager
+def publishing(dest: Path, mode: Literal["wb"] = "wb") -> Iterator[IO[bytes]]: ...
+
+
+@overload
+@contextmanager
+def publishing(dest: Path, mode: Literal["w"]) -> Iterator[IO[str]]: ...
+
+
+@contextmanager
+def publishing(dest: Path, mode: str = "wb") -> Iterator[IO[Any]]:
+    """Write `dest` through a handle to a temporary file; publish it when the block succeeds.
+
+    The parent folder is created when missing. If the block raises, the temporary file is
+    removed and `dest` keeps its previous content (or stays absent).
+    """
+    if mode not in ("wb", "w"):
+        msg = f"publishing() writes whole files: mode must be 'wb' or 'w', not {mode!r}"
+        raise ValueError(msg)
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_name_for(dest)
+    try:
+        encoding = None if mode == "wb" else "utf-8"
+        with open(tmp, mode, encoding=encoding) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(dest.parent)
+
+
+def publish_bytes(dest: Path, data: bytes) -> None:
+    """Publish `data` as the whole content of `dest`."""
+    with publishing(dest) as handle:
+        handle.write(data)
+
+
+def publish_text(dest: Path, text: str) -> None:
+    """Publish `text` (UTF-8) as the whole content of `dest`."""
+    publish_bytes(dest, text.encode("utf-8"))
+
+
+def publish_json(dest: Path, data: Any, *, indent: int | None = 2) -> None:
+    """Publish `data` as JSON (sorted keys, so reruns give identical files)."""
+    publish_text(dest, json.dumps(data, indent=indent, sort_keys=True))
+
+
+def publish_staged(staged: Path, dest: Path) -> None:
+    """Publish a file already written at `staged` (same filesystem) under the name `dest`.
+
+    For writers that produce a file themselves (an encoder, a downloader): the data is
+    fsynced, renamed over `dest`, and the folder fsynced.
+    """
+    staged, dest = Path(staged), Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    _fsync_path(staged)
+    os.replace(staged, dest)
+    fsync_dir(dest.parent)
