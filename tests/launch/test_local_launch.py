@@ -26,7 +26,6 @@ from cosmos_curate.launch.local import LABEL_LAUNCHED_BY, GpuRequest, LaunchSpec
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-
 def docker_test(test: Any) -> Any:
     """Marks of a test that needs the Docker daemon (and, for most, the slow image build)."""
     return pytest.mark.docker(pytest.mark.integration(pytest.mark.timeout(2400)(test)))
@@ -53,15 +52,6 @@ def launch(args: list[str], host: str, cwd: Path, **env: str) -> subprocess.Pope
 def launched_containers(client: Any) -> list[Any]:
     """Containers `curate local launch` made that still exist (running or not)."""
     return list(client.containers.list(all=True, filters={"label": LABEL_LAUNCHED_BY}))
-
-
-def outward_ip() -> str:
-    """This machine's first non-loopback IPv4 address (what `CURATE_BIND_HOST=auto` picks)."""
-    for addrs in psutil.net_if_addrs().values():
-        for addr in addrs:
-            if addr.family.name == "AF_INET" and not addr.address.startswith("127."):
-                return str(addr.address)
-    pytest.skip("this machine has no non-loopback IPv4 address")
 
 
 def listeners(port: int) -> set[str]:
@@ -97,6 +87,35 @@ def test_dry_run_prints_docker_run_without_secrets(tmp_path: Path) -> None:
     assert " --gpus=2 " in line and " --publish=127.0.0.1:" in line
     assert f" --volume={tmp_path}:{tmp_path}:rw " in line and f" --workdir={tmp_path} " in line
     assert line.endswith("cosmos-curate:latest curate pipeline list")
+
+
+def test_dry_run_never_prints_env_values(tmp_path: Path) -> None:
+    """`--env NAME` (from the shell) and `--env NAME=VALUE` appear by name only: the secret
+    strings are in neither stdout nor stderr, and the line still names both variables."""
+    result = subprocess.run(
+        [sys.executable, "-m", "cosmos_curate.cli.main", "local", "launch", "--dry-run",
+         "--env", "OPENAI_API_KEY", "--env", "FOO=s3cr3t-foo", "-e", "EMPTY=",
+         "--", "curate", "pipeline", "list"],
+        env={**os.environ, "OPENAI_API_KEY": "sk-shell-secret", "PYTHONPATH": str(REPO_ROOT)},
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    both = result.stdout + result.stderr
+    assert "sk-shell-secret" not in both and "s3cr3t-foo" not in both
+    assert " --env=OPENAI_API_KEY " in result.stdout and " --env=FOO " in result.stdout
+    assert "values are not shown" in result.stderr
+
+
+def test_host_network_keeps_ray_on_loopback() -> None:
+    """`--network host`: the container's Ray would bind the host's interfaces with
+    CURATE_BIND_HOST=auto, so it is not set there (Ray stays on 127.0.0.1) and nothing is
+    published; on Docker's bridge the container's own interface is used, as before."""
+    host = LaunchSpec(command=("true",), network="host")
+    assert "CURATE_BIND_HOST" not in host.run_kwargs()["environment"]
+    assert "CURATE_BIND_HOST" not in host.docker_command()
+    assert host.run_kwargs()["ports"] == {}
+    bridge = LaunchSpec(command=("true",))
+    assert bridge.run_kwargs()["environment"]["CURATE_BIND_HOST"] == "auto"
 
 
 def test_spec_publishes_metrics_on_loopback_and_requests_gpus() -> None:
@@ -144,14 +163,13 @@ def test_missing_image_is_one_line(docker_host: str, tmp_path: Path) -> None:
 
 
 @docker_test
-def test_pipeline_runs_in_the_image_and_binds_the_container_interface(
+def test_pipeline_runs_in_the_image_and_host_network_stays_on_loopback(
     image: str, docker_host: str, docker_client: Any, tmp_path: Path
 ) -> None:
-    """`curate local launch -- curate pipeline run demo-task-chunking`: output, exit 0, and
-    while it runs the embedded Ray's metrics port answers on the machine's outward address,
-    not only on loopback (CURATE_BIND_HOST=auto inside; with a non-loopback node IP Ray
-    serves metrics on 0.0.0.0, the container's interfaces). Host networking: the test
-    daemon has no bridge, so the container's interfaces are this machine's."""
+    """`curate local launch --network host -- curate pipeline run demo-task-chunking`:
+    output, exit 0, and while it runs the embedded Ray's metrics port answers on 127.0.0.1
+    and never listens on another address (the container shares this machine's interfaces,
+    so CURATE_BIND_HOST=auto would open Ray on all of them). The test daemon has no bridge."""
     port = free_port()
     command = [
         "curate", "pipeline", "run", "demo-task-chunking", "--no-progress",
@@ -163,9 +181,9 @@ def test_pipeline_runs_in_the_image_and_binds_the_container_interface(
     answered = False
     while proc.poll() is None:
         seen |= listeners(port)
-        if not answered and seen - {"127.0.0.1"}:
+        if not answered and seen:
             try:
-                with urllib.request.urlopen(f"http://{outward_ip()}:{port}/metrics", timeout=2):
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2):
                     answered = True
             except OSError:
                 pass
@@ -175,10 +193,8 @@ def test_pipeline_runs_in_the_image_and_binds_the_container_interface(
     assert proc.returncode == 0, err[-4000:]
     assert "QUICK" in out and "LAZY" in out
     assert launched_containers(docker_client) == []
-    assert seen, "the embedded Ray's metrics port never listened"
-    assert seen - {"127.0.0.1"}, f"metrics only on loopback: {seen}"
-    assert answered, f"no answer at http://{outward_ip()}:{port}/metrics (listening: {seen})"
-    print(f"[launch] metrics port listened on {sorted(seen)}")
+    assert seen == {"127.0.0.1"}, f"metrics port listened on {seen}"
+    assert answered, f"no answer at http://127.0.0.1:{port}/metrics"
 
 
 @docker_test

@@ -79,6 +79,9 @@ def launch_command(
     if dry_run:
         check_spec(spec)
         out.print(spec.docker_command(), soft_wrap=True)
+        print_note(
+            "values are not shown: each --env=NAME takes NAME from the shell that runs this line"
+        )
         return 0
     if moved:
         print_note(f"port 9002 is busy on 127.0.0.1: metrics published on 127.0.0.1:{port}")

@@ -2,10 +2,13 @@
 
 The container gets the GPUs (docker device requests), the weights folder at the image's
 weights path, the working folder at its own path (also the container's working directory),
-`~/.aws` read-only and the Hugging Face / AWS settings of this environment (values passed,
-never printed). The metrics port is published on 127.0.0.1 only and the embedded Ray inside
-binds the container's own interface (`CURATE_BIND_HOST=auto`) so that the published port
-answers. The container is removed at the end and its exit code is the command's.
+`~/.aws` read-only, the Hugging Face / AWS settings of this environment and the `--env`
+variables (values passed, never printed). On Docker's bridge the metrics port is published
+on 127.0.0.1 only and the embedded Ray inside binds the container's own interface
+(`CURATE_BIND_HOST=auto`) so that the published port answers; it then runs with Ray token
+auth (see `cosmos_curate.cluster.bind`). With `--network host` the container shares this
+machine's interfaces, so Ray stays on 127.0.0.1 there. The container is removed at the end
+and its exit code is the command's.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import docker
 import psutil
 import requests
 
+from cosmos_curate.cluster.bind import BIND_VAR
 from cosmos_curate.core.interfaces.errors import CurateError
 from cosmos_curate.core.utils import settings
 from cosmos_curate.image.build import DEFAULT_IMAGE_NAME, DEFAULT_IMAGE_TAG
@@ -51,6 +55,8 @@ FORWARDED_VARS = (
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
 )
+# Variables the launcher sets itself (not secrets): the only values `--dry-run` prints.
+LAUNCHER_VARS = frozenset({BIND_VAR})
 # Docker's image reference grammar, reduced to what a tag-able name can hold (no spaces,
 # no newlines, no shell or Dockerfile syntax).
 _REFERENCE = re.compile(
@@ -124,7 +130,10 @@ class LaunchSpec:
         """The container's environment: forwarded settings, bind host, the extra `--env`s."""
         source = os.environ if source is None else source
         env = {k: source[k] for k in FORWARDED_VARS if source.get(k)}
-        env["CURATE_BIND_HOST"] = "auto"
+        if self.network != "host":
+            # Docker's bridge: the container's own interface, reachable only through what
+            # is published. On the host's network "auto" would be every host interface.
+            env[BIND_VAR] = "auto"
         for item in self.extra_env:
             key, sep, value = item.partition("=")
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
@@ -173,7 +182,11 @@ class LaunchSpec:
         }
 
     def docker_command(self) -> str:
-        """The equivalent `docker run` line; secrets appear as `-e NAME` (value from env)."""
+        """The equivalent `docker run` line, with no secret in it.
+
+        Every value from this environment or `--env` appears as `--env=NAME` (docker takes
+        it from the shell that runs the line); only the launcher's own variables show values.
+        """
         parts = ["docker", "run", "--rm", "--init", f"--name={self.name}"]
         if self.gpus.count:
             parts.append(f"--gpus={self.gpus.describe()}")
@@ -186,8 +199,12 @@ class LaunchSpec:
             parts.append(f"--volume={src}:{mount['bind']}:{mount['mode']}")
         parts.append(f"--workdir={self.working_dir}")
         for key, value in self.environment().items():
-            parts.append(f"--env={key}" if key in FORWARDED_VARS else f"--env={key}={value}")
+            shown = key in LAUNCHER_VARS and not self._user_set(key)
+            parts.append(f"--env={key}={value}" if shown else f"--env={key}")
         return shlex.join([*parts, self.image, *self.command])
+
+    def _user_set(self, key: str) -> bool:
+        return any(item.partition("=")[0] == key for item in self.extra_env)
 
 
 def shm_size_bytes() -> int:
