@@ -12,7 +12,6 @@ from cosmos_curate.presentation.progress_view import (
     ProgressView,
     from_progress,
     render,
-    stage_fractions,
 )
 
 NODE_ID = "abcdef01" + "9" * 48  # a Ray node id: 56 hex digits, shown by its first 8
@@ -116,15 +115,15 @@ def test_progress_counts_upstream_backlog_scaled_by_fan_out() -> None:
     """The last stage's fraction counts what upstream still holds, times measured fan-out."""
     first = stage_progress("A", tasks_done=4, tasks_produced=8, input_queue=6)  # fan-out 2
     second = stage_progress("B", tasks_done=8, tasks_produced=8, input_queue=0)
-    fractions = stage_fractions(pipeline_progress(first, second))
+    fractions = pipeline_progress(first, second).stage_fractions()
     assert fractions[0] == pytest.approx(4 / 10)
     assert fractions[1] == pytest.approx(8 / (8 + 12))
 
 
 def test_progress_is_one_when_finished_and_zero_before_anything() -> None:
     """A finished run shows 100 % everywhere; a run with nothing read yet shows 0."""
-    assert stage_fractions(pipeline_progress(stage_progress("A"), finished=True)) == [1.0]
-    assert stage_fractions(pipeline_progress(stage_progress("A"))) == [0.0]
+    assert pipeline_progress(stage_progress("A"), finished=True).stage_fractions() == [1.0]
+    assert pipeline_progress(stage_progress("A")).stage_fractions() == [0.0]
 
 
 def test_final_table_shows_the_workers_each_stage_used() -> None:

@@ -90,35 +90,6 @@ class ProgressView:
 
 
 # ---- from the runtime's progress records ------------------------------------------------
-def stage_fractions(progress: PipelineProgress) -> list[float]:
-    """Per stage, the fraction (0-1) of the work known so far that it has done.
-
-    A stage's pending work is its own queue and in-flight tasks plus every upstream stage's,
-    scaled by the measured fan-out (outputs per input) of the stages in between. Input not
-    read yet is unknown, so before the input is exhausted this is relative to what was read.
-    The metrics recorder exports the same numbers as `ray_pipeline_progress`.
-    """
-    fractions: list[float] = []
-    upstream_pending = 0.0  # in the current stage's task units
-    for stage in progress.stages:
-        backlog = stage.input_queue + stage.tasks_in_flight
-        pending = upstream_pending + backlog
-        done = stage.tasks_done + stage.tasks_failed
-        if progress.finished:
-            fractions.append(1.0)
-        elif done + pending > 0:
-            fractions.append(done / (done + pending))
-        else:
-            fractions.append(0.0)
-        upstream_pending = (upstream_pending + backlog) * _fan_out(stage)
-    return fractions
-
-
-def _fan_out(stage: StageProgress) -> float:
-    done = stage.tasks_done + stage.tasks_failed
-    return stage.tasks_produced / done if done else 1.0
-
-
 def _stage_row(stage: StageProgress, fraction: float) -> StageRow:
     gpus: dict[str, float] = {}
     for node, gpu, share in stage.gpu_alloc:
@@ -152,7 +123,7 @@ def _stage_row(stage: StageProgress, fraction: float) -> StageRow:
 
 def from_progress(progress: PipelineProgress) -> ProgressView:
     """The view of a runtime progress record."""
-    fractions = stage_fractions(progress)
+    fractions = progress.stage_fractions()
     return ProgressView(
         stages=tuple(_stage_row(s, f) for s, f in zip(progress.stages, fractions, strict=True)),
         run=RunTotals(
@@ -300,7 +271,6 @@ __all__ = [
     "from_progress",
     "overall",
     "render",
-    "stage_fractions",
     "stage_table",
     "totals_line",
 ]

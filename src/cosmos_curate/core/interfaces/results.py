@@ -56,6 +56,12 @@ class StageProgress:
     backpressure_wait_s: float = 0.0
     """Seconds the byte budget held the stage back (work and a free worker, no room)."""
 
+    @property
+    def fan_out(self) -> float:
+        """Outputs per finished input, as measured so far (1 before anything finished)."""
+        done = self.tasks_done + self.tasks_failed
+        return self.tasks_produced / done if done else 1.0
+
 
 @attrs.frozen
 class PipelineProgress:
@@ -85,6 +91,29 @@ class PipelineProgress:
     """Chunk bytes sent to a worker on another node than the one that made them."""
     local_bytes: int = 0
     """Chunk bytes consumed on the node that made them."""
+
+    def stage_fractions(self) -> list[float]:
+        """Per stage, the fraction (0-1) of the work known so far that it has done.
+
+        A stage's pending work is its own queue and in-flight tasks plus every upstream
+        stage's, scaled by the measured fan-out (outputs per input) of the stages in between.
+        Input not read yet is unknown, so before the input is exhausted this is relative to
+        what was read. The metrics recorder exports the same numbers as `ray_pipeline_progress`.
+        """
+        fractions: list[float] = []
+        upstream_pending = 0.0  # in the current stage's task units
+        for stage in self.stages:
+            backlog = stage.input_queue + stage.tasks_in_flight
+            pending = upstream_pending + backlog
+            done = stage.tasks_done + stage.tasks_failed
+            if self.finished:
+                fractions.append(1.0)
+            elif done + pending > 0:
+                fractions.append(done / (done + pending))
+            else:
+                fractions.append(0.0)
+            upstream_pending = (upstream_pending + backlog) * stage.fan_out
+        return fractions
 
     @property
     def eta_s(self) -> float | None:

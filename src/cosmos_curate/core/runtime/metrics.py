@@ -27,7 +27,6 @@ import attrs
 from ray.util.metrics import Counter, Gauge
 
 from cosmos_curate.core.interfaces.results import PipelineProgress
-from cosmos_curate.presentation.progress_view import stage_fractions
 
 logger = logging.getLogger(__name__)
 
@@ -247,7 +246,7 @@ class PipelineMetrics:
 
     def _record(self, progress: PipelineProgress) -> None:
         m = _driver_instruments()
-        fractions = stage_fractions(progress)
+        fractions = progress.stage_fractions()
         for index, (stage, fraction) in enumerate(zip(progress.stages, fractions, strict=True)):
             tags = {STAGE: stage.name}
             m.stage_index.set(index, tags=tags)
