@@ -23,6 +23,7 @@ import attrs
 import psutil
 
 from cosmos_curate.cluster.errors import PortUnavailableError
+from cosmos_curate.core.storage import publish_json
 from cosmos_curate.core.utils import settings
 
 # Ray's worker processes use 10002-19999 by default: never hand those out.
@@ -108,10 +109,7 @@ def record_endpoint(port: int, host: str) -> Path | None:
     record = MetricsEndpoint(os.getpid(), port, host, time.time(), me.create_time())
     path = endpoints_dir() / f"{record.pid}.json"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(attrs.asdict(record)))
-        tmp.replace(path)
+        publish_json(path, attrs.asdict(record), indent=None)
     except OSError:
         return None  # a read-only runs folder only costs `metrics tail` its discovery
     return path

@@ -16,6 +16,7 @@ import attrs
 import psutil
 
 from cosmos_curate.cluster.errors import LocalClusterError
+from cosmos_curate.core.storage import publishing
 
 STATE_VAR = "CURATE_CLUSTER_STATE"
 
@@ -100,12 +101,10 @@ class ClusterState:
         return [r for n in self.nodes for r in (n.launcher, *n.processes)]
 
     def save(self, path: Path) -> None:
-        """Write atomically (temp file + rename), readable by this user only."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(attrs.asdict(self), indent=2))
-        tmp.chmod(0o600)
-        tmp.replace(path)
+        """Publish durably (`core.storage`), readable by this user only."""
+        with publishing(path, "w") as handle:
+            os.fchmod(handle.fileno(), 0o600)
+            handle.write(json.dumps(attrs.asdict(self), indent=2))
 
     @classmethod
     def load(cls, path: Path) -> ClusterState:

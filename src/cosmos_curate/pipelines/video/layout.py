@@ -12,14 +12,16 @@ OUT/failures/<run>.jsonl                failure records of one run
 OUT/summary.json                        the last run's summary
 ```
 A video is finished when its record, every chunk manifest, and a metadata or filtered
-record for every clip the manifests list exist; a rerun skips finished videos. Clip ids are
-derived from the video id and the frame span, so a rerun overwrites, never duplicates.
+record for every clip the manifests list exist; a rerun skips finished videos. Every local
+file is published durably (`core.storage`) and a clip's metadata only after its mp4, so after
+a crash, power loss included, a metadata file never names a clip that is missing or short.
+Clip ids are derived from the video id and the frame span, so a rerun overwrites, never
+duplicates.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +38,6 @@ from cosmos_curate.pipelines.video.storage import (
 def clip_id_for(video_id: str, start_frame: int, end_frame: int) -> str:
     """Deterministic clip id from its video and frame span."""
     return f"{video_id}_{start_frame:07d}_{end_frame:07d}"
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to a local file through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
-    tmp.replace(path)
 
 
 def _parse_json(raw: bytes | None) -> Any:
@@ -111,11 +105,11 @@ class OutputLayout:
 
     # -- records ----------------------------------------------------------------------
     def write_json(self, key: str, data: Any) -> None:
-        """Store `data` as JSON under `key` (atomically for readers)."""
+        """Store `data` as JSON under `key` (atomically and durably)."""
         self.storage.write_bytes(key, json.dumps(data, indent=2, sort_keys=True).encode())
 
     def write_bytes(self, key: str, data: bytes) -> None:
-        """Store bytes under `key`."""
+        """Store bytes under `key` (atomically and durably)."""
         self.storage.write_bytes(key, data)
 
     def read_json(self, key: str) -> Any:

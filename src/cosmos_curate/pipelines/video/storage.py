@@ -1,7 +1,8 @@
 """Where the pipeline reads and writes: a local folder or an S3 prefix, behind one small API.
 
-Keys are relative POSIX paths (`clips/x.mp4`). Local writes go through a temporary file
-and a rename, so a reader never sees half a file; an S3 PUT is atomic by itself. S3
+Keys are relative POSIX paths (`clips/x.mp4`). Local writes are published durably
+(`core.storage`: data fsynced, renamed into place, folder fsynced), so a reader never sees
+half a file and a crash never leaves a published name empty; an S3 PUT is atomic by itself. S3
 clients honour an AWS profile and an endpoint URL (`S3Config`), and otherwise boto3's
 usual environment (`AWS_PROFILE`, `AWS_ENDPOINT_URL`, ...). Storages are pickled into
 Ray workers: the boto3 client is made lazily in each process, never pickled.
@@ -9,13 +10,13 @@ Ray workers: the boto3 client is made lazily in each process, never pickled.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Protocol
 
 import attrs
 
 from cosmos_curate.core.interfaces.errors import CurateError
+from cosmos_curate.core.storage import publish_bytes
 
 
 class StoragePathError(CurateError):
@@ -89,12 +90,8 @@ class LocalStorage:
             return None
 
     def write_bytes(self, key: str, data: bytes) -> None:
-        """Write through a temporary file and a rename."""
-        path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        """Publish durably: whole and on disk when this returns (`core.storage`)."""
+        publish_bytes(self.path(key), data)
 
     def exists(self, key: str) -> bool:
         """Whether the file exists."""

@@ -1,9 +1,10 @@
 """Writer: per clip an mp4, an embedding `.npy` and a metadata JSON; filtered clips are kept.
 
 A clip a filter dropped goes to `filtered_clips/` (its mp4 when it was transcoded, and its
-metadata with `filtered_by` and `filter_reason`). The JSON is written last (atomically), so
-its presence means the clip is complete. Field names follow upstream Cosmos-Curate's clip
-JSON where the meaning is the same (see docs/VIDEO_PIPELINE.md).
+metadata with `filtered_by` and `filter_reason`). Each file is published durably and the
+JSON last, so its presence means the clip is complete, even after a power loss. Field
+names follow upstream Cosmos-Curate's clip JSON where the meaning is the same
+(see docs/VIDEO_PIPELINE.md).
 """
 
 from __future__ import annotations

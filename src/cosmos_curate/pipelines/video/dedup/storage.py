@@ -1,18 +1,21 @@
 """Files under a local folder or an `s3://bucket/prefix`, behind one small set of functions.
 
-Paths are plain strings: a local path or an `s3://` URL. Writes are atomic: locally through a
-temporary name and a rename, on S3 through one PUT or a multipart upload, which S3 makes
-visible only once complete. boto3 reads credentials and `AWS_ENDPOINT_URL(_S3)` as usual.
+Paths are plain strings: a local path or an `s3://` URL. Writes are atomic and durable:
+locally through `core.storage` (data fsynced, renamed into place, folder fsynced), on S3
+through one PUT or a multipart upload, which S3 makes visible only once complete. boto3
+reads credentials and `AWS_ENDPOINT_URL(_S3)` as usual.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from cosmos_curate.core.storage import publish_bytes, publish_staged
+from cosmos_curate.core.storage.publish import temp_name_for
 
 # One definition of an S3 URL for every video pipeline.
 from cosmos_curate.pipelines.video.storage import is_s3, split_s3
@@ -100,11 +103,7 @@ def write_bytes(path: str, data: bytes) -> None:
         bucket, key = split_s3(path)
         _client().put_object(Bucket=bucket, Key=key, Body=data)
         return
-    target = Path(path).expanduser()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(target)
+    publish_bytes(Path(path).expanduser(), data)
 
 
 def temp_file_for(path: str) -> Path:
@@ -117,11 +116,11 @@ def temp_file_for(path: str) -> Path:
         return folder / f"{uuid.uuid4().hex}.part"
     target = Path(path).expanduser()
     target.parent.mkdir(parents=True, exist_ok=True)
-    return target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:6]}.part")
+    return temp_name_for(target)
 
 
 def publish(local_tmp: Path, path: str) -> None:
-    """Make a finished scratch file visible at `path` at once: a rename, or an S3 upload.
+    """Make a finished scratch file visible at `path` at once: a durable rename, or an S3 upload.
 
     S3 uploads above `MULTIPART_THRESHOLD` go as a multipart upload, which S3 shows only
     after its completion; a crash mid-upload leaves no object. The scratch file is removed.
@@ -136,7 +135,7 @@ def publish(local_tmp: Path, path: str) -> None:
             )
             _client().upload_file(str(local_tmp), bucket, key, Config=config)
         else:
-            local_tmp.replace(Path(path).expanduser())
+            publish_staged(local_tmp, Path(path).expanduser())
     finally:
         local_tmp.unlink(missing_ok=True)
 
