@@ -1,9 +1,14 @@
 """Captions from a served model through an OpenAI-compatible chat completions endpoint.
 
 vLLM, SGLang, TGI, Ollama and the hosted APIs speak it: each caption window is one request
-whose user message holds the sampled frames as JPEG data URLs and the prompt. The API key
-comes from an environment variable (default `OPENAI_API_KEY`) and is never logged, printed
-or written: it lives in an `ApiKey` whose repr hides it.
+whose user message holds the sampled frames as JPEG data URLs and the prompt.
+
+The API key is never logged, printed, pickled or written. The captioner holds only the name
+of the environment variable (default `OPENAI_API_KEY`, an `ApiKey`); every request reads
+the value from the environment of the process that sends it. The workers of a cluster the
+driver starts inherit the driver's environment; a remote cluster's workers need the variable
+set where the cluster was started (see docs/CLUSTERS.md). The key goes only to the origin
+(scheme, host, port) of `base_url`: a redirect elsewhere is followed without it.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import json
 import os
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -32,30 +38,76 @@ class CaptionAPIError(RuntimeError):
     """The caption endpoint refused a request or kept failing after the retries."""
 
 
-class ApiKey:
-    """A secret string whose repr and str never show it."""
+class MissingApiKeyError(CaptionAPIError):
+    """The variable that should hold the API key is not set in this process."""
 
-    def __init__(self, value: str | None) -> None:
-        self._value = value or None
+
+@attrs.frozen
+class ApiKey:
+    """Where the API key is: the name of an environment variable, never the value.
+
+    `required` says the key must be there when a request is sent (a missing one is an error
+    naming the variable); without it a missing key means requests go without one.
+    """
+
+    variable: str = DEFAULT_API_KEY_ENV
+    required: bool = False
 
     @classmethod
     def from_env(cls, variable: str = DEFAULT_API_KEY_ENV) -> ApiKey:
-        """The key in `variable` (no key when it is unset or empty)."""
-        return cls(os.environ.get(variable))
+        """A key in `variable`, required when it is set here (on the driver)."""
+        return cls(variable, required=bool(os.environ.get(variable)))
 
     @property
     def present(self) -> bool:
-        """Whether there is a key to send."""
-        return self._value is not None
+        """Whether this process has a key to send."""
+        return bool(os.environ.get(self.variable))
+
+    def check(self) -> None:
+        """Raise `MissingApiKeyError` when the key is required and not set here."""
+        if self.required and not self.present:
+            msg = (
+                f"{self.variable} is not set in this process's environment: the caption "
+                "workers read the API key from it (set it where the cluster was started)"
+            )
+            raise MissingApiKeyError(msg)
 
     def header(self) -> dict[str, str]:
         """The `Authorization` header, or none without a key."""
-        return {"Authorization": f"Bearer {self._value}"} if self._value else {}
+        self.check()
+        value = os.environ.get(self.variable)
+        return {"Authorization": f"Bearer {value}"} if value else {}
 
-    def __repr__(self) -> str:
-        return "ApiKey(***)" if self._value else "ApiKey(None)"
 
-    __str__ = __repr__
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    return (
+        scheme,
+        (parts.hostname or "").lower(),
+        parts.port or {"http": 80, "https": 443}.get(scheme),
+    )
+
+
+class _SameOriginAuthRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows redirects as urllib does, but drops `Authorization` when the origin changes."""
+
+    def redirect_request(  # noqa: PLR0917 (urllib's signature)
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: Any,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and _origin(newurl) != _origin(req.full_url):
+            new.remove_header("Authorization")
+        return new
+
+
+_OPENER = urllib.request.build_opener(_SameOriginAuthRedirects)
 
 
 @attrs.frozen
@@ -89,7 +141,7 @@ class OpenAICaptioner:
 
     base_url: str
     model_name: str = AUTO_MODEL
-    api_key: ApiKey = attrs.field(factory=lambda: ApiKey(None))
+    api_key: ApiKey = ApiKey()
     max_tokens: int = 512
     max_concurrent: int = 8
     retries: int = 3
@@ -97,7 +149,8 @@ class OpenAICaptioner:
     timeout_s: float = 120.0
 
     def setup(self) -> None:
-        """Resolve `auto` to the first model the endpoint lists at `/models`."""
+        """Check the API key is here; resolve `auto` to the first model at `/models`."""
+        self.api_key.check()
         if self.model_name == AUTO_MODEL:
             listed = self._request("GET", "/models", None)
             models = listed.get("data") if isinstance(listed, dict) else None
@@ -143,7 +196,7 @@ class OpenAICaptioner:
                 time.sleep(self.retry_delay_s * attempt)
             request = urllib.request.Request(url, data=data, headers=headers, method=method)
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+                with _OPENER.open(request, timeout=self.timeout_s) as response:
                     return json.loads(response.read().decode("utf-8"))
             except urllib.error.HTTPError as exc:
                 detail = exc.read()[:300].decode("utf-8", "replace")

@@ -142,6 +142,7 @@ class FakeOpenAIServer:
 
     api_key: str | None = None
     fail_first: int = 0  # answer this many requests with 503 first
+    host: str = "127.0.0.1"
     requests: list[dict[str, Any]] = attrs.field(factory=list)
     auth_headers: list[str | None] = attrs.field(factory=list)
     _server: ThreadingHTTPServer | None = None
@@ -149,10 +150,10 @@ class FakeOpenAIServer:
     @property
     def url(self) -> str:
         assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        return f"http://{self.host}:{self._server.server_address[1]}/v1"
 
     def start(self) -> FakeOpenAIServer:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = ThreadingHTTPServer((self.host, 0), self._handler())
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 

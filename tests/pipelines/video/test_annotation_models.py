@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import pickle
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,7 @@ from cosmos_curate.models.caption_enhancer import CaptionEnhancer
 from cosmos_curate.models.openai_captioner import (
     ApiKey,
     CaptionAPIError,
+    MissingApiKeyError,
     OpenAICaptioner,
     OpenAIInputPreparer,
 )
@@ -106,11 +109,16 @@ def test_enhancer_rewrites_each_caption(isolated_dirs: Path) -> None:
     assert out == enhancer.enhance(["a red square", long_caption], "rewrite:")  # greedy
 
 
-def test_openai_captioner_sends_frames_and_key_and_retries() -> None:
+def test_openai_captioner_sends_frames_and_key_and_retries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """`auto` resolves the model; frames go as JPEG parts; 503s are retried; a 401 is not."""
+    monkeypatch.setenv("CURATE_TEST_KEY", "sk-test-secret")
+    monkeypatch.setenv("CURATE_WRONG_KEY", "sk-wrong")
     server = fakes.FakeOpenAIServer(api_key="sk-test-secret", fail_first=1).start()
     try:
-        captioner = OpenAICaptioner(server.url, api_key=ApiKey("sk-test-secret"), retry_delay_s=0)
+        key = ApiKey.from_env("CURATE_TEST_KEY")
+        captioner = OpenAICaptioner(server.url, api_key=key, retry_delay_s=0)
         captioner.setup()
         assert captioner.model_name == fakes.SERVED_MODEL
         inputs = [OpenAIInputPreparer().prepare(list(_frames(n)), "describe") for n in (3, 1)]
@@ -119,7 +127,7 @@ def test_openai_captioner_sends_frames_and_key_and_retries() -> None:
             f"{fakes.SERVED_MODEL} saw 1 frames",
         ]
         assert all(h == "Bearer sk-test-secret" for h in server.auth_headers)
-        wrong = OpenAICaptioner(server.url, "m", ApiKey("sk-wrong"), retry_delay_s=0)
+        wrong = OpenAICaptioner(server.url, "m", ApiKey("CURATE_WRONG_KEY"), retry_delay_s=0)
         with pytest.raises(CaptionAPIError, match="HTTP 401") as info:
             wrong.generate(inputs[:1])
         assert "sk-wrong" not in str(info.value)
@@ -127,10 +135,82 @@ def test_openai_captioner_sends_frames_and_key_and_retries() -> None:
         server.stop()
 
 
-def test_api_key_never_shows_in_repr_or_pickle_repr() -> None:
-    """The key survives pickling (workers need it) but no repr or str shows it."""
-    captioner = OpenAICaptioner("http://127.0.0.1:9/v1", api_key=ApiKey("sk-hidden"))
-    assert "sk-hidden" not in repr(captioner) and "sk-hidden" not in str(captioner.api_key)
-    copy = pickle.loads(pickle.dumps(captioner))
-    assert copy.api_key.header() == {"Authorization": "Bearer sk-hidden"}
-    assert ApiKey(None).header() == {}
+def test_api_key_is_read_by_name_and_never_pickled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The caption stage holds the variable's name only: neither pickle nor cloudpickle (what
+    Ray sends to workers) of the stage holds the key's bytes, nor does any repr; after the
+    round trip the key is read from the environment of the process that sends requests."""
+    from ray import cloudpickle
+
+    from cosmos_curate.pipelines.video.captioning import CaptionStage
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-hidden-0123456789")
+    captioner = OpenAICaptioner("http://127.0.0.1:9/v1", api_key=ApiKey.from_env())
+    stage = CaptionStage(captioner, "served", gpus=0)
+    for blob in (pickle.dumps(stage), cloudpickle.dumps(stage), pickle.dumps(captioner)):
+        assert b"sk-hidden" not in blob
+    assert "sk-hidden" not in repr(captioner) + repr(stage) + str(captioner.api_key)
+    copy = pickle.loads(pickle.dumps(stage))._captioner
+    assert copy.api_key.header() == {"Authorization": "Bearer sk-hidden-0123456789"}
+    assert ApiKey("CURATE_SURELY_UNSET_VAR").header() == {}
+
+
+def test_worker_without_the_key_fails_setup_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A key set on the driver but missing where the worker runs: setup fails with one line
+    naming the variable (not a keyless request, not the value)."""
+    monkeypatch.setenv("CURATE_TEST_KEY", "sk-driver-only")
+    key = ApiKey.from_env("CURATE_TEST_KEY")
+    monkeypatch.delenv("CURATE_TEST_KEY")
+    with pytest.raises(MissingApiKeyError, match="CURATE_TEST_KEY is not set") as info:
+        OpenAICaptioner("http://127.0.0.1:9/v1", api_key=key).setup()
+    assert "sk-driver-only" not in str(info.value)
+
+
+def _redirector(target: str) -> tuple[ThreadingHTTPServer, list[str | None]]:
+    """A server on 127.0.0.1 that answers every request with 307 to `target` + path."""
+    seen: list[str | None] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Authorization"))
+            self.send_response(307)
+            self.send_header("Location", target + self.path.removeprefix("/v1"))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.do_GET()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, seen
+
+
+def test_redirect_to_another_host_never_gets_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 307 from the endpoint (127.0.0.1) to another host (127.0.0.2): the request is followed
+    without `Authorization`, so the second server never sees the key; a POST redirect is
+    not followed at all (urllib's rule) and nothing reaches the second server."""
+    monkeypatch.setenv("CURATE_TEST_KEY", "sk-redirect-secret")
+    other = fakes.FakeOpenAIServer(host="127.0.0.2").start()
+    first, seen = _redirector(other.url)
+    try:
+        url = f"http://127.0.0.1:{first.server_address[1]}/v1"
+        key = ApiKey.from_env("CURATE_TEST_KEY")
+        captioner = OpenAICaptioner(url, api_key=key, retries=0)
+        captioner.setup()  # GET /models, redirected
+        assert captioner.model_name == fakes.SERVED_MODEL
+        assert seen == ["Bearer sk-redirect-secret"]
+        assert other.auth_headers == [None]
+        item = OpenAIInputPreparer().prepare(list(_frames(1)), "describe")
+        with pytest.raises(CaptionAPIError, match="HTTP 307"):
+            captioner.generate([item])
+        assert other.requests == [] and other.auth_headers == [None]
+    finally:
+        first.shutdown()
+        first.server_close()
+        other.stop()

@@ -8,6 +8,8 @@ two side by side.
 from __future__ import annotations
 
 import enum
+import os
+import re
 
 import pydantic
 
@@ -156,6 +158,8 @@ class CaptionOptions(pydantic.BaseModel):
         if self.captioning_algorithm is CaptioningAlgorithm.OPENAI and not self.openai_base_url:
             msg = "--captioning-algorithm openai needs --openai-base-url"
             raise ValueError(msg)
+        if self.captioning_algorithm is CaptioningAlgorithm.OPENAI:
+            _check_api_key_env(self.openai_api_key_env)
         if self.enhance_captions and self.skip_captions:
             msg = "--enhance-captions needs captions (drop --skip-captions)"
             raise ValueError(msg)
@@ -181,3 +185,17 @@ class CaptionOptions(pydantic.BaseModel):
             self.enhance_captions_prompt,
             self.caption_prompts_file,
         )
+
+
+def _check_api_key_env(variable: str) -> None:
+    """The API key variable is a variable name, and set here unless it is the default.
+
+    Only the name travels with the stage; workers read the value from their environment.
+    The default `OPENAI_API_KEY` may be unset (a local server that wants no key).
+    """
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", variable):
+        msg = f"--openai-api-key-env {variable!r}: give the name of an environment variable"
+        raise ValueError(msg)
+    if variable != DEFAULT_API_KEY_ENV and not os.environ.get(variable):
+        msg = f"--openai-api-key-env {variable}: {variable} is not set in this environment"
+        raise ValueError(msg)
