@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cosmos_curate.core.interfaces.errors import CurateError
-from cosmos_curate.core.runtime.journal import DoneSet, ResumeJournal
+from cosmos_curate.core.runtime.journal import DoneSet, ResumeJournal, repair_torn_tail
 from cosmos_curate.core.runtime.ledger import InputLedger, to_ranges
 
 
@@ -61,3 +61,33 @@ def test_existing_journal_without_resume_is_refused(tmp_path: Path) -> None:
     ResumeJournal(tmp_path, resume=False).close()
     with pytest.raises(CurateError, match="--resume"):
         ResumeJournal(tmp_path, resume=False)
+
+
+def test_a_record_appended_after_a_torn_line_is_kept(tmp_path: Path) -> None:
+    """Resume cuts the torn tail first: the next run's record is read back, not glued to it."""
+    journal = ResumeJournal(tmp_path, resume=False)
+    journal.record(((0, 10),))
+    journal.close()
+    path = tmp_path / "journal.jsonl"
+    with path.open("a") as f:
+        f.write('{"done": [[10, ')  # the driver was killed mid-write
+    resumed = ResumeJournal(tmp_path, resume=True)
+    resumed.record(((10, 20),))
+    resumed.close()
+    again = ResumeJournal(tmp_path, resume=True)
+    assert len(again.done) == 20 and 15 in again.done
+    again.close()
+    assert [line[:9] for line in path.read_text().splitlines()] == ['{"done":[', '{"done":[']
+
+
+def test_repair_leaves_a_whole_journal_alone(tmp_path: Path) -> None:
+    """Nothing is cut when the last line is complete, nor from an empty file."""
+    path = tmp_path / "journal.jsonl"
+    path.write_text("")
+    assert repair_torn_tail(path) == 0
+    path.write_text('{"done":[[0,1]]}\n{"done":[[1,2]]}\n')
+    assert repair_torn_tail(path) == 0
+    assert path.read_text() == '{"done":[[0,1]]}\n{"done":[[1,2]]}\n'
+    path.write_bytes(b'{"done":[[0,1]]}\n' + b"\0" * 5000)  # zeros after a power loss
+    assert repair_torn_tail(path) == 5000
+    assert path.read_text() == '{"done":[[0,1]]}\n'

@@ -1,10 +1,15 @@
 """The failure log: the runtime appends a `FailureRecord` per task that gives up, as JSON lines.
 
+Each record is fsynced before `write` returns: the runtime releases a failed input (and the
+resume journal may mark it done) only after that, so a crash, power loss included, never
+leaves an input counted as done whose failure record is lost.
+
 The record and its reader live in `core.interfaces.results` (a file format users read).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import IO
@@ -27,7 +32,7 @@ class FailureLog:
         return sum(self.count_by_stage.values())
 
     def write(self, record: FailureRecord) -> None:
-        """Record one failure; flushed at once so a crash keeps what was written."""
+        """Record one failure; on disk (flushed and fsynced) when this returns."""
         with self._lock:
             self.count_by_stage[record.stage] = self.count_by_stage.get(record.stage, 0) + 1
             if self.path is None:
@@ -37,6 +42,7 @@ class FailureLog:
                 self._file = self.path.open("a", encoding="utf-8")
             self._file.write(record.to_json() + "\n")
             self._file.flush()
+            os.fsync(self._file.fileno())
 
     def close(self) -> None:
         """Close the file if one was opened."""

@@ -1,9 +1,12 @@
 """The resume journal: input positions that fully left the pipeline, as JSON lines.
 
 Each line is `{"done": [[start, end], ...]}`, appended and fsync'd in batches, so a driver
-killed at any moment leaves a journal whose complete lines are all true; a torn last line is
-ignored on read. A rerun with the same folder (`--checkpoint-dir`, `checkpoint_dir=`) skips
-those positions of the input (the input must come in the same order).
+killed at any moment leaves a journal whose complete lines are all true. A torn last line (a
+kill mid-write) is cut off before the next run appends, so its next record starts on a line of
+its own. A failure record reaches the disk before its input is marked done here
+(`FailureLog.write` fsyncs), so an input the journal skips was finished or recorded. A rerun
+with the same folder (`--checkpoint-dir`, `checkpoint_dir=`) skips those positions of the input
+(the input must come in the same order).
 """
 
 from __future__ import annotations
@@ -48,6 +51,32 @@ class DoneSet:
         return sum(e - s for s, e in zip(self._starts, self._ends, strict=True))
 
 
+def repair_torn_tail(path: Path) -> int:
+    """Cut a last line that has no newline (a write cut short); returns the bytes removed.
+
+    Appending after such a line would glue the next record onto it and lose both.
+    """
+    with path.open("r+b") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        keep = size
+        while keep > 0:
+            step = min(keep, 64 * 1024)
+            handle.seek(keep - step)
+            block = handle.read(step)
+            newline = block.rfind(b"\n")
+            if newline >= 0:
+                keep = keep - step + newline + 1
+                break
+            keep -= step
+        if keep == size:
+            return 0
+        handle.truncate(keep)
+        handle.flush()
+        os.fsync(handle.fileno())
+    logger.warning("checkpoint %s: cut a torn last record (%d bytes)", path, size - keep)
+    return size - keep
+
+
 class ResumeJournal:
     """Appends done ranges to `<folder>/journal.jsonl` and remembers earlier runs' ones."""
 
@@ -68,8 +97,9 @@ class ResumeJournal:
         self._file: IO[str] = self.path.open("a", encoding="utf-8")
 
     def _load(self) -> None:
+        repair_torn_tail(self.path)
         torn = 0
-        for line in self.path.read_text(encoding="utf-8").splitlines():
+        for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
             try:
                 for start, end in json.loads(line)["done"]:
                     self.done.add(int(start), int(end))
