@@ -6,24 +6,31 @@ module that defined them. `CURATE_SHIP_CODE` picks the way:
 - `path` (default for an embedded cluster or one on this machine): workers get the
   driver's code folders on `PYTHONPATH`; they share this machine's filesystem.
 - `upload` (default for a cluster elsewhere): Ray uploads the `cosmos_curate` package as a
-  `py_modules` entry and the driver's working directory as `working_dir` (honouring
-  `.gitignore`, skipping `.git`, virtual envs and caches), so the cluster runs exactly the
-  driver's version of the code. `CURATE_WORKING_DIR` names another folder, or `none`.
+  `py_modules` entry and the driver's working directory as `working_dir`, so the cluster
+  runs exactly the driver's version of the code. Only what git would track goes, never
+  secret files (`cosmos_curate.cluster.shipped_files` decides, `CURATE_SHIP_INCLUDE` adds
+  files); they travel as one zip built here. `CURATE_WORKING_DIR` names another folder,
+  or `none`.
 - `none`: ship nothing; the cluster's image already has the code.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from cosmos_curate.cluster import shipped_files
 from cosmos_curate.cluster.address import RayAddress
 from cosmos_curate.cluster.errors import ClusterConnectionError
+from cosmos_curate.presentation.format import format_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -78,16 +85,47 @@ def inherited_by_new_cluster(env_vars: Mapping[str, str]) -> Iterator[None]:
 
 
 def upload_runtime_env() -> dict[str, Any]:
-    """`py_modules` with the project package plus the driver's working directory."""
+    """`py_modules` with the project package plus the working directory's shipped files.
+
+    The files are zipped into a private temporary folder (removed when this process
+    exits); Ray uploads the zip and unpacks it as each worker's working directory.
+    """
     import cosmos_curate
 
-    env: dict[str, Any] = {"py_modules": [str(Path(cosmos_curate.__file__).resolve().parent)]}
+    package = Path(cosmos_curate.__file__).resolve().parent
+    env: dict[str, Any] = {"py_modules": [str(package)], "excludes": list(UPLOAD_EXCLUDES)}
     working_dir = os.environ.get(WORKING_DIR_VAR, os.getcwd())
     if working_dir.lower() != "none":
-        env["working_dir"] = str(Path(working_dir).expanduser().resolve())
-        env["excludes"] = list(UPLOAD_EXCLUDES)
-    logger.info("shipping code to the cluster: %s", env)
+        folder = Path(working_dir).expanduser().resolve()
+        if not folder.is_dir():
+            msg = f"{WORKING_DIR_VAR}={working_dir!r} is not a folder (or set it to none)"
+            raise ClusterConnectionError(msg)
+        selection = shipped_files.select(folder, shipped_files.include_patterns())
+        _log_selection(selection)
+        env["working_dir"] = str(shipped_files.write_zip(selection, _zip_path()))
+    logger.info("shipping the cosmos_curate package from %s", package)
     return env
+
+
+def _zip_path() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="curate-ship-"))  # mode 0700
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder / "working_dir.zip"
+
+
+def _log_selection(selection: shipped_files.Selection) -> None:
+    logger.info(
+        "shipping %d files (%s) from %s to the cluster (%s)",
+        len(selection.files),
+        format_bytes(selection.total_bytes),
+        selection.root,
+        selection.source,
+    )
+    if selection.secrets:
+        logger.info(
+            "not shipped, secret files (or links out of the folder): %s",
+            ", ".join(selection.secrets),
+        )
 
 
 def driver_paths() -> list[str]:
