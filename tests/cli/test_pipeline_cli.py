@@ -1,18 +1,19 @@
-"""`curate pipeline ...` as a user types it: real subprocesses, embedded Ray, tiny GPT-2."""
+"""`curate pipeline ...` as a user types it: real subprocesses, embedded Ray, tiny GPT-2.
+
+Checks that stop before any work starts (one `error:` line and the exit code) run in
+process through the CLI's entry point; `pipeline list` and the runs are real processes.
+"""
 
 from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from tests.conftest import free_port
+from tests.support import curate, curate_in_process, free_port, one_error_line
 
 from cosmos_curate.models.tiny_random_gpt2 import save_tiny_gpt2
-
-CURATE = [sys.executable, "-m", "cosmos_curate.cli.main"]
 
 
 def _curate(
@@ -27,48 +28,44 @@ def _curate(
         "COLUMNS": "200",
     }
     env.pop("RAY_ADDRESS", None)
-    return subprocess.run(
-        [*CURATE, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
-    )
-
-
-def _one_error_line(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1, result.stderr
-    return lines[0]
+    return curate(*args, env=env, timeout=timeout)
 
 
 def test_pipeline_list_names_the_shipped_pipelines(tmp_path: Path) -> None:
-    """`pipeline list` shows hello-world and demo-task-chunking with their options."""
+    """`pipeline list` shows one line per pipeline; a pipeline's options are in its --help."""
     result = _curate(["pipeline", "list"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert "hello-world" in result.stdout
     assert "demo-task-chunking" in result.stdout
-    assert "--max-new-tokens" in result.stdout
+    assert len([line for line in result.stdout.splitlines() if "│ video-" in line]) == 3
+    options = _curate(["pipeline", "run", "hello-world", "--help"], tmp_path)
+    assert options.returncode == 0, options.stderr
+    assert "--max-new-tokens" in options.stdout
 
 
-def test_unknown_pipeline_is_one_line_listing_known_ones(tmp_path: Path) -> None:
-    """A typo in the name prints the known pipelines, exit 1, no traceback."""
-    line = _one_error_line(_curate(["pipeline", "run", "helo-world"], tmp_path))
+def test_unknown_pipeline_is_one_line_listing_known_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A typo in the name prints the known pipelines, exit 2, no traceback."""
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    line = one_error_line(curate_in_process("pipeline", "run", "helo-world"), code=2)
     assert "unknown pipeline 'helo-world'" in line
     assert "hello-world" in line
 
 
-def test_missing_weights_name_folder_and_download_command(tmp_path: Path) -> None:
+def test_missing_weights_name_folder_and_download_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No GPT-2 weights: one line with the folder and `curate model download --models gpt2`."""
-    line = _one_error_line(_curate(["pipeline", "run", "hello-world"], tmp_path))
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    line = one_error_line(curate_in_process("pipeline", "run", "hello-world"), code=2)
     assert str(tmp_path / "weights" / "openai-community" / "gpt2") in line
     assert "curate model download --models gpt2" in line
 
 
-def test_bad_option_value_is_one_line(tmp_path: Path) -> None:
+def test_bad_option_value_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     """An out-of-range option names the flag."""
-    line = _one_error_line(
-        _curate(["pipeline", "run", "hello-world", "--max-new-tokens", "0"], tmp_path)
-    )
-    assert "--max-new-tokens" in line
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    result = curate_in_process("pipeline", "run", "hello-world", "--max-new-tokens", "0")
+    assert "--max-new-tokens" in one_error_line(result, code=2)
 
 
 @pytest.mark.integration
@@ -107,9 +104,9 @@ def test_hello_world_end_to_end_with_tiny_gpt2(tmp_path: Path) -> None:
 
 @pytest.mark.integration
 def test_require_gpu_refuses_cpu_fallback(tmp_path: Path) -> None:
-    """--require-gpu on a GPU-less machine is a one-line error instead of a slow CPU run."""
+    """--require-gpu on a GPU-less machine is a one-line error (exit 2), not a slow CPU run."""
     save_tiny_gpt2(tmp_path / "weights" / "openai-community" / "gpt2")
-    line = _one_error_line(
+    line = one_error_line(
         _curate(
             [
                 "pipeline",
@@ -121,7 +118,8 @@ def test_require_gpu_refuses_cpu_fallback(tmp_path: Path) -> None:
                 str(free_port()),
             ],
             tmp_path,
-        )
+        ),
+        code=2,
     )
     assert "no GPU" in line and "--require-gpu" in line
 

@@ -17,7 +17,7 @@ import attrs
 import pydantic
 import typer
 from rich.table import Table
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from cosmos_curate.cli import common, preflight, run_report
 from cosmos_curate.cli.common import configure_logging, out, stderr_is_terminal, wide_out
@@ -30,13 +30,19 @@ KW = inspect.Parameter.KEYWORD_ONLY
 
 
 @app.command("list")
-def list_pipelines() -> None:
-    """List the registered pipelines and their options."""
-    table = Table("name", "what it does", "options")
-    for name, entry in registry.all_pipelines().items():
-        opts = ", ".join("--" + f.replace("_", "-") for f in entry.options_model.model_fields)
-        table.add_row(name, entry.summary, opts or "-")
-    out.print(table)
+def list_pipelines(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
+) -> None:
+    """List the pipelines, one line each (options: `curate pipeline run NAME --help`)."""
+    rows = registry.list_pipelines()
+    if as_json:
+        out.print_json(data=[attrs.asdict(row) for row in rows])
+        return
+    table = Table("name", "what it does", "status")
+    for row in rows:
+        status = "ready" if row.install is None else f"needs: {row.install}"
+        table.add_row(row.name, row.summary, status)
+    wide_out().print(table)
 
 
 # ---- `pipeline run NAME`: one Typer command per pipeline, options from its model -------
@@ -151,12 +157,35 @@ def _pipeline_command(entry: registry.PipelineEntry) -> Callable[..., None]:
     return command
 
 
+def _click_command(entry: registry.PipelineEntry) -> Any:
+    """The click command Typer builds for one pipeline's run function."""
+    single = typer.Typer(add_completion=False)
+    single.command(entry.name, help=entry.summary)(_pipeline_command(entry))
+    command = typer.main.get_command(single)
+    command.name = entry.name
+    return command
+
+
 class PipelineRunGroup(TyperGroup):
-    """Names an unknown pipeline with the list of known ones instead of click's message."""
+    """`pipeline run NAME`: each pipeline's module is imported only when NAME is resolved.
+
+    Listing (help, completion) reads the catalog's summaries; an unknown name gets the list
+    of known ones, a pipeline whose modules are missing the command that installs them.
+    """
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return registry.pipeline_names()
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        listing = {row.name: row for row in registry.list_pipelines()}.get(cmd_name)
+        if listing is None:
+            return None
+        summary = listing.summary + (f" (needs: {listing.install})" if listing.install else "")
+        return TyperCommand(cmd_name, help=summary)
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         if args and not args[0].startswith("-"):
-            registry.get_pipeline(args[0])
+            return args[0], _click_command(registry.get_pipeline(args[0])), args[1:]
         return super().resolve_command(ctx, args)
 
 
@@ -165,8 +194,6 @@ run_app = typer.Typer(
     help="Run a registered pipeline: curate pipeline run NAME [options].",
     no_args_is_help=True,
 )
-for _entry in registry.all_pipelines().values():
-    run_app.command(_entry.name, help=_entry.summary)(_pipeline_command(_entry))
 app.add_typer(run_app, name="run")
 
 

@@ -22,6 +22,7 @@ import pydantic
 
 from cosmos_curate.core.interfaces.errors import CurateError
 from cosmos_curate.core.runtime.run_options import RunOptions
+from cosmos_curate.pipelines import catalog
 
 
 class UnknownPipelineError(CurateError):
@@ -47,68 +48,108 @@ class PipelineEntry:
 
 _REGISTRY: dict[str, PipelineEntry] = {}
 
-# Modules that register the shipped pipelines; imported on first lookup.
-_BUILTIN_MODULES = (
-    "cosmos_curate.pipelines.examples.hello_world_pipeline",
-    "cosmos_curate.pipelines.examples.demo_task_chunking_pipeline",
-)
-# Pipelines whose optional dependencies may be missing (pip extras); plus user plugins named
-# in CURATE_PIPELINE_MODULES (comma-separated importable modules that call register_pipeline).
-_EXTRA_MODULES: dict[str, str] = {
-    "cosmos_curate.pipelines.video.split_pipeline": "pip install 'cosmos-curate[video]'",
-    "cosmos_curate.pipelines.video.dedup.pipeline": "pip install 'cosmos-curate[video]'",
-    "cosmos_curate.pipelines.video.shard.pipeline": "pip install 'cosmos-curate[video]'",
-}
-_UNAVAILABLE: dict[str, str] = {}
+PLUGINS_VARIABLE = "CURATE_PIPELINE_MODULES"
+"""Comma-separated importable modules that call `register_pipeline` (user pipelines)."""
+
+
+class PipelineUnavailableError(CurateError):
+    """The pipeline exists but modules it needs are not installed."""
 
 
 def register_pipeline(
-    name: str, options_model: type[pydantic.BaseModel], summary: str
+    name: str, options_model: type[pydantic.BaseModel], summary: str | None = None
 ) -> Callable[[PipelineFn], PipelineFn]:
-    """Decorator registering `fn(options, run_options)` under `name`."""
+    """Decorator registering `fn(options, run_options)` under `name`.
+
+    A shipped pipeline may leave `summary` out: the catalog's line is used.
+    """
 
     def decorate(fn: PipelineFn) -> PipelineFn:
-        _REGISTRY[name] = PipelineEntry(name, options_model, fn, summary)
+        info = catalog.builtin_info(name)
+        text = summary if summary is not None else (info.summary if info else "")
+        _REGISTRY[name] = PipelineEntry(name, options_model, fn, text)
         return fn
 
     return decorate
 
 
-def _load_builtins() -> None:
-    for module in _BUILTIN_MODULES:
-        importlib.import_module(module)
-    for module, install_hint in _EXTRA_MODULES.items():
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            _UNAVAILABLE[module] = f"needs the missing module {exc.name!r} ({install_hint})"
-    plugins = os.environ.get("CURATE_PIPELINE_MODULES", "")
-    for module in filter(None, (m.strip() for m in plugins.split(","))):
+@attrs.frozen
+class PipelineListing:
+    """One line of `curate pipeline list`: a pipeline and whether it can run here."""
+
+    name: str
+    summary: str
+    missing: tuple[str, ...]
+    install: str | None
+    source: str
+    """`builtin`, or the plugin module that registered it."""
+
+
+def _load_plugins() -> None:
+    """Import the plugin modules named in `CURATE_PIPELINE_MODULES` (each registers itself)."""
+    named = os.environ.get(PLUGINS_VARIABLE, "").split(",")
+    for module in filter(None, (m.strip() for m in named)):
         try:
             importlib.import_module(module)
         except ImportError as exc:
-            msg = f"CURATE_PIPELINE_MODULES names {module!r}, which cannot be imported: {exc}"
+            msg = f"{PLUGINS_VARIABLE} names {module!r}, which cannot be imported: {exc}"
             raise PipelineOptionsError(msg) from exc
 
 
-def all_pipelines() -> dict[str, PipelineEntry]:
-    """Every registered pipeline by name."""
-    _load_builtins()
-    return dict(sorted(_REGISTRY.items()))
+def _import_builtin(info: catalog.PipelineInfo) -> PipelineEntry:
+    missing = info.missing_modules()
+    if missing:
+        names = ", ".join(repr(m) for m in missing)
+        msg = f"pipeline {info.name} needs the missing modules {names}: {info.install_command()}"
+        raise PipelineUnavailableError(msg)
+    try:
+        importlib.import_module(info.module)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.startswith("cosmos_curate"):
+            raise
+        msg = f"pipeline {info.name} needs the missing module {exc.name!r}: pip install {exc.name}"
+        raise PipelineUnavailableError(msg) from exc
+    return _REGISTRY[info.name]
+
+
+def list_pipelines() -> list[PipelineListing]:
+    """Every pipeline, shipped ones without importing them, plugins after importing theirs."""
+    rows = [
+        PipelineListing(i.name, i.summary, i.missing_modules(), i.install_command(), "builtin")
+        for i in catalog.BUILTIN_PIPELINES
+    ]
+    _load_plugins()
+    for name, entry in _REGISTRY.items():
+        if catalog.builtin_info(name) is None:
+            rows.append(PipelineListing(name, entry.summary, (), None, entry.run.__module__))
+    return sorted(rows, key=lambda row: row.name)
+
+
+def pipeline_names() -> list[str]:
+    """The names `curate pipeline run` accepts (shipped ones and plugins), sorted."""
+    return [row.name for row in list_pipelines()]
 
 
 def get_pipeline(name: str) -> PipelineEntry:
-    """The pipeline named `name`; the error lists the known ones."""
-    pipelines = all_pipelines()
-    if name not in pipelines:
-        known = ", ".join(pipelines) or "none"
-        missing = "".join(f"; {m.rsplit('.', 1)[-1]} {why}" for m, why in _UNAVAILABLE.items())
-        msg = (
-            f"unknown pipeline {name!r}; known pipelines: {known} (see `curate pipeline list`)"
-            f"{missing}"
-        )
-        raise UnknownPipelineError(msg)
-    return pipelines[name]
+    """The pipeline named `name`, its module imported; the error lists the known ones."""
+    info = catalog.builtin_info(name)
+    if info is not None:
+        return _import_builtin(info)
+    _load_plugins()
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    known = ", ".join(pipeline_names()) or "none"
+    msg = f"unknown pipeline {name!r}; known pipelines: {known} (see `curate pipeline list`)"
+    raise UnknownPipelineError(msg)
+
+
+def all_pipelines() -> dict[str, PipelineEntry]:
+    """Every pipeline that can run here, each module imported (slow: prefer the listing)."""
+    entries: dict[str, PipelineEntry] = {}
+    for row in list_pipelines():
+        if not row.missing:
+            entries[row.name] = get_pipeline(row.name)
+    return entries
 
 
 def parse_options(entry: PipelineEntry, raw: dict[str, Any]) -> pydantic.BaseModel:
@@ -129,11 +170,15 @@ def parse_options(entry: PipelineEntry, raw: dict[str, Any]) -> pydantic.BaseMod
 __all__ = [
     "PipelineEntry",
     "PipelineFn",
+    "PipelineListing",
     "PipelineOptionsError",
+    "PipelineUnavailableError",
     "RunOptions",
     "UnknownPipelineError",
     "all_pipelines",
     "get_pipeline",
+    "list_pipelines",
     "parse_options",
+    "pipeline_names",
     "register_pipeline",
 ]

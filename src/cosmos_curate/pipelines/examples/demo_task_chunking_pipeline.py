@@ -71,7 +71,7 @@ class ChunkingOptions(pydantic.BaseModel):
     )
 
 
-@register_pipeline("demo-task-chunking", ChunkingOptions, "split sentences into one task per word")
+@register_pipeline("demo-task-chunking", ChunkingOptions)
 def run_chunking(options: ChunkingOptions, run: RunOptions) -> PipelineResult:
     """Run the chunking demo."""
     tasks = [SentenceTask(index=i, sentence=s) for i, s in enumerate(options.sentences)]

@@ -112,7 +112,7 @@ class HelloWorldOptions(pydantic.BaseModel):
     max_new_tokens: int = pydantic.Field(default=20, ge=1, le=512, description="tokens to generate")
 
 
-@register_pipeline("hello-world", HelloWorldOptions, "lower-case, print, GPT-2, word count")
+@register_pipeline("hello-world", HelloWorldOptions)
 def run_hello_world(options: HelloWorldOptions, run: RunOptions) -> PipelineResult:
     """Run hello-world with these options."""
     tasks = [HelloWorldTask(prompt=p) for p in options.prompts]
