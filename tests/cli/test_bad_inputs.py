@@ -39,6 +39,8 @@ class Row:
 HW = ("pipeline", "run", "hello-world")
 IMG = ("image", "build", "--envs", "transformers", "--dry-run")
 CLS = ("cluster", "start", "--state-file", "{tmp}/state.json")
+K8S = ("k8s", "render")
+LAUNCH = ("local", "launch")
 ROWS = [
     # markup in user text is printed literally
     Row("markup-name", ("pipeline", "run", "x[red]y"), ("x[red]y",)),
@@ -104,6 +106,10 @@ ROWS = [
         ("--image-name",)),
     Row("buildkit-no-dry-run", ("image", "build", "--envs", "transformers", "--buildkit"),
         ("--buildkit",)),
+    Row("image-network-injection", (*IMG, "--network", "host --privileged"), ("--network",)),
+    Row("image-network-newline", (*IMG, "--network", "bridge\nRUN id"), ("--network",)),
+    Row("image-network-build", ("image", "build", "--envs", "transformers", "--network",
+        "-host"), ("--network", "-host")),
     # cluster
     Row("cluster-cpus-negative", (*CLS, "--num-cpus", "-2"), ("--num-cpus",)),
     Row("cluster-cpus-nan", (*CLS, "--num-cpus", "nan"), ("--num-cpus",)),
@@ -119,10 +125,43 @@ ROWS = [
         ("{tmp}/none.json",)),
     Row("cluster-status-none", ("cluster", "status", "--state-file", "{tmp}/none.json"),
         ("{tmp}/none.json",)),
+    # launchers: k8s render, slurm submit, local launch
+    Row("k8s-cpus-huge", (*K8S, "-w", "cpus=1e309", "--", "true"), ("cpus", "1e309")),
+    Row("k8s-cpus-nan", (*K8S, "-w", "cpus=nan", "--", "true"), ("cpus",)),
+    Row("k8s-cpus-inf", (*K8S, "-w", "cpus=inf", "--", "true"), ("cpus",)),
+    Row("k8s-cpus-negative", (*K8S, "-w", "cpus=-1", "--", "true"), ("cpus",)),
+    Row("k8s-memory-huge", (*K8S, "-w", "memory=1e99999999", "--", "true"), ("memory",)),
+    Row("k8s-head-cpus-huge", (*K8S, "--head-cpus", "1e18", "--", "true"), ("--head-cpus",)),
+    Row("slurm-nodes-huge", ("slurm", "submit", "--nodes", "99999999999999999999", "--", "true"),
+        ("--nodes",)),
+    Row("slurm-gpus-huge", ("slurm", "submit", "--gpus-per-node", "100000", "--", "true"),
+        ("--gpus-per-node",)),
+    Row("slurm-time-huge", ("slurm", "submit", "--time", "99999999:00:00", "--", "true"),
+        ("--time",)),
+    Row("slurm-time-text", ("slurm", "submit", "--time", "abc", "--", "true"), ("--time",)),
+    Row("slurm-time-field", ("slurm", "submit", "--time", "1-24:00", "--dry-run", "--", "true"),
+        ("--time",)),
+    # no sbatch on PATH: rejected before the runs folder's slurm/ is made (tree unchanged)
+    Row("slurm-no-sbatch", ("slurm", "submit", "--", "true"), ("sbatch",),
+        env=(("PATH", "{tmp}"),)),
+    Row("launch-port-dry-run", (*LAUNCH, "--metrics-port", "70000", "--dry-run", "--", "true"),
+        ("--metrics-port", "70000")),
+    Row("launch-port-host", (*LAUNCH, "--metrics-port", "70000", "--network", "host", "--",
+        "true"), ("--metrics-port", "70000")),
     # metrics tail
     Row("tail-file-url", ("metrics", "tail", "--once", "--url", "file:///etc/passwd"),
         ("--url",)),
     Row("tail-ftp-url", ("metrics", "tail", "--once", "--url", "ftp://127.0.0.1/m"), ("--url",)),
+    Row("tail-ipv6-unclosed", ("metrics", "tail", "--once", "--url", "http://[::1"), ("--url",)),
+    Row("tail-port-text", ("metrics", "tail", "--once", "--url", "http://h:abc/metrics"),
+        ("--url",)),
+    Row("tail-port-range", ("metrics", "tail", "--once", "--url", "http://127.0.0.1:99999/m"),
+        ("--url",)),
+    Row("tail-control-char", ("metrics", "tail", "--once", "--url", "http://h\x01/metrics"),
+        ("--url",)),
+    Row("tail-space", ("metrics", "tail", "--once", "--url", "http://h/me trics"), ("--url",)),
+    Row("tail-no-host", ("metrics", "tail", "--once", "--url", "http://:9002/metrics"),
+        ("--url",)),
     Row("tail-interval", ("metrics", "tail", "--interval", "0"), ("--interval",)),
     Row("tail-nothing-there", ("metrics", "tail", "--once", "--url",
         "http://127.0.0.1:{free}/metrics"), ("127.0.0.1:{free}",), code=1),
@@ -218,6 +257,28 @@ def test_bad_input_in_a_real_shell(row_id: str, places: dict[str, str], tmp_path
     assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
     assert result.stdout == ""
     assert not (tmp_path / "runs").exists()
+
+
+DEBUG_ROWS = ["tail-port-text", "slurm-time-huge", "image-network-injection",
+              "launch-port-dry-run", "registry-missing"]  # fmt: skip
+
+
+@pytest.mark.parametrize("row_id", DEBUG_ROWS)
+def test_debug_keeps_the_exit_code(
+    row_id: str, places: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CURATE_DEBUG=1 adds the traceback of a known error; the exit code is still the table's."""
+    row = next(r for r in ROWS if r.id == row_id)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CURATE_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("CURATE_DEBUG", "1")
+    stderr = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(stderr):
+        code = run([_fill(a, places, tmp_path) for a in row.args])
+    lines = stderr.getvalue().splitlines()
+    assert code == row.code, stderr.getvalue()
+    assert lines[0].startswith("Traceback"), stderr.getvalue()
+    assert lines[-1].startswith("error:"), stderr.getvalue()
 
 
 def test_table_is_large_enough() -> None:

@@ -86,4 +86,22 @@ def test_no_sbatch_is_one_line(tmp_path: Path) -> None:
     result = curate(["slurm", "submit", "--", "true"], tmp_path, PATH=str(tmp_path))
     assert result.returncode == 2
     assert result.stderr.startswith("error: sbatch is not installed here")
-    assert list((tmp_path / "runs" / "slurm").glob("*")) == []
+    assert not (tmp_path / "runs").exists(), "checked before any folder is made"
+
+
+def test_rejected_submit_leaves_no_folder(tmp_path: Path) -> None:
+    """sbatch refuses the job: its reason in one line, exit 2, no runs/slurm folder left."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    sbatch = bin_dir / "sbatch"  # a Slurm that refuses every job, as a bad partition does
+    sbatch.write_text(
+        "#!/bin/sh\necho 'sbatch: error: Batch job submission failed: Invalid partition' >&2\n"
+        "exit 1\n"
+    )
+    sbatch.chmod(0o755)
+    result = curate(["slurm", "submit", "--", "true"], tmp_path, PATH=f"{bin_dir}:/usr/bin:/bin")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: sbatch rejected the job: Batch job submission failed: Invalid partition"
+    )
+    assert not (tmp_path / "runs").exists()

@@ -11,6 +11,7 @@ from cosmos_curate.image import build as image_build
 from cosmos_curate.image.daemon import connect
 from cosmos_curate.image.envs import parse_env_list
 from cosmos_curate.image.errors import ImageError
+from cosmos_curate.image.network import check_network
 from cosmos_curate.image.reference import check_name, check_tag
 from cosmos_curate.image.render import DEFAULT_BASE_IMAGE, RenderOptions
 from cosmos_curate.presentation.format import format_bytes
@@ -53,7 +54,11 @@ def build(
     push: Annotated[bool, typer.Option("--push", help="Push name:tag after the build.")] = False,
     network: Annotated[
         str | None,
-        typer.Option("--network", help="Network of the build's RUN steps, e.g. host."),
+        typer.Option(
+            "--network",
+            help="Network of the build's RUN steps: default, bridge, host, none, container:NAME "
+            "or a Docker network's name.",
+        ),
     ] = None,
     buildkit: Annotated[
         bool,
@@ -70,6 +75,8 @@ def build(
             "run `curate image build --dry-run --buildkit | docker buildx build -f - .` instead"
         )
         raise ImageError(msg)
+    if network is not None:
+        check_network(network)
     if not dry_run:
         check_name(image_name)
         check_tag(image_tag)

@@ -14,6 +14,7 @@ import typer
 
 from cosmos_curate.cli.common import out, print_note
 from cosmos_curate.cli.errors import mark_started
+from cosmos_curate.cluster.ports import check_port_number
 from cosmos_curate.launch.local import (
     DEFAULT_IMAGE,
     GpuRequest,
@@ -63,6 +64,8 @@ def launch_command(
     ] = False,
 ) -> int:
     """Run COMMAND in the image; exits with the command's exit code. Ctrl-C stops it."""
+    if metrics_port is not None:  # in every mode, published or not
+        check_port_number(metrics_port, "--metrics-port")
     if dry_run or network == "host":  # nothing is published: no port to check
         port, moved = metrics_port or 9002, False
     else:

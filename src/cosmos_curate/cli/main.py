@@ -4,7 +4,7 @@ Exit codes are the table in `cosmos_curate.cli.errors`: 2 with one `error:` line
 anything rejected before work starts (Typer's usage errors included, instead of its
 multi-line panel), 1 for errors during a run, 130 on Ctrl-C and 143 on SIGTERM, each with
 one line. Unknown exceptions are bugs and keep their traceback; `CURATE_DEBUG=1` shows the
-traceback of known ones too.
+traceback of known ones too, before their `error:` line, and leaves their exit code as is.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import traceback
 from importlib import metadata
 from types import FrameType
 from typing import Annotated, Any
@@ -149,8 +150,10 @@ def run(argv: list[str] | None = None) -> int:
         if signal_exc is not None:
             return _signalled(signal_exc)
         known = errors.classify(exc)
-        if known is None or os.environ.get("CURATE_DEBUG") == "1":
+        if known is None:
             raise
+        if os.environ.get("CURATE_DEBUG") == "1":  # the traceback too; the exit code stays
+            traceback.print_exc(file=sys.stderr)
         print_error(known.message)
         return known.exit_code
     finally:

@@ -7,6 +7,7 @@ machine, else the default 9002.
 from __future__ import annotations
 
 import urllib.parse
+from typing import NoReturn
 
 from cosmos_curate.cli.common import print_note
 from cosmos_curate.cluster.ports import running_endpoints
@@ -17,12 +18,28 @@ DEFAULT_URL = f"http://localhost:{DEFAULT_METRICS_PORT}/metrics"
 
 
 def check_metrics_url(url: str) -> str:
-    """`url` if it is an http(s) URL with a host; never a file or another scheme."""
-    parts = urllib.parse.urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        msg = f"--url {url!r}: give an http:// or https:// URL, e.g. {DEFAULT_URL}"
-        raise PreflightError(msg)
-    return url.strip()
+    """`url` if it is an http(s) URL with a host and a valid port, else `PreflightError`.
+
+    Never a file or another scheme, never whitespace or a control character.
+    """
+    text = url.strip()
+    if any(ch.isspace() or not ch.isprintable() for ch in text):
+        _bad_url(url, "it holds a space or a control character")
+    try:
+        parts = urllib.parse.urlsplit(text)
+        port = parts.port
+    except ValueError as exc:  # an unclosed [IPv6 bracket, a port that is not a number
+        _bad_url(url, str(exc))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        _bad_url(url, "not an http:// or https:// URL with a host")
+    if port == 0:
+        _bad_url(url, "port 0")
+    return text
+
+
+def _bad_url(url: str, why: str) -> NoReturn:
+    msg = f"--url {url!r}: {why}; give a URL such as {DEFAULT_URL}"
+    raise PreflightError(msg)
 
 
 def discovered_url() -> str:

@@ -25,6 +25,7 @@ from cosmos_curate.image.errors import (
     NoSourceCheckoutError,
     PushFailedError,
 )
+from cosmos_curate.image.network import check_network
 from cosmos_curate.image.reference import check_name, check_tag
 from cosmos_curate.image.render import (
     BUILT_BY,
@@ -132,6 +133,8 @@ def build_image(
     `DockerUnavailableError` without a daemon and `BuildFailedError` naming the failing step.
     """
     reference = f"{check_name(image_name)}:{check_tag(image_tag)}"
+    if network_mode is not None:
+        check_network(network_mode)
     root = source_checkout(repo_root)
     client = client or connect()
     context = build_context(root, image.dockerfile)

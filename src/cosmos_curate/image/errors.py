@@ -37,5 +37,9 @@ class InvalidImageReferenceError(ImageError, ValueError):
     """A base image, image name or tag does not follow Docker's reference grammar."""
 
 
+class InvalidNetworkError(ImageError, ValueError):
+    """A build's `--network` is neither a Docker network mode nor a valid network name."""
+
+
 class NoSourceCheckoutError(ImageError):
     """An image build needs the project's source (it installs it); a wheel install has none."""

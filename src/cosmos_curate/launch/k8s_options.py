@@ -9,12 +9,17 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterable
+from decimal import Decimal
 
 import attrs
 
 from cosmos_curate.core.interfaces.errors import CurateError
 
 MAX_INT32 = 2**31 - 1
+# No node has more, so a pod cannot: Linux's largest NR_CPUS, and 4 PiB, the largest
+# physical address space of x86-64 and arm64. Beyond these a value is a typo.
+MAX_POD_CPUS = 8192
+MAX_POD_MEMORY = 2**52
 MAX_RAYJOB_NAME = 47  # KubeRay: a RayJob's cluster is named `<job>-<5 chars>`, max 53
 MAX_RAYCLUSTER_NAME = 53
 WORKER_GROUP_KEYS = ("name", "replicas", "gpus", "cpus", "memory")
@@ -28,8 +33,14 @@ _SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 # An unsigned Kubernetes quantity: a decimal number, then a binary/decimal SI suffix or an
 # exponent. Signs and the n/u suffixes are valid Kubernetes but never meant for CPU or memory.
 _QUANTITY = re.compile(
-    r"(?P<number>[0-9]+(\.[0-9]*)?|\.[0-9]+)(?P<suffix>[KMGTPE]i|[mkMGTPE]|[eE]\+?[0-9]+)?"
+    r"(?P<number>[0-9]+(\.[0-9]*)?|\.[0-9]+)"
+    r"((?P<suffix>[KMGTPE]i|[mkMGTPE])|[eE]\+?(?P<exponent>[0-9]+))?"
 )
+_SCALE = {
+    "m": Decimal("0.001"),
+    **{s: Decimal(1000**i) for i, s in enumerate("kMGTPE", start=1)},
+    **{f"{s}i": Decimal(1024**i) for i, s in enumerate("KMGTPE", start=1)},
+}
 # Docker's reference grammar (distribution/reference): [domain[:port]/]path[:tag][@digest].
 _DOMAIN = r"[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*"
 _PATH_PART = r"[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*"
@@ -102,17 +113,37 @@ def image_reference(value: str) -> str:
 
 
 def quantity(option: str, value: str, *, memory: bool) -> str:
-    """A positive Kubernetes quantity for CPUs (`8`, `500m`) or memory (`64Gi`, `1e9`)."""
+    """A positive Kubernetes quantity for CPUs (`8`, `500m`) or memory (`64Gi`, `1e9`).
+
+    At most what a node can have (`MAX_POD_CPUS`, `MAX_POD_MEMORY`).
+    """
     text = value.strip()
     match = _QUANTITY.fullmatch(text)
     example = "64Gi, 512Mi or 1e9" if memory else "8, 0.5 or 500m"
-    if match is None or float(match["number"]) <= 0:
+    amount = Decimal(0) if match is None else _amount(match)
+    if match is None or amount <= 0:
         msg = f"{option}={value!r}: not a positive Kubernetes quantity (e.g. {example})"
         raise _fail(msg)
     if memory and match["suffix"] == "m":
         msg = f"{option}={value!r}: 'm' means thousandths of a byte; write Mi or M"
         raise _fail(msg)
+    limit = MAX_POD_MEMORY if memory else MAX_POD_CPUS
+    if amount > limit:
+        most = "4Pi of memory" if memory else f"{MAX_POD_CPUS} CPUs"
+        msg = f"{option}={value!r}: more than any node has (at most {most}); check the number"
+        raise _fail(msg)
     return text
+
+
+def _amount(match: re.Match[str]) -> Decimal:
+    """The value of a matched quantity in CPUs or bytes (exact; huge exponents are infinite)."""
+    number = Decimal(match["number"])
+    if match["exponent"] is None:
+        return number * _SCALE.get(match["suffix"] or "", Decimal(1))
+    digits = match["exponent"].lstrip("0") or "0"
+    if number == 0 or len(digits) <= 4:
+        return number.scaleb(int(digits))
+    return Decimal("Infinity")
 
 
 def count(option: str, value: str) -> int:

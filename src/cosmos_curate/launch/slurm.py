@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import attrs
 import jinja2
@@ -25,12 +27,26 @@ from cosmos_curate.launch.slurm_jobs import SlurmError, SlurmJobRecord, jobs_roo
 
 TEMPLATE = Path(__file__).with_name("sbatch.sh.j2")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$")
-# Slurm's time formats: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S, or UNLIMITED/INFINITE.
-_TIME = re.compile(
-    r"^(\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d+(:\d{1,2}){0,2}|UNLIMITED|INFINITE)$"
-)
+# Slurm's time formats: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S (UNLIMITED/INFINITE: no limit).
+# (has days, number of ':'-separated fields) -> what the fields after the days are.
+_TIME_FIELDS = {
+    (False, 1): ("minutes",),
+    (False, 2): ("minutes", "seconds"),
+    (False, 3): ("hours", "minutes", "seconds"),
+    (True, 1): ("hours",),
+    (True, 2): ("hours", "minutes"),
+    (True, 3): ("hours", "minutes", "seconds"),
+}
+_TIME_FIELD_MAX = {"hours": 23, "minutes": 59, "seconds": 59}
+_TIME_NUMBER = re.compile(r"[0-9]{1,9}")
+NO_TIME_LIMIT = ("UNLIMITED", "INFINITE")
+# Bounds no real job reaches: a larger value is a typo (UNLIMITED is the way to say none).
+MAX_TIME_MINUTES = 365 * 24 * 60
+MAX_NODES = 100_000
+MAX_GPUS_PER_NODE = 1024
 _IMAGE = re.compile(r"^[^\s,'\"`$;&|<>\\]+$")
 PIPELINE_RUN = ("curate", "pipeline", "run")
+NO_SBATCH = "sbatch is not installed here: run `curate slurm submit` on a Slurm login node"
 
 
 @attrs.frozen
@@ -74,12 +90,12 @@ class SlurmJobSpec:
             _fail("--resume needs --checkpoint-dir DIR")
 
     def _check_sizes(self) -> None:
-        if self.nodes < 1:
-            _fail(f"--nodes {self.nodes}: a job needs at least 1 node")
-        if self.gpus_per_node < 0:
-            _fail(f"--gpus-per-node {self.gpus_per_node}: must be >= 0")
-        if self.time is not None and not _TIME.fullmatch(self.time):
-            _fail(f"--time {self.time!r}: use MINUTES, HH:MM:SS or DAYS-HH:MM:SS")
+        if not 1 <= self.nodes <= MAX_NODES:
+            _fail(f"--nodes {self.nodes}: give a number of nodes from 1 to {MAX_NODES}")
+        if not 0 <= self.gpus_per_node <= MAX_GPUS_PER_NODE:
+            _fail(f"--gpus-per-node {self.gpus_per_node}: give 0 to {MAX_GPUS_PER_NODE}")
+        if self.time is not None:
+            time_limit_minutes(self.time)
         if self.ray_port is not None and not 1024 <= self.ray_port <= 65535:
             _fail(f"--ray-port {self.ray_port} is out of range (1024-65535)")
         if not 0 <= self.metrics_port <= 65535:
@@ -98,7 +114,34 @@ class SlurmJobSpec:
                 _fail(f"--container-mounts {mount!r}: give SRC:DST[:ro]")
 
 
-def _fail(message: str) -> None:
+def time_limit_minutes(text: str) -> int | None:
+    """Minutes of a Slurm time limit (seconds round up), None for UNLIMITED/INFINITE.
+
+    Raises `SlurmError` naming `--time` for a format Slurm does not read, a field past its
+    range (hours 23 after days, minutes and seconds 59 after the first field) or a limit
+    over a year.
+    """
+    if text.upper() in NO_TIME_LIMIT:
+        return None
+    days, dash, clock = text.partition("-") if "-" in text else ("0", "", text)
+    parts = clock.split(":")
+    names = _TIME_FIELDS.get((bool(dash), len(parts)))
+    values = [days, *parts]
+    if names is None or not all(_TIME_NUMBER.fullmatch(value) for value in values):
+        _fail(f"--time {text!r}: use MINUTES, HH:MM:SS, DAYS-HH:MM:SS or UNLIMITED")
+    fields = dict(zip(("days", *names), map(int, values), strict=True))
+    leading = ("days",) if dash else ("days", names[0])  # unbounded: the first field
+    for name, value in fields.items():
+        if name not in leading and value > _TIME_FIELD_MAX[name]:
+            _fail(f"--time {text!r}: {name} must be 0-{_TIME_FIELD_MAX[name]} there")
+    minutes = (fields["days"] * 24 + fields.get("hours", 0)) * 60 + fields.get("minutes", 0)
+    minutes += 1 if fields.get("seconds") else 0
+    if minutes > MAX_TIME_MINUTES:
+        _fail(f"--time {text!r}: more than a year; give a shorter limit or UNLIMITED")
+    return minutes
+
+
+def _fail(message: str) -> NoReturn:
     raise SlurmError(message)
 
 
@@ -176,7 +219,11 @@ def submit(
     is missing or rejects the job (the job folder is removed again).
     """
     spec.check()
-    job_dir = new_job_dir(jobs_root(), spec.job_name)
+    if shutil.which("sbatch") is None:  # before the job folder: a failed submit leaves nothing
+        raise SlurmError(NO_SBATCH)
+    root = jobs_root()
+    made_from = _first_missing(root)  # folders the job folder's mkdir creates: removed on failure
+    job_dir = new_job_dir(root, spec.job_name)
     try:
         script = job_dir / "sbatch.sh"
         script.write_text(render_script(spec, job_dir))
@@ -184,7 +231,7 @@ def submit(
         proc = _start_sbatch(script, wait)
         job_id = _read_job_id(proc)
     except BaseException:
-        _remove_job_dir(job_dir)
+        _remove_job_dir(job_dir, made_from)
         raise
     record = SlurmJobRecord(
         job_id=job_id,
@@ -209,8 +256,7 @@ def _start_sbatch(script: Path, wait: bool) -> subprocess.Popen[str]:
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=Path.cwd()
         )
     except FileNotFoundError as exc:
-        msg = "sbatch is not installed here: run `curate slurm submit` on a Slurm login node"
-        raise SlurmError(msg) from exc
+        raise SlurmError(NO_SBATCH) from exc
 
 
 def _read_job_id(proc: subprocess.Popen[str]) -> str:
@@ -226,10 +272,30 @@ def _read_job_id(proc: subprocess.Popen[str]) -> str:
     return job_id
 
 
-def _remove_job_dir(job_dir: Path) -> None:
+def _first_missing(folder: Path) -> Path | None:
+    """The topmost of `folder` and its parents that does not exist yet (None: all exist)."""
+    missing = None
+    for path in (folder, *folder.parents):
+        if path.exists():
+            break
+        missing = path
+    return missing
+
+
+def _remove_job_dir(job_dir: Path, made_from: Path | None) -> None:
+    """Remove the job folder, and the empty folders above it up to `made_from` (made for it)."""
     for path in sorted(job_dir.rglob("*"), reverse=True):
         path.unlink() if path.is_file() else path.rmdir()
     job_dir.rmdir()
+    if made_from is None:
+        return
+    for folder in (job_dir.parent, *job_dir.parent.parents):
+        try:
+            folder.rmdir()
+        except OSError:  # another job's folder appeared meanwhile: keep it
+            return
+        if folder == made_from:
+            return
 
 
 __all__ = ["SlurmError", "SlurmJobSpec", "render_script", "submit"]
