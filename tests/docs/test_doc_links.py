@@ -21,3 +21,25 @@ def test_relative_links_resolve(doc: Path) -> None:
         if not (doc.parent / target).exists():
             broken.append(target)
     assert not broken, f"{doc.name}: broken links {broken}"
+
+
+def _heading_anchors(doc: Path) -> set[str]:
+    """GitHub's anchors for a Markdown file's headings (lower case, punctuation dropped)."""
+    anchors = set()
+    for heading in re.findall(r"^#+\s+(.+?)\s*$", doc.read_text(), flags=re.MULTILINE):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        anchors.add(slug)
+    return anchors
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_section_links_name_existing_headings(doc: Path) -> None:
+    """Every [text](file.md#section) and [text](#section) names a heading that exists."""
+    broken = []
+    for target, anchor in re.findall(r"\]\(([^)#\s]*)#([^)\s]+)\)", doc.read_text()):
+        linked = doc if not target else doc.parent / target
+        if "://" in target or linked.suffix != ".md" or not linked.exists():
+            continue
+        if anchor not in _heading_anchors(linked):
+            broken.append(f"{target}#{anchor}")
+    assert not broken, f"{doc.name}: links to missing sections {broken}"
