@@ -15,10 +15,9 @@ import sys
 import traceback
 from importlib import metadata
 from types import FrameType
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 # Typer vendors its own copy of click (typer._click); its exceptions are the ones raised.
 try:
@@ -26,35 +25,18 @@ try:
 except ImportError:  # pragma: no cover - older Typer on the real click
     from click import exceptions as click  # type: ignore[no-redef]
 
-from cosmos_curate.cli import (
-    cluster_cli,
-    errors,
-    image_cli,
-    k8s_cli,
-    launch_cli,
-    metrics_cli,
-    model_cli,
-    pipeline_cli,
-    report_cli,
-    slurm_cli,
-)
+from cosmos_curate.cli import errors
+from cosmos_curate.cli.command_groups import LazyGroups
 from cosmos_curate.cli.common import err, print_error, print_note
+from cosmos_curate.cli.help_text import literal_help
 
 app = typer.Typer(
     name="curate",
     help="Curate large datasets with AI models on Ray clusters.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=LazyGroups,
 )
-app.add_typer(pipeline_cli.app, name="pipeline")
-app.add_typer(cluster_cli.app, name="cluster")
-app.add_typer(image_cli.app, name="image")
-app.add_typer(model_cli.app, name="model")
-app.add_typer(metrics_cli.app, name="metrics")
-app.add_typer(k8s_cli.app, name="k8s")
-app.add_typer(launch_cli.app, name="local")
-app.add_typer(slurm_cli.app, name="slurm")
-app.command("report")(report_cli.report)
 
 
 def version() -> str:
@@ -99,25 +81,6 @@ def _usage_error(exc: click.UsageError) -> int:
     return errors.EXIT_REJECTED
 
 
-def _literal_help(command: Any) -> Any:
-    """Help printed as written, in every command of the tree.
-
-    Rich markup is escaped (`[options]` is text, not a style tag) and boolean flags show
-    no `<bool>` type.
-    """
-    for attr in ("help", "short_help", "epilog"):
-        if isinstance(getattr(command, attr, None), str):
-            setattr(command, attr, escape(getattr(command, attr)))
-    for param in command.params:
-        if isinstance(getattr(param, "help", None), str):
-            param.help = escape(param.help)
-        if getattr(param, "is_flag", False) or getattr(param, "is_bool_flag", False):
-            param.metavar = ""
-    for sub in getattr(command, "commands", {}).values():
-        _literal_help(sub)
-    return command
-
-
 def _signalled(exc: BaseException) -> int:
     if isinstance(exc, errors.Terminated):
         print_note("terminated")
@@ -131,7 +94,7 @@ def run(argv: list[str] | None = None) -> int:
     errors.mark_started(False)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        command = _literal_help(typer.main.get_command(app))
+        command = literal_help(typer.main.get_command(app))
         code = command.main(args=argv, prog_name="curate", standalone_mode=False)
     except click.UsageError as exc:
         return _usage_error(exc)

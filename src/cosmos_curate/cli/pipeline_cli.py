@@ -21,6 +21,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from cosmos_curate.cli import common, preflight, run_report
 from cosmos_curate.cli.common import configure_logging, out, stderr_is_terminal, wide_out
+from cosmos_curate.cli.help_text import literal_help
 from cosmos_curate.core.interfaces.results import PipelineResult
 from cosmos_curate.pipelines import registry
 from cosmos_curate.presentation.progress_view import from_progress, render
@@ -163,7 +164,7 @@ def _click_command(entry: registry.PipelineEntry) -> Any:
     single.command(entry.name, help=entry.summary)(_pipeline_command(entry))
     command = typer.main.get_command(single)
     command.name = entry.name
-    return command
+    return literal_help(command)
 
 
 class PipelineRunGroup(TyperGroup):

@@ -1,0 +1,33 @@
+"""The root command lists its groups without importing them, and the listing tells the truth."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from cosmos_curate.cli.command_groups import GROUPS
+
+
+@pytest.mark.parametrize("name", list(GROUPS))
+def test_listed_help_is_the_groups_own(name: str) -> None:
+    """`curate --help` shows, for each group, the help its own module declares."""
+    command = GROUPS[name].build(name)
+    assert command.name == name
+    assert command.help.split("\n")[0].strip() == GROUPS[name].help
+
+
+def test_version_and_help_import_no_command_group() -> None:
+    """`curate --version` and `curate --help` load none of the groups' modules (fast start)."""
+    code = (
+        "import sys\n"
+        "from cosmos_curate.cli.main import run\n"
+        "assert run(['--version']) == 0 and run(['--help']) == 0\n"
+        "print(sorted(m for m in sys.modules if m.endswith('_cli') or m == 'docker'))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
