@@ -1,20 +1,47 @@
 #!/usr/bin/env bash
 # Install the test dependencies into .venv and run the whole test suite.
 # torch is pinned to the CPU wheel (see pyproject); pytest exit 5 (no tests) fails the run.
+#
+#   scripts/test.sh            everything: install, ruff, mypy, pytest in parallel lanes
+#   scripts/test.sh --quick    the inner loop: no install, no Docker, Slurm or browser tests
+#   scripts/test.sh ARGS       extra pytest arguments (e.g. a folder, -k, -x)
+#
+# Tests run on CURATE_TEST_WORKERS xdist workers (default 3: measured best on 2 cores, the
+# lanes wait on I/O); one xdist group per service (tests/lanes.py), so one dockerd and one
+# Slurm per run. The summary gives each lane's wall time and the 30 slowest tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash .ci/install_system_packages.sh
+
+step() {  # step NAME COMMAND...: run it and print its wall time
+    local name=$1 start=$SECONDS
+    shift
+    "$@"
+    echo "[time] $name: $((SECONDS - start)) s"
+}
+
+quick=0
+if [ "${1:-}" = "--quick" ]; then
+    quick=1
+    shift
+fi
 # Services the integration tests start (Docker, Prometheus, ...) must exist: no silent skips.
 export CURATE_REQUIRE_SERVICES=1
-python3 -m venv .venv
-.venv/bin/pip install -q --upgrade pip
-.venv/bin/pip install -q torch==2.13.0
-.venv/bin/pip install -q -e ".[test]"
-.venv/bin/ruff check src tests benchmarks
-.venv/bin/mypy
+if [ "$quick" -eq 0 ]; then
+    step "system packages" bash .ci/install_system_packages.sh
+    python3 -m venv .venv
+    step "pip install" bash -c '.venv/bin/pip install -q --upgrade pip &&
+        .venv/bin/pip install -q torch==2.13.0 && .venv/bin/pip install -q -e ".[test]"'
+    step ruff .venv/bin/ruff check src tests benchmarks
+    step mypy .venv/bin/mypy
+fi
+lanes=(-n "${CURATE_TEST_WORKERS:-3}" --dist loadgroup --no-loadscope-reorder)
+select=()
+if [ "$quick" -eq 1 ]; then select=(-m "not docker and not slurm and not browser"); fi
 set +e
-.venv/bin/pytest -q -p no:cacheprovider --durations=30 "$@"
+start=$SECONDS
+.venv/bin/pytest -q -p no:cacheprovider --durations=30 "${lanes[@]}" "${select[@]}" "$@"
 rc=$?
+echo "[time] pytest: $((SECONDS - start)) s"
 set -e
 if [ "$rc" -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi
 exit "$rc"

@@ -1,16 +1,21 @@
-"""Shared fixtures: one real Ray cluster per test session, scratch folders for weights/runs."""
+"""Shared fixtures: one real Ray cluster per test session, scratch folders for weights/runs.
+
+Under xdist each worker is a session: it starts its own Ray cluster (free ports, own temp
+folders); service tests run in lanes, one worker each (see tests/lanes.py).
+"""
 
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.support import free_port
 
-# One Docker daemon and one test image per session, for the image and the launcher tests.
-pytest_plugins = ("tests.image.docker_fixtures",)
+# One Docker daemon and one test image per session, for the image and the launcher tests;
+# the service lanes (markers, xdist groups, per-lane timings).
+pytest_plugins = ("tests.image.docker_fixtures", "tests.lanes")
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
@@ -20,11 +25,7 @@ SESSION_CPUS = 4
 SESSION_GPUS = 1  # declared, not real: tests of fractional GPU packing
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+__all__ = ["free_port"]  # kept importable from here for tests not yet moved to tests.support
 
 
 @pytest.fixture(scope="session")

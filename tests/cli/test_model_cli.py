@@ -1,9 +1,13 @@
-"""`curate model list|download` run as a user would: the installed `curate` in a subprocess."""
+"""`curate model list|download` run as a user would: `curate` in a subprocess.
+
+Errors that stop before any download (an unknown name, a bad registry) run in process
+through the CLI's entry point; the hub client reads HF_HUB_OFFLINE and HF_ENDPOINT once at
+import, so the checks that depend on them stay in their own process.
+"""
 
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,28 +20,25 @@ from tests.core.weights.weights_testlib import (
     subprocess_env,
     write_registry,
 )
+from tests.support import CURATE, CliResult, curate, curate_in_process, one_error_line
 
 from cosmos_curate.core.utils.model_utils import get_local_dir_for_weights_name
 from cosmos_curate.core.weights import store as weights_store
 
 pytestmark = pytest.mark.integration
-CURATE = str(Path(sys.executable).parent / "curate")
 CHUNK = 10 * 1024 * 1024
 
 
 def _curate(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CURATE, *args], capture_output=True, text=True, timeout=120,
-                          env=subprocess_env(COLUMNS="200", **env), check=False)
+    return curate(*args, env=subprocess_env(COLUMNS="200", **env), timeout=120)
 
 
-def _one_error_line(proc: subprocess.CompletedProcess[str], code: int = 2) -> str:
+def _one_error_line(result: CliResult | subprocess.CompletedProcess[str], code: int = 2) -> str:
     """The command failed with `code` (2: rejected before work started, 1: failed during
     it) and exactly one line on stderr, no traceback."""
-    assert proc.returncode == code, proc.stderr
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("error: ")
-    return lines[0]
+    line = one_error_line(result, code)
+    assert [x for x in result.stderr.splitlines() if x.strip()] == [line], result.stderr
+    return line
 
 
 def test_download_gpt2_then_load_it(hub_env: FakeHub, tiny_gpt2_files: dict[str, bytes]) -> None:
@@ -69,7 +70,7 @@ def test_killed_download_resumes_and_never_looks_complete(
     """A download killed mid-file leaves no model folder; the next run resumes with Range."""
     hub_env.faults.stall_after["model.safetensors"] = CHUNK + 1024 * 1024
     partial = weights_store.partial_path(GPT2_ID, "model.safetensors")
-    proc = subprocess.Popen([CURATE, "model", "download", "--models", "gpt2"],
+    proc = subprocess.Popen([*CURATE, "model", "download", "--models", "gpt2"],
                             env=subprocess_env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
@@ -98,7 +99,7 @@ def test_killed_download_resumes_and_never_looks_complete(
 
 def test_unknown_model_lists_known(hub_env: FakeHub) -> None:
     """A misspelt name is one line listing the registered names; nothing is fetched."""
-    line = _one_error_line(_curate("model", "download", "--models", "gtp2"))
+    line = _one_error_line(curate_in_process("model", "download", "--models", "gtp2"))
     from cosmos_curate.core.weights.registry import load_registry
 
     known = ", ".join(sorted(load_registry()))
@@ -125,14 +126,16 @@ def test_unreachable_hub_is_one_line(hub_env: FakeHub) -> None:
     assert time.monotonic() - start < 10
 
 
-def test_malformed_registry_via_option_and_env(registry_file: Path, hub_env: FakeHub) -> None:
+def test_malformed_registry_via_option_and_env(
+    registry_file: Path, hub_env: FakeHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """--models-config and CURATE_MODELS_CONFIG both select the file; its errors are one line."""
     write_registry(registry_file, {"gpt2": {"model_id": GPT2_ID}})
     expected = f"error: model registry {registry_file}: entry 'gpt2', field 'version': missing"
-    assert _one_error_line(_curate("model", "list", "--models-config", str(registry_file))
-                           ).startswith(expected)
-    assert _one_error_line(_curate("model", "download", CURATE_MODELS_CONFIG=str(registry_file))
-                           ).startswith(expected)
+    listing = curate_in_process("model", "list", "--models-config", str(registry_file))
+    assert _one_error_line(listing).startswith(expected)
+    monkeypatch.setenv("CURATE_MODELS_CONFIG", str(registry_file))
+    assert _one_error_line(curate_in_process("model", "download")).startswith(expected)
 
 
 def test_token_is_used_but_never_printed(registry_file: Path, hub_env: FakeHub) -> None:

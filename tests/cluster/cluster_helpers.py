@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,20 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from tests.support import curate, free_port
 
 from cosmos_curate.cluster.processes import running_processes
 from cosmos_curate.cluster.state import ClusterState
 
+__all__ = ["curate", "free_port"]  # re-exported: the cluster tests import them from here
+
 HERE = Path(__file__).resolve().parent
 DRIVER = HERE / "driver.py"
 NODE_CPUS = 2
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def base_env(**extra: str) -> dict[str, str]:
@@ -39,20 +34,6 @@ def base_env(**extra: str) -> dict[str, str]:
     env["RAY_DEDUP_LOGS"] = "0"
     env.update(extra)
     return env
-
-
-def curate(
-    *args: str, env: dict[str, str], timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    """Run the `curate` CLI in a subprocess."""
-    return subprocess.run(
-        [sys.executable, "-m", "cosmos_curate.cli.main", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def start_cluster(

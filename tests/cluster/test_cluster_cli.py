@@ -9,12 +9,12 @@ import pytest
 from tests.cluster.cluster_helpers import (
     NODE_CPUS,
     base_env,
-    curate,
     pid_alive,
     start_cluster,
     start_driver,
     wait_for,
 )
+from tests.support import curate, curate_in_process
 
 from cosmos_curate.cluster.processes import running_processes
 from cosmos_curate.cluster.state import ClusterState
@@ -72,8 +72,8 @@ def test_start_status_stop_leaves_no_process(tmp_path: Path) -> None:
 
 
 def test_stop_without_cluster_says_so(tmp_path: Path) -> None:
-    """`stop` with no recorded cluster: one line naming the state file, exit 2."""
-    result = curate("cluster", "stop", "--state-file", str(tmp_path / "none.json"), env=base_env())
+    """`stop` with no recorded cluster: one line naming the state file, exit 2 (in process)."""
+    result = curate_in_process("cluster", "stop", "--state-file", str(tmp_path / "none.json"))
     assert result.returncode == 2  # rejected before anything started
     assert "no local cluster recorded" in result.stderr
 

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.cluster.cluster_helpers import base_env, curate, free_port
+from tests.cluster.cluster_helpers import base_env
+from tests.support import curate, free_port
 
 from cosmos_curate.cluster.address import parse_address, probe_address
 from cosmos_curate.cluster.errors import ClusterConnectionError, ClusterUnreachableError

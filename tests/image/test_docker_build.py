@@ -9,13 +9,13 @@ The project is a copy (CURATE_REPO_ROOT) so the code-change rebuild never touche
 from __future__ import annotations
 
 import shutil
-import socket
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.image.docker_fixtures import IMAGE
+from tests.support import free_port
 
 from cosmos_curate.image import BuildFailedError, PushFailedError, build_image, plan_image
 from cosmos_curate.image.build import push_image
@@ -147,10 +147,7 @@ def test_push_to_unreachable_registry_is_one_line(
     cold_build: dict[str, Any], docker_client: Any
 ) -> None:
     """--push to a registry nobody serves fails with one line naming the image."""
-    with socket.socket() as sock:  # a port nothing listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    reference = f"127.0.0.1:{port}/{IMAGE}:push"
+    reference = f"127.0.0.1:{free_port()}/{IMAGE}:push"  # a port nothing listens on
     repository, _, tag = reference.rpartition(":")
     docker_client.images.get(f"{IMAGE}:cold").tag(repository, tag)
     with pytest.raises(PushFailedError) as info:

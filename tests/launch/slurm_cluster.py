@@ -11,22 +11,16 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import attrs
+from tests.support import free_port
 
 NODES = {"n1": "127.0.0.11", "n2": "127.0.0.12"}
 CPUS_PER_NODE = 2
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def missing_tools() -> list[str]:
@@ -36,7 +30,7 @@ def missing_tools() -> list[str]:
 
 
 def _slurm_conf(root: Path, munge_socket: Path) -> str:
-    ctld_port, node_ports = _free_port(), {name: _free_port() for name in NODES}
+    ctld_port, node_ports = free_port(), {name: free_port() for name in NODES}
     lines = [
         "ClusterName=curatetest",
         "SlurmctldHost=localhost",

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 import psutil
 import pytest
+from tests import support
 from tests.launch.slurm_cluster import NODES, SlurmCluster, missing_tools, start_slurm_cluster
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -61,16 +61,9 @@ def job_env(slurm: SlurmCluster, tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def curate(args: list[str], env: dict[str, str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+def curate(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """`curate ARGS` as a process."""
-    return subprocess.run(
-        [sys.executable, "-m", "cosmos_curate.cli.main", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        **kwargs,
-    )
+    return support.curate(*args, env=env)
 
 
 def submit_and_wait(
@@ -85,7 +78,7 @@ def submit_and_wait(
     """
     start = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cosmos_curate.cli.main", "slurm", "submit", "--wait", *args],
+        [*support.CURATE, "slurm", "submit", "--wait", *args],
         env=env,
         cwd=cwd,
         stdout=subprocess.PIPE,

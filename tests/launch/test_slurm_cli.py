@@ -1,27 +1,33 @@
-"""`curate slurm` without a Slurm: the script `--dry-run` prints, and bad input rejected early."""
+"""`curate slurm` without a Slurm: the script `--dry-run` prints, and bad input rejected early.
+
+Rejections run in process through the CLI's entry point (same code, same line); the dry run,
+a missing and a refusing sbatch run as real processes.
+"""
 
 from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from tests.support import CliResult, curate_in_process
+from tests.support import curate as curate_process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def curate(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """`curate ARGS` as a process with a private runs folder."""
-    return subprocess.run(
-        [sys.executable, "-m", "cosmos_curate.cli.main", *args],
-        env={**os.environ, "CURATE_RUNS_DIR": str(tmp_path / "runs"), **env},
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    environ = {**os.environ, "CURATE_RUNS_DIR": str(tmp_path / "runs"), **env}
+    return curate_process(*args, env=environ, cwd=tmp_path, timeout=120)
+
+
+def curate_here(args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliResult:
+    """`curate ARGS` in this process, in `tmp_path` with a private runs folder."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CURATE_RUNS_DIR", str(tmp_path / "runs"))
+    return curate_in_process(*args)
 
 
 def test_dry_run_prints_a_valid_script_and_submits_nothing(tmp_path: Path) -> None:
@@ -63,20 +69,22 @@ def test_dry_run_prints_a_valid_script_and_submits_nothing(tmp_path: Path) -> No
     ],
 )
 def test_bad_submit_is_one_line_exit_2_and_nothing_written(
-    args: list[str], needle: str, tmp_path: Path
+    args: list[str], needle: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Bad options: exit 2, one `error:` line naming the option, no job folder."""
-    result = curate(["slurm", "submit", *args], tmp_path)
+    result = curate_here(["slurm", "submit", *args], tmp_path, monkeypatch)
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
     assert needle in result.stderr
     assert not (tmp_path / "runs").exists()
 
 
-def test_jobs_not_submitted_by_curate_are_refused(tmp_path: Path) -> None:
+def test_jobs_not_submitted_by_curate_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """status/logs/cancel of a job without a record: one line, exit 2."""
     for command in ("status", "logs", "cancel"):
-        result = curate(["slurm", command, "12345"], tmp_path)
+        result = curate_here(["slurm", command, "12345"], tmp_path, monkeypatch)
         assert result.returncode == 2
         assert result.stderr.startswith("error: job 12345 was not submitted by `curate slurm")
 

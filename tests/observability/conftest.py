@@ -19,8 +19,8 @@ from typing import Any
 
 import attrs
 import pytest
-from tests.conftest import free_port
 from tests.observability.pipeline_stages import Blob, GpuStage, ReadStage, WriteStage
+from tests.support import free_port
 
 # Ray re-exports a gauge only when it is set again and forgets it after two report
 # intervals; a 2 s interval (default 10 s) makes values reach the port within seconds.

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from rich.console import Console
-from tests.conftest import free_port
+from tests.support import CURATE, curate_in_process, free_port
 
 from cosmos_curate.cli.metrics_cli import MetricsUnavailableError, parse
 from cosmos_curate.presentation.progress_view import render
@@ -91,17 +90,13 @@ def test_parse_rejects_ray_without_pipeline_and_non_metrics() -> None:
         parse("<html><body>hello</body></html>\n")
 
 
-def _curate(*args: str) -> list[str]:
-    return [sys.executable, "-m", "cosmos_curate.cli.main", *args]
-
-
 def test_tail_once_against_nothing_exits_1_with_one_clear_line() -> None:
-    """Nothing at the URL: a message naming the URL and what to do, exit 1, no traceback."""
+    """Nothing at the URL: a message naming the URL and what to do, exit 1, no traceback.
+
+    In process through the CLI's entry point; the live test below is the real process.
+    """
     url = f"http://127.0.0.1:{free_port()}/metrics"
-    proc = subprocess.run(
-        _curate("metrics", "tail", "--once", "--url", url),
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+    proc = curate_in_process("metrics", "tail", "--once", "--url", url)
     assert proc.returncode == 1
     assert f"nothing is serving metrics at {url}" in proc.stderr
     assert "curate pipeline run" in proc.stderr
@@ -115,7 +110,7 @@ def test_tail_live_against_nothing_keeps_retrying(tmp_path: Path) -> None:
     log = tmp_path / "tail.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            _curate("metrics", "tail", "--interval", "0.3", "--url", url),
+            [*CURATE, "metrics", "tail", "--interval", "0.3", "--url", url],
             stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
         try:

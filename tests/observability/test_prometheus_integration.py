@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import time
 import urllib.request
 from typing import Any
@@ -18,6 +16,7 @@ import pytest
 from tests.observability.conftest import Prometheus, RunningPipeline
 from tests.observability.guide_queries import GUIDE_QUERIES, GuideQuery
 from tests.observability.pipeline_stages import STAGE_NAMES
+from tests.support import curate
 
 pytestmark = pytest.mark.integration
 
@@ -147,11 +146,8 @@ def test_tail_once_shows_every_stage(running_pipeline: RunningPipeline) -> None:
     output = ""
     while time.monotonic() < deadline:
         running_pipeline.check()
-        proc = subprocess.run(
-            [sys.executable, "-m", "cosmos_curate.cli.main", "metrics", "tail", "--once",
-             "--url", running_pipeline.metrics_url],
-            capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
+        url = running_pipeline.metrics_url
+        proc = curate("metrics", "tail", "--once", "--url", url, timeout=60)
         output = proc.stdout
         shown = all(n in output for n in STAGE_NAMES) and GPU_CELL.search(output)
         if proc.returncode == 0 and shown:

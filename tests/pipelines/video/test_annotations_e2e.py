@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +19,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from PIL import Image
-from tests.conftest import free_port
 from tests.pipelines.video import _annotation_fakes as fakes
 from tests.pipelines.video import _synth
+from tests.support import curate, curate_in_process, free_port, one_error_line
 
 from cosmos_curate.models.aesthetics import AESTHETIC_MODEL_ID
 from cosmos_curate.models.clip import CLIP_MODEL_ID
@@ -216,6 +215,7 @@ def test_video_embedding_model_and_no_captions(
 ) -> None:
     """--embedding-algorithm cosmos-embed1-224p with a same-shaped model: its vectors, no CLIP."""
     monkeypatch.setenv("CURATE_WEIGHTS_DIR", str(weights))
+    monkeypatch.setenv("CURATE_ALLOW_UNVERIFIED_WEIGHTS", "1")  # the tiny model is hand-placed
     out = tmp_path / "out"
     _run(
         inputs,
@@ -263,14 +263,7 @@ def _curate(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
     """`curate ...` as a user runs it (its own embedded Ray), with `env` added."""
     full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "RAY_AUTH_MODE": "disabled", **env}
     full_env.pop("RAY_ADDRESS", None)
-    return subprocess.run(
-        [sys.executable, "-m", "cosmos_curate.cli.main", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=400,
-        check=False,
-    )
+    return curate(*args, env=full_env, timeout=400)
 
 
 def test_served_model_captions_over_the_openai_api(
@@ -322,32 +315,16 @@ def test_served_model_captions_over_the_openai_api(
             assert secret.encode() not in path.read_bytes(), path
 
 
-def test_bad_caption_options_are_one_error_line(tmp_path: Path) -> None:
+def test_bad_caption_options_are_one_error_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An unknown prompt variant stops `curate pipeline run` before anything starts (exit 2)."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cosmos_curate.cli.main",
-            "pipeline",
-            "run",
-            "video-split",
-            "--input-path",
-            str(tmp_path),
-            "--output-path",
-            str(tmp_path / "out"),
-            "--caption-prompt-variant",
-            "poetic",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 2, result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and "unknown prompt variant 'poetic'" in errors[0], result.stderr
-    assert "Traceback" not in result.stderr
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    result = curate_in_process(
+        "pipeline", "run", "video-split", "--input-path", str(tmp_path),
+        "--output-path", str(tmp_path / "out"), "--caption-prompt-variant", "poetic",
+    )  # fmt: skip
+    assert "unknown prompt variant 'poetic'" in one_error_line(result, code=2)
     assert not (tmp_path / "out").exists()
     entry = registry.get_pipeline("video-split")
     with pytest.raises(registry.PipelineOptionsError, match="needs --openai-base-url"):

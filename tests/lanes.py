@@ -1,0 +1,95 @@
+"""Service lanes (a pytest plugin of tests/conftest.py): which tests share a service, and timings.
+
+A test that needs a service (Docker, Slurm, multi-node Ray clusters, a browser, Prometheus)
+gets that service's marker and xdist group. With `pytest -n N --dist loadgroup` each lane runs
+on one worker (one dockerd and one Slurm per run) while the other workers run the rest, so
+lanes waiting on I/O overlap; `-m "not docker and not slurm and not browser"` leaves lanes out
+(`scripts/test.sh --quick`). Every other test is grouped with its module, so a module-scoped
+fixture (a wheel build, a pipeline run shared by its checks) is made once per run, not once
+per worker. At the end the summary gives each lane's and each folder's time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+# (lane, fixtures that need the service, modules a test module imports objects from, folder):
+# the first match wins. Lanes with the longest waits come first, so workers start them first.
+LANES: tuple[tuple[str, frozenset[str], frozenset[str], str | None], ...] = (
+    ("docker", frozenset({"docker_host"}), frozenset(), None),
+    ("slurm", frozenset({"slurm"}), frozenset({"tests.launch.slurm_cluster"}), None),
+    ("cluster", frozenset({"three_nodes"}), frozenset(), "tests/cluster"),
+    ("browser", frozenset(), frozenset({"tests.report.browser"}), None),
+    ("prometheus", frozenset({"prometheus"}), frozenset(), None),
+)
+LANE_NAMES = tuple(lane for lane, *_ in LANES)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def lane_of(item: pytest.Item) -> str | None:
+    """The service lane of a test, or None for a test any worker may run."""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    module = getattr(item, "module", None)
+    imported = {getattr(v, "__module__", None) for v in vars(module).values()} if module else set()
+    path = item.path.resolve().relative_to(ROOT).as_posix()
+    for lane, needs, modules, folder in LANES:
+        if fixtures & needs or imported & modules or (folder and path.startswith(folder + "/")):
+            return lane
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each service test with its lane; xdist group: the lane, else the test's module.
+
+    Lanes come first, in LANES order, so the first workers start them first.
+    """
+    lanes = {item.nodeid: lane_of(item) for item in items}
+    for item in items:
+        lane = lanes[item.nodeid]
+        if lane is not None:
+            item.add_marker(getattr(pytest.mark, lane))
+        module = item.path.resolve().relative_to(ROOT).as_posix()
+        item.add_marker(pytest.mark.xdist_group(lane or module))
+    order = {lane: i for i, lane in enumerate(LANE_NAMES)}
+    items.sort(key=lambda item: order.get(lanes[item.nodeid] or "", len(order)))
+
+
+class _Span:
+    """First start, last stop, busy seconds and test count of one lane or folder."""
+
+    def __init__(self) -> None:
+        self.start, self.stop, self.busy, self.tests = float("inf"), 0.0, 0.0, 0
+
+    def add(self, report: pytest.TestReport) -> None:
+        self.start = min(self.start, report.start)
+        self.stop = max(self.stop, report.stop)
+        self.busy += report.duration
+        self.tests += report.when == "call"
+
+
+_lanes: dict[str, _Span] = {}
+_folders: dict[str, _Span] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Add each phase of each test (setup, call, teardown) to its lane and its folder."""
+    lane = next((name for name in LANE_NAMES if name in report.keywords), "(no service)")
+    parts = report.nodeid.split("::")[0].split("/")
+    folder = "/".join(parts[:2]) if len(parts) > 2 else parts[0]
+    _lanes.setdefault(lane, _Span()).add(report)
+    _folders.setdefault(folder, _Span()).add(report)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Wall time (first start to last stop) and busy time of each lane, then of each folder."""
+    if not _lanes:
+        return
+    for title, spans in (("lanes", _lanes), ("folders", _folders)):
+        terminalreporter.write_sep("=", f"wall time per {title[:-1]} (busy: sum of test times)")
+        for name, span in sorted(spans.items(), key=lambda kv: -(kv[1].stop - kv[1].start)):
+            terminalreporter.write_line(
+                f"{name:<28} wall {span.stop - span.start:7.1f}s  busy {span.busy:7.1f}s  "
+                f"{span.tests:4d} tests"
+            )
