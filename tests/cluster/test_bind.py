@@ -5,6 +5,7 @@ The sockets are listed from the kernel (psutil) for every process of the run or 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -97,3 +98,81 @@ def test_cluster_start_listens_on_loopback_only(tmp_path: Path) -> None:
     finally:
         stop_cluster(state_file, env)
     assert not [p for p in procs if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
+def _probe(address: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`probe_address` (TCP connect, then one RPC with the token if any) from a new process."""
+    code = (
+        "import sys; from cosmos_curate.cluster.address import parse_address, probe_address; "
+        "probe_address(parse_address(sys.argv[1]))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, address],
+        capture_output=True, text=True, env=env, timeout=120, check=False, cwd=REPO,
+    )  # fmt: skip
+
+
+def _token_of_children(driver: psutil.Process) -> str:
+    """The token the driver's Ray processes were started with (their initial environment)."""
+    for child in driver.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            token = child.environ().get("RAY_AUTH_TOKEN")
+            if token:
+                return token
+    return ""
+
+
+@pytest.mark.integration
+def test_open_bind_turns_token_auth_on_and_never_shows_the_token(tmp_path: Path) -> None:
+    """CURATE_BIND_HOST beyond 127.0.0.1 (here 127.0.0.2: Ray then listens on every
+    interface): the embedded Ray requires a token, a client without it is refused, one with
+    it gets in, the token was made for the run (nothing under ~/.ray) and is in no output."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = base_env(PYTHONPATH=str(REPO), HOME=str(home), CURATE_BIND_HOST="127.0.0.2")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.cluster.embedded_open", str(free_port())],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env, cwd=REPO,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        started = json.loads(proc.stdout.readline() or "null")
+        assert started, proc.communicate(timeout=60)
+        token = _token_of_children(psutil.Process(proc.pid))
+        assert len(token) >= 32
+        sockets = [tuple(s) for s in started["sockets"]]
+        assert exposed(sockets), sockets  # type: ignore[arg-type]  # truly beyond loopback
+        without = _probe(started["address"], base_env(PYTHONPATH=str(REPO), HOME=str(home)))
+        assert without.returncode != 0 and "requires an auth token" in without.stderr
+        with_token = _probe(started["address"], base_env(
+            PYTHONPATH=str(REPO), HOME=str(home), RAY_AUTH_TOKEN=token, RAY_AUTH_MODE="token",
+        ))  # fmt: skip
+        assert with_token.returncode == 0, with_token.stderr[-2000:]
+        out, err = proc.communicate(input="", timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err[-3000:]
+    outputs = out + err + without.stdout + without.stderr + with_token.stdout + with_token.stderr
+    assert token not in outputs + json.dumps(started)
+    assert not (home / ".ray" / "auth_token").exists()
+
+
+def test_open_bind_refuses_ray_auth_disabled() -> None:
+    """CURATE_BIND_HOST beyond 127.0.0.1 with RAY_AUTH_MODE=disabled: one error line, exit
+    2, no Ray started."""
+    env = base_env(
+        PYTHONPATH=str(REPO), CURATE_BIND_HOST="127.0.0.2", RAY_AUTH_MODE="disabled",
+    )  # fmt: skip
+    before = {p.pid for p in psutil.process_iter()}
+    result = subprocess.run(
+        [sys.executable, "-m", "cosmos_curate.cli.main", "pipeline", "run", "demo-task-chunking",
+         "--no-progress", "--num-cpus", "1", "--metrics-port", str(free_port())],
+        capture_output=True, text=True, env=env, timeout=300, check=False, cwd=REPO,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.startswith("error: RAY_AUTH_MODE=disabled: Ray on 127.0.0.2 listens")
+    assert result.stderr.count("\n") == 1, result.stderr
+    started = [p for p in psutil.process_iter(["name"]) if p.pid not in before]
+    assert not [p for p in started if "raylet" in (p.info["name"] or "")]

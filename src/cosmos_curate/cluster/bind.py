@@ -10,6 +10,11 @@ GCS, raylet, workers and metrics export listen on loopback (any other address, e
 `127.0.0.2`, makes them listen on every interface). Ray also rewrites `127.0.0.1` to the
 machine's address unless it believes it runs on a one-node platform; `loopback_kept`
 switches that belief on around the start of a node.
+
+A Ray we start that listens beyond loopback always has token auth on
+(`require_token_auth`): `RAY_AUTH_MODE=disabled` is refused there, and when no token
+exists one is made for this process, kept in its environment only (never written or
+printed).
 """
 
 from __future__ import annotations
@@ -17,9 +22,11 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
+import secrets
 import socket
 from collections.abc import Iterator
 
+from cosmos_curate.cluster import auth
 from cosmos_curate.cluster.errors import BindHostError
 
 BIND_VAR = "CURATE_BIND_HOST"
@@ -73,6 +80,35 @@ def outward_ip() -> str:
         raise BindHostError(msg) from exc
 
 
+def beyond_loopback(node_ip: str) -> bool:
+    """Whether a Ray node with this IP listens beyond loopback (any IP but 127.0.0.1)."""
+    return node_ip != LOOPBACK
+
+
+def auth_disabled_message(nodes: str, where: str, hint: str = "") -> str:
+    """The one line refusing Ray without token auth on `nodes` that listen beyond loopback."""
+    hint = hint or f"keep Ray on {LOOPBACK} (unset {BIND_VAR}) to run without a token"
+    return f"{where}: Ray on {nodes} listens beyond loopback, where token auth stays on; {hint}"
+
+
+def require_token_auth(node_ip: str) -> None:
+    """Turn token auth on before this process starts a Ray node listening beyond loopback.
+
+    `RAY_AUTH_MODE=disabled` is refused there (`BindHostError`).
+
+    Without a token anywhere Ray looks, a fresh one goes into this process's environment
+    (`RAY_AUTH_TOKEN`), which the node's processes inherit; nothing is written to disk.
+    """
+    if not beyond_loopback(node_ip):
+        return
+    if os.environ.get(auth.AUTH_MODE_VAR, "").strip().lower() == "disabled":
+        where = f"{auth.AUTH_MODE_VAR}=disabled"
+        raise BindHostError(auth_disabled_message(node_ip, where))
+    if auth.token_source() is None:
+        os.environ[auth.TOKEN_VAR] = secrets.token_hex(32)
+    auth.enable_token_mode()
+
+
 def metrics_bind_host(node_ip: str) -> str:
     """Where Ray's metrics export listens for a node with this IP (Ray's own rule)."""
     return LOOPBACK if node_ip == LOOPBACK else "0.0.0.0"
@@ -118,10 +154,13 @@ def loopback_kept(node_ip: str) -> Iterator[None]:
 __all__ = [
     "BIND_VAR",
     "LOOPBACK",
+    "auth_disabled_message",
+    "beyond_loopback",
     "bind_host",
     "head_env",
     "is_loopback",
     "loopback_kept",
     "metrics_bind_host",
     "outward_ip",
+    "require_token_auth",
 ]

@@ -25,7 +25,14 @@ import attrs
 import psutil
 
 from cosmos_curate.cluster import auth
-from cosmos_curate.cluster.bind import BIND_VAR, LOOPBACK, head_env, is_loopback
+from cosmos_curate.cluster.bind import (
+    BIND_VAR,
+    LOOPBACK,
+    auth_disabled_message,
+    beyond_loopback,
+    head_env,
+    is_loopback,
+)
 from cosmos_curate.cluster.errors import LocalClusterError
 from cosmos_curate.cluster.local_ports import LocalClusterPorts
 from cosmos_curate.cluster.ports import WORKER_PORT_RANGE, free_port
@@ -151,6 +158,8 @@ def _check_config(config: LocalClusterConfig) -> None:
     if config.workers < 0 or config.num_cpus < 0 or config.num_gpus < 0:
         msg = "workers, CPUs and GPUs must be >= 0"
         raise LocalClusterError(msg)
+    if config.auth_mode == "disabled" and beyond_loopback(config.head_ip):
+        raise LocalClusterError(auth_disabled_message(config.head_ip, "--auth disabled"))
     if is_loopback(config.head_ip) and config.head_ip != LOOPBACK:
         # Ray binds every interface for any node IP but exactly 127.0.0.1.
         msg = (

@@ -23,6 +23,7 @@ from typing import NoReturn
 import attrs
 import jinja2
 
+from cosmos_curate.cluster.bind import auth_disabled_message
 from cosmos_curate.launch.slurm_jobs import SlurmError, SlurmJobRecord, jobs_root, new_job_dir
 
 TEMPLATE = Path(__file__).with_name("sbatch.sh.j2")
@@ -84,6 +85,8 @@ class SlurmJobSpec:
                 _fail(f"--sbatch-line {line!r}: one sbatch option per line, e.g. --mem=0")
         if self.auth not in ("token", "disabled"):
             _fail(f"--auth {self.auth!r}: use token or disabled")
+        if self.auth == "disabled":  # nodes listen on their Slurm addresses, never loopback
+            _fail(auth_disabled_message("the Slurm nodes", "--auth disabled", "drop it"))
         if (self.checkpoint_dir or self.resume) and self.command[:3] != PIPELINE_RUN:
             _fail("--checkpoint-dir and --resume need a `curate pipeline run ...` command")
         if self.resume and self.checkpoint_dir is None:

@@ -18,7 +18,12 @@ import attrs
 import ray
 
 from cosmos_curate.cluster.address import RayAddress, parse_address, probe_address
-from cosmos_curate.cluster.bind import bind_host, loopback_kept, metrics_bind_host
+from cosmos_curate.cluster.bind import (
+    bind_host,
+    loopback_kept,
+    metrics_bind_host,
+    require_token_auth,
+)
 from cosmos_curate.cluster.code_shipping import driver_runtime_env, inherited_by_new_cluster
 from cosmos_curate.cluster.errors import (
     ClusterAuthError,
@@ -88,6 +93,7 @@ def connect(
         kwargs["num_gpus"] = num_gpus
     # Loopback only unless CURATE_BIND_HOST says otherwise (see cosmos_curate.cluster.bind).
     host = kwargs["_node_ip_address"] = bind_host()
+    require_token_auth(host)  # beyond loopback: token auth on
     if metrics_port is not None:
         require_free(metrics_bind_host(host), metrics_port, "metrics port")
         kwargs["_metrics_export_port"] = metrics_port
