@@ -5,7 +5,9 @@ Three runs on the same cluster, each a pipeline of the runtime (progress, failur
 2. read every chunk of videos, assign each clip to its nearest centroid, write per-cluster
    parquet shards (`clustering_results/embs_by_nearest_center/nearest_cent_<c>/`);
 3. dedup each cluster (`cluster_dedup`), writing the pruning tables.
-Nothing in the input is deleted: `video-shard --dedup-path` reads the tables.
+Nothing in the input is deleted: `video-shard --dedup-path` reads the tables. The results are
+built in a staging folder and switched in only when the run succeeded (`results`): a failed
+or interrupted run leaves the previous results as they were.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import pydantic
 from cosmos_curate.core.interfaces.stage_interface import CuratorStageSpec
 from cosmos_curate.core.utils import settings
 from cosmos_curate.pipelines.registry import RunOptions, register_pipeline
-from cosmos_curate.pipelines.video.dedup import kmeans, report, storage
+from cosmos_curate.pipelines.video.dedup import kmeans, report, results, storage
 from cosmos_curate.pipelines.video.dedup.cluster_dedup import ClusterResult
 from cosmos_curate.pipelines.video.dedup.runs import Runs, chunk_videos, sample_videos
 from cosmos_curate.pipelines.video.dedup.split_output import (
@@ -109,14 +111,35 @@ def _failures_path(output_path: str, run_id: str) -> Path:
 
 
 def dedup_videos(options: VideoDedupOptions, **run_kwargs: Any) -> Any:
-    """Library entry point: `run_kwargs` go to `execute_pipeline` (Ray address, ...)."""
-    started = time.monotonic()
+    """Library entry point: `run_kwargs` go to `execute_pipeline` (Ray address, ...).
+
+    The previous results under `output_path` are replaced only when this run succeeds.
+    """
     videos = list_split_output(options.input_path)
     run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
     if run_kwargs.get("failures_path") is None:
         run_kwargs["failures_path"] = str(_failures_path(options.output_path, run_id))
-    for old in ("clustering_results", "extraction"):  # derived data: a rerun recomputes it
-        storage.delete_tree(storage.join(options.output_path, old))
+    results.recover(options.output_path)
+    staged = results.staging_path(options.output_path, run_id)
+    try:
+        outcome = _dedup_into(staged, videos, run_id, options, run_kwargs)
+    except BaseException:
+        results.discard(staged)
+        raise
+    results.publish(options.output_path, staged)
+    return outcome
+
+
+def _dedup_into(
+    staged: str,
+    videos: list[VideoClips],
+    run_id: str,
+    user_options: VideoDedupOptions,
+    run_kwargs: dict[str, Any],
+) -> Any:
+    """The whole run, writing its results under `staged`."""
+    started = time.monotonic()
+    options = user_options.model_copy(update={"output_path": staged})
     runs = Runs(run_kwargs)
     centroids, sample_rows = _train(runs, videos, options)
     todo = [v for v in videos if v.video_id not in runs.failed_video_ids]
@@ -138,8 +161,8 @@ def dedup_videos(options: VideoDedupOptions, **run_kwargs: Any) -> Any:
     deduped = runs.run(
         [ClusterTask(c) for c in order], [_spec(dedup_stage, options)], "ClusterDedupStage"
     )
-    results = [t.result for t in deduped if t.result is not None]
-    counts = _write_reports(options, results)
+    cluster_results = [t.result for t in deduped if t.result is not None]
+    counts = _write_reports(options, cluster_results)
     summary = {
         "run_id": run_id,
         "videos_found": len(videos),
@@ -147,16 +170,16 @@ def dedup_videos(options: VideoDedupOptions, **run_kwargs: Any) -> Any:
         "clips_with_embedding": sum(len(t.ids) for t in assigned),
         "clips_without_embedding": sum(t.missing for t in assigned),
         "n_clusters": int(centroids.shape[0]),
-        "clusters_deduped": len(results),
-        "clusters_failed": len(order) - len(results),
-        "clusters_out_of_core": sum(r.out_of_core for r in results),
+        "clusters_deduped": len(cluster_results),
+        "clusters_failed": len(order) - len(cluster_results),
+        "clusters_out_of_core": sum(r.out_of_core for r in cluster_results),
         "largest_cluster": max(sizes.values(), default=0),
         "kmeans_sample_rows": sample_rows,
         "eps": counts,
         "failures": runs.num_failures,
         "failures_path": run_kwargs["failures_path"] if runs.num_failures else None,
         "wall_time_s": round(time.monotonic() - started, 3),
-        "options": options.model_dump(mode="json"),
+        "options": user_options.model_dump(mode="json"),
     }
     path = storage.join(options.output_path, "summary.json")
     storage.write_bytes(path, json.dumps(summary, indent=2).encode())

@@ -140,6 +140,22 @@ def publish(local_tmp: Path, path: str) -> None:
         local_tmp.unlink(missing_ok=True)
 
 
+def copy_s3(source: str, dest: str) -> None:
+    """Copy one S3 object to another key (server side, multipart when large)."""
+    src_bucket, src_key = split_s3(source)
+    bucket, key = split_s3(dest)
+    _client().copy({"Bucket": src_bucket, "Key": src_key}, bucket, key)
+
+
+def delete_file(path: str) -> None:
+    """Remove one file or S3 object (missing is fine)."""
+    if is_s3(path):
+        bucket, key = split_s3(path)
+        _client().delete_object(Bucket=bucket, Key=key)
+        return
+    Path(path).expanduser().unlink(missing_ok=True)
+
+
 def delete_tree(prefix: str) -> None:
     """Remove everything under `prefix` (a folder, or every object under an S3 prefix)."""
     if is_s3(prefix):
