@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cosmos_curate.pipelines.video.shard.buckets import BucketSpec, parse_ratio
+from cosmos_curate.pipelines.video.shard.left_out import LeftOut
 from cosmos_curate.pipelines.video.shard.plan import ClipEntry, PlanSettings, make_plan
 
 
@@ -80,6 +81,38 @@ def test_drop_small_shards_drops_only_the_last_partial_tar() -> None:
     plan = make_plan(_entries(10), settings)
     assert [len(t.clip_ids) for t in plan.tars] == [3, 3, 3]
     assert plan.dropped_small == 1
+    (dropped,) = plan.left_out
+    assert dropped.clip_id == _entries(10)[-1].clip_id and dropped.reason == "dropped_small_shard"
+    assert "--min-clips-per-tar 2" in dropped.detail
+
+
+def _short(n: int) -> list[ClipEntry]:
+    """`n` clips of 2-4 s (below the first duration bucket) and one 20:1 strip."""
+    clips = [ClipEntry(f"s-{i:03d}_0_10", "s", 1280, 720, 2.0 + i % 3, 100) for i in range(n)]
+    return [*clips, ClipEntry("strip_0_10", "strip", 2000, 100, 6.0, 100)]
+
+
+def test_clips_that_fit_no_bucket_go_to_the_other_bucket() -> None:
+    """Short clips and a too-wide strip are planned into `other` tars, counted by reason."""
+    plan = make_plan(_short(4), PlanSettings(BucketSpec(), 350, 2))
+    assert {t.bucket for t in plan.tars} == {"other"}
+    assert sorted(c for t in plan.tars for c in t.clip_ids) == sorted(e.clip_id for e in _short(4))
+    assert plan.unbucketed == {"duration": 4, "aspect": 1} and plan.left_out == ()
+
+
+def test_skip_unbucketed_lists_each_skipped_clip_with_its_reason() -> None:
+    """With the skip option no tar is planned for them, and each is in `left_out`."""
+    plan = make_plan(_short(4), PlanSettings(BucketSpec(), 350, 2, skip_unbucketed=True))
+    assert plan.tars == ()
+    assert {r.clip_id for r in plan.left_out} == {e.clip_id for e in _short(4)}
+    assert {r.reason for r in plan.left_out} == {"skipped_unbucketed"}
+    strip = next(r for r in plan.left_out if r.clip_id == "strip_0_10")
+    assert strip == LeftOut("strip_0_10", "skipped_unbucketed", strip.detail)
+    assert "aspect" in strip.detail
+    skipping = PlanSettings(BucketSpec(), 350, 2, skip_unbucketed=True)
+    assert make_plan(_short(4), skipping).fingerprint != (
+        make_plan(_short(4), PlanSettings(BucketSpec(), 350, 2)).fingerprint
+    )
 
 
 def test_changed_inputs_change_the_fingerprint() -> None:

@@ -52,15 +52,15 @@ def _keys(out: Path) -> list[str]:
     return [s["__key__"] for s in wds.WebDataset(tars, shardshuffle=False)]
 
 
-def test_shards_leave_out_duplicates_and_unbucketed_clips(
+def test_shards_leave_out_duplicates_and_list_the_unreadable_video(
     prepared: tuple[Path, Path, dict[str, list[str]]], tmp_path: Path
 ) -> None:
-    """Samples = all clips - one per planted pair - the 3 s clip - the unreadable video."""
+    """Samples = all clips - one per planted pair - the unreadable video; the 3 s clip: `other`."""
     split, dedup, roles = prepared
     out = tmp_path / "shards"
     result = shard_videos(_options(split, dedup, out), metrics_port=None)
     keys = _keys(out)
-    assert len(keys) == len(set(keys)) == 24 + 2 + 1  # distinct, parquet, no embedding
+    assert len(keys) == len(set(keys)) == 24 + 2 + 1 + 1  # distinct, parquet, bare, short
     assert result.num_failures == 1  # the broken .npy: recorded, left out of the plan
     record = json.loads(Path(result.failures_path).read_text().splitlines()[0])
     assert "bad-0000eeee" in record["task_repr"] and record["stage"] == "ReadClipInfoStage"
@@ -69,7 +69,12 @@ def test_shards_leave_out_duplicates_and_unbucketed_clips(
     index = json.loads((out / "index.json").read_text())
     assert index["clips_unbucketed"] == {"duration": 1}
     assert index["clips_removed_by_dedup"] == 4 and index["complete"]
-    (bucket,) = index["buckets"]
+    assert index["clips_not_written_by_reason"] == {"unreadable": 1}
+    (listed,) = map(json.loads, (out / "not_written.jsonl").read_text().splitlines())
+    assert listed["clip_id"] == roles["corrupt"][0] and listed["reason"] == "unreadable"
+    other, bucket = index["buckets"]
+    assert other == {"bucket": "other", "samples": 1, "tars": 1, "tars_planned": 1,
+                     "wdinfo": "other/wdinfo.json"}  # fmt: skip
     wdinfo = json.loads((out / bucket["wdinfo"]).read_text())
     assert wdinfo["total_key_count"] == 27 and len(wdinfo["data_list"]) == bucket["tars"] > 3
     assert any("part_000001" in t for t in wdinfo["data_list"])  # 3 tars per part
@@ -178,6 +183,6 @@ def test_cli_dedup_and_shard_read_and_write_s3(tmp_path: Path) -> None:
             local_tars.append(str(tmp_path / f"{n}.tar"))
             s3.download_file("data", key, local_tars[-1])
         samples = list(wds.WebDataset(local_tars, shardshuffle=False))
-        assert len(samples) == index["samples"] == 27
+        assert len(samples) == index["samples"] == 28  # the 3 s clip is in `other`
     finally:
         server.stop()

@@ -2,7 +2,8 @@
 
 `wdinfo.json` (upstream's fields): `data_keys`, `chunk_size` (tars per part), `data_list`
 (tar paths relative to the bucket), `root` (the bucket), `total_key_count` (samples). Only
-tars that exist are listed; `index.json` says whether every planned tar was written.
+tars that exist are listed; `index.json` says whether every planned tar was written and
+how many kept clips no tar holds (`clips_not_written`, by reason; the list is `not_written.jsonl`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from cosmos_curate.pipelines.video.dedup import storage
+from cosmos_curate.pipelines.video.shard import left_out
 from cosmos_curate.pipelines.video.shard.plan import ShardPlan, TarPlan
 
 if TYPE_CHECKING:
@@ -31,6 +33,7 @@ def write_indexes(
     clips_found: int,
     removed_by_dedup: int,
     written: list[TarTask],
+    not_written: list[left_out.LeftOut],
     run_info: dict[str, Any],
 ) -> dict[str, Any]:
     """Write every index file; returns the `index.json` content."""
@@ -71,6 +74,9 @@ def write_indexes(
         "clips_removed_by_dedup": removed_by_dedup,
         "clips_unbucketed": plan.unbucketed,
         "clips_dropped_small_shards": plan.dropped_small,
+        "clips_not_written": len(not_written),
+        "clips_not_written_by_reason": left_out.counts(not_written),
+        "not_written_list": storage.join(root, left_out.FILE_NAME),
         "samples": sum(int(e["samples"]) for e in entries),
         "tars_written_this_run": sum(1 for t in written if not t.skipped_existing),
         "tars_already_there": sum(len(v) for v in buckets.values())

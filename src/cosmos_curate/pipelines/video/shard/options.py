@@ -22,7 +22,13 @@ class VideoShardOptions(pydantic.BaseModel):
     max_tars_per_part: int = pydantic.Field(default=100, ge=1, description="tars per part folder")
     min_clips_per_tar: int = pydantic.Field(default=1, ge=1, description="see --drop-small-shards")
     drop_small_shards: bool = pydantic.Field(
-        default=False, description="drop a bucket's last tar below --min-clips-per-tar"
+        default=False,
+        description="drop a bucket's last tar below --min-clips-per-tar (listed, exit 3)",
+    )
+    skip_unbucketed: bool = pydantic.Field(
+        default=False,
+        description="leave out clips that fit no bucket instead of the `other` bucket "
+        "(listed, exit 3)",
     )
     resolutions: list[int] = pydantic.Field(
         default=[1080, 720], description="resolution buckets (shorter side; below: bucket 0)"
@@ -31,7 +37,7 @@ class VideoShardOptions(pydantic.BaseModel):
         default=["9:16", "3:4", "1:1", "4:3", "16:9"], description="aspect-ratio buckets"
     )
     duration_buckets_s: list[float] = pydantic.Field(
-        default=[5.0, 10.0, 30.0], description="duration bucket edges (shorter: no bucket)"
+        default=[5.0, 10.0, 30.0], description="duration bucket edges (shorter: bucket `other`)"
     )
     chunk_size: int = pydantic.Field(
         default=10_000, ge=1, description="clips per metadata-reading task"

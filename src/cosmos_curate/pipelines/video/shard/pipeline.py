@@ -4,12 +4,17 @@
 2. read every clip's metadata (a runtime pipeline), plan the tars (`plan.py`), and store the
    plan's fingerprint in `plan.json` (a rerun with other inputs or options is refused);
 3. write the tars not already there (a runtime pipeline, one task per tar);
-4. write `wdinfo.json` per bucket, `wdinfo_list.csv` and `index.json` at the root.
+4. list every kept clip no tar holds, with the reason, in `not_written.jsonl`, and write
+   `wdinfo.json` per bucket, `wdinfo_list.csv` and `index.json` at the root.
+
+A kept clip (one dedup did not remove) is in a tar, or it is listed and has a failure
+record, so the run exits 3: nothing is left out silently.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from pathlib import Path
@@ -26,8 +31,9 @@ from cosmos_curate.pipelines.video.dedup.split_output import (
     list_split_output,
 )
 from cosmos_curate.pipelines.video.dedup.stages import stage_options
-from cosmos_curate.pipelines.video.shard import index
+from cosmos_curate.pipelines.video.shard import index, left_out
 from cosmos_curate.pipelines.video.shard.dedup_filter import removed_ids
+from cosmos_curate.pipelines.video.shard.left_out import LeftOut
 from cosmos_curate.pipelines.video.shard.options import VideoShardOptions
 from cosmos_curate.pipelines.video.shard.plan import PlanSettings, ShardPlan, make_plan
 from cosmos_curate.pipelines.video.shard.stages import (
@@ -39,6 +45,7 @@ from cosmos_curate.pipelines.video.shard.stages import (
 from cosmos_curate.pipelines.video.storage import StoragePathError, is_s3
 
 MB = 1024 * 1024
+log = logging.getLogger(__name__)
 
 
 class ShardPlanError(StoragePathError):
@@ -71,27 +78,14 @@ def _check_plan(output_path: str, plan: ShardPlan) -> None:
     storage.write_bytes(path, json.dumps(data, indent=1).encode())
 
 
-def shard_videos(options: VideoShardOptions, **run_kwargs: Any) -> Any:
-    """Library entry point: `run_kwargs` go to `execute_pipeline` (Ray address, ...)."""
-    started = time.monotonic()
-    videos = list_split_output(options.input_path)
-    removed = removed_ids(options.dedup_path, options.eps) if options.dedup_path else set()
-    kept = [v.subset(c for c in v.clip_ids if c not in removed) for v in videos]
-    kept = [v for v in kept if v.clip_ids]
-    run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    if run_kwargs.get("failures_path") is None:
-        run_kwargs["failures_path"] = str(
-            settings.runs_root() / "video-shard" / run_id / "failures.jsonl"
-            if is_s3(options.output_path)
-            else Path(options.output_path).expanduser() / "failures" / f"{run_id}.jsonl"
-        )
-    runs = Runs(run_kwargs)
-    stage = CuratorStageSpec(
-        ReadClipInfoStage(options.input_path), num_workers=options.workers_per_stage,
-        **stage_options(),
-    )  # fmt: skip
-    infos = runs.run(_chunks(kept, options.chunk_size), [stage], "ReadClipInfoStage")
-    plan = make_plan(
+def _failures_path(options: VideoShardOptions, run_id: str) -> str:
+    if is_s3(options.output_path):
+        return str(settings.runs_root() / "video-shard" / run_id / "failures.jsonl")
+    return str(Path(options.output_path).expanduser() / "failures" / f"{run_id}.jsonl")
+
+
+def _plan(options: VideoShardOptions, infos: list[ClipInfoTask]) -> ShardPlan:
+    return make_plan(
         (e for t in infos for e in t.entries),
         PlanSettings(
             options.bucket_spec(),
@@ -99,27 +93,105 @@ def shard_videos(options: VideoShardOptions, **run_kwargs: Any) -> Any:
             options.max_tars_per_part,
             options.min_clips_per_tar,
             options.drop_small_shards,
+            options.skip_unbucketed,
         ),
     )
-    _check_plan(options.output_path, plan)
+
+
+def _write_tars(
+    options: VideoShardOptions, plan: ShardPlan, kept: list[VideoClips], runs: Runs
+) -> list[TarTask]:
+    """Write the planned tars that are not there yet; returns the write stage's outputs."""
     existing = {rel for rel, _ in storage.list_files(options.output_path)}
     by_video = {v.video_id: v for v in kept}
     todo = [
         TarTask(t, _videos_of(t.clip_ids, by_video)) for t in plan.tars if t.path not in existing
     ]
-    written: list[TarTask] = []
-    if todo:
-        writer = CuratorStageSpec(
-            WriteTarStage(options.input_path, options.output_path),
-            num_workers=options.workers_per_stage, **stage_options(),
+    if not todo:
+        return []
+    writer = CuratorStageSpec(
+        WriteTarStage(options.input_path, options.output_path),
+        num_workers=options.workers_per_stage, **stage_options(),
+    )  # fmt: skip
+    written: list[TarTask] = runs.run(todo, [writer], "WriteTarStage")
+    return written
+
+
+def _not_written(
+    output_path: str, plan: ShardPlan, infos: list[ClipInfoTask], kept: list[VideoClips]
+) -> list[LeftOut]:
+    """Every kept clip that no tar holds now, with the reason."""
+    existing = {rel for rel, _ in storage.list_files(output_path)}
+    known = {r.clip_id: r for r in plan.left_out}
+    for task in infos:
+        for clip_id, why in task.failed_clips:
+            known[clip_id] = LeftOut(clip_id, left_out.CLIP_PATH_REFUSED, why)
+    for tar in plan.tars:
+        if tar.path not in existing:
+            detail = f"{tar.path} was not written (see the failure records); a rerun retries it"
+            known.update({c: LeftOut(c, left_out.TAR_NOT_WRITTEN, detail) for c in tar.clip_ids})
+    errors = {vid: err.splitlines()[0] for t in infos for vid, err, _ in t.failed_videos}
+    planned = {c for t in plan.tars if t.path in existing for c in t.clip_ids}
+    found = []
+    for video in kept:
+        for clip_id in video.clip_ids:
+            if clip_id in known:
+                found.append(known[clip_id])
+            elif clip_id not in planned:  # its video (or its whole metadata task) failed
+                why = errors.get(video.video_id, "its metadata could not be read")
+                found.append(LeftOut(clip_id, left_out.UNREADABLE, why))
+    return found
+
+
+def _account(
+    options: VideoShardOptions, not_written: list[LeftOut], runs: Runs, failures_path: str
+) -> str:
+    """Publish the list; failure records for clips no other record covers; returns its path."""
+    path = left_out.write_list(options.output_path, not_written)
+    own = [r for r in not_written if r.reason in left_out.RECORDED_BY_SHARD]
+    left_out.append_failure_records(Path(failures_path), own)
+    runs.video_failures += len(own)  # counted with the runtime's records: exit 3
+    if not_written:
+        by_reason = ", ".join(f"{k}: {v}" for k, v in left_out.counts(not_written).items())
+        log.warning(
+            "video-shard: %d kept clip(s) not written (%s), listed in %s",
+            len(not_written), by_reason, path,
         )  # fmt: skip
-        written = runs.run(todo, [writer], "WriteTarStage")
+    return path
+
+
+def shard_videos(options: VideoShardOptions, **run_kwargs: Any) -> Any:
+    """Library entry point: `run_kwargs` go to `execute_pipeline` (Ray address, ...).
+
+    Returns the run's result; its `num_failures` counts every failure record, including one
+    per kept clip the plan leaves out (skipped, dropped, or its mp4 outside the input).
+    """
+    started = time.monotonic()
+    videos = list_split_output(options.input_path)
+    removed = removed_ids(options.dedup_path, options.eps) if options.dedup_path else set()
+    kept = [v.subset(c for c in v.clip_ids if c not in removed) for v in videos]
+    kept = [v for v in kept if v.clip_ids]
+    run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    if run_kwargs.get("failures_path") is None:
+        run_kwargs["failures_path"] = _failures_path(options, run_id)
+    runs = Runs(run_kwargs)
+    stage = CuratorStageSpec(
+        ReadClipInfoStage(options.input_path), num_workers=options.workers_per_stage,
+        **stage_options(),
+    )  # fmt: skip
+    infos = runs.run(_chunks(kept, options.chunk_size), [stage], "ReadClipInfoStage")
+    plan = _plan(options, infos)
+    _check_plan(options.output_path, plan)
+    written = _write_tars(options, plan, kept, runs)
+    not_written = _not_written(options.output_path, plan, infos, kept)
+    _account(options, not_written, runs, str(run_kwargs["failures_path"]))
     index.write_indexes(
         options,
         plan,
         clips_found=sum(len(v.clip_ids) for v in videos),
         removed_by_dedup=len(removed & {c for v in videos for c in v.clip_ids}),
         written=written,
+        not_written=not_written,
         run_info={
             "run_id": run_id,
             "failures": runs.num_failures,

@@ -15,7 +15,13 @@ from cosmos_curate.core.interfaces.stage_interface import (
 from cosmos_curate.pipelines.video.dedup import storage
 from cosmos_curate.pipelines.video.dedup.split_output import VideoClips, read_video_embeddings
 from cosmos_curate.pipelines.video.shard.plan import ClipEntry, TarPlan
-from cosmos_curate.pipelines.video.shard.tar_writer import samples, write_tar
+from cosmos_curate.pipelines.video.shard.split_paths import OutsideSplitOutputError, resolve_inside
+from cosmos_curate.pipelines.video.shard.tar_writer import (
+    clip_path_of,
+    meta_path,
+    samples,
+    write_tar,
+)
 
 
 @attrs.define
@@ -26,6 +32,8 @@ class ClipInfoTask(PipelineTask):
     videos: list[VideoClips]
     entries: list[ClipEntry] = attrs.field(factory=list)
     failed_videos: list[tuple[str, str, str]] = attrs.field(factory=list)
+    failed_clips: list[tuple[str, str]] = attrs.field(factory=list)
+    """`(clip id, reason)` of clips left out of the plan (their mp4 is outside the input)."""
 
     def __repr__(self) -> str:
         first = self.videos[0].video_id if self.videos else "-"
@@ -46,11 +54,17 @@ class TarTask(PipelineTask):
         return f"TarTask({self.plan.path}, clips={len(self.plan.clip_ids)})"
 
 
-def _entries(root: str, video: VideoClips) -> list[ClipEntry]:
+def _entries(root: str, video: VideoClips, failed: list[tuple[str, str]]) -> list[ClipEntry]:
+    """The video's clips for the plan; a clip whose mp4 lies outside `root` goes to `failed`."""
     read_video_embeddings(root, video)  # a video whose embeddings are broken is left out now
     found = []
     for clip_id, size in zip(video.clip_ids, video.clip_bytes, strict=True):
-        meta = json.loads(storage.read_bytes(storage.join(root, "metas", f"{clip_id}.json")))
+        meta = json.loads(storage.read_bytes(resolve_inside(root, meta_path(clip_id))))
+        try:
+            resolve_inside(root, clip_path_of(clip_id, meta))
+        except OutsideSplitOutputError as exc:
+            failed.append((clip_id, f"clip_path refused: {exc}"))
+            continue
         found.append(
             ClipEntry(
                 clip_id,
@@ -68,7 +82,8 @@ class ReadClipInfoStage(CuratorStage[ClipInfoTask, ClipInfoTask]):
     """Reads width, height and duration of every clip and checks its embedding.
 
     A video whose metadata or embeddings cannot be read is listed in `failed_videos` (the
-    driver writes its failure record) and left out of the plan, so no tar depends on it.
+    driver writes its failure record) and left out of the plan, so no tar depends on it; so
+    is a clip whose `clip_path` points outside the input (in `failed_clips`).
     """
 
     def __init__(self, input_path: str) -> None:
@@ -83,8 +98,10 @@ class ReadClipInfoStage(CuratorStage[ClipInfoTask, ClipInfoTask]):
         """Read each group's metadata."""
         for task in tasks:
             for video in task.videos:
+                refused: list[tuple[str, str]] = []
                 try:
-                    task.entries += _entries(self.input_path, video)
+                    task.entries += _entries(self.input_path, video, refused)
+                    task.failed_clips += refused
                 except Exception as exc:
                     error = f"{type(exc).__name__}: {exc}"
                     task.failed_videos.append((video.video_id, error, traceback.format_exc()))

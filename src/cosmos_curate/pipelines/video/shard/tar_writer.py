@@ -1,8 +1,10 @@
 """One webdataset tar: per clip its `.mp4`, `.json` metadata, `.npy` embedding, `.txt` caption.
 
 The sample key is the clip id (a `.` in it becomes `_`: webdataset splits keys at the first
-dot; the metadata keeps the real id). The tar is built in a scratch file and published at
-once (`storage.publish`): a reader never sees a partial tar at its final name.
+dot; the metadata keeps the real id). Every file is read through `split_paths.resolve_inside`,
+so a `clip_path` naming anything outside the split output is never packed. The tar is
+built in a scratch file and published at once (`storage.publish`: durable locally, one
+upload on S3): a reader never sees a partial tar at its final name.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy.typing as npt
 
 from cosmos_curate.pipelines.video.dedup import storage
 from cosmos_curate.pipelines.video.dedup.split_output import VideoClips, read_video_embeddings
+from cosmos_curate.pipelines.video.shard.split_paths import resolve_inside
 
 
 def sample_key(clip_id: str) -> str:
@@ -34,6 +37,16 @@ def _caption_text(meta: dict[str, Any]) -> str | None:
     return None
 
 
+def meta_path(clip_id: str) -> str:
+    """Where a clip's metadata lives, relative to the split output."""
+    return f"metas/{clip_id}.json"
+
+
+def clip_path_of(clip_id: str, meta: dict[str, Any]) -> object:
+    """The clip's mp4, relative to the split output, as its metadata names it (unchecked)."""
+    return meta.get("clip_path") or f"clips/{clip_id}.mp4"
+
+
 def samples(root: str, videos: list[VideoClips], order: list[str]) -> Iterator[dict[str, Any]]:
     """Webdataset sample dicts for the clips in `order`, reading each video's embeddings once."""
     vectors: dict[str, npt.NDArray[np.float32]] = {}
@@ -41,11 +54,10 @@ def samples(root: str, videos: list[VideoClips], order: list[str]) -> Iterator[d
         ids, matrix, _ = read_video_embeddings(root, video)
         vectors.update(zip(ids, matrix, strict=True))
     for clip_id in order:
-        meta = json.loads(storage.read_bytes(storage.join(root, "metas", f"{clip_id}.json")))
-        clip_path = meta.get("clip_path") or f"clips/{clip_id}.mp4"
+        meta = json.loads(storage.read_bytes(resolve_inside(root, meta_path(clip_id))))
         sample: dict[str, Any] = {
             "__key__": sample_key(clip_id),
-            "mp4": storage.read_bytes(storage.join(root, clip_path)),
+            "mp4": storage.read_bytes(resolve_inside(root, clip_path_of(clip_id, meta))),
             "json": json.dumps(meta, sort_keys=True).encode(),
         }
         if clip_id in vectors:
