@@ -93,8 +93,10 @@ def test_image_build_without_a_checkout_is_one_error_line(wheel_venv: Path, tmp_
 
 def test_hello_world_runs_from_the_wheel(wheel_venv: Path, tmp_path: Path) -> None:
     save_tiny_gpt2(tmp_path / "weights" / "openai-community" / "gpt2")
+    # --metrics-port 0: a free port, since another test lane may hold the default 9002
+    args = ["pipeline", "run", "hello-world", "--max-new-tokens", "3", "--metrics-port", "0"]
     proc = _curate(
-        wheel_venv, ["pipeline", "run", "hello-world", "--max-new-tokens", "3"], tmp_path,
+        wheel_venv, args, tmp_path,
         CURATE_WEIGHTS_DIR=str(tmp_path / "weights"), CURATE_RUNS_DIR=str(tmp_path / "runs"),
         HF_HUB_OFFLINE="1", RAY_AUTH_MODE="disabled",
     )

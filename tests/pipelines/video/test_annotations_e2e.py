@@ -294,6 +294,7 @@ def test_served_model_captions_over_the_openai_api(
     env = {"CURATE_WEIGHTS_DIR": str(weights), "CURATE_TEST_API_KEY": secret}
     try:
         args = ["pipeline", "run", "video-split", "--no-embeddings", "--no-progress"]
+        args += ["--metrics-port", "0"]  # a free port: other lanes may hold 9002
         result = _curate([*args, *(x for kv in flags.items() for x in kv)], env)
     finally:
         server.stop()
