@@ -171,6 +171,8 @@ ROWS = [
     Row("tail-interval", ("metrics", "tail", "--interval", "0"), ("--interval",)),
     Row("tail-nothing-there", ("metrics", "tail", "--once", "--url",
         "http://127.0.0.1:{free}/metrics"), ("127.0.0.1:{free}",), code=1),
+    # report: an output no file can be written to (root passes permission bits on /proc)
+    Row("report-out-proc", ("report", "-o", "/proc/x.html"), ("-o /proc/x.html",)),
 ]
 
 

@@ -10,6 +10,7 @@ import pytest
 from tests.report.fake_progress import progress
 
 from cosmos_curate.cli.main import run as curate
+from cosmos_curate.core.runs import create_run
 from cosmos_curate.report import RunRecorder, StageInfo
 
 
@@ -26,12 +27,36 @@ def test_no_run_named_renders_the_last_one(
     isolated_dirs: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """With no RUN the newest recorded run's page is written in its folder; its path printed."""
-    runs = isolated_dirs / "runs"
-    _record(runs / "older", 3)
-    newest = _record(runs / "newest", 4)
+    _record(create_run("older").folder, 3)
+    newest = _record(create_run("newest").folder, 4)
     assert curate(["report"]) == 0
     assert capsys.readouterr().out.strip() == str((newest / "report.html").resolve())
     assert "newest" in (newest / "report.html").read_text()
+
+
+def test_the_last_run_is_a_marked_run_folder(
+    isolated_dirs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A newer folder under the runs folder that no run marked (an output, a copy) is not
+    "the last run", even when it holds a series."""
+    run = _record(create_run("hello-world").folder, 3)
+    _record(isolated_dirs / "runs" / "not-a-run", 4)
+    assert curate(["report"]) == 0
+    assert capsys.readouterr().out.strip() == str((run / "report.html").resolve())
+    assert not (isolated_dirs / "runs" / "not-a-run" / "report.html").exists()
+
+
+def test_an_unwritable_output_is_one_error_line(
+    isolated_dirs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`-o` where no file can be written: exit 2, one line naming `-o PATH`, nothing left."""
+    run = _record(create_run("hello-world").folder, 3)
+    before = sorted(run.iterdir())
+    assert curate(["report", "-o", "/proc/x.html"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: -o /proc/x.html"), err
+    assert ".tmp" not in err[0]
+    assert sorted(run.iterdir()) == before
 
 
 def test_two_runs_side_by_side(isolated_dirs: Path, capsys: pytest.CaptureFixture[str]) -> None:

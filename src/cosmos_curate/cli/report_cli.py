@@ -13,6 +13,8 @@ from typing import Annotated
 import typer
 
 from cosmos_curate.cli.common import out
+from cosmos_curate.core.storage.probe import check_can_publish
+from cosmos_curate.core.utils.preflight import PreflightError
 from cosmos_curate.report import (
     REPORT_FILE,
     RunNotFoundError,
@@ -47,6 +49,13 @@ def report(
     ] = None,
 ) -> None:
     """Render a run's report page (runs side by side when several are given)."""
+    named = None
+    if output is not None:  # checked before any run is read: a bad -o is rejected at once
+        named = f"-o {output}"
+        try:
+            check_can_publish(output)
+        except OSError as exc:
+            raise _unwritable(named, exc) from exc
     folders = [resolve_run(name) for name in runs] if runs else [last_run()]
     if output is None:
         first = folders[0]
@@ -59,9 +68,15 @@ def report(
         path = write_report(folders, output.expanduser().resolve())
     except ValueError as exc:  # a file that is no run's series
         raise RunNotFoundError(str(exc)) from exc
+    except OSError as exc:
+        raise _unwritable(named or str(output), exc) from exc
     out.print(str(path), soft_wrap=True)
     if open_page:
         webbrowser.open(path.as_uri())
+
+
+def _unwritable(name: str, exc: OSError) -> PreflightError:
+    return PreflightError(f"{name}: cannot write the page there ({exc.strerror or exc})")
 
 
 report.__doc__ = f"{report.__doc__}\n{EXAMPLES}"

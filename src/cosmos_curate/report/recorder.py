@@ -21,6 +21,7 @@ from typing import IO, Any
 import psutil
 
 from cosmos_curate.core.interfaces.results import PipelineProgress, StageProgress
+from cosmos_curate.core.storage import publishing
 from cosmos_curate.presentation.format import first_line
 from cosmos_curate.report.series import (
     REPORT_FILE,
@@ -196,11 +197,9 @@ class RunRecorder:
         if self._file is None:
             return
         self._file.close()
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with tmp.open("w", encoding="utf-8") as file:
+        with publishing(self.path, "w") as file:
             file.write(dumps(self._header))
             file.writelines(dumps(r) for r in sorted(self._events + self._points, key=_t))
-        os.replace(tmp, self.path)
         self._file = self.path.open("a", encoding="utf-8")
 
     def _write(self, record: dict[str, Any]) -> None:

@@ -8,11 +8,11 @@ from __future__ import annotations
 import html
 import importlib.util
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
+from cosmos_curate.core.storage import publish_text
 from cosmos_curate.presentation.format import format_duration, format_rate
 from cosmos_curate.report import analysis, charts
 from cosmos_curate.report.series import RunSeries, read_series
@@ -49,13 +49,13 @@ def plotly_bundle() -> str:
 
 
 def write_report(folders: list[Path], out: Path) -> Path:
-    """Render the runs in `folders` (one, or several side by side) into `out`, atomically."""
+    """Render the runs in `folders` (one, or several side by side) into `out`, durably.
+
+    Raises `OSError` when `out` cannot be written (nothing is left behind then).
+    """
     runs = [read_series(folder) for folder in folders]
     page = render_page(runs)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, out)
+    publish_text(out, page)
     return out
 
 

@@ -1,9 +1,15 @@
-"""Finding run folders for `curate report`: by path, by folder name, or the newest one."""
+"""Finding run folders for `curate report`: by path, by folder name, or the newest run.
+
+"The last run" is the newest run folder the run itself marked (`cosmos_curate.core.runs`)
+that holds a series; a folder named explicitly (a path or a name under the runs folder)
+only needs a series, so runs recorded before markers existed still render.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from cosmos_curate.core import runs
 from cosmos_curate.core.interfaces.errors import CurateError
 from cosmos_curate.core.utils import settings
 from cosmos_curate.report.series import REPORT_FILE, SERIES_FILE
@@ -11,15 +17,6 @@ from cosmos_curate.report.series import REPORT_FILE, SERIES_FILE
 
 class RunNotFoundError(CurateError):
     """A run named on the command line has no recorded series (or no run was recorded)."""
-
-
-def recorded_runs() -> list[Path]:
-    """Run folders under the runs folder that hold a series, oldest first."""
-    root = settings.runs_root()
-    if not root.is_dir():
-        return []
-    found = [p.parent for p in root.glob(f"*/{SERIES_FILE}")]
-    return sorted(found, key=lambda p: (p / SERIES_FILE).stat().st_mtime)
 
 
 def resolve_run(name: str) -> Path:
@@ -39,9 +36,9 @@ def resolve_run(name: str) -> Path:
 
 
 def last_run() -> Path:
-    """The most recently recorded run."""
-    runs = recorded_runs()
-    if not runs:
+    """The folder of the most recently started run that recorded a series."""
+    run = runs.latest_run(holding=SERIES_FILE)
+    if run is None:
         msg = f"no recorded run under {settings.runs_root()}: run a pipeline first"
         raise RunNotFoundError(msg)
-    return runs[-1]
+    return run.folder

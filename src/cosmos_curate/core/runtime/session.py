@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import uuid
 from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 
 import attrs
 
+from cosmos_curate.core import runs
 from cosmos_curate.core.interfaces.errors import CurateError
 from cosmos_curate.core.interfaces.results import PipelineResult
 from cosmos_curate.core.interfaces.stage_interface import (
@@ -28,7 +28,6 @@ from cosmos_curate.core.runtime.metrics import PipelineMetrics
 from cosmos_curate.core.runtime.planner import NodeCapacity
 from cosmos_curate.core.runtime.run_options import RunOptions
 from cosmos_curate.core.runtime.stage_spec import ResolvedStage, resolve_stages
-from cosmos_curate.core.utils import settings
 from cosmos_curate.core.weights.check import check_weights as check_stage_weights
 from cosmos_curate.report import RunRecorder, StageInfo
 
@@ -76,7 +75,8 @@ def run_session(
             download_missing=options.download_missing,
             s3_prefix=options.model_weights_prefix,
         )
-    run_dir = options.run_dir or settings.runs_root() / uuid.uuid4().hex[:12]
+    # Without a folder from the caller the run gets its own, marked, under the runs folder.
+    run_dir = options.run_dir or runs.create_run("run_pipeline").folder
     failures_path = options.failures_path or run_dir / "failures.jsonl"
     with ExitStack() as stack:
         failure_log = FailureLog(failures_path)
