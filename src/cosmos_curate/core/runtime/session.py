@@ -75,7 +75,6 @@ def run_session(
             download_missing=options.download_missing,
             s3_prefix=options.model_weights_prefix,
         )
-    # Without a folder from the caller the run gets its own, marked, under the runs folder.
     run_dir = options.run_dir or runs.create_run("run_pipeline").folder
     failures_path = options.failures_path or run_dir / "failures.jsonl"
     with ExitStack() as stack:
