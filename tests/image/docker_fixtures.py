@@ -2,11 +2,14 @@
 
 A real Docker daemon started by PID, a debootstrap base image, and the test image built once.
 
-The daemon (`dockerd`, vfs storage, no iptables/bridge) lives under a temp folder for the
-session and is stopped by its PID. The base image is Debian bookworm made with debootstrap
-(cached as a tar under `CURATE_TEST_CACHE_DIR`, default `~/.cache/cosmos_curate/tests`),
-imported once per session, plus the stand-in `micromamba` (a test double) and this
-machine's CA bundle so that pip inside builds trusts the same TLS roots as the host.
+The daemon (`dockerd`, no iptables/bridge) lives under a temp folder for the session and is
+stopped by its PID. Storage: overlay2 where the kernel allows it (copy-on-write layers: a build
+step does not copy the whole image before it), else vfs; `CURATE_TEST_DOCKER_STORAGE` names the
+drivers to try in order (default `overlay2,vfs`). The base image is Debian bookworm made with
+debootstrap (cached as a tar under `CURATE_TEST_CACHE_DIR`, default
+`~/.cache/cosmos_curate/tests`), imported once per session, plus the stand-in `micromamba` (a
+test double) and this machine's CA bundle so that pip inside builds trusts the same TLS roots
+as the host.
 Missing `dockerd`/`debootstrap`: the tests skip, or fail when CURATE_REQUIRE_SERVICES=1.
 """
 
@@ -49,41 +52,59 @@ def _need(tool: str) -> str:
     return path
 
 
-@pytest.fixture(scope="session")
-def docker_host() -> Iterator[str]:
-    """DOCKER_HOST of a dockerd this session starts (vfs storage, legacy builder)."""
+def _start_dockerd(dockerd: str, root: Path, driver: str) -> subprocess.Popen[bytes] | None:
+    """A dockerd on `root`/docker.sock that answers a ping; None if it exits (no such driver)."""
     import docker
 
+    host = f"unix://{root}/docker.sock"
+    with (root / f"dockerd-{driver}.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [
+                dockerd,
+                f"--data-root={root}/data-{driver}",
+                f"--exec-root={root}/exec",
+                f"--pidfile={root}/docker.pid",
+                f"--host={host}",
+                f"--storage-driver={driver}",
+                "--iptables=false",
+                "--bridge=none",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            docker.DockerClient(base_url=host, timeout=5).ping()
+            return proc
+        except Exception:
+            if proc.poll() is not None:
+                return None
+            if time.monotonic() > deadline:
+                proc.kill()
+                proc.wait()
+                tail = (root / f"dockerd-{driver}.log").read_text(errors="replace")[-2000:]
+                pytest.fail(f"dockerd did not come up: {tail}")
+            time.sleep(0.5)
+
+
+@pytest.fixture(scope="session")
+def docker_host() -> Iterator[str]:
+    """DOCKER_HOST of a dockerd this session starts (overlay2 else vfs, legacy builder)."""
     dockerd = _need("dockerd")
     # a short folder: the socket path must stay under the 108-byte unix socket limit
     root = Path(tempfile.mkdtemp(prefix="curate-dockerd-"))
+    drivers = os.environ.get("CURATE_TEST_DOCKER_STORAGE", "overlay2,vfs").split(",")
+    proc = None
+    for driver in drivers:
+        proc = _start_dockerd(dockerd, root, driver.strip())
+        if proc is not None:
+            break
+    if proc is None:
+        logs = "".join(p.read_text(errors="replace")[-1000:] for p in root.glob("*.log"))
+        pytest.fail(f"dockerd did not start with any of {drivers}: {logs}")
     host = f"unix://{root}/docker.sock"
-    log = (root / "dockerd.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            dockerd,
-            f"--data-root={root}/data",
-            f"--exec-root={root}/exec",
-            f"--pidfile={root}/docker.pid",
-            f"--host={host}",
-            "--storage-driver=vfs",
-            "--iptables=false",
-            "--bridge=none",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                docker.DockerClient(base_url=host, timeout=5).ping()
-                break
-            except Exception:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    tail = (root / "dockerd.log").read_text(errors="replace")[-2000:]
-                    pytest.fail(f"dockerd did not come up: {tail}")
-                time.sleep(0.5)
         yield host
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -92,7 +113,6 @@ def docker_host() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        log.close()
         # dockerd can leave its netns bind mount behind; unmount what lies under our root
         for line in Path("/proc/mounts").read_text().splitlines():
             mount_point = line.split()[1]
