@@ -93,6 +93,11 @@ ROWS = [
     Row("registry-bad-json", ("model", "list", "--models-config", "{badjson}"), ("{badjson}",)),
     Row("registry-is-dir", ("model", "list", "--models-config", "{tmp}"), ("--models-config",)),
     Row("model-unknown", ("model", "download", "--models", "nosuchmodel"), ("nosuchmodel",)),
+    Row("models-empty", ("model", "download", "--models", ""), ("--models",)),
+    Row("models-only-commas", ("model", "download", "--models", " , "), ("--models",)),
+    Row("weights-prefix-http", ("model", "download", "--models", "gpt2",
+        "--model-weights-prefix", "http://127.0.0.1:{free}/w"),
+        ("--model-weights-prefix", "http://127.0.0.1:{free}/w")),
     # image
     Row("env-bad-name", ("image", "build", "--envs", "../etc", "--dry-run"), ("../etc",)),
     Row("env-unknown", ("image", "build", "--envs", "nosuchenv", "--dry-run"), ("nosuchenv",)),

@@ -39,17 +39,36 @@ def _size(size: int | None) -> str:
     return "?" if size is None else format_bytes(size)
 
 
+def _verified(manifest: weights_store.Manifest | None) -> str:
+    """`yes` when checked against the source's checksums, `no` when not, `-` with no manifest."""
+    if manifest is None:
+        return "-"
+    return "yes" if manifest.verified else "no"
+
+
+def _model_names(models: str | None) -> list[str] | None:
+    """The names of `--models a,b` (None: every model); a value naming none is refused."""
+    if models is None:
+        return None
+    names = [n.strip() for n in models.split(",") if n.strip()]
+    if not names:
+        msg = f"{models!r} names no model; pass names from `curate model list`, e.g. --models a,b"
+        raise typer.BadParameter(msg, param_hint="'--models'")
+    return names
+
+
 @app.command("list")
 def list_models(models_config: ModelsConfigOption = None) -> None:
-    """Table of the registered models and whether their weights are complete locally."""
+    """Table of the registered models: local weights state, and whether verified at download."""
     registry = model_registry.load_registry(models_config)
-    table = Table("name", "model id", "revision", "size", "local weights")
+    table = Table("name", "model id", "revision", "size", "local weights", "verified")
     for name, entry in registry.items():
         status = weights_store.weights_status(entry)
         size = status.manifest.total_size if status.manifest is not None else None
         state = status.state.value + (f": {status.reason}" if status.reason and
                                       status.state is weights_store.WeightsState.INCOMPLETE else "")
-        table.add_row(name, entry.model_id, entry.version[:12], _size(size), state)
+        table.add_row(name, entry.model_id, entry.version[:12], _size(size), state,
+                      _verified(status.manifest))
     out.print(table)
     err.print(f"weights folder: {settings.weights_root()}", highlight=False, soft_wrap=True)
 
@@ -69,12 +88,13 @@ def download(
 ) -> None:
     """Download model weights (pinned revision, resumable, skips verified complete ones)."""
     configure_logging(verbose)
+    names = _model_names(models)
     registry = model_registry.load_registry(models_config)
-    names = models.split(",") if models is not None else None
     selected = model_registry.select_models(registry, names)
     if not selected:
-        err.print("no models selected; pass --models a,b (see `curate model list`)")
-        raise typer.Exit(1)
+        path = model_registry.registry_path(models_config)
+        msg = f"model registry {path} lists no models; add an entry (see docs/MODELS.md)"
+        raise model_registry.ModelRegistryError(msg)
     for name, entry in selected.items():
         result = weights_download.download_model(
             name, entry, force=force, s3_prefix=model_weights_prefix

@@ -1,23 +1,25 @@
 """Video embedding models shaped like Cosmos-Embed1: one embedding per clip from T frames.
 
 The checkpoint ships its own code (Hugging Face `trust_remote_code`), loaded from the local
-weights folder only: `AutoProcessor` gives a processor with `num_video_frames` that turns a
-`(B, T, C, H, W)` uint8 batch into `{"videos": ...}`, and `AutoModel` gives a model whose
-`get_video_embeddings(videos=...)` returns an output with `visual_proj` `(B, D)`. The
-processor runs in a CPU stage (`VideoEmbedPreprocessor`), the model in a fractional-GPU
-stage (`VideoEmbedder`). Another model with this shape needs only a registry entry and a
-line in `VIDEO_EMBEDDING_MODELS`.
+weights folder only, and only when that folder is a download verified against its source
+(`core.weights.trust`; `CURATE_ALLOW_UNVERIFIED_WEIGHTS=1` opts out). `AutoProcessor` gives
+a processor with `num_video_frames` that turns a `(B, T, C, H, W)` uint8 batch into
+`{"videos": ...}`, and `AutoModel` gives a model whose `get_video_embeddings(videos=...)`
+returns an output with `visual_proj` `(B, D)`. The processor runs in a CPU stage
+(`VideoEmbedPreprocessor`), the model in a fractional-GPU stage (`VideoEmbedder`). Another
+model with this shape needs only a registry entry and a line in `VIDEO_EMBEDDING_MODELS`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
 from cosmos_curate.core.utils.device import preferred_device
+from cosmos_curate.core.weights.trust import require_verified_weights
 from cosmos_curate.models._checkpoint import CheckpointModel
 
 # --embedding-algorithm value -> Hugging Face model id (see configs/all_models.json).
@@ -38,6 +40,8 @@ def spread_indices(available: int, wanted: int) -> list[int]:
 class VideoEmbedPreprocessor(CheckpointModel):
     """The model's own processor alone: a clip's frames in, one model input out (CPU)."""
 
+    trusts_remote_code: ClassVar[bool] = True
+
     def __init__(self, model_id: str, weights_root: Path | None = None) -> None:
         super().__init__(model_id, weights_root)
         self._processor: Any = None
@@ -46,8 +50,9 @@ class VideoEmbedPreprocessor(CheckpointModel):
         """Load the processor (checkpoint code, local files only)."""
         from transformers import AutoProcessor
 
+        folder = require_verified_weights(self.weights_folder(), self.model_id)
         self._processor = AutoProcessor.from_pretrained(  # type: ignore[no-untyped-call]
-            self.weights_folder(), trust_remote_code=True, local_files_only=True
+            folder, trust_remote_code=True, local_files_only=True
         )
 
     @property
@@ -68,6 +73,8 @@ class VideoEmbedPreprocessor(CheckpointModel):
 class VideoEmbedder(CheckpointModel):
     """The video model: unit-norm clip embeddings from preprocessed frame stacks."""
 
+    trusts_remote_code: ClassVar[bool] = True
+
     def __init__(self, model_id: str, weights_root: Path | None = None) -> None:
         super().__init__(model_id, weights_root)
         self._model: Any = None
@@ -80,9 +87,8 @@ class VideoEmbedder(CheckpointModel):
 
         self._device = preferred_device()
         dtype = torch.bfloat16 if self._device.startswith("cuda") else torch.float32
-        model = AutoModel.from_pretrained(
-            self.weights_folder(), trust_remote_code=True, local_files_only=True
-        )
+        folder = require_verified_weights(self.weights_folder(), self.model_id)
+        model = AutoModel.from_pretrained(folder, trust_remote_code=True, local_files_only=True)
         self._model = model.to(self._device, dtype=dtype).eval()
 
     def embed(self, videos: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:

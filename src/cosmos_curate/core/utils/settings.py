@@ -5,6 +5,8 @@
   (default `/opt/conda/envs`, where the image puts them).
 - `CURATE_MODELS_CONFIG`: the model registry JSON (default: `configs/all_models.json`).
 - `CURATE_RUNS_DIR`: per-run folders (log, summary); `CURATE_RUNS_KEEP`: how many are kept.
+- `CURATE_ALLOW_UNVERIFIED_WEIGHTS=1`: let models that run code from their weights folder
+  (`trust_remote_code`) load weights not verified against their source.
 """
 
 from __future__ import annotations
@@ -27,6 +29,13 @@ def weights_root() -> Path:
     if override:
         return Path(override).expanduser()
     return _user_cache_dir() / "cosmos_curate" / "weights"
+
+
+def allow_unverified_weights() -> bool:
+    """Whether `CURATE_ALLOW_UNVERIFIED_WEIGHTS` opts in to running code from unverified weights."""
+    return os.environ.get("CURATE_ALLOW_UNVERIFIED_WEIGHTS", "").strip().lower() in {
+        "1", "true", "yes", "on"
+    }
 
 
 def envs_root() -> Path:

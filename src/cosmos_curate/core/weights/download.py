@@ -44,8 +44,13 @@ def download_model(
     """Fetch one model unless its folder is verified complete (sha256 of every file).
 
     `force` re-fetches a complete model and drops any earlier partial download. Safe to call
-    from several processes at once: they take turns on a per-model lock.
+    from several processes at once: they take turns on a per-model lock. A bad `s3_prefix` is
+    refused (`WeightsPrefixError`) before anything is created.
     """
+    if s3_prefix:
+        from cosmos_curate.core.weights.s3 import S3Location
+
+        S3Location.parse(s3_prefix)
     with weights_store.model_lock(entry.model_id):
         if force:
             weights_store.clear_staging(entry.model_id)

@@ -33,6 +33,18 @@ class CorruptDownloadError(WeightsError):
     """A fetched file does not match the size or checksum its source announced."""
 
 
+class UnsafeRemoteNameError(WeightsError):
+    """A source names a file that would land outside the model's folder (`..`, absolute, ...)."""
+
+
+class WeightsPrefixError(WeightsError):
+    """`--model-weights-prefix` is not an `s3://bucket/prefix` URL."""
+
+
+class UnverifiedWeightsError(WeightsError):
+    """A model that runs code from its folder found weights not verified against their source."""
+
+
 class S3WeightsError(WeightsError):
     """Fetching weights from an `s3://` prefix failed (bad URL, bucket, credentials, network)."""
 

@@ -37,6 +37,7 @@ from cosmos_curate.core.weights.errors import (
     MissingFileError,
     RevisionError,
 )
+from cosmos_curate.core.weights.names import check_remote_names
 from cosmos_curate.core.weights.registry import ModelEntry
 from cosmos_curate.presentation.format import first_line
 
@@ -149,7 +150,7 @@ def list_remote_files(name: str, entry: ModelEntry, hub: HubConfig) -> list[Remo
         for s in info.siblings or []
     }
     if entry.filelist is None:
-        return list(files.values())
+        return _checked(entry, hub, list(files.values()))
     absent = [f for f in entry.filelist if f not in files]
     if absent:
         msg = (
@@ -157,15 +158,23 @@ def list_remote_files(name: str, entry: ModelEntry, hub: HubConfig) -> list[Remo
             f"fix 'filelist' of entry {name!r} in the model registry"
         )
         raise MissingFileError(msg)
-    return [files[f] for f in entry.filelist]
+    return _checked(entry, hub, [files[f] for f in entry.filelist])
+
+
+def _checked(entry: ModelEntry, hub: HubConfig, remotes: list[RemoteFile]) -> list[RemoteFile]:
+    where = f"the hub at {hub.endpoint} ({entry.model_id} at {entry.version[:12]})"
+    check_remote_names([r.path for r in remotes], store.staged_folder(entry.model_id), where)
+    return remotes
 
 
 def _fetch_one(
     name: str, entry: ModelEntry, remote: RemoteFile, hub: HubConfig
-) -> store.FileRecord:
+) -> tuple[store.FileRecord, bool]:
+    """The staged file's record, and whether it matched a checksum the hub announced."""
     staged = store.staged_path(entry.model_id, remote.path)
-    if remote.size is not None and (done := store.reuse_staged(staged, remote.size)):
-        return done
+    if remote.size is not None and (done := store.reuse_staged(
+            staged, remote.size, sha256=remote.sha256, git_sha1=remote.git_sha1)):
+        return done, remote.sha256 is not None or remote.git_sha1 is not None
     url = hf_hub_url(entry.model_id, remote.path, revision=entry.version, endpoint=hub.endpoint)
     try:
         meta = get_hf_file_metadata(
@@ -203,9 +212,10 @@ def _fetch_one(
             raise CorruptDownloadError(msg) from exc
         expected = partial.stat().st_size if size is None else size
         try:
-            return store.finish_file(
+            record = store.finish_file(
                 partial, staged, size=expected, sha256=sha256, git_sha1=git_sha1
             )
+            return record, sha256 is not None or git_sha1 is not None
         except ValueError as exc:
             if attempt == 1 and resumed > 0:
                 continue  # the bytes kept from an earlier run were bad: start that file over
@@ -217,14 +227,20 @@ def _fetch_one(
 def fetch_from_hub(name: str, entry: ModelEntry, hub: HubConfig | None = None) -> store.Manifest:
     """Fetch the entry's files into its staging folder; return the manifest to publish."""
     hub = hub or HubConfig.from_env()
-    records = {
+    fetched = {
         remote.path: _fetch_one(name, entry, remote, hub)
         for remote in list_remote_files(name, entry, hub)
     }
+    verified = all(checked for _, checked in fetched.values())
     return store.Manifest(
         model_id=entry.model_id,
         revision=entry.version,
         source=hub.endpoint,
         filelist=entry.filelist,
-        files=records,
+        files={path: record for path, (record, _) in fetched.items()},
+        verified=verified,
+        verified_against=(
+            f"hub {hub.endpoint} revision {entry.version} (sha256 or git blob id of every file)"
+            if verified else ""
+        ),
     )

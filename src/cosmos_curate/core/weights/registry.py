@@ -19,6 +19,7 @@ import pydantic
 
 from cosmos_curate.core.interfaces.errors import CurateError
 from cosmos_curate.core.utils import settings
+from cosmos_curate.core.weights.names import name_problem
 
 _COMMIT_SHA = re.compile(r"^[0-9a-f]{40}$")
 
@@ -67,9 +68,8 @@ class ModelEntry(pydantic.BaseModel):
             msg = "must list at least one file, or be null for every file"
             raise ValueError(msg)
         for item in value:
-            parts = item.split("/")
-            if item.startswith("/") or "\\" in item or any(p in ("", ".", "..") for p in parts):
-                msg = f"{item!r} is not a relative file path inside the model repository"
+            if problem := name_problem(item):
+                msg = f"{item!r} is not a relative file path inside the model repository: {problem}"
                 raise ValueError(msg)
         if len(set(value)) != len(value):
             msg = "lists a file twice"

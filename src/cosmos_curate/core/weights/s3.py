@@ -3,7 +3,10 @@
 The layout is a model folder as this store writes it (e.g. uploaded with
 `aws s3 sync <weights root>/<model id> s3://bucket/prefix/<model id>`). When that copy holds
 the completion manifest, its revision must match the registry and every file is checked
-against its sha256; otherwise sizes come from the listing. Transfers resume with `Range`.
+against its sha256; otherwise sizes come from the listing. The download counts as verified
+only when every file matched that manifest and the manifest itself was verified against its
+source (a hub download synced up): an unverified copy stays unverified. Every key's name is
+checked (`names.check_remote_names`) before anything is written. Transfers resume with `Range`.
 The endpoint and credentials are boto3's usual ones (`AWS_ENDPOINT_URL_S3`, `AWS_PROFILE`, ...).
 """
 
@@ -24,7 +27,9 @@ from cosmos_curate.core.weights.errors import (
     MissingFileError,
     RevisionError,
     S3WeightsError,
+    WeightsPrefixError,
 )
+from cosmos_curate.core.weights.names import check_remote_names
 from cosmos_curate.core.weights.registry import ModelEntry
 
 _CHUNK = 1024 * 1024
@@ -39,10 +44,10 @@ class S3Location:
 
     @classmethod
     def parse(cls, url: str) -> S3Location:
-        """Parse `s3://bucket[/prefix]`; anything else is an `S3WeightsError`."""
+        """Parse `s3://bucket[/prefix]`; anything else is a `WeightsPrefixError`."""
         if not url.startswith("s3://") or not url[5:].split("/", 1)[0]:
             msg = f"--model-weights-prefix {url!r} must look like s3://bucket/prefix"
-            raise S3WeightsError(msg)
+            raise WeightsPrefixError(msg)
         bucket, _, prefix = url[5:].partition("/")
         return cls(bucket=bucket, prefix=prefix.strip("/"))
 
@@ -112,7 +117,7 @@ def _remote_manifest(client: Any, loc: S3Location, entry: ModelEntry) -> store.M
 def _fetch_one(client: Any, loc: S3Location, entry: ModelEntry, path: str, *, size: int,
                sha256: str | None) -> store.FileRecord:
     staged = store.staged_path(entry.model_id, path)
-    if done := store.reuse_staged(staged, size):
+    if done := store.reuse_staged(staged, size, sha256=sha256):
         return done
     partial = store.partial_path(entry.model_id, path)
     key = loc.model_prefix(entry.model_id) + path
@@ -151,12 +156,26 @@ def fetch_from_s3(name: str, entry: ModelEntry, url: str) -> store.Manifest:
         if absent:
             msg = f"{where} lacks {', '.join(absent)} listed in 'filelist' of entry {name!r}"
             raise MissingFileError(msg)
-        records = {}
-        for path in wanted:
-            known = remote.files.get(path) if remote is not None else None
-            records[path] = _fetch_one(client, loc, entry, path, size=sizes[path],
-                                       sha256=known.sha256 if known else None)
+        check_remote_names(wanted, store.staged_folder(entry.model_id), where)
+        known = remote.files if remote is not None else {}
+        records = {
+            path: _fetch_one(client, loc, entry, path, size=sizes[path],
+                             sha256=known[path].sha256 if path in known else None)
+            for path in wanted
+        }
     except _S3_ERRORS as exc:
         raise _translate(exc, where) from exc
+    verified_by = _verified_by(loc, entry, remote, wanted)
     return store.Manifest(model_id=entry.model_id, revision=entry.version, source=loc.url(),
-                          filelist=entry.filelist, files=records)
+                          filelist=entry.filelist, files=records, verified=bool(verified_by),
+                          verified_against=verified_by)
+
+
+def _verified_by(
+    loc: S3Location, entry: ModelEntry, remote: store.Manifest | None, wanted: list[str]
+) -> str:
+    """What the copy was verified against, or "" when it was not (no or unverified manifest)."""
+    if remote is None or not remote.verified or any(p not in remote.files for p in wanted):
+        return ""
+    key = loc.model_prefix(entry.model_id) + store.MANIFEST_NAME
+    return f"sha256 in {loc.url(key)}, itself verified against {remote.verified_against}"

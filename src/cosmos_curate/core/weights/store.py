@@ -3,8 +3,11 @@
 A model's folder (`get_local_dir_for_weights_name(model_id)`) is complete when it holds the
 manifest `.curate-complete.json`, written last, whose model id, revision and filelist match the
 registry entry and whose files are all there with their recorded sizes (and, when asked, their
-sha256). Downloads happen in `<weights root>/.curate-staging/<model id>/` and the finished
-folder is renamed into place, so a failed download never leaves a folder that looks complete.
+sha256). The manifest also says whether every file was checked against a checksum its source
+published (`verified`, and `verified_against` saying which); manifests written before that
+field existed read as unverified. Downloads happen in `<weights root>/.curate-staging/<model id>/`
+and the finished folder is renamed into place, so a failed download never leaves a folder that
+looks complete.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import enum
 import fcntl
 import hashlib
 import json
-import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -23,6 +25,7 @@ from typing import BinaryIO
 
 import attrs
 
+from cosmos_curate.core.storage import fsync_dir, publish_staged, publish_text
 from cosmos_curate.core.utils import settings
 from cosmos_curate.core.utils.model_utils import get_local_dir_for_weights_name
 from cosmos_curate.core.weights.registry import ModelEntry
@@ -52,13 +55,19 @@ class FileRecord:
 
 @attrs.frozen
 class Manifest:
-    """What a finished download wrote: the source, the revision and every file."""
+    """What a finished download wrote: the source, the revision and every file.
+
+    `verified` is True only when every file matched a checksum its source published for the
+    pinned revision; `verified_against` then says which (hub revision, S3 manifest).
+    """
 
     model_id: str
     revision: str
     source: str
     filelist: list[str] | None
     files: dict[str, FileRecord]
+    verified: bool = False
+    verified_against: str = ""
 
     @property
     def total_size(self) -> int:
@@ -103,9 +112,14 @@ def partial_path(model_id: str, filename: str) -> Path:
     return staging_root(model_id) / "partial" / filename
 
 
+def staged_folder(model_id: str) -> Path:
+    """The folder that becomes the model folder once every file is in it."""
+    return staging_root(model_id) / "files"
+
+
 def staged_path(model_id: str, filename: str) -> Path:
     """Where a fully transferred and verified file waits until the whole model is done."""
-    return staging_root(model_id) / "files" / filename
+    return staged_folder(model_id) / filename
 
 
 def _manifest_to_json(manifest: Manifest) -> str:
@@ -115,6 +129,8 @@ def _manifest_to_json(manifest: Manifest) -> str:
         "source": manifest.source,
         "filelist": manifest.filelist,
         "files": {k: {"size": v.size, "sha256": v.sha256} for k, v in manifest.files.items()},
+        "verified": manifest.verified,
+        "verified_against": manifest.verified_against,
     }
     return json.dumps(body, indent=2, sort_keys=True)
 
@@ -131,6 +147,8 @@ def parse_manifest(text: str) -> Manifest | None:
             source=str(raw["source"]),
             filelist=[str(f) for f in filelist] if filelist is not None else None,
             files=files,
+            verified=raw.get("verified") is True,
+            verified_against=str(raw.get("verified_against") or ""),
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
@@ -145,13 +163,8 @@ def read_manifest(folder: Path) -> Manifest | None:
 
 
 def write_manifest(folder: Path, manifest: Manifest) -> None:
-    """Write the manifest atomically (temp file + fsync + rename)."""
-    tmp = folder / f"{MANIFEST_NAME}.{uuid.uuid4().hex[:8]}.tmp"
-    with tmp.open("w", encoding="utf-8") as f:
-        f.write(_manifest_to_json(manifest))
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.replace(folder / MANIFEST_NAME)
+    """Publish the manifest durably (all of it or nothing, see `cosmos_curate.core.storage`)."""
+    publish_text(folder / MANIFEST_NAME, _manifest_to_json(manifest))
 
 
 def _any_file(folder: Path) -> bool:
@@ -168,7 +181,7 @@ def weights_status(entry: ModelEntry, *, deep: bool = False) -> WeightsStatus:
         if _any_file(staging_root(entry.model_id)):
             return WeightsStatus(WeightsState.PARTIAL, folder, "an earlier download stopped")
         return WeightsStatus(WeightsState.MISSING, folder)
-    problem = _manifest_problem(entry, manifest) or _files_problem(folder, manifest, deep=deep)
+    problem = _manifest_problem(entry, manifest) or files_problem(folder, manifest, deep=deep)
     if problem:
         return WeightsStatus(WeightsState.INCOMPLETE, folder, problem, manifest)
     return WeightsStatus(WeightsState.COMPLETE, folder, manifest=manifest)
@@ -184,7 +197,8 @@ def _manifest_problem(entry: ModelEntry, manifest: Manifest) -> str:
     return ""
 
 
-def _files_problem(folder: Path, manifest: Manifest, *, deep: bool) -> str:
+def files_problem(folder: Path, manifest: Manifest, *, deep: bool) -> str:
+    """The first file of the manifest that is missing, of another size or (`deep`) corrupt."""
     for name, record in manifest.files.items():
         path = folder / name
         if not path.is_file():
@@ -212,6 +226,7 @@ def publish(model_id: str, manifest: Manifest) -> Path:
         trash = root.parent / f".{root.name}.old-{uuid.uuid4().hex[:8]}"
         final.rename(trash)
     staged.rename(final)
+    fsync_dir(final.parent)
     if trash is not None:
         shutil.rmtree(trash, ignore_errors=True)
     shutil.rmtree(root, ignore_errors=True)
@@ -270,13 +285,24 @@ def finish_file(
     if problem:
         partial.unlink(missing_ok=True)
         raise ValueError(problem)
-    staged.parent.mkdir(parents=True, exist_ok=True)
-    partial.replace(staged)
+    publish_staged(partial, staged)
     return FileRecord(size=size, sha256=actual_sha256)
 
 
-def reuse_staged(staged: Path, size: int) -> FileRecord | None:
-    """A file an interrupted run already verified and staged, or None to fetch it."""
-    if staged.is_file() and staged.stat().st_size == size:
-        return FileRecord(size=size, sha256=hash_file(staged))
-    return None
+def reuse_staged(
+    staged: Path, size: int, *, sha256: str | None = None, git_sha1: str | None = None
+) -> FileRecord | None:
+    """A file an interrupted run already staged, or None to fetch it.
+
+    The staging folder is shared by every source, so the file is checked again against the
+    checksums this source announces (when it announces any); a mismatch is dropped.
+    """
+    if not staged.is_file() or staged.stat().st_size != size:
+        return None
+    actual_sha256, actual_git = _digests(staged)
+    if (sha256 is not None and actual_sha256 != sha256) or (
+        git_sha1 is not None and actual_git != git_sha1
+    ):
+        staged.unlink()
+        return None
+    return FileRecord(size=size, sha256=actual_sha256)
