@@ -51,6 +51,27 @@ class DoneSet:
         return sum(e - s for s, e in zip(self._starts, self._ends, strict=True))
 
 
+def read_done(folder: Path) -> DoneSet:
+    """The positions the journal in `folder` lists as done (none when it has no journal).
+
+    Read only: for a caller that must know, before the run, which inputs it will skip.
+    """
+    done = DoneSet()
+    path = folder / JOURNAL_NAME
+    if not path.is_file():
+        return done
+    torn = 0
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            for start, end in json.loads(line)["done"]:
+                done.add(int(start), int(end))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            torn += 1
+    if torn:
+        logger.warning("checkpoint %s: ignored %d torn record(s)", path, torn)
+    return done
+
+
 def repair_torn_tail(path: Path) -> int:
     """Cut a last line that has no newline (a write cut short); returns the bytes removed.
 
@@ -98,15 +119,7 @@ class ResumeJournal:
 
     def _load(self) -> None:
         repair_torn_tail(self.path)
-        torn = 0
-        for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
-            try:
-                for start, end in json.loads(line)["done"]:
-                    self.done.add(int(start), int(end))
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-                torn += 1
-        if torn:
-            logger.warning("checkpoint %s: ignored %d torn record(s)", self.path, torn)
+        self.done = read_done(self.folder)
 
     def record(self, ranges: Ranges) -> None:
         """Queue ranges as done; they reach the disk at the next `flush`."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -22,6 +23,7 @@ import pydantic
 
 from cosmos_curate.core.interfaces.pipeline_interface import PipelineResult, execute_pipeline
 from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageSpec
+from cosmos_curate.core.runtime.journal import DoneSet, read_done
 from cosmos_curate.core.utils import settings
 from cosmos_curate.models.aesthetics import AESTHETIC_MODEL_ID
 from cosmos_curate.models.clip import CLIP_MODEL_ID
@@ -108,10 +110,17 @@ def build_stages(options: VideoSplitOptions) -> list[CuratorStage[Any, Any] | Cu
 
 @attrs.define
 class _InputPlan:
-    """The videos of this run, discovered lazily; counts are final once iterated."""
+    """The videos of this run, discovered lazily; counts are final once iterated.
+
+    With a checkpoint journal (`journal`: the positions it lists as done) every listed video
+    is yielded, so that positions mean the same videos in every run; the runtime skips the
+    ones the journal lists. Skipping finished videos here instead would shift the positions
+    of the rest, and the journal would then skip videos that never ran.
+    """
 
     options: VideoSplitOptions
     layout: OutputLayout
+    journal: DoneSet | None = None
     found: int = 0
     skipped: int = 0
     video_ids: list[str] = attrs.field(factory=list)
@@ -120,8 +129,16 @@ class _InputPlan:
         for source, name in sources.list_videos(self.options.input_path, self.options.s3):
             if self.options.limit is not None and len(self.video_ids) >= self.options.limit:
                 return
+            position = self.found
             self.found += 1
             video_id = sources.video_id_for(name)
+            if self.journal is not None:
+                if position in self.journal:
+                    self.skipped += 1
+                else:
+                    self.video_ids.append(video_id)
+                yield VideoTask(source=source, video_id=video_id)
+                continue
             if self.layout.video_done(video_id):
                 if not self.options.no_embeddings:
                     ensure_table(self.layout, video_id)  # a run may have stopped just before
@@ -139,6 +156,14 @@ def run_video_split(options: VideoSplitOptions, run: RunOptions) -> PipelineResu
     return split_videos(options, **run.as_kwargs())
 
 
+def _journal_done(run_kwargs: dict[str, Any]) -> DoneSet | None:
+    """The positions a resumed run's journal lists as done; None without a journal."""
+    folder = run_kwargs.get("checkpoint_dir")
+    if folder is None:
+        return None
+    return read_done(Path(folder)) if run_kwargs.get("resume") else DoneSet()
+
+
 def split_videos(options: VideoSplitOptions, **run_kwargs: Any) -> PipelineResult:
     """Library entry point: `run_kwargs` go to `execute_pipeline` (Ray address, ...).
 
@@ -146,7 +171,7 @@ def split_videos(options: VideoSplitOptions, **run_kwargs: Any) -> PipelineResul
     """
     layout = options.layout()
     prepare_output(layout)
-    plan = _InputPlan(options, layout)
+    plan = _InputPlan(options, layout, _journal_done(run_kwargs))
     run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
     if run_kwargs.get("failures_path") is None:
         run_kwargs["failures_path"] = str(local_failures_path(layout, run_id))
