@@ -35,6 +35,7 @@ def test_dry_run_prints_a_valid_script_and_submits_nothing(tmp_path: Path) -> No
     args = [
         "slurm", "submit", "--dry-run", "--nodes", "3", "--gpus-per-node", "8", "-p", "batch",
         "-A", "proj", "--time", "4:00:00", "--requeue", "--checkpoint-dir", "ckpt",
+        "--join-timeout", "1234",
         "--sbatch-line=--mem=0", "--ray-arg=--object-store-memory=1000000000", "--",
         "curate", "pipeline", "run", "hello-world", "--prompts", "it's $HOME; rm -rf /",
     ]  # fmt: skip
@@ -48,6 +49,7 @@ def test_dry_run_prints_a_valid_script_and_submits_nothing(tmp_path: Path) -> No
     assert "secret-token-value" not in script and "ray stop" not in script.replace("never", "")
     assert "'it'\"'\"'s $HOME; rm -rf /'" in script  # shell-quoted, reaches the command as is
     assert f"--checkpoint-dir {tmp_path / 'ckpt'}" in script
+    assert "--timeout 1234 " in script  # the driver step waits --join-timeout for the nodes
     checked = subprocess.run(
         ["bash", "-n"], input=script, text=True, capture_output=True, check=False
     )
@@ -65,6 +67,7 @@ def test_dry_run_prints_a_valid_script_and_submits_nothing(tmp_path: Path) -> No
         (["--container-image", "img; rm", "--", "true"], "--container-image"),
         (["--checkpoint-dir", "c", "--", "python", "x.py"], "--checkpoint-dir"),
         (["--auth", "maybe", "--", "true"], "--auth 'maybe'"),
+        (["--join-timeout", "0", "--", "true"], "--join-timeout 0"),
         ([], "no command given"),
     ],
 )

@@ -94,6 +94,12 @@ def submit_command(
         typer.Option("--ray-arg", help="Extra `ray start` flag for every node (repeat)."),
     ] = None,
     auth: Annotated[str, typer.Option("--auth", help="Ray auth: token or disabled.")] = "token",
+    join_timeout: Annotated[
+        int,
+        typer.Option(
+            "--join-timeout", help="Seconds to wait for every node to join the head (default 600)."
+        ),
+    ] = 600,
     wait: Annotated[
         bool, typer.Option("--wait", help="Wait for the job; exit with its exit code.")
     ] = False,
@@ -121,6 +127,7 @@ def submit_command(
         metrics_port=metrics_port,
         ray_args=tuple(ray_arg or ()),
         auth=auth,
+        join_timeout_s=join_timeout,
     )
     if dry_run:
         out.print(render_script(spec, Path("JOB_DIR")), end="", soft_wrap=True)

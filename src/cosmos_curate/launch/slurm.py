@@ -43,6 +43,7 @@ _TIME_NUMBER = re.compile(r"[0-9]{1,9}")
 NO_TIME_LIMIT = ("UNLIMITED", "INFINITE")
 # Bounds no real job reaches: a larger value is a typo (UNLIMITED is the way to say none).
 MAX_TIME_MINUTES = 365 * 24 * 60
+MAX_JOIN_TIMEOUT_S = 24 * 3600  # a day: a node that has not joined by then will not
 MAX_NODES = 100_000
 MAX_GPUS_PER_NODE = 1024
 _IMAGE = re.compile(r"^[^\s,'\"`$;&|<>\\]+$")
@@ -103,6 +104,8 @@ class SlurmJobSpec:
             _fail(f"--ray-port {self.ray_port} is out of range (1024-65535)")
         if not 0 <= self.metrics_port <= 65535:
             _fail(f"--metrics-port {self.metrics_port} is out of range (0-65535)")
+        if not 1 <= self.join_timeout_s <= MAX_JOIN_TIMEOUT_S:
+            _fail(f"--join-timeout {self.join_timeout_s}: give 1 to {MAX_JOIN_TIMEOUT_S} seconds")
 
     def _check_names(self) -> None:
         for flag, value in (("--partition", self.partition), ("--account", self.account)):
