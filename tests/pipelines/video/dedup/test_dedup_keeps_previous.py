@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.core.weights.fixtures import moto_s3, s3_env  # noqa: F401  (moto server fixtures)
 from tests.pipelines.video.dedup import _fake_split
 
 from cosmos_curate.pipelines.video.dedup import results
@@ -124,3 +125,35 @@ def test_a_switch_that_moved_everything_in_is_finished_by_the_next_run(tmp_path:
     assert sorted(p.name for p in out.iterdir()) == [
         "clustering_results", "extraction", "summary.json",
     ]  # fmt: skip
+
+
+@pytest.mark.integration
+@pytest.mark.usefixtures("s3_env")
+def test_on_s3_the_new_keys_replace_the_previous_ones_only_at_publish() -> None:
+    """moto's S3 server: staged keys are invisible under the results until `publish`, then
+    copied over; stale keys of replaced entries and the staging prefix are gone, the user's
+    own key stays; `recover` clears a killed run's staging prefix."""
+    import boto3
+
+    client = boto3.client("s3")
+    client.create_bucket(Bucket="dedup-results")
+    put = {
+        "out/extraction/old_only.csv": b"old",
+        "out/extraction/t.csv": b"old",
+        "out/summary.json": b"old",
+        "out/notes.txt": b"mine",
+        "out/.dedup-staging-r1/extraction/t.csv": b"new",
+        "out/.dedup-staging-r1/summary.json": b"new",
+        "out/.dedup-staging-dead/summary.json": b"killed run",
+    }
+    for key, body in put.items():
+        client.put_object(Bucket="dedup-results", Key=key, Body=body)
+    results.publish("s3://dedup-results/out", results.staging_path("s3://dedup-results/out", "r1"))
+    results.recover("s3://dedup-results/out")
+
+    def body(key: str) -> bytes:
+        return bytes(client.get_object(Bucket="dedup-results", Key=key)["Body"].read())
+
+    keys = sorted(o["Key"] for o in client.list_objects_v2(Bucket="dedup-results")["Contents"])
+    assert keys == ["out/extraction/t.csv", "out/notes.txt", "out/summary.json"]
+    assert body("out/extraction/t.csv") == b"new" and body("out/notes.txt") == b"mine"
