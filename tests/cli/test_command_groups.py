@@ -31,3 +31,20 @@ def test_version_and_help_import_no_command_group() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["model", "--help"], ["pipeline", "run", "hello-world", "--help"]]
+)
+def test_help_placeholders_read_as_words(
+    argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Option values read `N`, `TEXT`, `PATH` (never `<list[str]>` or `<bool>`)."""
+    from cosmos_curate.cli.main import run
+
+    monkeypatch.setenv("COLUMNS", "80")
+    assert run(argv) == 0
+    text = capsys.readouterr().out
+    assert "--help" in text
+    for python_type in ("<bool>", "<int>", "<float>", "<str>", "<list[", "<Path>", "<path>"):
+        assert python_type not in text

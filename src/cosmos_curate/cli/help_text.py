@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import pathlib
+import typing
 from typing import Any
 
 from rich.markup import escape
+
+# What an option's value reads as in help (Typer's default is the Python type: `<list[str]>`).
+_PLACEHOLDERS: dict[Any, str] = {int: "N", float: "NUMBER", str: "TEXT", pathlib.Path: "PATH"}
+
+
+def placeholder(annotation: Any) -> str | None:
+    """The word shown for an option's value (`N`, `PATH`, ...), None to keep Typer's own."""
+    if typing.get_origin(annotation) is list:
+        (annotation,) = typing.get_args(annotation)
+    return _PLACEHOLDERS.get(annotation)
 
 
 def literal_help(command: Any) -> Any:
@@ -21,6 +33,22 @@ def literal_help(command: Any) -> Any:
             param.help = escape(param.help)
         if getattr(param, "is_flag", False) or getattr(param, "is_bool_flag", False):
             param.metavar = ""
+        elif param.metavar is None and hasattr(param, "type_descriptor"):
+            param.metavar = placeholder(param.type_descriptor.annotation)
+    _plain_help_option(command)
     for sub in getattr(command, "commands", {}).values():
         literal_help(sub)
     return command
+
+
+def _plain_help_option(command: Any) -> None:
+    """`--help` (made per call by click) shows no `<bool>` either."""
+    make = command.get_help_option
+
+    def help_option(ctx: Any) -> Any:
+        option = make(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+    command.get_help_option = help_option
