@@ -94,6 +94,8 @@ ROWS = [
     Row("registry-is-dir", ("model", "list", "--models-config", "{tmp}"), ("--models-config",)),
     Row("model-unknown", ("model", "download", "--models", "nosuchmodel"), ("nosuchmodel",)),
     Row("models-empty", ("model", "download", "--models", ""), ("--models",)),
+    Row("models-none", ("model", "download"), ("--models", "--all")),
+    Row("models-and-all", ("model", "download", "--all", "--models", "gpt2"), ("--all",)),
     Row("models-only-commas", ("model", "download", "--models", " , "), ("--models",)),
     Row("weights-prefix-http", ("model", "download", "--models", "gpt2",
         "--model-weights-prefix", "http://127.0.0.1:{free}/w"),

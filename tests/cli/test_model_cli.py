@@ -135,17 +135,19 @@ def test_malformed_registry_via_option_and_env(
     listing = curate_in_process("model", "list", "--models-config", str(registry_file))
     assert _one_error_line(listing).startswith(expected)
     monkeypatch.setenv("CURATE_MODELS_CONFIG", str(registry_file))
-    assert _one_error_line(curate_in_process("model", "download")).startswith(expected)
+    assert _one_error_line(curate_in_process("model", "download", "--all")).startswith(expected)
 
 
 def test_token_is_used_but_never_printed(registry_file: Path, hub_env: FakeHub) -> None:
     """A private model downloads with HF_TOKEN; a wrong token fails without echoing it."""
     hub_env.add_commit("me/private", GPT2_SHA, {"config.json": b"{}"}, token=TOKEN)
     write_registry(registry_file, {"priv": {"model_id": "me/private", "version": GPT2_SHA}})
-    bad = _curate("model", "download", "--models-config", str(registry_file),
+    bad = _curate("model", "download", "--all", "--models-config", str(registry_file),
                   HF_TOKEN=TOKEN + "x")
     assert "set HF_TOKEN for a private model" in _one_error_line(bad)
-    good = _curate("model", "download", "--models-config", str(registry_file), HF_TOKEN=TOKEN)
+    good = _curate(
+        "model", "download", "--all", "--models-config", str(registry_file), HF_TOKEN=TOKEN
+    )
     assert good.returncode == 0, good.stderr
     for proc in (bad, good):
         assert TOKEN not in proc.stdout + proc.stderr

@@ -46,10 +46,19 @@ def _verified(manifest: weights_store.Manifest | None) -> str:
     return "yes" if manifest.verified else "no"
 
 
-def _model_names(models: str | None) -> list[str] | None:
-    """The names of `--models a,b` (None: every model); a value naming none is refused."""
-    if models is None:
+def _model_names(models: str | None, every: bool) -> list[str] | None:
+    """The names of `--models a,b`, or None for `--all`; neither, both or an empty list: refused."""
+    if every and models is not None:
+        msg = "give --models NAMES or --all, not both"
+        raise typer.BadParameter(msg, param_hint="'--all'")
+    if every:
         return None
+    if models is None:
+        msg = (
+            "say which weights to fetch: --models a,b (names from `curate model list`), "
+            "or --all for every registered model (tens of GB)"
+        )
+        raise typer.BadParameter(msg, param_hint="'--models'")
     names = [n.strip() for n in models.split(",") if n.strip()]
     if not names:
         msg = f"{models!r} names no model; pass names from `curate model list`, e.g. --models a,b"
@@ -75,8 +84,11 @@ def list_models(models_config: ModelsConfigOption = None) -> None:
 
 @app.command("download")
 def download(
+    *,
     models: Annotated[str | None, typer.Option(
-        "--models", help="Comma-separated model names (default: every registered model).")] = None,
+        "--models", help="Comma-separated model names (see `curate model list`).")] = None,
+    every: Annotated[bool, typer.Option(
+        "--all", help="Every registered model (tens of GB).")] = False,
     force: Annotated[bool, typer.Option(
         "--force", help="Download again even when the weights are complete.")] = False,
     models_config: ModelsConfigOption = None,
@@ -88,7 +100,7 @@ def download(
 ) -> None:
     """Download model weights (pinned revision, resumable, skips verified complete ones)."""
     configure_logging(verbose)
-    names = _model_names(models)
+    names = _model_names(models, every)
     registry = model_registry.load_registry(models_config)
     selected = model_registry.select_models(registry, names)
     if not selected:
