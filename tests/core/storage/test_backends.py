@@ -14,7 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from cosmos_curate.core.storage import DataFolder, Entry, StorageKeyError, listing
+from cosmos_curate.core.storage import (
+    DataFolder,
+    Entry,
+    StorageKeyError,
+    StorageURLError,
+    listing,
+)
 
 
 def test_write_read_exists(backend_folder: DataFolder) -> None:
@@ -148,5 +154,5 @@ def test_check_writable(backend_folder: DataFolder) -> None:
         return
     scheme, _, rest = folder.url.partition("://")
     missing = DataFolder(f"{scheme}://no-such-bucket-{rest[2:14]}/x", folder.options)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(StorageURLError, match=r"cannot use .*no-such-bucket"):
         missing.check_writable()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cosmos_curate.pipelines.video.layout import OutputLayout, clip_id_for
 from cosmos_curate.pipelines.video.sources import list_videos, video_id_for
-from cosmos_curate.pipelines.video.storage import S3Config, S3Storage
+from cosmos_curate.pipelines.video.storage import S3Config
 
 
 def test_video_done_needs_every_chunk_and_every_clip(tmp_path: Path) -> None:
@@ -26,13 +26,14 @@ def test_video_done_needs_every_chunk_and_every_clip(tmp_path: Path) -> None:
 
 
 def test_s3_layout_pickles_without_its_client() -> None:
-    """An S3 output travels to Ray workers: profile and endpoint kept, no boto3 client."""
+    """An S3 output travels to Ray workers: profile and endpoint kept, no S3 client."""
     layout = OutputLayout("s3://bucket/out/run", S3Config("p", "http://127.0.0.1:9"))
-    assert isinstance(layout.storage, S3Storage)
+    assert not layout.storage.is_local
     assert layout.url(layout.clip_mp4("c")) == "s3://bucket/out/run/clips/c.mp4"
-    copy = pickle.loads(pickle.dumps(layout))
-    assert copy.storage.config == S3Config("p", "http://127.0.0.1:9")
-    assert copy.storage._client is None
+    data = pickle.dumps(layout)
+    assert b"s3fs" not in data and b"botocore" not in data
+    copy = pickle.loads(data)
+    assert copy.storage.options == S3Config("p", "http://127.0.0.1:9")
 
 
 def test_ids_are_stable_and_distinct(tmp_path: Path) -> None:

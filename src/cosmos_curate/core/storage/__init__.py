@@ -10,7 +10,7 @@ from cosmos_curate.core.storage.errors import (
     StorageKeyError,
     StorageURLError,
 )
-from cosmos_curate.core.storage.folder import DataFolder
+from cosmos_curate.core.storage.folder import DataFolder, file_location
 from cosmos_curate.core.storage.keys import check_key, key_problem
 from cosmos_curate.core.storage.listing import Entry
 from cosmos_curate.core.storage.options import StorageOptions
@@ -33,6 +33,7 @@ __all__ = [
     "StorageOptions",
     "StorageURLError",
     "check_key",
+    "file_location",
     "fsync_dir",
     "is_remote",
     "key_problem",

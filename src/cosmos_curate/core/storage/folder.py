@@ -207,10 +207,28 @@ class DataFolder:
                 self.fs.rm(paths)
 
     def check_writable(self) -> None:
-        """Raise `OSError`/`StorageURLError` now when outputs could not be written here."""
+        """Raise `StorageURLError` (remote) or `OSError` (local) when outputs cannot go here."""
         self._writable()
         if self.is_local:
             check_can_publish(Path(self.location.root) / "probe")
         else:
-            # The bucket (or container) must exist and answer: FileNotFoundError, PermissionError.
-            self.fs.info(self.location.root.split("/", 1)[0])
+            bucket = self.location.root.split("/", 1)[0]
+            try:
+                self.fs.info(bucket)
+            except OSError as exc:
+                msg = f"cannot use {self.url} for output: bucket {bucket!r}: {exc}"
+                raise StorageURLError(msg) from exc
+
+
+def file_location(url: str, options: StorageOptions | None = None) -> tuple[DataFolder, str]:
+    """The folder holding the file `url` (its bucket, or its local folder) and its key there."""
+    location = parse_url(url)
+    options = options or StorageOptions()
+    if location.is_local:
+        local = Path(location.root)
+        return DataFolder(str(local.parent), options), local.name
+    if location.protocol == "http":
+        parent, _, name = location.root.rpartition("/")
+        return DataFolder(parent, options), name
+    bucket, _, key = location.root.partition("/")
+    return DataFolder(f"{url.split('://', 1)[0]}://{bucket}", options), key

@@ -27,12 +27,8 @@ from typing import Any
 
 import attrs
 
-from cosmos_curate.pipelines.video.storage import (
-    LocalStorage,
-    S3Config,
-    S3Storage,
-    open_storage,
-)
+from cosmos_curate.core.storage import DataFolder
+from cosmos_curate.pipelines.video.storage import S3Config, open_storage
 
 
 def clip_id_for(video_id: str, start_frame: int, end_frame: int) -> str:
@@ -55,7 +51,7 @@ class OutputLayout:
 
     root: str = attrs.field(converter=str)
     s3: S3Config = attrs.field(factory=S3Config)
-    storage: LocalStorage | S3Storage = attrs.field(init=False)
+    storage: DataFolder = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.storage = open_storage(self.root, self.s3)
@@ -114,7 +110,10 @@ class OutputLayout:
 
     def read_json(self, key: str) -> Any:
         """Parsed JSON under `key`, or None when missing or torn."""
-        return _parse_json(self.storage.read_bytes(key))
+        try:
+            return _parse_json(self.storage.read_bytes(key))
+        except FileNotFoundError:
+            return None
 
     def exists(self, key: str) -> bool:
         """Whether `key` holds an object."""
@@ -122,11 +121,11 @@ class OutputLayout:
 
     def url(self, key: str) -> str:
         """Where `key` lives (a path or an s3:// URL)."""
-        return self.storage.url(key)
+        return self.storage.url_of(key)
 
     def local_path(self, key: str) -> Path | None:
         """The local file of `key`, or None when the output is on S3."""
-        return self.storage.path(key) if isinstance(self.storage, LocalStorage) else None
+        return self.storage.path(key) if self.storage.is_local else None
 
     # -- progress ---------------------------------------------------------------------
     def clip_done(self, clip_id: str) -> bool:

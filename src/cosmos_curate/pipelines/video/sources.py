@@ -2,8 +2,8 @@
 
 Listing happens in the driver (it yields names only, lazily); stages open a source with
 `local_path`, which downloads S3 objects once per node into a cache folder so that PyAV
-can seek in them. S3 access honours an `S3Config` (profile, endpoint URL), and otherwise
-boto3's usual environment.
+can seek in them. Remote access goes through `core.storage` with the run's `StorageOptions`
+(profile, endpoint URL), and otherwise each backend's usual environment.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from cosmos_curate.core.interfaces.errors import CurateError
+from cosmos_curate.core.storage import DataFolder, file_location
 from cosmos_curate.core.utils import settings
-from cosmos_curate.pipelines.video.storage import S3Config, is_s3, split_s3
+from cosmos_curate.pipelines.video.storage import S3Config, is_s3
 
-__all__ = ["InputPathError", "is_s3", "list_videos", "local_path", "split_s3", "video_id_for"]
+__all__ = ["InputPathError", "is_s3", "list_videos", "local_path", "video_id_for"]
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".mkv", ".webm"})
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -43,15 +44,10 @@ def list_videos(input_path: str, s3: S3Config | None = None) -> Iterator[tuple[s
 
 
 def _list_s3(url: str, s3: S3Config) -> Iterator[tuple[str, str]]:
-    bucket, prefix = split_s3(url)
-    if prefix and not prefix.endswith("/"):
-        prefix += "/"
-    paginator = s3.client().get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-        for obj in page.get("Contents", []):
-            key = obj["Key"]
-            if PurePosixPath(key).suffix.lower() in VIDEO_EXTENSIONS:
-                yield f"s3://{bucket}/{key}", key[len(prefix) :]
+    folder = DataFolder(url, s3)
+    for key, _ in folder.list():
+        if PurePosixPath(key).suffix.lower() in VIDEO_EXTENSIONS:
+            yield folder.url_of(key), key
 
 
 def video_id_for(relative_name: str) -> str:
@@ -65,7 +61,7 @@ def local_path(source: str, s3: S3Config | None = None) -> Path:
     """A local file for `source`; S3 objects are downloaded once into the node's cache."""
     if not is_s3(source):
         return Path(source)
-    bucket, key = split_s3(source)
+    folder, key = file_location(source, s3)
     suffix = PurePosixPath(key).suffix
     cache = settings.runs_root() / "video_cache"
     target = cache / (hashlib.sha1(source.encode("utf-8")).hexdigest() + suffix)
@@ -73,6 +69,6 @@ def local_path(source: str, s3: S3Config | None = None) -> Path:
         return target
     cache.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f"{target.name}.{os.getpid()}.part")
-    (s3 or S3Config()).client().download_file(bucket, key, str(partial))
+    folder.get_file(key, partial)
     partial.replace(target)  # atomic: readers never see a half-downloaded file
     return target

@@ -15,7 +15,6 @@ from typing import Any
 from cosmos_curate.core.interfaces.results import read_failure_records
 from cosmos_curate.core.utils import settings
 from cosmos_curate.pipelines.video.layout import OutputLayout
-from cosmos_curate.pipelines.video.storage import S3Storage
 from cosmos_curate.presentation.format import first_line
 
 _SOURCE = re.compile(r"source='((?:[^'\\]|\\.)*)'")
@@ -92,10 +91,10 @@ def build_summary(
 
 def prepare_output(layout: OutputLayout) -> None:
     """Create a local output folder, or check that the S3 bucket answers, before the run."""
-    if isinstance(layout.storage, S3Storage):
-        layout.storage.check_writable()
+    if layout.storage.is_local:
+        layout.storage.path().mkdir(parents=True, exist_ok=True)
     else:
-        layout.storage.root.mkdir(parents=True, exist_ok=True)
+        layout.storage.check_writable()
 
 
 def local_failures_path(layout: OutputLayout, run_id: str) -> Path:
