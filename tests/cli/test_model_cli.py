@@ -151,3 +151,17 @@ def test_token_is_used_but_never_printed(registry_file: Path, hub_env: FakeHub) 
     assert good.returncode == 0, good.stderr
     for proc in (bad, good):
         assert TOKEN not in proc.stdout + proc.stderr
+
+
+def test_list_json_and_piped_table_keep_whole_model_ids(registry_file: Path) -> None:
+    """`model list --json` gives every field; piped at 80 columns, no model id is cut."""
+    long_id = "an-organisation-with-a-long-name/a-model-whose-name-is-long-too-v2"
+    write_registry(registry_file, {"long": {"model_id": long_id, "version": GPT2_SHA}})
+    listed = curate_in_process("model", "list", "--json", "--models-config", str(registry_file))
+    assert listed.returncode == 0, listed.stderr
+    assert '"model_id": "' + long_id + '"' in listed.stdout
+    assert '"revision": "' + GPT2_SHA + '"' in listed.stdout
+    piped = curate("model", "list", "--models-config", str(registry_file),
+                   env=subprocess_env(COLUMNS="80"), timeout=120)
+    assert piped.returncode == 0, piped.stderr
+    assert long_id in piped.stdout

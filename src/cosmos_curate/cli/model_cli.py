@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import attrs
 import typer
 from rich.table import Table
 
-from cosmos_curate.cli.common import configure_logging, err, out
+from cosmos_curate.cli.common import configure_logging, err, out, wide_out
 from cosmos_curate.core.utils import settings
 from cosmos_curate.core.weights import download as weights_download
 from cosmos_curate.core.weights import registry as model_registry
@@ -66,19 +67,41 @@ def _model_names(models: str | None, every: bool) -> list[str] | None:
     return names
 
 
+@attrs.frozen
+class ModelRow:
+    """One model as `curate model list` shows it (`--json` prints these fields)."""
+
+    name: str
+    model_id: str
+    revision: str
+    size: int | None
+    local_weights: str
+    verified: str
+
+
 @app.command("list")
-def list_models(models_config: ModelsConfigOption = None) -> None:
+def list_models(
+    models_config: ModelsConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
+) -> None:
     """Table of the registered models: local weights state, and whether verified at download."""
     registry = model_registry.load_registry(models_config)
-    table = Table("name", "model id", "revision", "size", "local weights", "verified")
+    rows: list[ModelRow] = []
     for name, entry in registry.items():
         status = weights_store.weights_status(entry)
         size = status.manifest.total_size if status.manifest is not None else None
         state = status.state.value + (f": {status.reason}" if status.reason and
                                       status.state is weights_store.WeightsState.INCOMPLETE else "")
-        table.add_row(name, entry.model_id, entry.version[:12], _size(size), state,
-                      _verified(status.manifest))
-    out.print(table)
+        rows.append(ModelRow(name, entry.model_id, entry.version, size, state,
+                             _verified(status.manifest)))
+    if as_json:
+        out.print_json(data=[attrs.asdict(row) for row in rows])
+        return
+    table = Table("name", "model id", "revision", "size", "local weights", "verified")
+    for row in rows:
+        table.add_row(row.name, row.model_id, row.revision[:12], _size(row.size),
+                      row.local_weights, row.verified)
+    wide_out().print(table)
     err.print(f"weights folder: {settings.weights_root()}", highlight=False, soft_wrap=True)
 
 
