@@ -12,6 +12,9 @@ command -v slurmctld >/dev/null || need+=(slurmctld)  # curate slurm: a real 2-n
 command -v slurmd >/dev/null || need+=(slurmd)
 command -v munged >/dev/null || need+=(munge)
 command -v sbatch >/dev/null || need+=(slurm-client)
+# Azure Blob tests: Azurite is an npm package, installed by tests/core/storage/backends.py
+# into ~/.cache/cosmos-curate-tests/azurite (CURATE_AZURITE_DIR) on first use.
+command -v npm >/dev/null || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
