@@ -40,20 +40,36 @@ def lane_of(item: pytest.Item) -> str | None:
     return None
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark each service test with its lane; xdist group: the lane, else the test's module.
 
     Lanes come first, in LANES order, so the first workers start them first.
     """
-    lanes = {item.nodeid: lane_of(item) for item in items}
-    for item in items:
-        lane = lanes[item.nodeid]
+    lanes = [(item, lane_of(item)) for item in items]
+    order = {lane: i for i, lane in enumerate(LANE_NAMES)}
+    lanes.sort(key=lambda pair: order.get(pair[1] or "", len(order)))
+    items[:] = [item for item, _ in lanes]
+    xdist = bool(config.getoption("loadgroup", False))  # an xdist worker under --dist loadgroup
+    for item, lane in lanes:
         if lane is not None:
             item.add_marker(getattr(pytest.mark, lane))
-        module = item.path.resolve().relative_to(ROOT).as_posix()
-        item.add_marker(pytest.mark.xdist_group(lane or module))
-    order = {lane: i for i, lane in enumerate(LANE_NAMES)}
-    items.sort(key=lambda item: order.get(lanes[item.nodeid] or "", len(order)))
+        if xdist:
+            _join_group(item, lane or item.path.resolve().relative_to(ROOT).as_posix())
+
+
+def _join_group(item: pytest.Item, group: str) -> None:
+    """Put `item` in xdist group `group`: the marker, and the `@group` node id suffix.
+
+    xdist 3.8 adds the suffix by assigning `item._nodeid`, which pytest 9.2 no longer reads
+    (its node ids are `NodeId` objects): set the id here, the exact string kept by `parse`.
+    """
+    item.add_marker(pytest.mark.xdist_group(group))
+    try:
+        from _pytest.nodeid import NodeId
+    except ImportError:  # an older pytest: xdist's own suffix works
+        return
+    item._id = NodeId.parse(f"{item.nodeid}@{group}")
 
 
 class _Span:
