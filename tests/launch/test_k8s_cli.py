@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner, Result
-
-from cosmos_curate.cli import k8s_cli
+from tests.support import CliResult, curate_in_process
 
 HF_TOKEN_LITERAL = "hf_AbCdEfGhIjKlMnOpQrStUvWxYz012345"
 AWS_SECRET_LITERAL = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -53,12 +51,13 @@ BAD_INPUTS: list[tuple[list[str], list[str], list[str]]] = [
 ]
 
 
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(k8s_cli.app, ["render", *args])
+def invoke(*args: str) -> CliResult:
+    """`curate k8s render ARGS` through the CLI's entry point (its error table included)."""
+    return curate_in_process("k8s", "render", *args)
 
 
-def one_error_line(result: Result) -> str:
-    assert result.exit_code == 2, (result.exit_code, result.stderr)
+def one_error_line(result: CliResult) -> str:
+    assert result.returncode == 2, (result.returncode, result.stderr)
     assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
@@ -91,7 +90,7 @@ def test_output_file_is_replaced_whole_and_kept_on_error(tmp_path: Path) -> None
     target = tmp_path / "job.yaml"
     target.write_text("old\n")
     result = invoke("-o", str(target), "--", "curate", "pipeline", "list")
-    assert result.exit_code == 0, result.stderr
+    assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     assert f"wrote RayJob curate to {target}" in result.stderr
     assert target.read_text() == stdout
@@ -111,7 +110,7 @@ def test_missing_output_folder_is_one_line(tmp_path: Path) -> None:
 def test_options_after_the_command_belong_to_the_command() -> None:
     """Without `--`, words after the first command word are the command's, as in `docker run`."""
     result = invoke("--name", "job", "curate", "pipeline", "run", "x", "--name", "y")
-    assert result.exit_code == 0, result.stderr
+    assert result.returncode == 0, result.stderr
     manifest = yaml.safe_load(result.stdout)
     assert manifest["metadata"]["name"] == "job"
     assert manifest["spec"]["entrypoint"] == "curate pipeline run x --name y"

@@ -11,14 +11,18 @@ Exit codes (README "Exit codes", DESIGN.md section 5), one table for every comma
 | 130  | interrupted (SIGINT, Ctrl-C)                                                     |
 | 143  | terminated (SIGTERM)                                                             |
 
-A `CurateError` is a problem the user can fix, found before work starts (exit 2) unless
-its class is listed in `RUN_ERRORS` (exit 1). Classes are matched by name along the MRO so
-that errors defined in modules the CLI does not import (or not yet) map too.
+`known_errors()` maps exception types to their exit code and hint; an exception takes the
+row of the first class along its MRO that has one. A `CurateError` is a problem the user
+can fix found before work starts (exit 2) unless its class (or a base) has a run row
+(exit 1). OS errors (a missing file, a permission) are rejections too, unless they happen
+inside `work_started()`, which turns them into `RunIOError` (exit 1).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import attrs
 
@@ -32,31 +36,24 @@ EXIT_FAILED_INPUTS = 3
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
-# Errors met while the work runs (after the start): exit 1. Names, not classes (see above).
-RUN_ERRORS: dict[str, str] = {
-    "PipelineExecutionError": "with --checkpoint-dir, fix it and rerun with --resume to skip "
-    "finished inputs; --ignore-failures records failed inputs and goes on",
-    "StageSetupError": "",
-    "ClusterTooSmallError": "",
-    "BuildFailedError": "",
-    "PushFailedError": "",
-    "CorruptDownloadError": "run `curate model download` again to resume",
-    "HubUnreachableError": "",
-    "S3WeightsError": "",
-}
-
-# Exceptions that are not CurateErrors but are the user's to fix: hint appended.
-HINTS: dict[type[BaseException], str] = {
-    CurateError: "",
-    FileNotFoundError: "check the path",
-    PermissionError: "check the file permissions",
-    IsADirectoryError: "give a file, not a folder",
-    NotADirectoryError: "check the path",
-}
-
 
 class Terminated(BaseException):
     """SIGTERM arrived: unwinds the command (its clean-up runs) like Ctrl-C does."""
+
+
+class RunIOError(CurateError):
+    """A file or permission error met after a command's work started (exit 1, not 2).
+
+    `str()` is the original error's first line and hint; the original is its `__cause__`.
+    """
+
+
+@attrs.frozen
+class Row:
+    """How the CLI treats one exception type: its exit code and what to try next."""
+
+    exit_code: int
+    hint: str = ""
 
 
 @attrs.frozen
@@ -67,26 +64,81 @@ class UserError:
     exit_code: int
 
 
-_phase = {"started": False}
+# OS errors that are the user's to fix (a path, a permission): their row and hint.
+_OS_ROWS: dict[type[BaseException], Row] = {
+    FileNotFoundError: Row(EXIT_REJECTED, "check the path"),
+    PermissionError: Row(EXIT_REJECTED, "check the file permissions"),
+    IsADirectoryError: Row(EXIT_REJECTED, "give a file, not a folder"),
+    NotADirectoryError: Row(EXIT_REJECTED, "check the path"),
+}
 
 
-def mark_started(started: bool = True) -> None:
-    """Called by a command when its work starts: file errors from then on exit 1, not 2."""
-    _phase["started"] = started
+@functools.cache
+def known_errors() -> dict[type[BaseException], Row]:
+    """The table: exception type -> row. Built on first use.
+
+    The error modules are imported here rather than at the top so that `curate --help`
+    does not load the packages they live in (the image package imports Docker's client).
+    """
+    from cosmos_curate.core.interfaces.errors import PipelineExecutionError
+    from cosmos_curate.core.runtime.errors import (
+        ClusterTooSmallError,
+        MetricsUnavailableError,
+        StageSetupError,
+    )
+    from cosmos_curate.core.weights.errors import (
+        CorruptDownloadError,
+        HubUnreachableError,
+        S3WeightsError,
+    )
+    from cosmos_curate.image.errors import BuildFailedError, PushFailedError
+
+    resume = (
+        "with --checkpoint-dir, fix it and rerun with --resume to skip finished inputs; "
+        "--ignore-failures records failed inputs and goes on"
+    )
+    return {
+        CurateError: Row(EXIT_REJECTED),
+        RunIOError: Row(EXIT_RUN_ERROR),
+        PipelineExecutionError: Row(EXIT_RUN_ERROR, resume),
+        StageSetupError: Row(EXIT_RUN_ERROR),
+        ClusterTooSmallError: Row(EXIT_RUN_ERROR),
+        MetricsUnavailableError: Row(EXIT_RUN_ERROR),
+        BuildFailedError: Row(EXIT_RUN_ERROR),
+        PushFailedError: Row(EXIT_RUN_ERROR),
+        CorruptDownloadError: Row(EXIT_RUN_ERROR, "run `curate model download` again to resume"),
+        HubUnreachableError: Row(EXIT_RUN_ERROR),
+        S3WeightsError: Row(EXIT_RUN_ERROR),
+        **_OS_ROWS,
+    }
+
+
+def row_of(exc_type: type[BaseException]) -> Row | None:
+    """The row of `exc_type`: its own or its nearest base's along the MRO; None if unknown."""
+    table = known_errors()
+    for cls in exc_type.__mro__:
+        if cls in table:
+            return table[cls]
+    return None
 
 
 def classify(exc: BaseException) -> UserError | None:
     """The line and exit code for a known exception; None for an unknown one (a bug)."""
-    names = [cls.__name__ for cls in type(exc).__mro__]
-    for name in names:
-        if name in RUN_ERRORS:
-            return UserError(_with_hint(first_line(exc), RUN_ERRORS[name]), EXIT_RUN_ERROR)
-    for exc_type, hint in HINTS.items():
-        if isinstance(exc, exc_type):
-            late = _phase["started"] and not isinstance(exc, CurateError)
-            code = EXIT_RUN_ERROR if late else EXIT_REJECTED
-            return UserError(_with_hint(first_line(exc), hint), code)
-    return None
+    row = row_of(type(exc))
+    if row is None:
+        return None
+    return UserError(_with_hint(first_line(exc), row.hint), row.exit_code)
+
+
+@contextmanager
+def work_started() -> Iterator[None]:
+    """Wrap a command's work once it has started: OS errors in it exit 1 (`RunIOError`)."""
+    try:
+        yield
+    except tuple(_OS_ROWS) as exc:
+        known = classify(exc)
+        msg = known.message if known is not None else first_line(exc)
+        raise RunIOError(msg) from exc
 
 
 def signal_behind(exc: BaseException) -> BaseException | None:
@@ -114,22 +166,6 @@ def exit_code_of(exc: BaseException) -> int:
         return EXIT_TERMINATED
     known = classify(exc)
     return known.exit_code if known is not None else EXIT_RUN_ERROR
-
-
-def user_message(exc: BaseException) -> str | None:
-    """One line for a known exception, or None for an unknown one (a bug: re-raise it)."""
-    known = classify(exc)
-    return known.message if known is not None else None
-
-
-def register_hint(exc_type: type[BaseException], hint: str) -> Callable[[], None]:
-    """Add a known exception type (for command groups with their own errors)."""
-    HINTS[exc_type] = hint
-
-    def unregister() -> None:
-        HINTS.pop(exc_type, None)
-
-    return unregister
 
 
 def _with_hint(text: str, hint: str) -> str:

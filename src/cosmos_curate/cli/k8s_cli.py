@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.text import Text
 
 from cosmos_curate.cli.common import err
 from cosmos_curate.image import build as image_build
@@ -117,12 +116,6 @@ def write_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _reject(message: str) -> typer.Exit:
-    """Print the one `error:` line (user text printed literally) and exit 2."""
-    err.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
-    return typer.Exit(2)
 
 
 @app.command(
@@ -265,11 +258,9 @@ def render(
         text = k8s.to_yaml(manifest)
         if output is not None:
             write_atomically(output, text)
-    except ManifestError as exc:
-        raise _reject(str(exc)) from None
     except OSError as exc:
-        message = f"-o {output}: {exc.strerror or exc}"
-        raise _reject(message) from None
+        msg = f"-o {output}: {exc.strerror or exc}"
+        raise ManifestError(msg) from exc
     if output is None:
         typer.echo(text, nl=False)
     else:

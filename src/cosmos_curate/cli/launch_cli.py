@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from cosmos_curate.cli.common import out, print_note
-from cosmos_curate.cli.errors import mark_started
+from cosmos_curate.cli.errors import work_started
 from cosmos_curate.cluster.ports import check_port_number
 from cosmos_curate.launch.local import (
     DEFAULT_IMAGE,
@@ -88,5 +88,5 @@ def launch_command(
         return 0
     if moved:
         print_note(f"port 9002 is busy on 127.0.0.1: metrics published on 127.0.0.1:{port}")
-    mark_started()
-    return launch(spec)
+    with work_started():
+        return launch(spec)

@@ -91,7 +91,6 @@ def _signalled(exc: BaseException) -> int:
 
 def run(argv: list[str] | None = None) -> int:
     """Run the command line `argv` (default: `sys.argv[1:]`) and return its exit code."""
-    errors.mark_started(False)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         command = literal_help(typer.main.get_command(app))

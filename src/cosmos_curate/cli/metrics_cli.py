@@ -20,8 +20,9 @@ from rich.console import RenderableType
 from rich.live import Live
 from rich.text import Text
 
-from cosmos_curate.cli.common import out, print_error, wide_out
+from cosmos_curate.cli.common import out, wide_out
 from cosmos_curate.cli.metrics_url import check_metrics_url, discovered_url
+from cosmos_curate.core.runtime.errors import MetricsUnavailableError
 from cosmos_curate.presentation.progress_view import ProgressView, RunTotals, StageRow, render
 
 DEFAULT_URL = "http://localhost:9002/metrics"
@@ -46,10 +47,6 @@ IntervalOption = Annotated[
 OnceOption = Annotated[
     bool, typer.Option("--once", help="Print one snapshot and exit (for scripts).")
 ]
-
-
-class MetricsUnavailableError(Exception):
-    """Nothing usable is served at the metrics URL (refused, timed out, not metrics, empty)."""
 
 
 def fetch(url: str, timeout_s: float = 5.0) -> str:
@@ -172,13 +169,8 @@ def tail(
 ) -> None:
     """Show the pipeline's stages live: speed, workers, queues, CPU, memory, GPUs, failures."""
     url = check_metrics_url(url) if url is not None else discovered_url()
-    if once:
-        try:
-            view = read(url)
-        except MetricsUnavailableError as exc:
-            print_error(str(exc))
-            raise typer.Exit(1) from None
-        wide_out().print(view)
+    if once:  # nothing to show: `MetricsUnavailableError`, one line and exit 1
+        wide_out().print(read(url))
         return
     _live(url, interval, read)
 

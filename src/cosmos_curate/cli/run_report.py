@@ -105,9 +105,8 @@ def run_and_report(
     """
     run = runs.create_run(name)
     tee = capture_stderr()
-    errors.mark_started()
     try:
-        with run_output(verbose):
+        with run_output(verbose), errors.work_started():
             result = runner(run.folder)
     except BaseException as exc:
         code = errors.exit_code_of(exc)

@@ -21,7 +21,6 @@ import attrs
 import typer
 
 from cosmos_curate.cli.common import out, print_note
-from cosmos_curate.cli.errors import mark_started
 from cosmos_curate.launch.slurm import SlurmJobSpec, render_script, submit
 from cosmos_curate.launch.slurm_jobs import (
     SlurmJobRecord,
@@ -139,7 +138,6 @@ def submit_command(
         sys.stdout.flush()
 
     record, code = submit(spec, wait=wait, on_submitted=submitted)
-    mark_started()
     if code is None:
         return 0
     print_note(f"job {record.job_id} ended with exit code {code}")

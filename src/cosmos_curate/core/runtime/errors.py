@@ -18,3 +18,7 @@ class StageSetupError(PipelineExecutionError):
 
     A `PipelineExecutionError`, so upstream code catching that catches this too.
     """
+
+
+class MetricsUnavailableError(CurateError):
+    """Nothing usable is served at a metrics URL (refused, timed out, not metrics, empty)."""
