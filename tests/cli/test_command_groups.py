@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -48,3 +49,21 @@ def test_help_placeholders_read_as_words(
     assert "--help" in text
     for python_type in ("<bool>", "<int>", "<float>", "<str>", "<list[", "<Path>", "<path>"):
         assert python_type not in text
+
+
+def test_video_split_help_at_80_columns_groups_options_and_never_cuts_a_name(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every option name is whole at 80 columns; required ones first, in titled panels."""
+    from cosmos_curate.cli.main import run
+    from cosmos_curate.pipelines.video.split_pipeline import VideoSplitOptions
+
+    monkeypatch.setenv("COLUMNS", "80")
+    assert run(["pipeline", "run", "video-split", "--help"]) == 0
+    text = capsys.readouterr().out
+    names = ["--" + name.replace("_", "-") for name in VideoSplitOptions.model_fields]
+    cut = [n for n in names if not re.search(re.escape(n) + r"(\s|,|$)", text)]
+    assert cut == []
+    panels = [line.split("─ ")[1].split(" ─")[0] for line in text.splitlines() if "╭─ " in line]
+    assert panels[1:3] == ["Input and output", "Splitting"] and panels[-1] == "Run (how and where)"
+    assert text.index("--input-path") < text.index("--output-path") < text.index("--s3-profile")

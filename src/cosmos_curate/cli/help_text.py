@@ -6,7 +6,9 @@ import pathlib
 import typing
 from typing import Any
 
+import typer.rich_utils
 from rich.markup import escape
+from rich.table import Table
 
 # What an option's value reads as in help (Typer's default is the Python type: `<list[str]>`).
 _PLACEHOLDERS: dict[Any, str] = {int: "N", float: "NUMBER", str: "TEXT", pathlib.Path: "PATH"}
@@ -52,3 +54,24 @@ def _plain_help_option(command: Any) -> None:
         return option
 
     command.get_help_option = help_option
+
+
+class _WholeNamesTable(Table):
+    """Typer's help tables, with option and command names never cut.
+
+    Name columns do not wrap; the type column (next to last) folds within 24 characters and
+    the help text (last) keeps at least 24, so at 80 columns the texts wrap instead.
+    """
+
+    def add_row(self, *renderables: Any, **kwargs: Any) -> None:
+        if not self.columns:
+            for _ in renderables[:-2]:
+                self.add_column(no_wrap=True)
+            if len(renderables) > 1:
+                self.add_column(overflow="fold", max_width=24)
+            self.add_column(ratio=1, min_width=24, overflow="fold")
+        super().add_row(*renderables, **kwargs)
+
+
+# Typer builds its help panels with `rich_utils.Table` and no way to style the columns.
+typer.rich_utils.Table = _WholeNamesTable  # type: ignore[misc]

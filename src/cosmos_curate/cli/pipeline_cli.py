@@ -6,6 +6,7 @@ pydantic options model, so `curate pipeline run NAME --help` lists them.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import types
 import typing
@@ -112,7 +113,32 @@ _RUN_OPTION_NAMES = {p.name for p in _RUN_PARAMETERS}
 _RUN_OPTION_FIELDS = _RUN_OPTION_NAMES & {f.name for f in attrs.fields(registry.RunOptions)}
 
 
-def _option_parameter(name: str, field: pydantic.fields.FieldInfo) -> inspect.Parameter:
+RUN_PANEL = "Run (how and where)"
+OTHER_PANEL = "Options"
+
+
+def option_panel(model: type[pydantic.BaseModel], name: str) -> tuple[int, str]:
+    """The help panel of a pipeline option, with the panel's position (`Options` last).
+
+    A model groups its options with a class attribute `option_panels`: `(title, prefixes)`
+    pairs in display order; an option goes to the panel of the longest prefix of its name.
+    """
+    panels: tuple[tuple[str, tuple[str, ...]], ...] = getattr(model, "option_panels", ())
+    matches = [
+        (len(prefix), index, title)
+        for index, (title, prefixes) in enumerate(panels)
+        for prefix in prefixes
+        if name.startswith(prefix)
+    ]
+    if not matches:
+        return len(panels), OTHER_PANEL
+    _, index, title = max(matches)
+    return index, title
+
+
+def _option_parameter(
+    name: str, field: pydantic.fields.FieldInfo, panel: str | None = None
+) -> inspect.Parameter:
     """A Typer option for one pipeline option; None default so the model's default applies."""
     annotation: Any = field.annotation
     if typing.get_origin(annotation) in (types.UnionType, typing.Union):
@@ -121,13 +147,24 @@ def _option_parameter(name: str, field: pydantic.fields.FieldInfo) -> inspect.Pa
     flag = "--" + name.replace("_", "-")
     many = " (repeat the option for several)" if typing.get_origin(annotation) is list else ""
     if field.is_required():
-        option = typer.Option(flag, help=f"{field.description or ''}{many}")
+        option = typer.Option(flag, help=f"{field.description or ''}{many}", rich_help_panel=panel)
         return inspect.Parameter(name, KW, annotation=Annotated[annotation, option])
     default = field.get_default(call_default_factory=True)
     help_text = (field.description or "") + ("" if default is None else f" (default: {default})")
-    option = typer.Option(flag, help=help_text + many, show_default=False)
+    option = typer.Option(flag, help=help_text + many, show_default=False, rich_help_panel=panel)
     optional: Any = annotation | None
     return inspect.Parameter(name, KW, default=None, annotation=Annotated[optional, option])
+
+
+def _in_panel(parameter: inspect.Parameter, panel: str) -> inspect.Parameter:
+    """The same run option, shown in `panel` of the help."""
+    annotation = parameter.annotation
+    base, *extras = typing.get_args(annotation)
+    moved = [copy.copy(e) for e in extras]
+    for extra in moved:
+        if hasattr(extra, "rich_help_panel"):
+            extra.rich_help_panel = panel
+    return parameter.replace(annotation=Annotated[(base, *moved)])  # type: ignore[valid-type]
 
 
 def _pipeline_command(entry: registry.PipelineEntry) -> Callable[..., None]:
@@ -151,8 +188,21 @@ def _pipeline_command(entry: registry.PipelineEntry) -> Callable[..., None]:
         )  # fmt: skip
         raise typer.Exit(code)
 
-    params = [_option_parameter(n, f) for n, f in entry.options_model.model_fields.items()]
-    command.__signature__ = inspect.Signature([*params, *_RUN_PARAMETERS])  # type: ignore[attr-defined]
+    model = entry.options_model
+    panels = getattr(model, "option_panels", None)
+    placed = [
+        (not field.is_required(), *option_panel(model, name), name, field)
+        for name, field in model.model_fields.items()
+    ]
+    params = [  # required options first, then panel by panel
+        _option_parameter(name, field, panel if panels else None)
+        for _, _, panel, name, field in sorted(placed, key=lambda row: row[:2])
+    ]
+    if panels:  # the run options get their own panel after the pipeline's
+        params += [_in_panel(p, RUN_PANEL) for p in _RUN_PARAMETERS]
+    else:
+        params += _RUN_PARAMETERS
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     command.__name__ = entry.name.replace("-", "_")
     command.__doc__ = entry.summary
     return command

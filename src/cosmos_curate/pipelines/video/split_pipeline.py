@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import pydantic
@@ -62,6 +62,20 @@ class VideoSplitOptions(SplitTranscodeOptions, EmbeddingOptions, CaptionOptions)
 
     Splitting ones live in `split_builders`, embedding and caption ones in `annotation_options`.
     """
+
+    # `curate pipeline run video-split --help` groups the options (longest name prefix wins).
+    option_panels: ClassVar[tuple[tuple[str, tuple[str, ...]], ...]] = (
+        ("Input and output", ("input_path", "output_path", "s3_", "limit")),
+        ("Splitting", ("splitting_", "transnetv2_", "shot_", "min_clip", "max_clip", "max_length",
+                       "crop_", "clip_len", "clip_stride", "limit_clips", "chunk_len")),
+        ("Transcoding", ("transcode_", "target_resolution")),
+        ("Filters", ("motion_", "aesthetic_threshold")),
+        ("Embeddings", ("no_embeddings", "embedding_", "extract_fps", "clip_model_id",
+                        "aesthetic_model_id")),
+        ("Captions", ("skip_captions", "caption", "openai_", "enhance_captions")),
+        ("Previews", ("generate_previews", "preview_")),
+        ("Workers", ("workers_per_stage",)),
+    )  # fmt: skip
 
     aesthetic_threshold: float | None = pydantic.Field(
         default=None, description="drop clips whose aesthetic score is below (unset: keep all)"

@@ -156,7 +156,7 @@ class TransNetV2SplitStage(CuratorStage[ChunkTask, ClipTask]):
     """Shot transitions from TransNetV2 (`threshold` on its per-frame probability) -> clips.
 
     Runs on a fraction of a GPU (`gpus`) when the cluster has one; on a cluster without
-    GPUs the runtime runs it on CPU (about 80 frames/s per core).
+    GPUs the runtime runs it on CPU (about 20 frames/s per worker on a 2-core machine).
     """
 
     def __init__(
