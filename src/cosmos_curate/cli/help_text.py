@@ -74,4 +74,4 @@ class _WholeNamesTable(Table):
 
 
 # Typer builds its help panels with `rich_utils.Table` and no way to style the columns.
-typer.rich_utils.Table = _WholeNamesTable  # type: ignore[misc]
+typer.rich_utils.Table = _WholeNamesTable  # type: ignore[attr-defined,misc]
