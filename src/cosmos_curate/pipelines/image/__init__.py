@@ -1,0 +1,1 @@
+"""The image pipelines: `image-annotate` (load, filter, score, embed, caption, write)."""
