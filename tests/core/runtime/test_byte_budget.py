@@ -11,6 +11,7 @@ from tests.core.runtime.test_streaming import Stamp
 
 from cosmos_curate.core.interfaces.stage_interface import CuratorStageSpec
 from cosmos_curate.core.runtime.byte_budget import (
+    BudgetWait,
     ByteAccount,
     ByteBudget,
     ByteMeter,
@@ -100,13 +101,14 @@ def test_the_meter_follows_the_measured_output_size() -> None:
 
 def test_wait_clock_and_store_observations() -> None:
     """Blocked time adds up across waits; spilled bytes count from the run's first look."""
+    wait = BudgetWait()
+    wait.mark_blocked(10.0)
+    wait.mark_blocked(11.0)  # still the same wait
+    assert wait.waited_s(12.0) == 2.0
+    wait.mark_unblocked(13.0)
+    wait.mark_unblocked(20.0)
+    assert wait.waited_s(30.0) == 3.0
     account = ByteAccount.new(2)
-    account.mark_blocked(1, 10.0)
-    account.mark_blocked(1, 11.0)  # still the same wait
-    assert account.waited_s(1, 12.0) == 2.0
-    account.mark_unblocked(1, 13.0)
-    account.mark_unblocked(1, 20.0)
-    assert account.waited_s(1, 30.0) == 3.0
     account.observe_store(50, 400, spilled_total=1000)
     account.observe_store(80, 400, spilled_total=1500)
     account.observe_store(10, 400, spilled_total=1500)
@@ -155,8 +157,8 @@ def _state(tmp_path: Path) -> RunState:
         require_gpu=False,
         run_dir=tmp_path,
     )
-    state = RunState.new(stages, InputLedger())
-    state.pools = [_Pool([_Worker(time.monotonic() - 10)]) for _ in stages]  # type: ignore[misc]
+    pools = [_Pool([_Worker(time.monotonic() - 10)]) for _ in stages]
+    state = RunState.new(stages, pools, InputLedger())  # type: ignore[arg-type]
     state.bytes.budget = ByteBudget.from_store(400 * MB, 0.5, 2)  # 100 MB per queue
     return state
 
@@ -165,9 +167,9 @@ def test_a_stage_whose_output_cannot_be_consumed_is_not_grown(tmp_path: Path) ->
     """Stage 0 makes 60 MB per task; 80 MB already wait for stage 1: no room, no new worker."""
     state = _state(tmp_path)
     flow = PipelineFlow(state, EngineOptions())
-    state.bytes.meters[0].record(1, 60 * MB)
+    state.stages[0].meter.record(1, 60 * MB)
     assert flow.size_within_budget(0, 4) == 1 and not flow.byte_blocked(0)
-    state.queues[1].push(Chunk("x", 1, nbytes=80 * MB))
+    state.stages[1].queue.push(Chunk("x", 1, nbytes=80 * MB))
     assert flow.size_within_budget(0, 4) == 0
     assert flow.byte_blocked(0)
     assert not flow.worth_growing(0)

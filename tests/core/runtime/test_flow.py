@@ -45,10 +45,11 @@ def _flow(tmp_path: Path, n_stages: int, workers: int, **fields: Any) -> Pipelin
         require_gpu=False,
         run_dir=tmp_path,
     )
-    state = RunState.new(stages, InputLedger())
     started = time.monotonic() - 10
-    state.pools = [_Pool([_Worker(started) for _ in range(workers)]) for _ in stages]
-    state.first_dispatch = [started] * n_stages
+    pools = [_Pool([_Worker(started) for _ in range(workers)]) for _ in stages]
+    state = RunState.new(stages, pools, InputLedger())  # type: ignore[arg-type]
+    for stage in state.stages:
+        stage.first_dispatch = started
     for key, value in fields.items():
         setattr(state, key, value)
     return PipelineFlow(state, EngineOptions())
@@ -71,23 +72,23 @@ def _measure(stats: StageStats, seconds_per_task: float, tasks: int, busy_share:
 
 def test_calls_shrink_only_at_the_end(tmp_path: Path) -> None:
     flow = _flow(tmp_path, 1, workers=4)
-    flow.state.stats[0].seconds_per_task = 0.01  # calls of 5 tasks (50 ms)
-    flow.state.queues[0].push(Chunk(b"", 3960))
-    flow.state.queues[0].push(Chunk(b"", 40))
+    flow.state.stages[0].stats.seconds_per_task = 0.01  # calls of 5 tasks (50 ms)
+    flow.state.stages[0].queue.push(Chunk(b"", 3960))
+    flow.state.stages[0].queue.push(Chunk(b"", 40))
     assert flow.tail_capped(0, 30) == 30  # input not read to the end yet
     flow.state.input_exhausted = True
     assert not flow.in_tail(0)  # 4000 tasks left: far from the end
     assert flow.tail_capped(0, 30) == 30
-    flow.state.queues[0].pop_up_to(1)
+    flow.state.stages[0].queue.pop_up_to(1)
     assert flow.in_tail(0)  # 40 left: under two calls per slot (4 workers x 2 in flight)
     assert flow.tail_capped(0, 30) == 3  # 40 tasks over 16 tail slots
 
 
 def test_work_left_counts_upstream_through_fan_out(tmp_path: Path) -> None:
     flow = _flow(tmp_path, 2, workers=1)
-    flow.state.queues[0].push(Chunk(b"", 10))
-    flow.state.queues[1].push(Chunk(b"", 5))
-    flow.state.stats[0].record_call(
+    flow.state.stages[0].queue.push(Chunk(b"", 10))
+    flow.state.stages[1].queue.push(Chunk(b"", 5))
+    flow.state.stages[0].stats.record_call(
         tasks_in=1,
         tasks_out=3,
         failed=0,
@@ -101,26 +102,26 @@ def test_work_left_counts_upstream_through_fan_out(tmp_path: Path) -> None:
 
 def test_a_stage_whose_workers_mostly_wait_gets_no_more(tmp_path: Path) -> None:
     busy = _flow(tmp_path, 1, workers=4)
-    _measure(busy.state.stats[0], 0.04, tasks=100, busy_share=0.9)
+    _measure(busy.state.stages[0].stats, 0.04, tasks=100, busy_share=0.9)
     assert busy.worth_growing(0)
     idle = _flow(tmp_path, 1, workers=4)
-    _measure(idle.state.stats[0], 0.04, tasks=100, busy_share=0.2)
+    _measure(idle.state.stages[0].stats, 0.04, tasks=100, busy_share=0.2)
     assert not idle.worth_growing(0)
 
 
 def test_an_overhead_bound_stage_is_not_grown_before_evidence(tmp_path: Path) -> None:
     flow = _flow(tmp_path, 1, workers=1)
-    flow.state.first_dispatch = [time.monotonic()]  # just got work: no busy evidence yet
-    flow.state.stats[0].seconds_per_task = 2e-6  # a full call of 512 tasks takes 1 ms
+    flow.state.stages[0].first_dispatch = time.monotonic()  # just got work: no busy evidence yet
+    flow.state.stages[0].stats.seconds_per_task = 2e-6  # a full call of 512 tasks takes 1 ms
     assert not flow.worth_growing(0)
-    flow.state.stats[0].seconds_per_task = 0.01
+    flow.state.stages[0].stats.seconds_per_task = 0.01
     assert flow.worth_growing(0)
 
 
 def test_no_worker_is_started_for_work_that_ends_before_it_is_up(tmp_path: Path) -> None:
     flow = _flow(tmp_path, 1, workers=4, input_exhausted=True)
-    _measure(flow.state.stats[0], 0.04, tasks=100, busy_share=0.9)
-    flow.state.queues[0].push(Chunk(b"", 20))  # 20 x 40 ms / 4 workers = 0.2 s left
+    _measure(flow.state.stages[0].stats, 0.04, tasks=100, busy_share=0.9)
+    flow.state.stages[0].queue.push(Chunk(b"", 20))  # 20 x 40 ms / 4 workers = 0.2 s left
     assert not flow.worth_growing(0)
-    flow.state.queues[0].push(Chunk(b"", 2000))  # 20 s left: worth a 1 s start-up
+    flow.state.stages[0].queue.push(Chunk(b"", 2000))  # 20 s left: worth a 1 s start-up
     assert flow.worth_growing(0)

@@ -123,20 +123,40 @@ def oversized(share: int, bytes_per_task: float | None, batch: int) -> bool:
 
 
 @attrs.define
+class BudgetWait:
+    """Seconds one stage spent held back by the byte budget."""
+
+    total_s: float = 0.0
+    """Finished waits."""
+    since: float | None = None
+    """Start of the current wait (None: not waiting)."""
+
+    def mark_blocked(self, now: float) -> None:
+        """The stage had work and a free worker but the budget held it back."""
+        if self.since is None:
+            self.since = now
+
+    def mark_unblocked(self, now: float) -> None:
+        """The stage is no longer held back by the budget."""
+        if self.since is not None:
+            self.total_s += now - self.since
+            self.since = None
+
+    def waited_s(self, now: float) -> float:
+        """Seconds held back so far, the current wait included."""
+        return self.total_s + (now - self.since if self.since is not None else 0.0)
+
+
+@attrs.define
 class ByteAccount:
     """The run's byte bookkeeping, kept in `RunState.bytes` and written by the phases.
 
-    Per stage: the output meter, seconds spent blocked by the budget; for the run: the
-    budget, bytes moved between nodes or kept on their node, and what Ray last reported
-    about its object store.
+    The budget, the input's bytes per task, bytes moved between nodes or kept on their
+    node, and what Ray last reported about its object store. Per stage (output meter,
+    budget wait) it is in `run_state.StageRun`.
     """
 
     budget: ByteBudget
-    meters: list[ByteMeter]
-    """Per stage: its output bytes per task."""
-    wait_s: list[float]
-    blocked_since: list[float | None]
-    warned: set[int] = attrs.field(factory=set)
     input_meter: ByteMeter = attrs.field(factory=ByteMeter)
     """Pickled input bytes per task (what flows into stage 0's queue)."""
     cross_node_bytes: int = 0
@@ -151,39 +171,7 @@ class ByteAccount:
     @classmethod
     def new(cls, n_stages: int, budget: ByteBudget | None = None) -> ByteAccount:
         """An account for `n_stages` stages (unbounded until a budget is set)."""
-        return cls(
-            budget=budget or ByteBudget(0, n_stages),
-            meters=[ByteMeter() for _ in range(n_stages)],
-            wait_s=[0.0] * n_stages,
-            blocked_since=[None] * n_stages,
-        )
-
-    def share_of(self, queue: int) -> int:
-        """The byte share of stage `queue`'s input queue now (see `ByteBudget.shares`)."""
-        flows = [self.input_meter.bytes_per_task]
-        flows += [m.bytes_per_task for m in self.meters[:-1]]
-        return self.budget.shares(flows)[queue]
-
-    def record_call(self, stage: int, tasks_in: int, part_bytes: tuple[int, ...]) -> None:
-        """A call of `stage` returned parts of these sizes."""
-        self.meters[stage].record(tasks_in, sum(part_bytes))
-
-    def mark_blocked(self, stage: int, now: float) -> None:
-        """The stage had work and a free worker but the budget held it back."""
-        if self.blocked_since[stage] is None:
-            self.blocked_since[stage] = now
-
-    def mark_unblocked(self, stage: int, now: float) -> None:
-        """The stage is no longer held back by the budget."""
-        since = self.blocked_since[stage]
-        if since is not None:
-            self.wait_s[stage] += now - since
-            self.blocked_since[stage] = None
-
-    def waited_s(self, stage: int, now: float) -> float:
-        """Seconds the stage has spent held back by the budget, the current wait included."""
-        since = self.blocked_since[stage]
-        return self.wait_s[stage] + (now - since if since is not None else 0.0)
+        return cls(budget=budget or ByteBudget(0, n_stages))
 
     def moved(self, nbytes: int, *, cross_node: bool) -> None:
         """A chunk of `nbytes` went to a worker on another node (or its own)."""

@@ -57,7 +57,7 @@ def collect(
 
 
 def _finish_setup(state: RunState, options: EngineOptions, ref: Any, setup: PendingSetup) -> None:
-    pool = state.pools[setup.stage]
+    pool = state.stages[setup.stage].pool
     try:
         report: SetupReport = ray.get(ref)
     except DEAD_WORKER_ERRORS as exc:
@@ -83,7 +83,7 @@ def _check_setup_failures(state: RunState, index: int, exc: Exception) -> None:
     once, with no setup of the stage pending, more than that share of its setups failed
     (or `MAX_SETUP_FAILURES_WITHOUT_READY` failed in a row with none ready).
     """
-    stage, pool = state.stages[index], state.pools[index]
+    stage, pool = state.stages[index].spec, state.stages[index].pool
     cause = exc.cause if isinstance(exc, RayTaskError) and exc.cause else exc
     logger.warning("stage %s: worker setup failed: %s", stage.name, one_line(cause))
     none_ready = pool.count(WorkerState.READY) == 0
@@ -109,7 +109,7 @@ def _check_setup_failures(state: RunState, index: int, exc: Exception) -> None:
 def _check_setup_deaths(
     state: RunState, options: EngineOptions, index: int, exc: Exception
 ) -> None:
-    stage, pool = state.stages[index], state.pools[index]
+    stage, pool = state.stages[index].spec, state.stages[index].pool
     logger.warning("stage %s: a worker died during setup: %s", stage.name, one_line(exc))
     limit = options.max_setup_deaths_in_a_row
     if pool.setup_deaths_in_a_row >= limit and pool.count(WorkerState.READY) == 0:
@@ -124,7 +124,8 @@ def _check_setup_deaths(
 def _finish_call(
     state: RunState, options: EngineOptions, failures: FailureLog, ref: Any, call: InFlightCall
 ) -> None:
-    pool = state.pools[call.stage]
+    stage = state.stages[call.stage]
+    pool = stage.pool
     try:
         report: CallReport = ray.get(ref)
     except DEAD_WORKER_ERRORS:
@@ -137,7 +138,7 @@ def _finish_call(
         record_broken_call(state, failures, call, exc)
         return
     pool.on_call_done(call.worker, call.n_tasks)
-    stats = state.stats[call.stage]
+    stats = stage.stats
     state.newly_measured |= stats.seconds_per_task is None
     stats.record_call(
         tasks_in=report.tasks_in,
@@ -148,15 +149,15 @@ def _finish_call(
         deserialize_bytes=report.deserialize_bytes,
         gap_seconds=report.gap_seconds,
     )
-    state.bytes.record_call(call.stage, report.tasks_in, report.part_bytes)
+    stage.meter.record(report.tasks_in, sum(report.part_bytes))
     stats.cpu_percent_by_worker[call.worker.worker_id] = report.cpu_percent
     stats.rss_by_worker[call.worker.worker_id] = report.rss_bytes
     if report.failures:
         for failure in report.failures:
             failures.write(failure)
         # Raised before the call's inputs are released: the journal keeps them to redo.
-        stop_unless_ignored(state.stages[call.stage], report.failures, failures.path, report.error)
-        if state.stages[call.stage].reset_workers_on_failure:
+        stop_unless_ignored(stage.spec, report.failures, failures.path, report.error)
+        if stage.spec.reset_workers_on_failure:
             pool.retire(call.worker)  # its other calls finish first; a new one replaces it
     _forward(state, options, call, report)
 
@@ -174,8 +175,8 @@ def _forward(
     parts = [
         (p, c, n) for p, c, n in zip(call.part_refs, counts, sizes, strict=True) if c
     ]
-    if call.stage + 1 < len(state.stages):
-        queue = state.queues[call.stage + 1]
+    if not state.is_last(call.stage):
+        queue = state.stages[call.stage + 1].queue
         state.ledger.derive(origins, len(parts))
         for part, count, nbytes in parts:
             queue.push(Chunk(part, count, origins, nbytes=nbytes, node_id=call.worker.node_id))

@@ -27,7 +27,8 @@ def dispatch(state: RunState, flow: PipelineFlow) -> None:
 
 
 def _dispatch_stage(state: RunState, flow: PipelineFlow, index: int) -> None:
-    queue, pool, stage = state.queues[index], state.pools[index], state.stages[index]
+    stage = state.stages[index]
+    queue, pool = stage.queue, stage.pool
     desired = flow.desired_call_size(index)
     while queue.tasks and not flow.downstream_full(index):
         front = queue.peek()
@@ -46,7 +47,7 @@ def _dispatch_stage(state: RunState, flow: PipelineFlow, index: int) -> None:
             return
         policy = flow.options.bundle_policy
         size = policy.share_for_idle_slots(
-            desired, queue.tasks, pool.free_slot_count(), stage.batch_size
+            desired, queue.tasks, pool.free_slot_count(), stage.spec.batch_size
         )
         wanted = flow.tail_capped(index, size)
         size = flow.size_within_budget(index, wanted)
@@ -65,21 +66,20 @@ def _budget_allows(state: RunState, flow: PipelineFlow, index: int, size: int) -
 
     Keeps the stage's budget-wait clock and warns once when one call exceeds its share.
     """
-    now = time.monotonic()
+    stage, now = state.stages[index], time.monotonic()
     if size <= 0:
-        state.bytes.mark_blocked(index, now)
+        stage.budget_wait.mark_blocked(now)
         return False
-    state.bytes.mark_unblocked(index, now)
-    if index not in state.bytes.warned and flow.output_oversized(index):
-        state.bytes.warned.add(index)
-        meter = state.bytes.meters[index]
+    stage.budget_wait.mark_unblocked(now)
+    if not stage.oversize_warned and flow.output_oversized(index):
+        stage.oversize_warned = True
         logger.warning(
             "stage %s: one call's output (~%s) is larger than its share of the object store "
             "budget (%s); its calls run one at a time (raise object_store_fraction or the "
             "object store size to overlap them)",
-            state.stages[index].name,
-            format_bytes((meter.bytes_per_task or 0.0) * state.stages[index].batch_size),
-            format_bytes(state.bytes.share_of(index + 1)),
+            stage.spec.name,
+            format_bytes((stage.meter.bytes_per_task or 0.0) * stage.spec.batch_size),
+            format_bytes(state.byte_share(index + 1)),
         )
     return True
 
@@ -96,7 +96,7 @@ def _pick_worker(
     """
     if not flow.options.locality:
         return free[0]
-    queue = state.queues[index]
+    queue = state.stages[index].queue
     front = queue.peek()
     for worker in free:
         if front is not None and front.node_id is not None and worker.node_id == front.node_id:
@@ -109,7 +109,7 @@ def _pick_worker(
     waited = time.monotonic() - front.queued_at
     has_home = any(
         w.node_id == front.node_id and w.state is WorkerState.READY
-        for w in state.pools[index].workers
+        for w in state.stages[index].pool.workers
     )
     if has_home and waited < flow.options.locality_wait_s:
         return None
@@ -132,12 +132,12 @@ def _take(
     pickled data), so the last calls can be as small as the tail needs and a call's
     output fits the room downstream.
     """
-    queue = state.queues[index]
+    queue = state.stages[index].queue
     exact = strict or flow.in_tail(index)
     if exact:
         chosen = queue.first_local(node_id) if node_id is not None else None
         chunk = chosen or queue.peek()
-        batch = state.stages[index].batch_size
+        batch = state.stages[index].spec.batch_size
         cut = max(batch, size - size % batch)
         if chunk is not None and not chunk.suspect and cut < chunk.n_tasks:
             queue.take(chunk)
@@ -159,11 +159,12 @@ def _submit(
 ) -> None:
     n_tasks = sum(c.n_tasks for c in chunks)
     n_parts = flow.parts_for(index, n_tasks)
-    state.first_dispatch[index] = min(state.first_dispatch[index], time.monotonic())
+    stage = state.stages[index]
+    stage.first_dispatch = min(stage.first_dispatch, time.monotonic())
     for chunk in chunks:
         if chunk.node_id is not None and worker.node_id is not None:
             state.bytes.moved(chunk.nbytes, cross_node=chunk.node_id != worker.node_id)
-    refs = state.pools[index].submit(
+    refs = stage.pool.submit(
         worker,
         n_parts,
         [c.data for c in chunks],
@@ -171,7 +172,7 @@ def _submit(
         n_tasks,
         exclusive=exclusive,
     )
-    per_task = state.bytes.meters[index].bytes_per_task or 0.0
+    per_task = stage.meter.bytes_per_task or 0.0
     state.calls[refs[0]] = InFlightCall(
         index,
         worker,

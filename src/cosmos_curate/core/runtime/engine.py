@@ -72,7 +72,8 @@ class StreamingEngine:
         self._sinks = list(sinks)
         self._journal = journal
         ledger = InputLedger(journal.record if journal is not None else None)
-        self._state = RunState.new(stages, ledger)
+        pools = [StagePool(s, ray.put(dump_stage(s.stage))) for s in stages]
+        self._state = RunState.new(stages, pools, ledger)
         self._flow = PipelineFlow(self._state, self._options)
 
     def run(self, input_tasks: Iterable[Any]) -> list[Any]:
@@ -80,7 +81,6 @@ class StreamingEngine:
         state, options = self._state, self._options
         state.input = enumerate(input_tasks)
         state.started = time.monotonic()
-        state.pools = [StagePool(s, ray.put(dump_stage(s.stage))) for s in state.stages]
         state.bytes.budget = ByteBudget.from_store(
             object_store_capacity(), options.object_store_fraction, len(state.stages)
         )
@@ -137,11 +137,11 @@ class StreamingEngine:
 
     def _shutdown(self) -> None:
         pending = [*self._state.calls, *self._state.setups]
-        for pool in self._state.pools:
+        for stage in self._state.stages:
             try:
-                pool.shutdown()
+                stage.pool.shutdown()
             except Exception:  # keep stopping the others
-                logger.exception("could not stop the workers of %s", pool.stage.name)
+                logger.exception("could not stop the workers of %s", stage.spec.name)
         if pending:
             # A killed actor's calls resolve (with an error) once its process is gone: wait
             # for that, so that no worker still runs user code when the run's error (or

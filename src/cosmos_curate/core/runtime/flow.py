@@ -28,9 +28,9 @@ class PipelineFlow:
     # ---- sizes and limits --------------------------------------------------------
     def desired_call_size(self, index: int) -> int:
         """Tasks per call from the stage's measured cost and per-call overhead."""
-        stats = self.state.stats[index]
+        stage = self.state.stages[index]
         return self.options.bundle_policy.desired_tasks_per_call(
-            stats.seconds_per_task, self.state.stages[index].batch_size, stats.call_overhead_s
+            stage.stats.seconds_per_task, stage.spec.batch_size, stage.stats.call_overhead_s
         )
 
     def tail_capped(self, index: int, size: int) -> int:
@@ -40,9 +40,9 @@ class PipelineFlow:
         """
         if not self.state.input_exhausted:
             return size
-        stage = self.state.stages[index]
+        batch = self.state.stages[index].spec.batch_size
         return self.options.bundle_policy.share_for_idle_slots(
-            size, self.tasks_left_for(index), self._tail_slots(index), stage.batch_size
+            size, self.tasks_left_for(index), self._tail_slots(index), batch
         )
 
     def in_tail(self, index: int) -> bool:
@@ -53,31 +53,33 @@ class PipelineFlow:
         return left < self._tail_slots(index) * self.desired_call_size(index)
 
     def _tail_slots(self, index: int) -> int:
-        in_flight = self.state.stages[index].slots_per_actor
-        return 2 * max(1, self.state.pools[index].active_count * in_flight)
+        stage = self.state.stages[index]
+        return 2 * max(1, stage.pool.active_count * stage.spec.slots_per_actor)
 
     def parts_for(self, index: int, n_tasks: int) -> int:
         """How many parts a call of `n_tasks` returns: one per call of the next stage."""
-        if index + 1 >= len(self.state.stages):
+        if self.state.is_last(index):
             return 1
-        expected = n_tasks * self.state.stats[index].fan_out
+        expected = n_tasks * self.state.stages[index].stats.fan_out
         # Parts are the unit the next stage's calls are made of: near the end they shrink too.
         downstream = self.tail_capped(index + 1, self.desired_call_size(index + 1))
         return max(1, min(self.options.max_parts_per_call, math.ceil(expected / downstream)))
 
     def queue_limit(self, index: int) -> int:
         """Tasks stage `index`'s input queue may hold: two rounds of calls for its workers."""
-        active = self.state.pools[index].active_count if self.state.pools else 0
-        workers = max(1, self.state.targets[index], active)
-        in_flight = self.state.stages[index].slots_per_actor
+        stage = self.state.stages[index]
+        workers = max(1, stage.target, stage.pool.active_count)
         per_call = self.desired_call_size(index)
-        return max(self.options.min_queue_tasks, 2 * workers * in_flight * per_call)
+        return max(
+            self.options.min_queue_tasks, 2 * workers * stage.spec.slots_per_actor * per_call
+        )
 
     def downstream_full(self, index: int) -> bool:
         """Whether stage `index` must wait: the next stage's queue would overflow."""
-        if index + 1 >= len(self.state.stages):
+        if self.state.is_last(index):
             return False
-        pending = self.state.queues[index + 1].tasks + self.state.pools[index].tasks_in_flight
+        stages = self.state.stages
+        pending = stages[index + 1].queue.tasks + stages[index].pool.tasks_in_flight
         return pending >= self.queue_limit(index + 1)
 
     # ---- bytes (see byte_budget) --------------------------------------------------
@@ -87,18 +89,17 @@ class PipelineFlow:
         The last stage's outputs leave the store for the driver: never held back.
         """
         state = self.state
-        budget = state.bytes.budget
-        if index + 1 >= len(state.stages) or not budget.bounded:
+        if state.is_last(index) or not state.bytes.budget.bounded:
             return size
+        stage = state.stages[index]
         held, expected = state.boundary_bytes(index + 1)
-        calls = sum(w.calls_in_flight for w in state.pools[index].workers)
         return tasks_within_share(
-            share=state.bytes.share_of(index + 1),
+            share=state.byte_share(index + 1),
             used=held + expected,
-            bytes_per_task=state.bytes.meters[index].bytes_per_task,
+            bytes_per_task=stage.meter.bytes_per_task,
             desired=size,
-            batch=state.stages[index].batch_size,
-            calls_in_flight=calls,
+            batch=stage.spec.batch_size,
+            calls_in_flight=sum(w.calls_in_flight for w in stage.pool.workers),
         )
 
     def intake_has_room(self) -> bool:
@@ -107,34 +108,33 @@ class PipelineFlow:
         if not budget.bounded:
             return True
         held, _ = self.state.boundary_bytes(0)
-        return held == 0 or held < self.state.bytes.share_of(0)
+        return held == 0 or held < self.state.byte_share(0)
 
     def output_oversized(self, index: int) -> bool:
         """Whether one batch of stage `index`'s output alone exceeds its queue's share."""
-        if index + 1 >= len(self.state.stages):
+        if self.state.is_last(index):
             return False
+        stage = self.state.stages[index]
         return oversized(
-            self.state.bytes.share_of(index + 1),
-            self.state.bytes.meters[index].bytes_per_task,
-            self.state.stages[index].batch_size,
+            self.state.byte_share(index + 1), stage.meter.bytes_per_task, stage.spec.batch_size
         )
 
     def byte_blocked(self, index: int) -> bool:
         """Whether the byte budget keeps stage `index` from sending even one more batch."""
-        if index + 1 >= len(self.state.stages) or not self.state.bytes.budget.bounded:
+        if self.state.is_last(index) or not self.state.bytes.budget.bounded:
             return False
-        if self.state.bytes.meters[index].bytes_per_task is None:
+        stage = self.state.stages[index]
+        if stage.meter.bytes_per_task is None:
             return False  # unmeasured: it sends one call at a time, not a reason to wait
-        batch = self.state.stages[index].batch_size
-        return self.size_within_budget(index, batch) == 0
+        return self.size_within_budget(index, stage.spec.batch_size) == 0
 
     # ---- progress of the work ----------------------------------------------------
     def tasks_left_for(self, index: int) -> int:
         """Tasks still to reach or pass stage `index` (queued or in flight here or upstream)."""
-        left = 0.0
-        for upstream in range(index + 1):
-            left *= self.state.stats[upstream - 1].fan_out if upstream else 1.0
-            left += self.state.queues[upstream].tasks + self.state.pools[upstream].tasks_in_flight
+        left, fan_out = 0.0, 1.0
+        for upstream in self.state.stages[: index + 1]:
+            left = left * fan_out + upstream.queue.tasks + upstream.pool.tasks_in_flight
+            fan_out = upstream.stats.fan_out
         return math.ceil(left)
 
     def inputs_final(self, index: int) -> bool:
@@ -142,17 +142,14 @@ class PipelineFlow:
         if not self.state.input_exhausted:
             return False
         return not any(
-            self.state.queues[upstream].tasks or self.state.pools[upstream].tasks_in_flight
-            for upstream in range(index)
+            upstream.queue.tasks or upstream.pool.tasks_in_flight
+            for upstream in self.state.stages[:index]
         )
 
     def stage_finished(self, index: int) -> bool:
         """Stage `index` has done all the work it will ever get."""
-        return (
-            self.inputs_final(index)
-            and not self.state.queues[index].tasks
-            and not self.state.pools[index].tasks_in_flight
-        )
+        stage = self.state.stages[index]
+        return self.inputs_final(index) and not stage.queue.tasks and not stage.pool.tasks_in_flight
 
     # ---- growth ------------------------------------------------------------------
     def worth_growing(self, index: int) -> bool:
@@ -164,7 +161,7 @@ class PipelineFlow:
         before a new one could start (at the end of a run finished stages hand their
         resources on).
         """
-        pool, spt = self.state.pools[index], self.state.stats[index].seconds_per_task
+        pool, spt = self.state.stages[index].pool, self.state.stages[index].stats.seconds_per_task
         if pool.active_count and self.byte_blocked(index):
             return False  # its output cannot be consumed: more workers would only wait
         if not spt or not pool.active_count:
@@ -190,12 +187,13 @@ class PipelineFlow:
         None while there is too little evidence: under 0.25 s since the stage got work, or
         calls so long that a few seconds hold only a handful of them.
         """
-        pool, stats = self.state.pools[index], self.state.stats[index]
+        stage = self.state.stages[index]
+        pool, stats = stage.pool, stage.stats
         ready = [w.ready_at for w in pool.workers if w.ready_at is not None]
         call_seconds = (stats.seconds_per_task or 0.0) * self.desired_call_size(index)
         if not ready or call_seconds * 4 > COST_WINDOW_S:
             return None
-        since = max(min(ready), self.state.first_dispatch[index])
+        since = max(min(ready), stage.first_dispatch)
         window = min(COST_WINDOW_S, time.monotonic() - since)
         if window < 0.25:
             return None
@@ -205,4 +203,8 @@ class PipelineFlow:
     def all_done(self) -> bool:
         """The input is read to the end and nothing is queued or in flight anywhere."""
         state = self.state
-        return state.input_exhausted and not state.calls and not any(q.tasks for q in state.queues)
+        return (
+            state.input_exhausted
+            and not state.calls
+            and not any(s.queue.tasks for s in state.stages)
+        )

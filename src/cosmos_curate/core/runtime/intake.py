@@ -24,7 +24,7 @@ def feed(state: RunState, flow: PipelineFlow, done: DoneSet | None) -> None:
     """
     while (
         not state.input_exhausted
-        and state.queues[0].tasks < flow.queue_limit(0)
+        and state.stages[0].queue.tasks < flow.queue_limit(0)
         and flow.intake_has_room()
     ):
         size = flow.desired_call_size(0)
@@ -44,4 +44,4 @@ def feed(state: RunState, flow: PipelineFlow, done: DoneSet | None) -> None:
             origins = state.ledger.new_origin(to_ranges(positions))
             blob = dumps(batch)
             state.bytes.input_meter.record(len(batch), blob.nbytes)
-            state.queues[0].push(Chunk(blob, len(batch), origins, nbytes=blob.nbytes))
+            state.stages[0].queue.push(Chunk(blob, len(batch), origins, nbytes=blob.nbytes))

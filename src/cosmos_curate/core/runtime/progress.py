@@ -42,8 +42,8 @@ def pipeline_progress(state: RunState, *, failures: int, finished: bool) -> Pipe
 
 def stage_progress(state: RunState, index: int) -> StageProgress:
     """What a user (or the metrics) should see about stage `index` right now."""
-    stage, pool, stats = state.stages[index], state.pools[index], state.stats[index]
-    queues = state.queues
+    stage_run = state.stages[index]
+    stage, pool, stats = stage_run.spec, stage_run.pool, stage_run.stats
     busy = pool.busy_count
     live_ids = [w.worker_id for w in pool.workers]
     return StageProgress(
@@ -53,13 +53,13 @@ def stage_progress(state: RunState, index: int) -> StageProgress:
         tasks_failed=stats.tasks_failed,
         throughput=stats.throughput(state.elapsed_s),
         seconds_per_task=stats.seconds_per_task,
-        workers_target=state.targets[index],
+        workers_target=stage_run.target,
         workers_starting=pool.count(WorkerState.STARTING),
         workers_busy=busy,
         workers_idle=pool.count(WorkerState.READY) - busy,
         workers_draining=pool.count(WorkerState.DRAINING),
-        input_queue=queues[index].tasks,
-        output_queue=queues[index + 1].tasks if index + 1 < len(queues) else 0,
+        input_queue=stage_run.queue.tasks,
+        output_queue=0 if state.is_last(index) else state.stages[index + 1].queue.tasks,
         tasks_in_flight=pool.tasks_in_flight,
         cpu_fallback=stage.cpu_fallback,
         process_seconds_total=stats.process_seconds,
@@ -69,13 +69,13 @@ def stage_progress(state: RunState, index: int) -> StageProgress:
         cpu_percent=sum(stats.cpu_percent_by_worker.get(w, 0.0) for w in live_ids),
         rss_bytes=sum(stats.rss_by_worker.get(w, 0) for w in live_ids),
         gpu_alloc=gpu_alloc(stage, pool),
-        target_changes=state.target_changes[index],
+        target_changes=stage_run.target_changes,
         workers_lost=pool.workers_lost,
         workers_peak=pool.peak_active,
-        queued_bytes=queues[index].bytes,
+        queued_bytes=stage_run.queue.bytes,
         in_flight_bytes=sum(c.in_bytes for c in state.calls.values() if c.stage == index),
-        bytes_out_per_task=state.bytes.meters[index].bytes_per_task,
-        backpressure_wait_s=state.bytes.waited_s(index, time.monotonic()),
+        bytes_out_per_task=stage_run.meter.bytes_per_task,
+        backpressure_wait_s=stage_run.budget_wait.waited_s(time.monotonic()),
     )
 
 

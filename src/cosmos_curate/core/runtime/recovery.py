@@ -29,21 +29,21 @@ def requeue_dead_worker_call(
     state: RunState, options: EngineOptions, failures: FailureLog, call: InFlightCall
 ) -> None:
     """Put back the tasks of a call whose worker died, split into suspect single tasks."""
-    pool = state.pools[call.stage]
-    if pool.is_live(call.worker):
+    stage = state.stages[call.stage]
+    if stage.pool.is_live(call.worker):
         logger.warning(
             "stage %s: a worker died; re-running its %d in-flight task(s) elsewhere",
-            state.stages[call.stage].name,
+            stage.spec.name,
             call.n_tasks,
         )
-    pool.on_worker_died(call.worker)
+    stage.pool.on_worker_died(call.worker)
     # Every call the dead worker held is suspect (we cannot tell which one was running):
     # split into single tasks that then run alone, so only a real poison task keeps
     # killing workers until it is quarantined.
     requeue: list[Chunk] = []
     for chunk in call.chunks:
         requeue.extend(_suspect_chunks(state, options, failures, call.stage, chunk))
-    state.queues[call.stage].push_front(requeue)
+    stage.queue.push_front(requeue)
 
 
 def _suspect_chunks(
@@ -57,11 +57,12 @@ def _suspect_chunks(
     deaths = chunk.deaths + 1
     if deaths < options.max_worker_deaths_per_task:
         return [attrs.evolve(chunk, deaths=deaths)]
-    record = quarantine_record(state.stages[index].name, chunk, deaths)
+    stage = state.stages[index]
+    record = quarantine_record(stage.spec.name, chunk, deaths)
     logger.error("stage %s: quarantined %s", record.stage, record.task_repr)
     failures.write(record)
-    state.stats[index].tasks_failed += 1
-    stop_unless_ignored(state.stages[index], [record], failures.path)
+    stage.stats.tasks_failed += 1
+    stop_unless_ignored(stage.spec, [record], failures.path)
     state.ledger.release(chunk.origins)
     return []
 
@@ -70,11 +71,12 @@ def record_broken_call(
     state: RunState, failures: FailureLog, call: InFlightCall, exc: BaseException
 ) -> None:
     """Every task of a call that broke outside `process_data` becomes a failure record."""
-    records = broken_call_records(state.stages[call.stage].name, call.chunks, exc)
+    stage = state.stages[call.stage]
+    records = broken_call_records(stage.spec.name, call.chunks, exc)
     for record in records:
         failures.write(record)
-    state.stats[call.stage].tasks_failed += call.n_tasks
-    stop_unless_ignored(state.stages[call.stage], records, failures.path, _cause(exc))
+    stage.stats.tasks_failed += call.n_tasks
+    stop_unless_ignored(stage.spec, records, failures.path, _cause(exc))
     for chunk in call.chunks:
         state.ledger.release(chunk.origins)
 

@@ -1,8 +1,9 @@
 """Everything that changes while a run goes, in one record written by the engine alone.
 
 The engine's phases (`intake`, `dispatch`, `collect`, `recovery`, `scaling`) write it;
-`flow.PipelineFlow` and `progress` only read it. Per-stage lists are indexed by stage
-position. No Ray import: the pools' type is named for the type checker only.
+`flow.PipelineFlow` and `progress` only read it. Each stage's share of it is one
+`StageRun` in `RunState.stages`, in pipeline order; a stage is named by its position there
+(`InFlightCall.stage`). No Ray import: the pools' type is named for the type checker only.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from cosmos_curate.core.runtime.byte_budget import ByteAccount
+from cosmos_curate.core.runtime.byte_budget import BudgetWait, ByteAccount, ByteMeter
 from cosmos_curate.core.runtime.ledger import InputLedger
 from cosmos_curate.core.runtime.planner import NodeCapacity
 from cosmos_curate.core.runtime.queues import Chunk, ChunkQueue
@@ -26,10 +27,35 @@ if TYPE_CHECKING:
 
 
 @attrs.define(eq=False)
+class StageRun:
+    """One stage's live state in a run: its queue, workers, measurements and targets."""
+
+    spec: ResolvedStage
+    pool: StagePool
+    """Its workers."""
+    queue: ChunkQueue = attrs.field(factory=ChunkQueue)
+    """Chunks waiting for this stage (its input queue)."""
+    stats: StageStats = attrs.field(factory=StageStats)
+    target: int = 0
+    """Worker count the planner last chose."""
+    target_changes: int = 0
+    last_resize: float = -math.inf
+    first_dispatch: float = math.inf
+    """When the stage got its first call (inf until then)."""
+    meter: ByteMeter = attrs.field(factory=ByteMeter)
+    """Its output's serialized bytes per input task."""
+    budget_wait: BudgetWait = attrs.field(factory=BudgetWait)
+    """Time it spent held back by the byte budget."""
+    oversize_warned: bool = False
+    """Whether the run already warned that one call's output exceeds its share."""
+
+
+@attrs.define(eq=False)
 class InFlightCall:
     """A `process` call sent to a worker, keyed in `RunState.calls` by its report ref."""
 
     stage: int
+    """Its stage's position in `RunState.stages`."""
     worker: WorkerHandle
     chunks: list[Chunk]
     n_tasks: int
@@ -51,20 +77,11 @@ class PendingSetup:
 
 @attrs.define(eq=False)
 class RunState:
-    """The live state of one run: queues, pools, counters, targets and calls in flight."""
+    """The live state of one run: its stages, calls in flight, input position and counters."""
 
-    stages: list[ResolvedStage]
+    stages: list[StageRun]
+    """One record per stage, in pipeline order."""
     ledger: InputLedger
-    queues: list[ChunkQueue]
-    stats: list[StageStats]
-    pools: list[StagePool] = attrs.field(factory=list)
-    """One pool per stage, made when the run starts."""
-    targets: list[int] = attrs.field(factory=list)
-    """Worker count per stage the planner last chose."""
-    target_changes: list[int] = attrs.field(factory=list)
-    last_resize: list[float] = attrs.field(factory=list)
-    first_dispatch: list[float] = attrs.field(factory=list)
-    """When each stage got its first call (inf until then)."""
     input: Iterator[tuple[int, Any]] = attrs.field(factory=lambda: iter(()))
     """The input tasks with their positions, consumed lazily by `intake`."""
     input_exhausted: bool = False
@@ -85,25 +102,24 @@ class RunState:
     round_seconds: float = 0.0
     plan_rounds: int = 0
     bytes: ByteAccount = attrs.field(factory=lambda: ByteAccount.new(0))
-    """Byte budget, measured output sizes, budget waits, cross-node bytes, store use."""
+    """Byte budget, input bytes per task, cross-node bytes, store use (per stage: `StageRun`)."""
     call_started: dict[Any, float] = attrs.field(factory=dict)
     """When the call at the head of its worker's line was first seen there (see `watchdog`)."""
 
     @classmethod
-    def new(cls, stages: list[ResolvedStage], ledger: InputLedger) -> RunState:
-        """A state with empty queues and counters for `stages`."""
-        n = len(stages)
+    def new(
+        cls, stages: list[ResolvedStage], pools: list[StagePool], ledger: InputLedger
+    ) -> RunState:
+        """A state with empty queues and counters for `stages`, run by `pools` (one each)."""
         return cls(
-            stages=stages,
+            stages=[StageRun(s, p) for s, p in zip(stages, pools, strict=True)],
             ledger=ledger,
-            queues=[ChunkQueue() for _ in stages],
-            stats=[StageStats() for _ in stages],
-            targets=[0] * n,
-            target_changes=[0] * n,
-            last_resize=[-math.inf] * n,
-            first_dispatch=[math.inf] * n,
-            bytes=ByteAccount.new(n),
+            bytes=ByteAccount.new(len(stages)),
         )
+
+    def is_last(self, index: int) -> bool:
+        """Whether stage `index` is the pipeline's last (its outputs go to the driver)."""
+        return index + 1 >= len(self.stages)
 
     def boundary_bytes(self, index: int) -> tuple[int, int]:
         """(held, expected) bytes at the queue of stage `index` (see `byte_budget`).
@@ -111,7 +127,7 @@ class RunState:
         Held: queued for the stage plus the inputs of its calls in flight; expected: the
         output of the upstream stage's calls in flight (nothing for stage 0).
         """
-        held = self.queues[index].bytes
+        held = self.stages[index].queue.bytes
         expected = 0
         for call in self.calls.values():
             if call.stage == index:
@@ -119,6 +135,15 @@ class RunState:
             elif call.stage == index - 1:
                 expected += call.expected_out_bytes
         return held, expected
+
+    def byte_share(self, index: int) -> int:
+        """The byte share of stage `index`'s input queue now (see `ByteBudget.shares`).
+
+        Queue 0 holds the pickled input; queue i, stage i-1's outputs.
+        """
+        flows = [self.bytes.input_meter.bytes_per_task]
+        flows += [s.meter.bytes_per_task for s in self.stages[:-1]]
+        return self.bytes.budget.shares(flows)[index]
 
     @property
     def elapsed_s(self) -> float:

@@ -41,30 +41,31 @@ def plan(state: RunState, flow: PipelineFlow, planner: WorkerPlanner) -> None:
     )
     targets = planner.plan(snapshot).targets
     state.plan_rounds += 1
-    for index, (old, new) in enumerate(zip(state.targets, targets, strict=True)):
-        if old != new:
-            state.target_changes[index] += 1
-            state.last_resize[index] = now
-            logger.info("stage %s: workers %d -> %d", state.stages[index].name, old, new)
-    state.targets[:] = targets
+    for stage, new in zip(state.stages, targets, strict=True):
+        if stage.target != new:
+            stage.target_changes += 1
+            stage.last_resize = now
+            logger.info("stage %s: workers %d -> %d", stage.spec.name, stage.target, new)
+            stage.target = new
     node_ids = [n.node_id for n in state.nodes]
     _recycle_old_workers(state, now)
     growth: dict[int, int] = {}
-    for index, (stage, pool) in enumerate(zip(state.stages, state.pools, strict=True)):
+    for index, stage in enumerate(state.stages):
+        pool, per_node = stage.pool, stage.spec.fixed_per_node
         if flow.stage_finished(index):
             pool.retire_all_idle()
-        elif stage.fixed_per_node is not None:
-            for worker, setup_ref in pool.scale_per_node(stage.fixed_per_node, node_ids):
+        elif per_node is not None:
+            for worker, setup_ref in pool.scale_per_node(per_node, node_ids):
                 state.setups[setup_ref] = PendingSetup(index, worker)
-        elif targets[index] > pool.active_count:
+        elif stage.target > pool.active_count:
             if flow.worth_growing(index):
-                growth[index] = targets[index] - pool.active_count
+                growth[index] = stage.target - pool.active_count
         else:
-            pool.scale_to(targets[index], flow.options.min_worker_age_s)  # retires only
+            pool.scale_to(stage.target, flow.options.min_worker_age_s)  # retires only
     # Shrinking first frees resources; growing bottleneck-first gets it going soonest.
-    current = [pool.active_count for pool in state.pools]
+    current = [stage.pool.active_count for stage in state.stages]
     for index in start_order(growth, current, snapshot.stages):
-        worker, setup_ref = state.pools[index].start_worker()
+        worker, setup_ref = state.stages[index].pool.start_worker()
         state.setups[setup_ref] = PendingSetup(index, worker)
 
 
@@ -73,29 +74,30 @@ def _recycle_old_workers(state: RunState, now: float) -> None:
 
     It finishes its calls in flight; the growth below starts its replacement.
     """
-    for pool in state.pools:
-        if pool.recycle_expired(now) is not None:
-            logger.info("stage %s: recycling a worker past its lifetime", pool.stage.name)
+    for stage in state.stages:
+        if stage.pool.recycle_expired(now) is not None:
+            logger.info("stage %s: recycling a worker past its lifetime", stage.spec.name)
 
 
 def _demand(state: RunState, flow: PipelineFlow, index: int, now: float) -> StageDemand:
-    stage, pool = state.stages[index], state.pools[index]
+    stage = state.stages[index]
+    spec, pool = stage.spec, stage.pool
     # A stage resized moments ago keeps its workers, and so does every stage while
     # workers start (and a while after): speeds measured then are skewed (start-ups
     # load the CPUs), and shrinking back would only pay for worker start-ups twice.
     cooldown = flow.options.resize_cooldown_s
     steady = (
-        now - state.last_resize[index] < cooldown
+        now - stage.last_resize < cooldown
         or now - state.last_worker_ready < cooldown
-        or any(p.count(WorkerState.STARTING) for p in state.pools)
+        or any(s.pool.count(WorkerState.STARTING) for s in state.stages)
     )
     return StageDemand(
-        name=stage.name,
-        cpus=stage.cpus,
-        gpus=stage.gpus,
-        fixed_per_node=stage.fixed_per_node,
-        fixed_total=stage.fixed_total,
-        seconds_per_task=state.stats[index].seconds_per_task,
+        name=spec.name,
+        cpus=spec.cpus,
+        gpus=spec.gpus,
+        fixed_per_node=spec.fixed_per_node,
+        fixed_total=spec.fixed_total,
+        seconds_per_task=stage.stats.seconds_per_task,
         finished=flow.stage_finished(index),
         current_workers=pool.active_count,
         min_workers=max(1, pool.active_count) if steady else 1,

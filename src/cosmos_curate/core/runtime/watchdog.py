@@ -22,11 +22,12 @@ logger = logging.getLogger(__name__)
 
 def expire_hung_calls(state: RunState, now: float) -> None:
     """Kill the workers whose current call has run past its stage's `call_timeout_s`."""
-    if all(stage.call_timeout_s is None for stage in state.stages):
+    timeouts = [stage.spec.call_timeout_s for stage in state.stages]
+    if all(timeout is None for timeout in timeouts):
         return
     heads: dict[tuple[int, int], tuple[Any, InFlightCall]] = {}
     for ref, call in state.calls.items():
-        if state.stages[call.stage].call_timeout_s is None:
+        if timeouts[call.stage] is None:
             continue
         key = (call.stage, call.worker.worker_id)
         if key not in heads or call.submitted_at < heads[key][1].submitted_at:
@@ -35,7 +36,7 @@ def expire_hung_calls(state: RunState, now: float) -> None:
         del state.call_started[stale]
     for ref, call in heads.values():
         started = state.call_started.setdefault(ref, now)
-        timeout = state.stages[call.stage].call_timeout_s
+        timeout = timeouts[call.stage]
         if timeout is not None and now - started > timeout:
             _kill(state, call, now - started, timeout)
             state.call_started[ref] = math.inf  # killed once; its error comes back soon
@@ -45,12 +46,12 @@ def _kill(state: RunState, call: InFlightCall, seconds: float, timeout: float) -
     logger.warning(
         "stage %s: a call has run %.1f s, past call_timeout_s=%g; killing its worker "
         "(its %d task(s) re-run alone; one that hangs again is recorded as failed)",
-        state.stages[call.stage].name,
+        state.stages[call.stage].spec.name,
         seconds,
         timeout,
         call.n_tasks,
     )
-    state.pools[call.stage].retire(call.worker)  # no new calls; a replacement starts
+    state.stages[call.stage].pool.retire(call.worker)  # no new calls; a replacement starts
     try:
         ray.kill(call.worker.actor, no_restart=True)
     except Exception:  # already gone: its calls come back as a dead worker's anyway
