@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.conftest import free_port
+from tests.support import free_port
 
 from cosmos_curate.cli.run_report import run_and_report
 from cosmos_curate.core import runs

@@ -20,6 +20,7 @@ from typing import Any
 import psutil
 import pytest
 from tests.image.docker_fixtures import IMAGE
+from tests.support import free_port
 
 from cosmos_curate.launch.local import LABEL_LAUNCHED_BY, GpuRequest, LaunchSpec
 
@@ -61,15 +62,6 @@ def listeners(port: int) -> set[str]:
         for c in psutil.net_connections(kind="tcp")
         if c.status == psutil.CONN_LISTEN and c.laddr.port == port
     }
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("0.0.0.0", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_dry_run_prints_docker_run_without_secrets(tmp_path: Path) -> None:
@@ -170,7 +162,7 @@ def test_pipeline_runs_in_the_image_and_host_network_stays_on_loopback(
     output, exit 0, and while it runs the embedded Ray's metrics port answers on 127.0.0.1
     and never listens on another address (the container shares this machine's interfaces,
     so CURATE_BIND_HOST=auto would open Ray on all of them). The test daemon has no bridge."""
-    port = free_port()
+    port = free_port("0.0.0.0")
     command = [
         "curate", "pipeline", "run", "demo-task-chunking", "--no-progress",
         "--num-cpus", "2", "--metrics-port", str(port),

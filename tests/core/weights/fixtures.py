@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.conftest import free_port
 from tests.core.weights.fake_hf_hub import FakeHub
 from tests.core.weights.weights_testlib import GPT2_ID, GPT2_SHA, NEWER_SHA
+from tests.support import free_port
 
 
 def _make_tiny_gpt2(folder: Path) -> None:

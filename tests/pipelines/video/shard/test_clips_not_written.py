@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import free_port
 from tests.pipelines.video.dedup import _fake_split
+from tests.support import free_port
 
 from cosmos_curate.pipelines.video.shard.options import VideoShardOptions
 from cosmos_curate.pipelines.video.shard.pipeline import shard_videos
