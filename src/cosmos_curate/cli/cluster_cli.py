@@ -32,6 +32,7 @@ from cosmos_curate.cluster.processes import running_processes
 from cosmos_curate.cluster.state import STATE_VAR, ClusterState, default_state_file
 from cosmos_curate.cluster.status import ClusterStatus, cluster_status
 from cosmos_curate.core.utils.preflight import PreflightError, check_finite
+from cosmos_curate.core.utils.settings import DEFAULT_METRICS_PORT
 from cosmos_curate.presentation.format import format_bytes, format_duration
 
 MIN_OBJECT_STORE_MB = 75  # Ray refuses a smaller object store
@@ -70,7 +71,7 @@ def start(
     ] = None,
     metrics_port: Annotated[
         int, typer.Option("--metrics-port", help="Head's metrics export port (0: any free port).")
-    ] = 9002,
+    ] = DEFAULT_METRICS_PORT,
     client_port: Annotated[
         int | None,
         typer.Option("--client-port", help="Ray Client port (default 10001, else a free one)."),

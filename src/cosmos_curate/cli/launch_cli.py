@@ -14,14 +14,15 @@ import typer
 
 from cosmos_curate.cli.common import out, print_note
 from cosmos_curate.cli.errors import work_started
-from cosmos_curate.cluster.ports import check_port_number
+from cosmos_curate.cluster.bind import LOOPBACK
+from cosmos_curate.cluster.ports import check_port_number, choose_port
+from cosmos_curate.core.utils.settings import DEFAULT_METRICS_PORT
 from cosmos_curate.launch.local import (
     DEFAULT_IMAGE,
     GpuRequest,
     LaunchSpec,
     check_spec,
     launch,
-    pick_metrics_port,
 )
 
 app = typer.Typer(help="Run commands in the built image on this machine.", no_args_is_help=True)
@@ -47,8 +48,8 @@ def launch_command(
         int | None,
         typer.Option(
             "--metrics-port",
-            help="Host port (on 127.0.0.1) for the container's metrics port 9002 "
-            "(default 9002, or a free one when 9002 is busy).",
+            help=f"Host port (on 127.0.0.1) for the container's metrics port "
+            f"{DEFAULT_METRICS_PORT} (default: the same, or a free one when it is busy).",
         ),
     ] = None,
     network: Annotated[
@@ -67,9 +68,10 @@ def launch_command(
     if metrics_port is not None:  # in every mode, published or not
         check_port_number(metrics_port, "--metrics-port")
     if dry_run or network == "host":  # nothing is published: no port to check
-        port, moved = metrics_port or 9002, False
-    else:
-        port, moved = pick_metrics_port(metrics_port)
+        port, moved = metrics_port or DEFAULT_METRICS_PORT, False
+    else:  # on the host's 127.0.0.1, where the container's port is published
+        chosen = choose_port(LOOPBACK, metrics_port, "--metrics-port")
+        port, moved = chosen.port, chosen.replaced_default
     spec = LaunchSpec(
         command=tuple(command or ()),
         image=image,
@@ -87,6 +89,9 @@ def launch_command(
         )
         return 0
     if moved:
-        print_note(f"port 9002 is busy on 127.0.0.1: metrics published on 127.0.0.1:{port}")
+        print_note(
+            f"port {DEFAULT_METRICS_PORT} is busy on {LOOPBACK}: "
+            f"metrics published on {LOOPBACK}:{port}"
+        )
     with work_started():
         return launch(spec)

@@ -1,8 +1,8 @@
 """`curate metrics tail`: a live table of a running pipeline, read from its metrics endpoint.
 
-The endpoint is Ray's metrics export port (9002 for the embedded cluster), in Prometheus'
-text format; the pipeline's series are the `ray_pipeline_*` ones that
-`cosmos_curate.core.runtime.metrics` records.
+The endpoint is Ray's metrics export port (`settings.DEFAULT_METRICS_PORT` for the embedded
+cluster, unless taken), in Prometheus' text format; the pipeline's series are the
+`ray_pipeline_*` ones that `cosmos_curate.core.runtime.metrics` records.
 """
 
 from __future__ import annotations
@@ -21,14 +21,15 @@ from rich.live import Live
 from rich.text import Text
 
 from cosmos_curate.cli.common import out, wide_out
-from cosmos_curate.cli.metrics_url import check_metrics_url, discovered_url
+from cosmos_curate.cli.metrics_url import DEFAULT_URL, check_metrics_url, discovered_url
 from cosmos_curate.core.runtime.errors import MetricsUnavailableError
+from cosmos_curate.core.utils.settings import DEFAULT_METRICS_PORT
 from cosmos_curate.presentation.progress_view import ProgressView, RunTotals, StageRow, render
 
-DEFAULT_URL = "http://localhost:9002/metrics"
 PREFIX = "ray_pipeline_"
 HINT = (
-    "is a pipeline running? `curate pipeline run NAME` exports on port 9002 "
+    "is a pipeline running? `curate pipeline run NAME` exports on port "
+    f"{DEFAULT_METRICS_PORT} "
     "(--metrics-port to change); on a cluster, point --url at the node's metrics export port"
 )
 
@@ -38,7 +39,8 @@ UrlOption = Annotated[
     str | None,
     typer.Option(
         "--url",
-        help="Metrics endpoint, http(s) (default: the running pipeline's, else port 9002).",
+        help="Metrics endpoint, http(s) (default: the running pipeline's, else port "
+        f"{DEFAULT_METRICS_PORT}).",
     ),
 ]
 IntervalOption = Annotated[

@@ -1,7 +1,7 @@
 """Which metrics endpoint `curate metrics tail` reads.
 
 The user's URL (http/https only), else the running pipelines' recorded ports on this
-machine, else the default 9002.
+machine, else the default port (`settings.DEFAULT_METRICS_PORT`).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def _bad_url(url: str, why: str) -> NoReturn:
 
 
 def discovered_url() -> str:
-    """The newest running pipeline's endpoint on this machine (said when not 9002)."""
+    """The newest running pipeline's endpoint on this machine (said when not the default)."""
     endpoints = running_endpoints()
     if not endpoints:
         return DEFAULT_URL

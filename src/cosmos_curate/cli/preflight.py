@@ -1,9 +1,9 @@
 """Checks made before a pipeline starts: numbers, paths and the metrics port.
 
 Everything here runs before Ray starts and creates nothing; each failure is one
-`PreflightError` naming the option. The metrics port rule: 9002 stays the default; when the
-user did not choose a port and 9002 is taken, a free one is used and said; a chosen port
-that is taken is an error naming it.
+`PreflightError` naming the option. The metrics port follows `cluster.ports.choose_port`:
+the default (`settings.DEFAULT_METRICS_PORT`) unless taken, then a free one, said; a chosen
+port that is taken is an error naming it.
 """
 
 from __future__ import annotations
@@ -13,11 +13,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-import attrs
-
 from cosmos_curate.cli.common import print_note
 from cosmos_curate.cluster.bind import bind_host, metrics_bind_host
-from cosmos_curate.cluster.ports import check_port_number, free_port, is_free, require_free
+from cosmos_curate.cluster.ports import ChosenPort, check_port_number, choose_port
 from cosmos_curate.core.utils.preflight import (
     PreflightError,
     check_finite,
@@ -27,16 +25,8 @@ from cosmos_curate.core.utils.preflight import (
 from cosmos_curate.core.utils.settings import DEFAULT_METRICS_PORT
 
 
-@attrs.frozen
-class MetricsPort:
-    """The metrics port a run will use, and whether it replaced the busy default."""
-
-    port: int
-    replaced_default: bool = False
-
-
-def choose_metrics_port(chosen: int | None, *, embedded: bool) -> MetricsPort | None:
-    """The port to export on: the user's (checked), else 9002, else a free one.
+def choose_metrics_port(chosen: int | None, *, embedded: bool) -> ChosenPort | None:
+    """The port to export on: the user's (checked), else the default, else a free one.
 
     None when the run uses an existing cluster (its metrics port is that cluster's).
     """
@@ -44,16 +34,7 @@ def choose_metrics_port(chosen: int | None, *, embedded: bool) -> MetricsPort | 
         if chosen is not None:
             check_port_number(chosen, "--metrics-port", allow_zero=True)
         return None
-    host = metrics_bind_host(bind_host())
-    if chosen is not None:
-        check_port_number(chosen, "--metrics-port", allow_zero=True)
-        if chosen == 0:
-            return MetricsPort(free_port(host))
-        require_free(host, chosen, "--metrics-port")
-        return MetricsPort(chosen)
-    if is_free(host, DEFAULT_METRICS_PORT):
-        return MetricsPort(DEFAULT_METRICS_PORT)
-    return MetricsPort(free_port(host), replaced_default=True)
+    return choose_port(metrics_bind_host(bind_host()), chosen, "--metrics-port")
 
 
 def check_run_paths(failures_path: Path | None, checkpoint_dir: Path | None) -> None:
@@ -70,7 +51,6 @@ def uses_embedded_cluster(ray_address: str | None) -> bool:
 
 
 __all__ = [
-    "MetricsPort",
     "PreflightError",
     "check_finite",
     "check_run",
@@ -83,7 +63,7 @@ __all__ = [
 def check_run(values: dict[str, Any]) -> int | None:
     """Check `pipeline run`'s own options; returns the metrics port to use (None: remote).
 
-    Says so on stderr when the default port 9002 is taken and another one is used.
+    Says so on stderr when the default port is taken and another one is used.
     """
     check_finite(values["num_cpus"], "--num-cpus", minimum=0)
     check_finite(values["num_gpus"], "--num-gpus", minimum=0)

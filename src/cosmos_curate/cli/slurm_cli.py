@@ -21,6 +21,7 @@ import attrs
 import typer
 
 from cosmos_curate.cli.common import out, print_note
+from cosmos_curate.core.utils.settings import DEFAULT_METRICS_PORT
 from cosmos_curate.launch.slurm import SlurmJobSpec, render_script, submit
 from cosmos_curate.launch.slurm_jobs import (
     SlurmJobRecord,
@@ -87,7 +88,7 @@ def submit_command(
     metrics_port: Annotated[
         int,
         typer.Option("--metrics-port", help="Each node's metrics port (busy: a free one; 0: any)."),
-    ] = 9002,
+    ] = DEFAULT_METRICS_PORT,
     ray_arg: Annotated[
         list[str] | None,
         typer.Option("--ray-arg", help="Extra `ray start` flag for every node (repeat)."),
@@ -202,7 +203,7 @@ def node_step(
     head: Annotated[bool, typer.Option("--head")] = False,
     port: Annotated[int, typer.Option("--port")] = 6379,
     address: Annotated[str | None, typer.Option("--address")] = None,
-    metrics_port: Annotated[int, typer.Option("--metrics-port")] = 9002,
+    metrics_port: Annotated[int, typer.Option("--metrics-port")] = DEFAULT_METRICS_PORT,
     ray_arg: Annotated[list[str] | None, typer.Option("--ray-arg")] = None,
 ) -> int:
     """Run this node's Ray (`ray start --block`); a worker waits for the head first."""

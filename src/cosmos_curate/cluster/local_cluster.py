@@ -38,6 +38,7 @@ from cosmos_curate.cluster.local_ports import LocalClusterPorts
 from cosmos_curate.cluster.ports import WORKER_PORT_RANGE, free_port
 from cosmos_curate.cluster.processes import descendants, running_processes, terminate
 from cosmos_curate.cluster.state import ClusterState, NodeRecord, ProcessRecord
+from cosmos_curate.core.utils import settings
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,8 @@ class LocalClusterConfig:
     memory_bytes: int = GiB
     object_store_bytes: int = 200 * MiB
     port: int | None = None  # GCS port; None: 6379 if free, else any free port; 0: any free
-    metrics_port: int | None = 9002  # head's metrics export port; None: any free port
+    # head's metrics export port; None: any free port
+    metrics_port: int | None = settings.DEFAULT_METRICS_PORT
     client_port: int | None = None  # Ray Client; None: 10001 if free, else any; 0: any free
     dashboard: bool = False
     auth_mode: str = "token"  # "token" or "disabled"

@@ -4,6 +4,10 @@ A port is "free" when a listening socket could bind it now. The probe sets `SO_R
 as servers do, so a port that merely has connections in TIME_WAIT (for a minute after any
 connection to it) is not reported as taken.
 
+`choose_port` is the one rule for a listener's port (the metrics port of `pipeline run`,
+`local launch`, a Slurm node, a loopback cluster's ports): the user's port, checked; else
+the default when free; else a free one. A taken port is one `PortUnavailableError`.
+
 Every embedded pipeline writes `<runs folder>/metrics-endpoints/<pid>.json` with the port
 its metrics are exported on, removed when it ends; `running_endpoints()` lists the records
 of the processes still alive, so `curate metrics tail` finds the runs of this machine.
@@ -31,8 +35,19 @@ WORKER_PORT_RANGE = range(10002, 20000)
 ENDPOINTS_FOLDER = "metrics-endpoints"
 
 
-def is_free(host: str, port: int) -> bool:
-    """Whether a server could listen on `host:port` now (TIME_WAIT does not count)."""
+Hosts = str | tuple[str, ...]
+"""One host, or several a port must be free on (a loopback cluster binds its IP and 127.0.0.1)."""
+
+
+def is_free(host: Hosts, port: int) -> bool:
+    """Whether a server could listen on `port` at `host` (every host given) now.
+
+    TIME_WAIT does not count: the probe sets `SO_REUSEADDR`, as servers do.
+    """
+    return all(_bindable(one, port) for one in _as_tuple(host))
+
+
+def _bindable(host: str, port: int) -> bool:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -43,11 +58,15 @@ def is_free(host: str, port: int) -> bool:
     return True
 
 
-def free_port(host: str) -> int:
-    """A port nothing listens on at `host`, outside Ray's worker port range."""
+def _as_tuple(host: Hosts) -> tuple[str, ...]:
+    return (host,) if isinstance(host, str) else host
+
+
+def free_port(host: Hosts) -> int:
+    """A port nothing listens on at `host` (the first host given), outside Ray's worker range."""
     while True:
         with socket.socket() as sock:
-            sock.bind((host, 0))
+            sock.bind((_as_tuple(host)[0], 0))
             port = int(sock.getsockname()[1])
         if port not in WORKER_PORT_RANGE:
             return port
@@ -62,14 +81,47 @@ def check_port_number(port: Any, flag: str, *, allow_zero: bool = False) -> int:
     return port
 
 
-def require_free(host: str, port: int, flag: str) -> None:
-    """Raise `PortUnavailableError` naming `flag` when `host:port` is taken."""
-    if not is_free(host, port):
-        msg = (
-            f"{flag} {port}: the port is already in use on {host}; "
-            f"pick another one or stop what listens there"
-        )
-        raise PortUnavailableError(msg)
+def require_free(host: Hosts, port: int, flag: str) -> None:
+    """Raise `PortUnavailableError` naming `flag` when `port` is taken at `host`."""
+    for one in _as_tuple(host):
+        if not _bindable(one, port):
+            msg = (
+                f"{flag} {port}: the port is already in use on {one}; "
+                f"pick another one or stop what listens there"
+            )
+            raise PortUnavailableError(msg)
+
+
+@attrs.frozen
+class ChosenPort:
+    """A port to listen on, and whether it replaced a busy default."""
+
+    port: int
+    replaced_default: bool = False
+
+
+def choose_port(
+    host: Hosts,
+    chosen: int | None,
+    flag: str,
+    *,
+    default: int = settings.DEFAULT_METRICS_PORT,
+) -> ChosenPort:
+    """The port rule of every listener: the user's, else the default, else a free one.
+
+    A `chosen` port is checked (1-65535, free at `host`; `PortUnavailableError` naming
+    `flag` otherwise) and 0 means any free port. With none chosen, `default` when it is
+    free, else a free port (`replaced_default`: say so to the user).
+    """
+    if chosen is not None:
+        check_port_number(chosen, flag, allow_zero=True)
+        if chosen == 0:
+            return ChosenPort(free_port(host))
+        require_free(host, chosen, flag)
+        return ChosenPort(chosen)
+    if is_free(host, default):
+        return ChosenPort(default)
+    return ChosenPort(free_port(host), replaced_default=True)
 
 
 @attrs.frozen
@@ -139,8 +191,11 @@ def running_endpoints() -> list[MetricsEndpoint]:
 
 __all__ = [
     "WORKER_PORT_RANGE",
+    "ChosenPort",
+    "Hosts",
     "MetricsEndpoint",
     "check_port_number",
+    "choose_port",
     "endpoints_dir",
     "free_port",
     "is_free",

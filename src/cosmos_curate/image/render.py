@@ -18,6 +18,7 @@ import attrs
 import jinja2
 
 from cosmos_curate import __version__
+from cosmos_curate.core.utils.settings import DEFAULT_METRICS_PORT
 from cosmos_curate.image.envs import DEFAULT_ENV, EnvRecipe
 from cosmos_curate.image.errors import ImageError, TemplateRenderError
 from cosmos_curate.image.reference import check_reference
@@ -32,7 +33,7 @@ WEIGHTS_DIR = "/config/models"
 WORKSPACE_DIR = "/workspace"
 # Ray head: GCS, client server, dashboard; then the pipeline metrics export port.
 RAY_PORTS = (6379, 10001, 8265)
-METRICS_PORT = 9002
+METRICS_PORT = DEFAULT_METRICS_PORT
 # Image labels: `curate image list` finds the images built here and reads their envs.
 LABEL_BUILT_BY = "org.cosmos-curate.built-by"
 LABEL_ENVS = "org.cosmos-curate.envs"

@@ -2,7 +2,7 @@
 
 Pure: builds plain dicts (`build_rayjob`, `build_raycluster`) and YAML text (`to_yaml`); nothing
 here talks to Kubernetes. Every pod runs the image built by `curate image build`, exports Ray's
-metrics on port 9002 with Prometheus scrape annotations, binds Ray to its pod address
+metrics on `METRICS_PORT` with Prometheus scrape annotations, binds Ray to its pod address
 (`CURATE_BIND_HOST=auto`), and gets credentials only by reference to named Secrets.
 Written for the `ray.io/v1` API of KubeRay >= 1.5 (`authOptions`); see docs/CLUSTERS.md.
 """

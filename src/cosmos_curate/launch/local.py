@@ -17,7 +17,6 @@ import contextlib
 import os
 import re
 import shlex
-import socket
 import sys
 import threading
 import uuid
@@ -121,7 +120,7 @@ class LaunchSpec:
     working_dir: Path = attrs.field(factory=Path.cwd)
     weights_dir: Path = attrs.field(factory=settings.weights_root)
     aws_dir: Path | None = attrs.field(factory=lambda: Path.home() / ".aws")
-    metrics_port: int = METRICS_PORT  # on the host's 127.0.0.1; the container's is 9002
+    metrics_port: int = METRICS_PORT  # on the host's 127.0.0.1; the container's is METRICS_PORT
     network: str | None = None  # docker network; "host" shares this machine's
     extra_env: tuple[str, ...] = ()  # KEY=VALUE, or KEY to pass this environment's value
     name: str = attrs.field(factory=lambda: f"curate-launch-{uuid.uuid4().hex[:10]}")
@@ -218,37 +217,6 @@ def check_image_reference(reference: str) -> str:
         msg = f"--image {reference!r} is not a valid image reference (NAME[:TAG])"
         raise LaunchError(msg)
     return reference
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def pick_metrics_port(requested: int | None) -> tuple[int, bool]:
-    """The host port for metrics and whether it replaced the default 9002 (busy).
-
-    A port the user chose must be free (else `LaunchError` naming it); with none chosen,
-    9002 if free, else any free port.
-    """
-    if requested is not None:
-        if not 1 <= requested <= 65535:
-            msg = f"--metrics-port {requested} is out of range (1-65535)"
-            raise LaunchError(msg)
-        if not _port_free(requested):
-            msg = f"--metrics-port {requested} is already in use on 127.0.0.1; pick another one"
-            raise LaunchError(msg)
-        return requested, False
-    if _port_free(METRICS_PORT):
-        return METRICS_PORT, False
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1]), True
 
 
 def check_spec(spec: LaunchSpec) -> None:
@@ -358,5 +326,4 @@ __all__ = [
     "LaunchSpec",
     "check_image_reference",
     "launch",
-    "pick_metrics_port",
 ]

@@ -24,6 +24,7 @@ import attrs
 import jinja2
 
 from cosmos_curate.cluster.bind import auth_disabled_message
+from cosmos_curate.core.utils import settings
 from cosmos_curate.launch.slurm_jobs import SlurmError, SlurmJobRecord, jobs_root, new_job_dir
 
 TEMPLATE = Path(__file__).with_name("sbatch.sh.j2")
@@ -70,7 +71,7 @@ class SlurmJobSpec:
     checkpoint_dir: Path | None = None
     resume: bool = False
     ray_port: int | None = None  # None: 20000 + job id % 10000 (jobs sharing a node differ)
-    metrics_port: int = 9002
+    metrics_port: int = settings.DEFAULT_METRICS_PORT
     ray_args: tuple[str, ...] = ()
     auth: str = "token"
     join_timeout_s: int = 600

@@ -40,9 +40,9 @@ NODE_ENV = {
 
 def free_port(ip: str, preferred: int | None = None) -> int:
     """`preferred` if nothing listens on it at `ip`, else a free port outside Ray's range."""
-    if preferred and ports.is_free(ip, preferred):
-        return preferred
-    return ports.free_port(ip)
+    if not preferred:
+        return ports.free_port(ip)
+    return ports.choose_port(ip, None, "--metrics-port", default=preferred).port
 
 
 def ray_executable() -> str:

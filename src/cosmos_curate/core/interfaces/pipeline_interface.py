@@ -54,10 +54,10 @@ def run_pipeline(  # noqa: PLR0917 - upstream's positional signature
     `ray_address` (default: the connected cluster, else `RAY_ADDRESS`, else an embedded local Ray),
     `require_gpu` (error instead of CPU fallback), `failures_path` (JSON lines of failure
     records), `ignore_failures`, `show_progress` (live rich display), `metrics_port`
-    (embedded cluster's metrics export port, default 9002), `num_cpus`/`num_gpus`
-    (embedded cluster size), `collect_outputs` (False: drop the last stage's outputs, for
-    huge runs), `check_weights` (default True: fail fast, before any worker starts, when
-    a model's weights are missing), `download_missing` (fetch them instead),
+    (embedded cluster's metrics export port, default `settings.DEFAULT_METRICS_PORT`),
+    `num_cpus`/`num_gpus` (embedded cluster size), `collect_outputs` (False: drop the last
+    stage's outputs, for huge runs), `check_weights` (default True: fail fast, before any
+    worker starts, when a model's weights are missing), `download_missing` (fetch them instead),
     `progress_callbacks`, `engine_options`, `checkpoint_dir` (journal of the inputs that
     fully left the pipeline) and `resume` (skip the inputs an earlier run's journal lists;
     the input must come in the same order). Each worker node also makes sure it has the
