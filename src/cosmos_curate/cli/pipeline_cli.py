@@ -136,6 +136,13 @@ def option_panel(model: type[pydantic.BaseModel], name: str) -> tuple[int, str]:
     return index, title
 
 
+def _alias_flags(name: str, field: pydantic.fields.FieldInfo) -> list[str]:
+    """More flags for one option: the other names of its `AliasChoices` (upstream's names)."""
+    alias = field.validation_alias
+    choices = alias.choices if isinstance(alias, pydantic.AliasChoices) else []
+    return ["--" + c.replace("_", "-") for c in choices if isinstance(c, str) and c != name]
+
+
 def _option_parameter(
     name: str, field: pydantic.fields.FieldInfo, panel: str | None = None
 ) -> inspect.Parameter:
@@ -145,13 +152,16 @@ def _option_parameter(
         non_none = [a for a in typing.get_args(annotation) if a is not type(None)]
         annotation = non_none[0] if len(non_none) == 1 else str
     flag = "--" + name.replace("_", "-")
+    flags = [flag, *_alias_flags(name, field)]
     many = " (repeat the option for several)" if typing.get_origin(annotation) is list else ""
     if field.is_required():
-        option = typer.Option(flag, help=f"{field.description or ''}{many}", rich_help_panel=panel)
+        option = typer.Option(
+            *flags, help=f"{field.description or ''}{many}", rich_help_panel=panel
+        )
         return inspect.Parameter(name, KW, annotation=Annotated[annotation, option])
     default = field.get_default(call_default_factory=True)
     help_text = (field.description or "") + ("" if default is None else f" (default: {default})")
-    option = typer.Option(flag, help=help_text + many, show_default=False, rich_help_panel=panel)
+    option = typer.Option(*flags, help=help_text + many, show_default=False, rich_help_panel=panel)
     optional: Any = annotation | None
     return inspect.Parameter(name, KW, default=None, annotation=Annotated[optional, option])
 

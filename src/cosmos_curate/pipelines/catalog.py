@@ -73,6 +73,14 @@ BUILTIN_PIPELINES: tuple[PipelineInfo, ...] = (
         needs=_VIDEO_NEEDS,
         extra="video",
     ),
+    PipelineInfo(
+        "image-annotate",
+        "decode, filter, score, embed and caption images",
+        "cosmos_curate.pipelines.image.pipeline",
+        # It reuses the video flow's CLIP, aesthetic and caption stages (PyAV among them).
+        needs=_VIDEO_NEEDS,
+        extra="video",
+    ),
 )
 
 

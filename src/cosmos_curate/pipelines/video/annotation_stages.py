@@ -111,7 +111,12 @@ def window_config(options: CaptionOptions) -> WindowConfig:
     )
 
 
-def _caption_pair(options: CaptionOptions, root: Path | None) -> tuple[Any, CaptionStage]:
+def caption_pair(options: CaptionOptions, root: Path | None) -> tuple[Any, CaptionStage]:
+    """The caption backend the options choose: its preparer (CPU) and its caption stage.
+
+    Only the backend options are read (algorithm, model, OpenAI endpoint, tokens, batch,
+    GPUs), so the image pipeline builds its captioner here too.
+    """
     if options.captioning_algorithm is CaptioningAlgorithm.OPENAI:
         captioner = OpenAICaptioner(
             base_url=options.openai_base_url or "",
@@ -153,7 +158,7 @@ def build_caption_stages(
         )
     if options.skip_captions:
         return previews
-    preparer, caption_stage = _caption_pair(options, root)
+    preparer, caption_stage = caption_pair(options, root)
     stages: Stages = [
         CaptionPrepStage(preparer, options.caption_prompt_resolved(), windows),
         *previews,

@@ -1,0 +1,45 @@
+"""Load: read each image's bytes through `core.storage` and decode them (`decode.py`).
+
+A file that cannot be used (empty, not an image, truncated, too many pixels) raises
+`ImageDecodeError` naming the file and the reason; the pipeline runs this stage with
+`ignore_failures`, so the runtime writes a failure record and the run goes on (exit 3).
+"""
+
+from __future__ import annotations
+
+from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageResource
+from cosmos_curate.core.storage import StorageOptions, file_location
+from cosmos_curate.pipelines.image.decode import ImageDecodeError, decode_image
+from cosmos_curate.pipelines.image.tasks import ImageTask
+
+
+class ImageLoadStage(CuratorStage[ImageTask, ImageTask]):
+    """Reads and decodes images; `cpus` per worker (decoding large JPEGs is CPU work)."""
+
+    def __init__(self, inputs: StorageOptions, max_pixels: int, cpus: float = 1.0) -> None:
+        self.inputs = inputs
+        self.max_pixels = max_pixels
+        self.cpus = cpus
+
+    @property
+    def resources(self) -> CuratorStageResource:
+        """CPUs one worker needs."""
+        return CuratorStageResource(cpus=self.cpus)
+
+    def process_data(self, tasks: list[ImageTask]) -> list[ImageTask] | None:
+        """Process a batch; see the module docstring."""
+        for task in tasks:
+            folder, key = file_location(task.source, self.inputs)
+            data = folder.read_bytes(key)
+            try:
+                decoded = decode_image(data, self.max_pixels)
+            except ImageDecodeError as exc:
+                msg = f"{task.source}: {exc}"
+                raise ImageDecodeError(msg) from exc
+            task.data = data
+            task.rgb = decoded.rgb
+            task.width, task.height = decoded.width, decoded.height
+            task.format, task.mode = decoded.format, decoded.mode
+            task.exif_orientation = decoded.exif_orientation
+            task.num_frames = decoded.num_frames
+        return tasks

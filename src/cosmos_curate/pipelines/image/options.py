@@ -1,0 +1,196 @@
+"""Options of `curate pipeline run image-annotate`.
+
+Names are video-split's where the meaning is the same (`--aesthetic-threshold`,
+`--no-embeddings`, `--skip-captions`, `--caption-model-id`, `--openai-*`, ...) and
+upstream Cosmos-Curate's image pipeline's otherwise (`--input-image-path` is accepted for
+`--input-path`, `--caption-prep-min-pixels`); docs/IMAGE_PIPELINE.md puts them side by side.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+import pydantic
+
+from cosmos_curate.core.storage import StorageOptions, is_remote
+from cosmos_curate.core.utils.preflight import check_input_dir, check_new_dir
+from cosmos_curate.models.aesthetics import AESTHETIC_MODEL_ID
+from cosmos_curate.models.captioner import CAPTION_MODEL_ID
+from cosmos_curate.models.clip import CLIP_MODEL_ID
+from cosmos_curate.models.openai_captioner import AUTO_MODEL, DEFAULT_API_KEY_ENV
+from cosmos_curate.pipelines.image.captions import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
+from cosmos_curate.pipelines.image.decode import DEFAULT_MAX_PIXELS as DEFAULT_IMAGE_PIXELS
+from cosmos_curate.pipelines.image.layout import ImageLayout
+from cosmos_curate.pipelines.image.prompts import IMAGE_CAPTION_PROMPTS
+from cosmos_curate.pipelines.video.annotation_options import CaptioningAlgorithm, CaptionOptions
+from cosmos_curate.pipelines.video.prompts import Prompt, resolve_prompt
+
+_BACKEND_FIELDS = (
+    "captioning_algorithm", "caption_model_id", "caption_max_tokens", "caption_batch_size",
+    "caption_gpus", "openai_base_url", "openai_model_name", "openai_api_key_env",
+    "openai_caption_retries", "openai_retry_delay_seconds", "openai_max_concurrent",
+)  # fmt: skip
+
+
+def _checked(check: object, path: str) -> str:
+    try:
+        check(path, "")  # type: ignore[operator]
+    except ValueError as exc:
+        raise ValueError(str(exc).strip()) from exc
+    return path
+
+
+class ImageAnnotateOptions(pydantic.BaseModel):
+    """Options of `curate pipeline run image-annotate`."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", populate_by_name=True)
+
+    # `--help` groups the options (longest name prefix wins), as video-split's.
+    option_panels: ClassVar[tuple[tuple[str, tuple[str, ...]], ...]] = (
+        ("Input and output", ("input_path", "output_path", "s3_", "limit", "max_pixels",
+                              "load_")),
+        ("Filters", ("min_side", "max_aspect_ratio", "aesthetic_threshold")),
+        ("Embeddings", ("no_embeddings", "embedding_", "clip_model_id", "aesthetic_model_id")),
+        ("Captions", ("skip_captions", "caption", "openai_")),
+        ("Workers", ("workers_per_stage",)),
+    )  # fmt: skip
+
+    input_path: str = pydantic.Field(
+        validation_alias=pydantic.AliasChoices("input_path", "input_image_path"),
+        description="folder or s3://bucket/prefix of images, read recursively",
+    )
+    output_path: str = pydantic.Field(description="folder or s3://bucket/prefix for the output")
+    s3_profile: str | None = pydantic.Field(
+        default=None, description="AWS profile for s3:// input and output (unset: boto3 default)"
+    )
+    s3_endpoint_url: str | None = pydantic.Field(
+        default=None, description="S3 endpoint URL, e.g. a MinIO or other S3-compatible server"
+    )
+    limit: int | None = pydantic.Field(default=None, ge=1, description="process at most N images")
+    max_pixels: int = pydantic.Field(
+        default=DEFAULT_IMAGE_PIXELS,
+        ge=1,
+        description="refuse images with more pixels (decompression-bomb guard)",
+    )
+    load_cpus_per_worker: float = pydantic.Field(
+        default=1.0, gt=0, description="CPUs per load (read + decode) worker"
+    )
+    min_side: int | None = pydantic.Field(
+        default=None, ge=1, description="reject images whose shorter side is below N px"
+    )
+    max_aspect_ratio: float | None = pydantic.Field(
+        default=None, ge=1, description="reject images whose long/short side ratio is above"
+    )
+    aesthetic_threshold: float | None = pydantic.Field(
+        default=None, description="reject images whose aesthetic score is below (unset: keep all)"
+    )
+    no_embeddings: bool = pydantic.Field(default=False, description="write no embeddings (.npy)")
+    clip_model_id: str = pydantic.Field(default=CLIP_MODEL_ID, description="CLIP checkpoint")
+    aesthetic_model_id: str = pydantic.Field(
+        default=AESTHETIC_MODEL_ID, description="aesthetic head checkpoint"
+    )
+    embedding_batch_size: int = pydantic.Field(
+        default=16, ge=1, description="images per CLIP forward pass"
+    )
+    embedding_gpus_per_worker: float = pydantic.Field(
+        default=0.25, gt=0, description="GPUs per CLIP worker"
+    )
+    skip_captions: bool = pydantic.Field(default=False, description="do not caption images")
+    captioning_algorithm: CaptioningAlgorithm = pydantic.Field(
+        default=CaptioningAlgorithm.LOCAL,
+        description="local (a VLM in the pipeline) | openai (a served model, see --openai-*)",
+    )
+    caption_model_id: str = pydantic.Field(default=CAPTION_MODEL_ID, description="VLM checkpoint")
+    caption_prompt: str | None = pydantic.Field(
+        default=None, description="prompt text (overrides --caption-prompt-variant)"
+    )
+    caption_prompt_variant: str = pydantic.Field(
+        default="default", description="named prompt: " + ", ".join(IMAGE_CAPTION_PROMPTS)
+    )
+    caption_prompts_file: str | None = pydantic.Field(
+        default=None, description="JSON file of {name: prompt} adding prompt variants"
+    )
+    caption_max_tokens: int = pydantic.Field(default=128, ge=1, description="caption length cap")
+    caption_batch_size: int = pydantic.Field(default=8, ge=1, description="images per VLM batch")
+    caption_gpus: float = pydantic.Field(default=0.75, gt=0, description="GPUs per caption worker")
+    caption_prep_min_pixels: int = pydantic.Field(
+        default=DEFAULT_MIN_PIXELS, ge=1, description="smaller images are upscaled to this area"
+    )
+    caption_prep_max_pixels: int = pydantic.Field(
+        default=DEFAULT_MAX_PIXELS, ge=1, description="larger images are downscaled to this area"
+    )
+    caption_prep_cpus_per_worker: float = pydantic.Field(
+        default=0.5, gt=0, description="CPUs per caption preparation worker"
+    )
+    openai_base_url: str | None = pydantic.Field(
+        default=None, description="OpenAI-compatible endpoint, e.g. http://host:8000/v1"
+    )
+    openai_model_name: str = pydantic.Field(
+        default=AUTO_MODEL, description="served model name (auto: the first at /models)"
+    )
+    openai_api_key_env: str = pydantic.Field(
+        default=DEFAULT_API_KEY_ENV, description="environment variable holding the API key"
+    )
+    openai_caption_retries: int = pydantic.Field(default=3, ge=0, description="retries per image")
+    openai_retry_delay_seconds: float = pydantic.Field(
+        default=1.0, ge=0, description="delay between retries"
+    )
+    openai_max_concurrent: int = pydantic.Field(
+        default=8, ge=1, description="requests in flight per caption worker"
+    )
+    workers_per_stage: int | None = pydantic.Field(
+        default=None, ge=1, description="fixed workers per stage (unset: autoscale)"
+    )
+
+    @pydantic.field_validator("input_path")
+    @classmethod
+    def _input_exists(cls, value: str) -> str:
+        return _checked(check_input_dir, value)
+
+    @pydantic.field_validator("output_path")
+    @classmethod
+    def _output_creatable(cls, value: str) -> str:
+        return _checked(check_new_dir, value)
+
+    @pydantic.model_validator(mode="after")
+    def _consistent(self) -> ImageAnnotateOptions:
+        if not is_remote(self.input_path) and not is_remote(self.output_path):
+            source = Path(self.input_path).expanduser().resolve()
+            target = Path(self.output_path).expanduser().resolve()
+            if target == source or source in target.parents:
+                msg = "--output-path must not be inside --input-path (outputs would be inputs)"
+                raise ValueError(msg)
+        if self.caption_prep_min_pixels > self.caption_prep_max_pixels:
+            msg = "--caption-prep-min-pixels must not exceed --caption-prep-max-pixels"
+            raise ValueError(msg)
+        if not self.skip_captions:
+            self.caption_backend()
+            self.caption_prompt_resolved()
+        return self
+
+    @property
+    def s3(self) -> StorageOptions:
+        """How input and output are reached."""
+        return StorageOptions(self.s3_profile, self.s3_endpoint_url)
+
+    def layout(self) -> ImageLayout:
+        """The output tree."""
+        return ImageLayout(self.output_path, self.s3)
+
+    def caption_backend(self) -> CaptionOptions:
+        """The video flow's caption options holding this run's backend choices (validated)."""
+        try:
+            return CaptionOptions(**{name: getattr(self, name) for name in _BACKEND_FIELDS})
+        except pydantic.ValidationError as exc:
+            text = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+            raise ValueError(text) from None
+
+    def caption_prompt_resolved(self) -> Prompt:
+        """The caption prompt (name and text) this run uses."""
+        return resolve_prompt(
+            IMAGE_CAPTION_PROMPTS,
+            self.caption_prompt_variant,
+            self.caption_prompt,
+            self.caption_prompts_file,
+        )

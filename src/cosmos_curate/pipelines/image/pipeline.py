@@ -1,0 +1,188 @@
+"""The `image-annotate` pipeline: images in, checked, scored, embedded and described.
+
+Stages (each its own worker pool, CPU work kept out of the GPU stages):
+load (read + decode; unreadable files become failure records) -> [size/aspect filter] ->
+[CLIP preparation (CPU) -> CLIP embedding + aesthetic score (fractional GPU, the video
+flow's `ClipEmbeddingStage`)] -> [caption preparation (CPU) -> captioning (VLM on GPU or
+a served model, the video flow's `CaptionStage`)] -> writer. Bracketed stages run when the
+options ask for them.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+
+from cosmos_curate.core.interfaces.pipeline_interface import PipelineResult, execute_pipeline
+from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageSpec
+from cosmos_curate.core.utils import settings
+from cosmos_curate.models.aesthetics import ClipAesthetics
+from cosmos_curate.models.clip import ClipImagePreprocessor
+from cosmos_curate.pipelines.image.captions import ImageCaptionPrepStage
+from cosmos_curate.pipelines.image.filters import SIZE_FILTER, SizeFilterStage
+from cosmos_curate.pipelines.image.layout import ImageLayout
+from cosmos_curate.pipelines.image.load import ImageLoadStage
+from cosmos_curate.pipelines.image.options import ImageAnnotateOptions
+from cosmos_curate.pipelines.image.scoring import ImageClipPrepStage
+from cosmos_curate.pipelines.image.sources import list_images
+from cosmos_curate.pipelines.image.summary import build_image_summary
+from cosmos_curate.pipelines.image.tasks import ImageTask
+from cosmos_curate.pipelines.image.writer import ImageWriterStage
+from cosmos_curate.pipelines.registry import RunOptions, register_pipeline
+from cosmos_curate.pipelines.video.annotation_options import CaptioningAlgorithm
+from cosmos_curate.pipelines.video.annotation_stages import caption_pair
+from cosmos_curate.pipelines.video.embedding import AESTHETIC_FILTER, ClipEmbeddingStage
+from cosmos_curate.pipelines.video.summary import (
+    local_failures_path,
+    prepare_output,
+    publish_run_files,
+)
+
+__all__ = ["ImageAnnotateOptions", "annotate_images", "build_stages"]
+
+Stages = list[CuratorStage[Any, Any]]
+
+
+def _clip_needed(options: ImageAnnotateOptions) -> bool:
+    return not options.no_embeddings or options.aesthetic_threshold is not None
+
+
+def configured_filters(options: ImageAnnotateOptions) -> dict[str, dict[str, Any]]:
+    """The filters this run applies, in order, with their settings (for the metadata)."""
+    filters: dict[str, dict[str, Any]] = {}
+    if options.min_side is not None or options.max_aspect_ratio is not None:
+        filters[SIZE_FILTER] = {
+            "min_side": options.min_side,
+            "max_aspect_ratio": options.max_aspect_ratio,
+        }
+    if options.aesthetic_threshold is not None:
+        filters[AESTHETIC_FILTER] = {"threshold": options.aesthetic_threshold}
+    return filters
+
+
+def models_used(options: ImageAnnotateOptions) -> dict[str, str]:
+    """Which checkpoint did what (the metadata's `models`)."""
+    models: dict[str, str] = {}
+    if _clip_needed(options):
+        models["aesthetic"] = options.aesthetic_model_id
+    if not options.no_embeddings:
+        models["embedding"] = options.clip_model_id
+    if not options.skip_captions:
+        local = options.captioning_algorithm is CaptioningAlgorithm.LOCAL
+        models["caption"] = options.caption_model_id if local else options.openai_model_name
+    return models
+
+
+def build_stages(options: ImageAnnotateOptions) -> list[CuratorStage[Any, Any] | CuratorStageSpec]:
+    """The pipeline's stages for these options."""
+    root = settings.weights_root()  # workers load from the root the driver's check validated
+    load = ImageLoadStage(options.s3, options.max_pixels, options.load_cpus_per_worker)
+    stages: Stages = [load]
+    if SIZE_FILTER in configured_filters(options):
+        stages.append(SizeFilterStage(options.min_side, options.max_aspect_ratio))
+    if _clip_needed(options):
+        stages += [
+            ImageClipPrepStage(
+                ClipImagePreprocessor(options.clip_model_id, root),
+                keep_pixels=not options.skip_captions,
+            ),
+            ClipEmbeddingStage(
+                ClipAesthetics(options.clip_model_id, options.aesthetic_model_id, root),
+                options.aesthetic_threshold,
+                batch_size=options.embedding_batch_size,
+                keep_embedding=not options.no_embeddings,
+                gpus=options.embedding_gpus_per_worker,
+            ),
+        ]
+    if not options.skip_captions:
+        preparer, caption_stage = caption_pair(options.caption_backend(), root)
+        stages += [
+            ImageCaptionPrepStage(
+                preparer,
+                options.caption_prompt_resolved(),
+                options.caption_prep_min_pixels,
+                options.caption_prep_max_pixels,
+                options.caption_prep_cpus_per_worker,
+            ),
+            caption_stage,
+        ]
+    stages.append(
+        ImageWriterStage(options.layout(), models_used(options), configured_filters(options))
+    )
+    return [
+        CuratorStageSpec(
+            s,
+            num_workers=options.workers_per_stage,
+            ignore_failures=True if s is load else None,  # bad files are data: record, go on
+        )
+        for s in stages
+    ]
+
+
+@attrs.define
+class _InputPlan:
+    """The images of this run, listed lazily; counts are final once iterated.
+
+    Images an earlier run wrote (kept or rejected) are skipped and counted.
+    """
+
+    options: ImageAnnotateOptions
+    layout: ImageLayout
+    found: int = 0
+    skipped: int = 0
+    image_ids: list[str] = attrs.field(factory=list)
+
+    def __iter__(self) -> Iterator[ImageTask]:
+        limit = self.options.limit
+        for source in list_images(self.options.input_path, self.options.s3):
+            if limit is not None and self.found >= limit:
+                return
+            self.found += 1
+            if self.layout.image_done(source.image_id):
+                self.skipped += 1
+                continue
+            self.image_ids.append(source.image_id)
+            yield ImageTask(
+                source=source.url,
+                image_id=source.image_id,
+                relative_path=source.relative_path,
+                extension=source.extension,
+            )
+
+
+@register_pipeline("image-annotate", ImageAnnotateOptions)
+def run_image_annotate(options: ImageAnnotateOptions, run: RunOptions) -> PipelineResult:
+    """Run the pipeline; writes images, metadata and `summary.json` under the output."""
+    return annotate_images(options, **run.as_kwargs())
+
+
+def annotate_images(options: ImageAnnotateOptions, **run_kwargs: Any) -> PipelineResult:
+    """Library entry point: `run_kwargs` go to `execute_pipeline` (Ray address, ...).
+
+    Failure records go to `OUT/failures/<run id>.jsonl` unless `failures_path` is given.
+    """
+    layout = options.layout()
+    prepare_output(layout)
+    plan = _InputPlan(options, layout)
+    run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    if run_kwargs.get("failures_path") is None:
+        run_kwargs["failures_path"] = str(local_failures_path(layout, run_id))
+    run_kwargs["collect_outputs"] = False  # the summary is built from the files written
+    started = time.monotonic()
+    result = execute_pipeline(plan, build_stages(options), **run_kwargs)
+    summary = build_image_summary(
+        layout,
+        image_ids=plan.image_ids,
+        images_found=plan.found,
+        images_skipped=plan.skipped,
+        failures_path=result.failures_path,
+        wall_s=time.monotonic() - started,
+    )
+    summary["run_id"] = run_id
+    summary["options"] = options.model_dump(mode="json")
+    publish_run_files(layout, run_id, result.failures_path, summary)
+    return result

@@ -1,0 +1,41 @@
+"""CLIP inputs for images (CPU); the video flow's `ClipEmbeddingStage` then embeds and scores.
+
+An image is a clip of one frame there: its embedding is its CLIP embedding (unit norm), its
+aesthetic score the CLIP+MLP predictor's score, and the same `--aesthetic-threshold` rejects
+it (`filtered_by="aesthetic"`).
+"""
+
+from __future__ import annotations
+
+from cosmos_curate.core.interfaces.model_interface import ModelInterface
+from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageResource
+from cosmos_curate.models.clip import ClipImagePreprocessor
+from cosmos_curate.pipelines.image.tasks import ImageTask
+
+
+class ImageClipPrepStage(CuratorStage[ImageTask, ImageTask]):
+    """Runs the CLIP image processor on each image; frees the pixels unless captions follow."""
+
+    def __init__(self, preprocessor: ClipImagePreprocessor, keep_pixels: bool) -> None:
+        self._preprocessor = preprocessor
+        self.keep_pixels = keep_pixels
+
+    @property
+    def resources(self) -> CuratorStageResource:
+        """Half a CPU: resize, crop and normalise."""
+        return CuratorStageResource(cpus=0.5)
+
+    @property
+    def model(self) -> ModelInterface | None:
+        """The processor whose weights this stage loads."""
+        return self._preprocessor
+
+    def process_data(self, tasks: list[ImageTask]) -> list[ImageTask] | None:
+        """Process a batch; see the class docstring."""
+        for task in tasks:
+            if task.filtered_by is not None or task.rgb is None:
+                continue
+            task.embedding_inputs = self._preprocessor.preprocess(task.rgb[None])
+            if not self.keep_pixels:
+                task.rgb = None
+        return tasks
