@@ -11,6 +11,7 @@ import typer
 
 from cosmos_curate.cli.common import err
 from cosmos_curate.image import build as image_build
+from cosmos_curate.image.reference import check_reference
 from cosmos_curate.launch import k8s, k8s_options
 from cosmos_curate.launch.k8s_options import ManifestError, WorkerGroup
 
@@ -84,7 +85,7 @@ def _options(
     return k8s.RenderOptions(
         name=k8s_options.resource_name(name, kind=kind),
         namespace=None if namespace is None else k8s_options.namespace(namespace),
-        image=k8s_options.image_reference(image),
+        image=check_reference(image, "--image"),
         image_pull_policy=image_pull_policy,
         head_cpus=k8s_options.quantity("--head-cpus", head_cpus, memory=False),
         head_memory=k8s_options.quantity("--head-memory", head_memory, memory=True),

@@ -41,16 +41,6 @@ _SCALE = {
     **{s: Decimal(1000**i) for i, s in enumerate("kMGTPE", start=1)},
     **{f"{s}i": Decimal(1024**i) for i, s in enumerate("KMGTPE", start=1)},
 }
-# Docker's reference grammar (distribution/reference): [domain[:port]/]path[:tag][@digest].
-_DOMAIN = r"[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*"
-_PATH_PART = r"[a-z0-9]+(([._]|__|-+)[a-z0-9]+)*"
-_IMAGE_REFERENCE = re.compile(
-    rf"(({_DOMAIN})(:[0-9]+)?/)?{_PATH_PART}(/{_PATH_PART})*"
-    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
-    r"(@[A-Za-z][A-Za-z0-9]*([-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?"
-)
-
-
 class ManifestError(CurateError, ValueError):
     """An option of `curate k8s render` cannot become a valid KubeRay manifest."""
 
@@ -99,15 +89,6 @@ def namespace(value: str) -> str:
     """A namespace name: a DNS-1123 label."""
     if not _matches(_DNS1123_LABEL, value) or len(value) > 63:
         msg = f"--namespace {value!r}: 1-63 lowercase letters, digits and '-'"
-        raise _fail(msg)
-    return value
-
-
-def image_reference(value: str) -> str:
-    """An image reference as Docker parses it (`name[:tag][@digest]`), e.g. `curate:v1`."""
-    name = value.split("@", 1)[0]
-    if not _matches(_IMAGE_REFERENCE, value) or len(name) > 255:
-        msg = f"--image {value!r} is not a valid image reference (e.g. registry.example/curate:v1)"
         raise _fail(msg)
     return value
 

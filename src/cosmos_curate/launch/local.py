@@ -34,6 +34,7 @@ from cosmos_curate.core.interfaces.errors import CurateError
 from cosmos_curate.core.utils import settings
 from cosmos_curate.image.build import DEFAULT_IMAGE_NAME, DEFAULT_IMAGE_TAG
 from cosmos_curate.image.daemon import connect
+from cosmos_curate.image.reference import check_reference
 from cosmos_curate.image.render import METRICS_PORT, WEIGHTS_DIR
 
 DEFAULT_IMAGE = f"{DEFAULT_IMAGE_NAME}:{DEFAULT_IMAGE_TAG}"
@@ -56,13 +57,6 @@ FORWARDED_VARS = (
 )
 # Variables the launcher sets itself (not secrets): the only values `--dry-run` prints.
 LAUNCHER_VARS = frozenset({BIND_VAR})
-# Docker's image reference grammar, reduced to what a tag-able name can hold (no spaces,
-# no newlines, no shell or Dockerfile syntax).
-_REFERENCE = re.compile(
-    r"^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*"
-    r"(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
-    r"(?:@sha256:[0-9a-f]{64})?$"
-)
 STOP_TIMEOUT_S = 20
 
 Output = Callable[[bytes, bool], None]
@@ -211,20 +205,12 @@ def shm_size_bytes() -> int:
     return int(psutil.virtual_memory().total * 0.3)
 
 
-def check_image_reference(reference: str) -> str:
-    """`reference` if it is a valid image name[:tag]; else `LaunchError`."""
-    if not _REFERENCE.fullmatch(reference) or len(reference) > 255:
-        msg = f"--image {reference!r} is not a valid image reference (NAME[:TAG])"
-        raise LaunchError(msg)
-    return reference
-
-
 def check_spec(spec: LaunchSpec) -> None:
     """Everything that can be checked before the daemon is asked (raises `LaunchError`)."""
     if not spec.command:
         msg = "no command given: curate local launch [OPTIONS] -- COMMAND..."
         raise LaunchError(msg)
-    check_image_reference(spec.image)
+    check_reference(spec.image, "--image")
     spec.environment()
     if not spec.working_dir.is_dir():
         msg = f"working folder {spec.working_dir} does not exist"
@@ -324,6 +310,5 @@ __all__ = [
     "GpuRequest",
     "LaunchError",
     "LaunchSpec",
-    "check_image_reference",
     "launch",
 ]

@@ -25,6 +25,8 @@ import jinja2
 
 from cosmos_curate.cluster.bind import auth_disabled_message
 from cosmos_curate.core.utils import settings
+from cosmos_curate.image.errors import InvalidImageReferenceError
+from cosmos_curate.image.reference import check_reference
 from cosmos_curate.launch.slurm_jobs import SlurmError, SlurmJobRecord, jobs_root, new_job_dir
 
 TEMPLATE = Path(__file__).with_name("sbatch.sh.j2")
@@ -47,7 +49,8 @@ MAX_TIME_MINUTES = 365 * 24 * 60
 MAX_JOIN_TIMEOUT_S = 24 * 3600  # a day: a node that has not joined by then will not
 MAX_NODES = 100_000
 MAX_GPUS_PER_NODE = 1024
-_IMAGE = re.compile(r"^[^\s,'\"`$;&|<>\\]+$")
+# What a mount or a squashfs path may hold: no spaces, quotes or shell syntax.
+_PLAIN_PATH = re.compile(r"^[^\s,'\"`$;&|<>\\]+$")
 PIPELINE_RUN = ("curate", "pipeline", "run")
 NO_SBATCH = "sbatch is not installed here: run `curate slurm submit` on a Slurm login node"
 
@@ -114,10 +117,10 @@ class SlurmJobSpec:
                 _fail(f"{flag} {value!r}: letters, digits and . _ + - only")
         if not _NAME.fullmatch(self.job_name):
             _fail(f"--job-name {self.job_name!r}: letters, digits and . _ + - only")
-        if self.container_image is not None and not _IMAGE.fullmatch(self.container_image):
-            _fail(f"--container-image {self.container_image!r} is not an image reference")
+        if self.container_image is not None:
+            _check_container_image(self.container_image)
         for mount in self.container_mounts:
-            if not _IMAGE.fullmatch(mount) or ":" not in mount:
+            if not _PLAIN_PATH.fullmatch(mount) or ":" not in mount:
                 _fail(f"--container-mounts {mount!r}: give SRC:DST[:ro]")
 
 
@@ -146,6 +149,20 @@ def time_limit_minutes(text: str) -> int | None:
     if minutes > MAX_TIME_MINUTES:
         _fail(f"--time {text!r}: more than a year; give a shorter limit or UNLIMITED")
     return minutes
+
+
+def _check_container_image(value: str) -> None:
+    """Pyxis takes a Docker reference, enroot's `REGISTRY#NAME[:TAG]`, or a squashfs file."""
+    if value.startswith("/") and value.endswith(".sqsh") and _PLAIN_PATH.fullmatch(value):
+        return
+    registry, hash_sign, name = value.partition("#")
+    try:
+        check_reference(f"{registry}/{name}" if hash_sign else value, "--container-image")
+    except InvalidImageReferenceError:
+        _fail(
+            f"--container-image {value!r} is not an image reference "
+            "(NAME[:TAG], REGISTRY#NAME[:TAG] or a /path/to/image.sqsh)"
+        )
 
 
 def _fail(message: str) -> NoReturn:
