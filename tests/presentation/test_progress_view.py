@@ -157,3 +157,19 @@ def test_a_short_backpressure_wait_shows_in_seconds() -> None:
     )
     row = next(line for line in _text(from_progress(held)).splitlines() if "Decode" in line)
     assert "3.0 MiB (0.3 s)" in row
+
+
+def test_final_table_shows_cpu_and_memory_over_the_run() -> None:
+    """At the end the workers are gone: CPU and memory read mean/peak over the run, not 0."""
+    done = pipeline_progress(
+        stage_progress("Decode", tasks_done=10, cpu_percent=0.0, rss_bytes=0,
+                       cpu_percent_mean=85.0, cpu_percent_peak=198.0,
+                       rss_bytes_mean=200 * 1024**2, rss_bytes_peak=300 * 1024**2),
+        finished=True,
+    )  # fmt: skip
+    line = next(line for line in _text(from_progress(done)).splitlines() if "Decode" in line)
+    assert "0.85/1.98 cores" in line
+    assert "200.0 MiB/300.0 MiB" in line
+    running = pipeline_progress(stage_progress("Decode", cpu_percent=50.0, rss_bytes=1024**2))
+    line = next(line for line in _text(from_progress(running)).splitlines() if "Decode" in line)
+    assert "0.50 cores" in line and "/" not in line.split("cores")[0].split()[-1]

@@ -53,6 +53,9 @@ class StageRow:
     """Seconds the byte budget held the stage back."""
     workers_peak: float = 0.0
     """Most workers the stage had at once (0 where the source does not know)."""
+    usage_over_run: tuple[float, float, float, float] | None = None
+    """At the end of a run: CPU percent mean and peak, memory bytes mean and peak (the
+    workers are gone then, so their current use would read 0); None while it runs."""
 
 
 @attrs.frozen
@@ -90,7 +93,7 @@ class ProgressView:
 
 
 # ---- from the runtime's progress records ------------------------------------------------
-def _stage_row(stage: StageProgress, fraction: float) -> StageRow:
+def _stage_row(stage: StageProgress, fraction: float, finished: bool) -> StageRow:
     gpus: dict[str, float] = {}
     for node, gpu, share in stage.gpu_alloc:
         key = f"{node[:8]}/{gpu}"  # a Ray node id is 56 hex digits; its head tells nodes apart
@@ -118,14 +121,21 @@ def _stage_row(stage: StageProgress, fraction: float) -> StageRow:
         queued_bytes=stage.queued_bytes,
         backpressure_wait_s=stage.backpressure_wait_s,
         workers_peak=stage.workers_peak,
-    )
+        usage_over_run=(
+            stage.cpu_percent_mean, stage.cpu_percent_peak,
+            stage.rss_bytes_mean, stage.rss_bytes_peak,
+        ) if finished else None,
+    )  # fmt: skip
 
 
 def from_progress(progress: PipelineProgress) -> ProgressView:
     """The view of a runtime progress record."""
     fractions = progress.stage_fractions()
     return ProgressView(
-        stages=tuple(_stage_row(s, f) for s, f in zip(progress.stages, fractions, strict=True)),
+        stages=tuple(
+            _stage_row(s, f, progress.finished)
+            for s, f in zip(progress.stages, fractions, strict=True)
+        ),
         run=RunTotals(
             inputs_read=progress.inputs_read,
             input_exhausted=progress.input_exhausted,
@@ -196,11 +206,21 @@ def stage_table(view: ProgressView, title: str) -> Table:
             _workers(row),
             f"{_num(row.input_queue)}/{_num(row.output_queue)}",
             _bytes_wait(row),
-            f"{row.cpu_percent / 100:.2f} cores",
-            format_bytes(row.memory_bytes),
+            *_usage(row),
             _gpus(row),
         )
     return table
+
+
+def _usage(row: StageRow) -> tuple[str, str]:
+    """CPU and memory cells: now while running; `mean/peak` over the run at its end."""
+    if row.usage_over_run is None:
+        return f"{row.cpu_percent / 100:.2f} cores", format_bytes(row.memory_bytes)
+    cpu_mean, cpu_peak, rss_mean, rss_peak = row.usage_over_run
+    return (
+        f"{cpu_mean / 100:.2f}/{cpu_peak / 100:.2f} cores",
+        f"{format_bytes(rss_mean)}/{format_bytes(rss_peak)}",
+    )
 
 
 def totals_line(run: RunTotals) -> Text:

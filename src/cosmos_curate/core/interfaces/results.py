@@ -55,6 +55,12 @@ class StageProgress:
     """Measured serialized output bytes per input task (None until a call returned)."""
     backpressure_wait_s: float = 0.0
     """Seconds the byte budget held the stage back (work and a free worker, no room)."""
+    cpu_percent_mean: float = 0.0
+    """CPU of the stage's workers together (percent of one core), averaged over the run."""
+    cpu_percent_peak: float = 0.0
+    rss_bytes_mean: int = 0
+    """Memory of the stage's workers together, averaged over the run."""
+    rss_bytes_peak: int = 0
 
     @property
     def fan_out(self) -> float:

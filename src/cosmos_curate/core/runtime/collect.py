@@ -152,6 +152,12 @@ def _finish_call(
     stage.meter.record(report.tasks_in, sum(report.part_bytes))
     stats.cpu_percent_by_worker[call.worker.worker_id] = report.cpu_percent
     stats.rss_by_worker[call.worker.worker_id] = report.rss_bytes
+    live = [worker.worker_id for worker in pool.workers]
+    stats.usage.observe(
+        time.monotonic(),
+        sum(stats.cpu_percent_by_worker.get(w, 0.0) for w in live),
+        sum(stats.rss_by_worker.get(w, 0) for w in live),
+    )
     if report.failures:
         for failure in report.failures:
             failures.write(failure)

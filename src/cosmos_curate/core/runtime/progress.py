@@ -46,6 +46,7 @@ def stage_progress(state: RunState, index: int) -> StageProgress:
     stage, pool, stats = stage_run.spec, stage_run.pool, stage_run.stats
     busy = pool.busy_count
     live_ids = [w.worker_id for w in pool.workers]
+    cpu_mean, rss_mean = stats.usage.means(time.monotonic())
     return StageProgress(
         name=stage.name,
         tasks_done=stats.tasks_done,
@@ -76,6 +77,10 @@ def stage_progress(state: RunState, index: int) -> StageProgress:
         in_flight_bytes=sum(c.in_bytes for c in state.calls.values() if c.stage == index),
         bytes_out_per_task=stage_run.meter.bytes_per_task,
         backpressure_wait_s=stage_run.budget_wait.waited_s(time.monotonic()),
+        cpu_percent_mean=cpu_mean,
+        cpu_percent_peak=stats.usage.peak_cpu_percent,
+        rss_bytes_mean=rss_mean,
+        rss_bytes_peak=stats.usage.peak_rss_bytes,
     )
 
 

@@ -14,6 +14,48 @@ GAP_SAMPLES = 64
 
 
 @attrs.define
+class UsageTally:
+    """A stage's CPU and memory over the run: peak and time-weighted mean.
+
+    Each reading is the sum over the stage's live workers when a call reports; it holds
+    until the next reading.
+    """
+
+    peak_cpu_percent: float = 0.0
+    peak_rss_bytes: int = 0
+    _cpu_area: float = 0.0
+    _rss_area: float = 0.0
+    _first: float | None = None
+    _last: tuple[float, float, int] | None = None
+
+    def observe(self, now: float, cpu_percent: float, rss_bytes: int) -> None:
+        """The stage's workers together use `cpu_percent` and `rss_bytes` from `now` on."""
+        self._advance(now)
+        self._first = now if self._first is None else self._first
+        self._last = (now, cpu_percent, rss_bytes)
+        self.peak_cpu_percent = max(self.peak_cpu_percent, cpu_percent)
+        self.peak_rss_bytes = max(self.peak_rss_bytes, rss_bytes)
+
+    def means(self, now: float) -> tuple[float, int]:
+        """(CPU percent, RSS bytes) averaged over time from the first reading to `now`."""
+        if self._first is None or self._last is None:
+            return 0.0, 0
+        span = now - self._first
+        if span <= 0:
+            return self._last[1], self._last[2]
+        tail = now - self._last[0]
+        cpu = (self._cpu_area + self._last[1] * tail) / span
+        rss = (self._rss_area + self._last[2] * tail) / span
+        return cpu, int(rss)
+
+    def _advance(self, now: float) -> None:
+        if self._last is not None:
+            elapsed = max(0.0, now - self._last[0])
+            self._cpu_area += self._last[1] * elapsed
+            self._rss_area += self._last[2] * elapsed
+
+
+@attrs.define
 class StageStats:
     """Mutable counters the engine updates as calls finish."""
 
@@ -28,6 +70,7 @@ class StageStats:
     seconds_per_task: float | None = None
     cpu_percent_by_worker: dict[int, float] = attrs.field(factory=dict)
     rss_by_worker: dict[int, int] = attrs.field(factory=dict)
+    usage: UsageTally = attrs.field(factory=UsageTally)
     _recent: collections.deque[tuple[float, int, float]] = attrs.field(factory=collections.deque)
     _gaps: collections.deque[float] = attrs.field(
         factory=lambda: collections.deque(maxlen=GAP_SAMPLES)
