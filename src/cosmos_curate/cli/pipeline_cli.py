@@ -24,6 +24,7 @@ from cosmos_curate.cli import common, preflight, run_report
 from cosmos_curate.cli.common import configure_logging, out, stderr_is_terminal, wide_out
 from cosmos_curate.cli.help_text import literal_help
 from cosmos_curate.core.interfaces.results import PipelineResult
+from cosmos_curate.core.utils import settings
 from cosmos_curate.pipelines import registry
 from cosmos_curate.presentation.progress_view import from_progress, render
 
@@ -73,7 +74,8 @@ _RUN_PARAMETERS = [
     ),
     _run_option(
         "metrics_port", int | None, None,
-        "Metrics export port of the embedded Ray cluster (default 9002, a free one if taken).",
+        "Metrics export port of the embedded Ray cluster "
+        f"(default {settings.DEFAULT_METRICS_PORT}, a free one if taken).",
     ),
     _run_option(
         "num_cpus", float | None, None,
