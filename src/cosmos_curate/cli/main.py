@@ -9,7 +9,6 @@ traceback of known ones too, before their `error:` line, and leaves their exit c
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import traceback
@@ -29,6 +28,7 @@ from cosmos_curate.cli import errors
 from cosmos_curate.cli.command_groups import LazyGroups
 from cosmos_curate.cli.common import err, print_error, print_note
 from cosmos_curate.cli.help_text import literal_help
+from cosmos_curate.core.utils import settings
 
 app = typer.Typer(
     name="curate",
@@ -114,7 +114,7 @@ def run(argv: list[str] | None = None) -> int:
         known = errors.classify(exc)
         if known is None:
             raise
-        if os.environ.get("CURATE_DEBUG") == "1":  # the traceback too; the exit code stays
+        if settings.debug():  # the traceback too; the exit code stays
             traceback.print_exc(file=sys.stderr)
         print_error(known.message)
         return known.exit_code

@@ -10,6 +10,7 @@ from pathlib import Path
 import attrs
 
 from cosmos_curate.core.interfaces.results import FailureRecord, read_failure_records
+from cosmos_curate.presentation.format import first_line
 from cosmos_curate.report.series import Point, RunSeries
 
 QUEUE_BUILT_UP = 1.0
@@ -138,7 +139,7 @@ def failures_file(series: RunSeries) -> Path | None:
 
 def root_cause(record: FailureRecord) -> str:
     """The error's first line with numbers and quoted values masked, so alike errors group."""
-    line = record.error.strip().splitlines()[0] if record.error.strip() else "(no message)"
+    line = first_line(record.error) or "(no message)"
     line = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", line)
     return re.sub(r"\b0x[0-9a-fA-F]+\b|\d+(\.\d+)?", "N", line)[:300]
 

@@ -96,3 +96,19 @@ def runs_keep() -> int:
         return max(0, int(raw)) if raw else DEFAULT_RUNS_KEEP
     except ValueError:
         return DEFAULT_RUNS_KEEP
+
+
+def debug() -> bool:
+    """Whether `CURATE_DEBUG=1`: the CLI shows the traceback of known errors too."""
+    return os.environ.get("CURATE_DEBUG") == "1"
+
+
+def hub_timeout_s() -> float:
+    """Seconds a Hugging Face hub request may take (`CURATE_HUB_TIMEOUT`, default 10)."""
+    return float(os.environ.get("CURATE_HUB_TIMEOUT") or 10)
+
+
+def models_config() -> Path | None:
+    """The model registry file named by `CURATE_MODELS_CONFIG` (None: the default one)."""
+    override = os.environ.get("CURATE_MODELS_CONFIG")
+    return Path(override).expanduser() if override else None

@@ -28,6 +28,7 @@ from huggingface_hub.errors import (
 from huggingface_hub.file_download import http_get
 from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 
+from cosmos_curate.core.utils import settings
 from cosmos_curate.core.weights import store
 from cosmos_curate.core.weights.errors import (
     CorruptDownloadError,
@@ -62,7 +63,7 @@ class HubConfig:
         return cls(
             endpoint=(os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/"),
             token=os.environ.get("HF_TOKEN") or None,
-            timeout=float(os.environ.get("CURATE_HUB_TIMEOUT") or 10),
+            timeout=settings.hub_timeout_s(),
             offline=flag in {"1", "ON", "YES", "TRUE"} or constants.is_offline_mode(),
         )
 

@@ -9,7 +9,6 @@ Each entry maps a short name (`gpt2`) to a Hugging Face `model_id`, a pinned `ve
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -81,10 +80,7 @@ def registry_path(override: Path | str | None = None) -> Path:
     """The registry: `override`, else `CURATE_MODELS_CONFIG`, else `configs/all_models.json`."""
     if override:
         return Path(override).expanduser()
-    env = os.environ.get("CURATE_MODELS_CONFIG")
-    if env:
-        return Path(env).expanduser()
-    return settings.repo_root() / "configs" / "all_models.json"
+    return settings.models_config() or settings.repo_root() / "configs" / "all_models.json"
 
 
 def _reject_duplicate_names(path: Path) -> Any:
