@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from cosmos_curate.cli.common import err
+from cosmos_curate.core.storage import publish_text
 from cosmos_curate.image import build as image_build
 from cosmos_curate.image.reference import check_reference
 from cosmos_curate.launch import k8s, k8s_options
@@ -100,8 +99,8 @@ def _options(
     )
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temp file in the same folder: all of it or nothing."""
+def write_manifest(path: Path, text: str) -> None:
+    """Publish `text` at `path` (all of it or nothing, durably); a bad `-o` is refused first."""
     folder = path.parent
     if not folder.is_dir():
         msg = f"-o {path}: folder {folder} does not exist"
@@ -109,14 +108,7 @@ def write_atomically(path: Path, text: str) -> None:
     if path.is_dir():
         msg = f"-o {path} is a folder; give a file name"
         raise ManifestError(msg)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    publish_text(path, text)
 
 
 @app.command(
@@ -258,7 +250,7 @@ def render(
         )
         text = k8s.to_yaml(manifest)
         if output is not None:
-            write_atomically(output, text)
+            write_manifest(output, text)
     except OSError as exc:
         msg = f"-o {output}: {exc.strerror or exc}"
         raise ManifestError(msg) from exc
