@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,14 +35,17 @@ from typing import Any
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))
 
+from cosmos_curate.pipelines.video.sample_video import Shot, concat, ffmpeg, write_shot  # noqa: E402
+
 SOURCES = [
-    "testsrc2=size=1920x1080:rate=25",
-    "mandelbrot=size=1920x1080:rate=25",
-    "smptehdbars=size=1920x1080:rate=25",
-    "gradients=size=1920x1080:rate=25:speed=0.05",
-    "testsrc=size=1920x1080:rate=25",
-    "colorspectrum=size=1920x1080:rate=25:type=all",
+    "testsrc2",
+    "mandelbrot",
+    "smptehdbars",
+    "gradients:speed=0.05",
+    "testsrc",
+    "colorspectrum:type=all",
 ]
+SHOT_CODEC = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"]
 SHOT_SECONDS = [3.0, 4.0, 5.0]
 ENCODE = ["-c:v", "libx264", "-preset", "veryfast", "-b:v", "4M", "-threads", "1"]
 
@@ -89,12 +91,6 @@ class TreeCpu:
         return sum(self.seen.values())
 
 
-def ffmpeg(*args: str) -> None:
-    """Run ffmpeg quietly, raising on failure."""
-    cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *args]
-    subprocess.run(cmd, check=True)
-
-
 def make_input(folder: Path, minutes: float) -> tuple[Path, list[float]]:
     """The benchmark video and its planted cut times (seconds)."""
     target = folder / f"input_{minutes:g}min_1080p.mp4"
@@ -105,10 +101,8 @@ def make_input(folder: Path, minutes: float) -> tuple[Path, list[float]]:
         for seconds in SHOT_SECONDS:
             piece = segments / f"s{i}_{seconds:g}.mp4"
             if not piece.is_file():
-                ffmpeg("-f", "lavfi", "-i", source,
-                       "-f", "lavfi", "-i", f"sine=frequency={220 * (i + 1)}:sample_rate=48000",
-                       "-t", str(seconds), "-c:v", "libx264", "-preset", "veryfast", "-crf",
-                       "20", "-pix_fmt", "yuv420p", "-c:a", "aac", "-ar", "48000", str(piece))
+                write_shot(piece, Shot(source, seconds, 220 * (i + 1)), size="1920x1080",
+                           rate=25, video_codec=SHOT_CODEC)
             pieces.append(piece)
     order, cuts, total = [], [], 0.0
     k = 0
@@ -120,9 +114,7 @@ def make_input(folder: Path, minutes: float) -> tuple[Path, list[float]]:
         cuts.append(total)
         k += 1
     if not target.is_file():
-        listing = folder / "concat.txt"
-        listing.write_text("".join(f"file '{p}'\n" for p in order))
-        ffmpeg("-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", str(target))
+        concat(order, target)
     return target, cuts[:-1]
 
 
