@@ -132,7 +132,8 @@ def test_spec_publishes_metrics_on_loopback_and_requests_gpus() -> None:
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str], needle: str, tmp_path: Path) -> None:
     """Bad options: exit 2, one `error:` line naming the option, nothing started."""
-    proc = launch(args, "unix:///nonexistent.sock", tmp_path)
+    # a free metrics port: with the default, another test lane holding 9002 adds a note line
+    proc = launch(["--metrics-port", str(free_port()), *args], "unix:///nonexistent.sock", tmp_path)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 2
     assert err.startswith("error: ") and err.count("\n") == 1 and needle in err, err
@@ -140,7 +141,8 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], needle: str, tmp_path
 
 def test_no_daemon_is_one_line(tmp_path: Path) -> None:
     """No Docker daemon: exit 2 with one line naming DOCKER_HOST."""
-    proc = launch(["--", "true"], f"unix://{tmp_path}/none.sock", tmp_path)
+    args = ["--metrics-port", str(free_port()), "--", "true"]  # not 9002: another lane may hold it
+    proc = launch(args, f"unix://{tmp_path}/none.sock", tmp_path)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 2 and err.startswith("error: no Docker daemon answers at unix://")
 
