@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from tests.pipelines.image import _images
+from tests.pipelines.video import _annotation_fakes as fakes
 from tests.pipelines.video import _synth
 from tests.support import curate, curate_in_process, one_error_line
 
@@ -206,6 +207,33 @@ def test_limit_counts_listed_images(ray_cluster: dict[str, object], tmp_path: Pa
     )
     assert summary["num_images_passed"] == 2
     assert sorted(p.name.split("-")[0] for p in (out / "images").iterdir()) == ["p0", "p1"]
+
+
+def test_served_model_captions_each_image_once(
+    ray_cluster: dict[str, object], tmp_path: Path
+) -> None:
+    """--captioning-algorithm openai: one request per image, one JPEG each, the caption kept."""
+    inputs = tmp_path / "in"
+    _images.exif_rotated_jpeg(inputs / "r.jpg")
+    _images.rgba_png(inputs / "sub/logo.png")
+    server = fakes.FakeOpenAIServer().start()
+    try:
+        summary = _run_on_session_cluster(
+            input_path=str(inputs),
+            output_path=str(tmp_path / "out"),
+            no_embeddings=True,
+            captioning_algorithm="openai",
+            openai_base_url=server.url,
+            caption_prompt_variant="short",
+        )
+    finally:
+        server.stop()
+    assert summary["num_images_with_caption"] == 2
+    assert len(server.requests) == 2
+    for meta in _metas(tmp_path / "out" / "metas").values():
+        assert meta["caption"] == f"{fakes.SERVED_MODEL} saw 1 frames"
+        assert meta["caption_model"] == fakes.SERVED_MODEL
+        assert meta["caption_prompt"] == "Describe this image in one sentence."
 
 
 @pytest.mark.parametrize(
