@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 from pathlib import Path
 
 import numpy as np
@@ -72,3 +73,24 @@ def test_upstream_input_flag_name_and_stages_pickle(tmp_path: Path) -> None:
     task = ImageTask(source="/x/a.png", image_id="a-1", relative_path="a.png", extension=".png")
     assert pickle.loads(pickle.dumps(task)) == task
     assert "source='/x/a.png'" in repr(task)  # failure records find the source here
+
+
+def test_help_at_80_columns_groups_options_and_names_the_upstream_flag(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every option name (and --input-image-path) is whole at 80 columns, in titled panels."""
+    from cosmos_curate.cli.main import run
+    from cosmos_curate.pipelines.image.options import ImageAnnotateOptions
+
+    monkeypatch.setenv("COLUMNS", "80")
+    assert run(["pipeline", "run", "image-annotate", "--help"]) == 0
+    text = capsys.readouterr().out
+    names = ["--" + name.replace("_", "-") for name in ImageAnnotateOptions.model_fields]
+    cut = [
+        n for n in [*names, "--input-image-path"] if not re.search(re.escape(n) + r"(\s|,|$)", text)
+    ]
+    assert cut == []
+    panels = [line.split("─ ")[1].split(" ─")[0] for line in text.splitlines() if "╭─ " in line]
+    assert panels[1:] == [
+        "Input and output", "Filters", "Embeddings", "Captions", "Workers", "Run (how and where)",
+    ]  # fmt: skip

@@ -97,15 +97,16 @@ def prepare_output(layout: OutputLayout) -> None:
         layout.storage.check_writable()
 
 
-def local_failures_path(layout: OutputLayout, run_id: str) -> Path:
+def local_failures_path(layout: OutputLayout, run_id: str, pipeline: str = "video-split") -> Path:
     """Where the runtime writes this run's failure records (a local file in every case).
 
-    For an S3 output they are written under the runs folder and uploaded at the end.
+    For an S3 output they are written under the runs folder (`<pipeline>/<run id>/`) and
+    uploaded at the end.
     """
     local = layout.local_path(layout.failures_file(run_id))
     if local is not None:
         return local
-    return settings.runs_root() / "video-split" / run_id / "failures.jsonl"
+    return settings.runs_root() / pipeline / run_id / "failures.jsonl"
 
 
 def publish_run_files(
