@@ -205,6 +205,24 @@ def test_runtime_never_imports_the_cli_or_the_entry_point() -> None:
     assert offenders == []
 
 
+STORAGE_CLIENTS = ("boto3", "botocore", "s3fs", "aiobotocore", "adlfs", "gcsfs", "fsspec")
+
+
+def test_only_core_storage_makes_storage_clients() -> None:
+    """Every S3/Azure/GCS client comes from `core.storage` (one URL parser, one client maker,
+    one place for profiles and endpoints): no other module imports a storage client library."""
+    modules = _modules()
+    offenders = []
+    for name, path in modules.items():
+        if name.startswith(f"{PACKAGE}.core.storage"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for imported in _imported_names(tree, name, path.name == "__init__.py", modules):
+            if imported.split(".")[0] in STORAGE_CLIENTS:
+                offenders.append(f"{name} imports {imported}")
+    assert sorted(set(offenders)) == []
+
+
 def test_no_module_over_the_size_limit() -> None:
     """Every module of src/ stays under ~400 lines (a sign to split by responsibility)."""
     big = {

@@ -8,26 +8,16 @@ absolute, no backslash, no control character, and it resolves inside the model's
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
+from cosmos_curate.core.storage.keys import key_problem
 from cosmos_curate.core.weights.errors import UnsafeRemoteNameError
 
 
 def name_problem(name: str) -> str:
-    """Why `name` is not a plain relative file path ("" when it is one)."""
-    if not name:
-        return "is empty"
-    if any(unicodedata.category(ch) == "Cc" for ch in name):
-        return "holds a control character"
-    if "\\" in name:
-        return "holds a backslash"
-    if name.startswith("/"):
-        return "is absolute"
-    if any(part in ("", ".", "..") for part in name.split("/")):
-        return "has an empty, '.' or '..' part"
-    return ""
+    """Why `name` is not a plain relative file path ("" when it is one): `core.storage`'s check."""
+    return key_problem(name)
 
 
 def check_remote_names(names: Iterable[str], folder: Path, where: str) -> list[str]:

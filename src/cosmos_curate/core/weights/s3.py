@@ -7,20 +7,19 @@ against its sha256; otherwise sizes come from the listing. The download counts a
 only when every file matched that manifest and the manifest itself was verified against its
 source (a hub download synced up): an unverified copy stays unverified. Every key's name is
 checked (`names.check_remote_names`) before anything is written. Transfers resume with `Range`.
-The endpoint and credentials are boto3's usual ones (`AWS_ENDPOINT_URL_S3`, `AWS_PROFILE`, ...).
+The endpoint and credentials are boto3's usual ones (`AWS_ENDPOINT_URL_S3`, `AWS_PROFILE`, ...);
+the files are read through `core.storage` (one S3 client maker, one URL parser).
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import attrs
-import boto3
-import botocore.config
-import botocore.exceptions
 from tqdm.auto import tqdm
 
+from cosmos_curate.core.storage import DataFolder, StorageOptions, StorageURLError, parse_url
+from cosmos_curate.core.storage.failures import Failure, classify
 from cosmos_curate.core.weights import store
 from cosmos_curate.core.weights.errors import (
     CorruptDownloadError,
@@ -45,11 +44,15 @@ class S3Location:
     @classmethod
     def parse(cls, url: str) -> S3Location:
         """Parse `s3://bucket[/prefix]`; anything else is a `WeightsPrefixError`."""
-        if not url.startswith("s3://") or not url[5:].split("/", 1)[0]:
+        try:
+            location = parse_url(url)
+        except StorageURLError:
+            location = None
+        if location is None or location.protocol != "s3":
             msg = f"--model-weights-prefix {url!r} must look like s3://bucket/prefix"
             raise WeightsPrefixError(msg)
-        bucket, _, prefix = url[5:].partition("/")
-        return cls(bucket=bucket, prefix=prefix.strip("/"))
+        bucket, _, prefix = location.root.partition("/")
+        return cls(bucket=bucket, prefix=prefix)
 
     def model_prefix(self, model_id: str) -> str:
         """Key prefix of one model's folder, ending with `/`."""
@@ -59,51 +62,43 @@ class S3Location:
         """The `s3://` URL of a key (or of the prefix itself)."""
         return f"s3://{self.bucket}/{key or self.prefix}"
 
-
-def _client() -> Any:
-    timeout = float(os.environ.get("CURATE_S3_TIMEOUT") or 10)
-    config = botocore.config.Config(
-        connect_timeout=timeout, read_timeout=timeout * 3,
-        retries={"max_attempts": 2, "mode": "standard"},
-    )
-    return boto3.client("s3", config=config)
+    def model_folder(self, model_id: str) -> DataFolder:
+        """One model's folder, reached with boto3's usual settings and `CURATE_S3_TIMEOUT`."""
+        timeout = float(os.environ.get("CURATE_S3_TIMEOUT") or 10)
+        return DataFolder(self.url(self.model_prefix(model_id)), StorageOptions(timeout_s=timeout))
 
 
-def _translate(exc: Exception, where: str) -> S3WeightsError:
-    if isinstance(exc, botocore.exceptions.NoCredentialsError):
+def _translate(exc: Exception, where: str) -> S3WeightsError | None:
+    """The one-line error of a store failure reading `where`; None when `exc` is not one."""
+    found = classify(exc)
+    if found is None:
+        return None
+    kind, code = found
+    if kind is Failure.NO_CREDENTIALS:
         return S3WeightsError(
             f"no AWS credentials to read {where}; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY "
             "or AWS_PROFILE"
         )
-    if isinstance(exc, botocore.exceptions.ClientError):
-        code = exc.response.get("Error", {}).get("Code", "?")
-        if code == "NoSuchBucket":
-            return S3WeightsError(f"bucket of {where} does not exist; check --model-weights-prefix")
-        if code in {"AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"}:
-            return S3WeightsError(f"access to {where} denied ({code}); check your AWS credentials")
+    if kind is Failure.NO_BUCKET:
+        return S3WeightsError(f"bucket of {where} does not exist; check --model-weights-prefix")
+    if kind is Failure.DENIED:
+        return S3WeightsError(f"access to {where} denied ({code}); check your AWS credentials")
+    if kind is Failure.OTHER:
         return S3WeightsError(f"S3 error {code} reading {where}")
     return S3WeightsError(
-        f"cannot reach S3 for {where}: {type(exc).__name__}; "
-        "check the network or AWS_ENDPOINT_URL_S3"
+        f"cannot reach S3 for {where}: {code}; check the network or AWS_ENDPOINT_URL_S3"
     )
 
 
-_S3_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
+def _listing(folder: DataFolder) -> dict[str, int]:
+    return {entry.key: entry.size for entry in folder.list()}
 
 
-def _listing(client: Any, loc: S3Location, model_id: str) -> dict[str, int]:
-    prefix = loc.model_prefix(model_id)
-    sizes: dict[str, int] = {}
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=loc.bucket, Prefix=prefix):
-        for obj in page.get("Contents", []):
-            if not obj["Key"].endswith("/"):
-                sizes[obj["Key"][len(prefix):]] = int(obj["Size"])
-    return sizes
-
-
-def _remote_manifest(client: Any, loc: S3Location, entry: ModelEntry) -> store.Manifest | None:
+def _remote_manifest(
+    folder: DataFolder, loc: S3Location, entry: ModelEntry
+) -> store.Manifest | None:
     key = loc.model_prefix(entry.model_id) + store.MANIFEST_NAME
-    body = client.get_object(Bucket=loc.bucket, Key=key)["Body"].read().decode("utf-8")
+    body = folder.read_bytes(store.MANIFEST_NAME).decode("utf-8")
     manifest = store.parse_manifest(body)
     if manifest is not None and manifest.revision != entry.version:
         msg = (
@@ -114,7 +109,7 @@ def _remote_manifest(client: Any, loc: S3Location, entry: ModelEntry) -> store.M
     return manifest
 
 
-def _fetch_one(client: Any, loc: S3Location, entry: ModelEntry, path: str, *, size: int,
+def _fetch_one(folder: DataFolder, loc: S3Location, entry: ModelEntry, path: str, *, size: int,
                sha256: str | None) -> store.FileRecord:
     staged = store.staged_path(entry.model_id, path)
     if done := store.reuse_staged(staged, size, sha256=sha256):
@@ -124,10 +119,12 @@ def _fetch_one(client: Any, loc: S3Location, entry: ModelEntry, path: str, *, si
     with store.open_partial(partial, size) as handle:
         start = handle.tell()
         if start < size:
-            extra = {"Range": f"bytes={start}-"} if start else {}
-            body = client.get_object(Bucket=loc.bucket, Key=key, **extra)["Body"]
-            with tqdm(total=size, initial=start, unit="B", unit_scale=True, desc=path) as bar:
-                for chunk in body.iter_chunks(_CHUNK):
+            with (
+                folder.open_read(path) as body,
+                tqdm(total=size, initial=start, unit="B", unit_scale=True, desc=path) as bar,
+            ):
+                body.seek(start)  # ranged reads from here on: only the missing bytes travel
+                while chunk := body.read(_CHUNK):
                     handle.write(chunk)
                     bar.update(len(chunk))
     try:
@@ -141,16 +138,16 @@ def fetch_from_s3(name: str, entry: ModelEntry, url: str) -> store.Manifest:
     """Fetch the entry's files from `<url>/<model id>/` into its staging folder."""
     loc = S3Location.parse(url)
     where = loc.url(loc.model_prefix(entry.model_id))
-    client = _client()
+    folder = loc.model_folder(entry.model_id)
     try:
-        sizes = _listing(client, loc, entry.model_id)
+        sizes = _listing(folder)
         if not sizes:
             msg = (
                 f"no weights for {entry.model_id} ({name}) under {where}; upload the model folder "
                 "there or use another --model-weights-prefix"
             )
             raise S3WeightsError(msg)
-        remote = _remote_manifest(client, loc, entry) if store.MANIFEST_NAME in sizes else None
+        remote = _remote_manifest(folder, loc, entry) if store.MANIFEST_NAME in sizes else None
         wanted = entry.filelist or [p for p in sizes if p != store.MANIFEST_NAME]
         absent = [p for p in wanted if p not in sizes]
         if absent:
@@ -159,12 +156,15 @@ def fetch_from_s3(name: str, entry: ModelEntry, url: str) -> store.Manifest:
         check_remote_names(wanted, store.staged_folder(entry.model_id), where)
         known = remote.files if remote is not None else {}
         records = {
-            path: _fetch_one(client, loc, entry, path, size=sizes[path],
+            path: _fetch_one(folder, loc, entry, path, size=sizes[path],
                              sha256=known[path].sha256 if path in known else None)
             for path in wanted
         }
-    except _S3_ERRORS as exc:
-        raise _translate(exc, where) from exc
+    except Exception as exc:
+        error = _translate(exc, where)
+        if error is None:
+            raise
+        raise error from exc
     verified_by = _verified_by(loc, entry, remote, wanted)
     return store.Manifest(model_id=entry.model_id, revision=entry.version, source=loc.url(),
                           filelist=entry.filelist, files=records, verified=bool(verified_by),
