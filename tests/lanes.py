@@ -1,6 +1,7 @@
 """Service lanes (a pytest plugin of tests/conftest.py): which tests share a service, and timings.
 
-A test that needs a service (Docker, Slurm, multi-node Ray clusters, a browser, Prometheus)
+A test that needs a service (Docker, Slurm, multi-node Ray clusters, a browser, Prometheus,
+the storage backends' servers: Azurite, moto)
 gets that service's marker and xdist group. With `pytest -n N --dist loadgroup` each lane runs
 on one worker (one dockerd and one Slurm per run) while the other workers run the rest, so
 lanes waiting on I/O overlap; `-m "not docker and not slurm and not browser"` leaves lanes out
@@ -11,6 +12,7 @@ per worker. At the end the summary gives each lane's and each folder's time.
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -21,11 +23,22 @@ LANES: tuple[tuple[str, frozenset[str], frozenset[str], str | None], ...] = (
     ("docker", frozenset({"docker_host"}), frozenset(), None),
     ("slurm", frozenset({"slurm"}), frozenset({"tests.launch.slurm_cluster"}), None),
     ("cluster", frozenset({"three_nodes"}), frozenset(), "tests/cluster"),
+    ("storage", frozenset({"azurite"}), frozenset(), "tests/core/storage"),
     ("browser", frozenset(), frozenset({"tests.report.browser"}), None),
     ("prometheus", frozenset({"prometheus"}), frozenset(), None),
 )
 LANE_NAMES = tuple(lane for lane, *_ in LANES)
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give SIGINT back its default where it is ignored (xdist workers, background jobs).
+
+    Processes a test starts inherit an ignored SIGINT, and the Ctrl-C tests send SIGINT to a
+    driver or a launcher they started: it must act on it as it would in a user's terminal.
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def lane_of(item: pytest.Item) -> str | None:

@@ -3,7 +3,7 @@
 Azurite is an npm package; it is installed once into a cache folder outside the clone
 (`CURATE_AZURITE_DIR`, default `~/.cache/cosmos-curate-tests/azurite`), started per test
 session on a free port of 127.0.0.1 and stopped by its PID. Tests that use `azurite` run in
-the `azurite` lane (tests/lanes.py).
+the `storage` lane (tests/lanes.py).
 """
 
 from __future__ import annotations
