@@ -35,6 +35,7 @@ RAY_FREE = [
     "cosmos_curate.core.runtime.bundling",
     "cosmos_curate.core.runtime.byte_budget",
     "cosmos_curate.core.runtime.flow",
+    "cosmos_curate.core.runtime.metric_table",
     "cosmos_curate.core.runtime.planner",
     "cosmos_curate.core.runtime.run_options",
     "cosmos_curate.core.runtime.run_state",

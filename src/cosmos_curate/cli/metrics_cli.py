@@ -10,12 +10,10 @@ from __future__ import annotations
 import time
 import urllib.error
 import urllib.request
-from collections import defaultdict
 from collections.abc import Callable
 from typing import Annotated
 
 import typer
-from prometheus_client.parser import text_string_to_metric_families
 from rich.console import RenderableType
 from rich.live import Live
 from rich.text import Text
@@ -23,10 +21,11 @@ from rich.text import Text
 from cosmos_curate.cli.common import out, wide_out
 from cosmos_curate.cli.metrics_url import DEFAULT_URL, check_metrics_url, discovered_url
 from cosmos_curate.core.runtime.errors import MetricsUnavailableError
+from cosmos_curate.core.runtime.metric_table import EXPORT_PREFIX, NAME_PREFIX, Scrape, parse_scrape
 from cosmos_curate.core.utils.settings import DEFAULT_METRICS_PORT
 from cosmos_curate.presentation.progress_view import ProgressView, RunTotals, StageRow, render
 
-PREFIX = "ray_pipeline_"
+PREFIX = EXPORT_PREFIX + NAME_PREFIX
 HINT = (
     "is a pipeline running? `curate pipeline run NAME` exports on port "
     f"{DEFAULT_METRICS_PORT} "
@@ -75,82 +74,52 @@ def parse(text: str, url: str = DEFAULT_URL) -> ProgressView:
     Raises `MetricsUnavailableError` when the text is not Prometheus metrics or holds no
     pipeline series (Ray runs, but no pipeline has reported yet).
     """
-    # (metric, stage, extra label value) -> values of every series (drivers, workers, nodes)
-    values: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     try:
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                if not sample.name.startswith(PREFIX):
-                    continue
-                labels = sample.labels
-                extra = (
-                    labels.get("state") or labels.get("resource") or labels.get("locality") or ""
-                )
-                if "GpuIndex" in labels:
-                    extra = f"{labels.get('NodeAddress', '?')}/{labels['GpuIndex']}"
-                key = (sample.name[len(PREFIX) :], labels.get("stage", ""), extra)
-                values[key].append(float(sample.value))
+        scrape = parse_scrape(text)
     except ValueError as exc:
         msg = f"{url} does not serve Prometheus metrics ({exc})"
         raise MetricsUnavailableError(msg) from exc
-    if not values:
+    if not scrape.values:
         msg = f"{url} serves metrics, but none from a pipeline (no {PREFIX}* series); {HINT}"
         raise MetricsUnavailableError(msg)
-    return _view(values)
+    return ProgressView(stages=tuple(_row(scrape, name) for name in scrape.stages()),
+                        run=_totals(scrape))
 
 
-def _view(values: dict[tuple[str, str, str], list[float]]) -> ProgressView:
-    def total(metric: str, stage: str, extra: str = "") -> float:
-        return sum(values.get((metric, stage, extra), ()))
-
-    def by_extra(metric: str, stage: str) -> dict[str, float]:
-        return {
-            extra: sum(v) for (m, s, extra), v in values.items() if m == metric and s == stage
-        }
-
-    def position(stage: str) -> tuple[float, str]:
-        index = values.get(("stage_index", stage, ""))
-        return (min(index) if index else float("inf"), stage)
-
-    rows = []
-    for name in sorted({stage for (_, stage, _) in values if stage}, key=position):
-        progress = values.get(("progress", name, ""))
-        seconds = values.get(("actor_process_time", name, ""))
-        rows.append(
-            StageRow(
-                name=name,
-                progress=min(progress) if progress else None,
-                done=total("tasks_finished", name),
-                failed=total("tasks_failed", name),
-                throughput=total("stage_throughput", name),
-                seconds_per_task=sum(seconds) / len(seconds) if seconds else None,
-                workers=by_extra("actor_count", name),
-                input_queue=total("input_queue_size", name),
-                output_queue=total("output_queue_size", name),
-                cpu_percent=total("actor_resource_usage", name, "cpu"),
-                memory_bytes=total("actor_resource_usage", name, "memory"),
-                gpu_alloc=by_extra("stage_gpu_alloc", name),
-                queued_bytes=total("queued_bytes", name),
-                backpressure_wait_s=total("backpressure_wait_seconds", name),
-            )
-        )
-    return ProgressView(stages=tuple(rows), run=_totals(values))
+def _row(scrape: Scrape, name: str) -> StageRow:
+    progress = scrape.samples("progress", name)
+    seconds = scrape.samples("process_time", name)
+    return StageRow(
+        name=name,
+        progress=min(progress) if progress else None,
+        done=scrape.total("finished", name),
+        failed=scrape.total("failed", name),
+        throughput=scrape.total("throughput", name),
+        seconds_per_task=sum(seconds) / len(seconds) if seconds else None,
+        workers=scrape.by_extra("actor_count", name),
+        input_queue=scrape.total("input_queue", name),
+        output_queue=scrape.total("output_queue", name),
+        cpu_percent=scrape.total("resource_usage", name, "cpu"),
+        memory_bytes=scrape.total("resource_usage", name, "memory"),
+        gpu_alloc=scrape.by_extra("gpu_alloc", name),
+        queued_bytes=scrape.total("queued_bytes", name),
+        backpressure_wait_s=scrape.total("backpressure_wait", name),
+    )
 
 
-def _totals(values: dict[tuple[str, str, str], list[float]]) -> RunTotals:
-    run = {metric: sum(v) for (metric, stage, _), v in values.items() if not stage}
+def _totals(scrape: Scrape) -> RunTotals:
     return RunTotals(
-        inputs_read=run.get("inputs_read", 0.0),
-        input_exhausted=bool(run.get("input_exhausted")),
-        outputs=run.get("outputs", 0.0),
-        failures=run.get("failures", 0.0),
-        elapsed_s=run.get("elapsed_seconds", 0.0),
-        scheduler_round_s=run.get("scheduler_round_time", 0.0),
-        plan_rounds=run.get("plan_rounds_total", 0.0),
-        store_used=run.get("object_store_used_bytes", 0.0),
-        store_capacity=run.get("object_store_capacity_bytes", 0.0),
-        spilled=run.get("spilled_bytes", 0.0),
-        cross_node=sum(values.get(("chunk_bytes", "", "cross_node"), ())),
+        inputs_read=scrape.total("inputs_read"),
+        input_exhausted=bool(scrape.total("input_exhausted")),
+        outputs=scrape.total("outputs"),
+        failures=scrape.total("failures"),
+        elapsed_s=scrape.total("elapsed"),
+        scheduler_round_s=scrape.total("scheduler_round_time"),
+        plan_rounds=scrape.total("plan_rounds"),
+        store_used=scrape.total("store_used"),
+        store_capacity=scrape.total("store_capacity"),
+        spilled=scrape.total("spilled"),
+        cross_node=scrape.total("node_bytes", "", "cross_node"),
     )
 
 

@@ -27,13 +27,17 @@ import attrs
 from ray.util.metrics import Counter, Gauge
 
 from cosmos_curate.core.interfaces.results import PipelineProgress
+from cosmos_curate.core.runtime.metric_table import (
+    DRIVER_METRICS,
+    GPU_ALLOC,
+    GPU_INDEX,
+    RESOURCE,
+    STAGE,
+    STATE,
+)
 
 logger = logging.getLogger(__name__)
 
-STAGE = "stage"
-STATE = "state"
-RESOURCE = "resource"
-GPU_INDEX = "GpuIndex"
 WORKER_REFRESH_S = 1.0
 
 # The states of `pipeline_actor_count`, in display order.
@@ -80,145 +84,14 @@ class _DriverInstruments:
     node_bytes: Gauge
 
 
-_S = (STAGE,)
-# field of _DriverInstruments: (kind, metric name, description, tag keys)
-_DRIVER_TABLE: dict[str, tuple[type[Gauge] | type[Counter], str, str, tuple[str, ...]]] = {
-    "process_time": (
-        Gauge,
-        "pipeline_actor_process_time",
-        "Measured seconds of process time per task per worker (smoothed).",
-        _S,
-    ),
-    "actor_count": (
-        Gauge,
-        "pipeline_actor_count",
-        "Workers of a stage by state: target (planned), pending (starting), "
-        "running (busy), idle, draining.",
-        (STAGE, STATE),
-    ),
-    "input_queue": (Gauge, "pipeline_input_queue_size", "Tasks queued for the stage.", _S),
-    "output_queue": (
-        Gauge,
-        "pipeline_output_queue_size",
-        "Tasks the stage produced that wait for the next stage.",
-        _S,
-    ),
-    "tasks_in_flight": (
-        Gauge, "pipeline_tasks_in_flight", "Tasks handed to the stage's workers.", _S
-    ),
-    "throughput": (
-        Gauge, "pipeline_stage_throughput", "Tasks per second over the last seconds.", _S
-    ),
-    "progress": (
-        Gauge,
-        "pipeline_progress",
-        "Fraction (0-1) of the work known so far that the stage has done; "
-        "the last stage's value is the run's overall progress.",
-        _S,
-    ),
-    "stage_index": (
-        Gauge, "pipeline_stage_index", "Position of the stage in the pipeline (0 first).", _S
-    ),
-    "resource_usage": (
-        Gauge,
-        "pipeline_actor_resource_usage",
-        "Resources used by the stage's workers: cpu in percent of one core (summed), "
-        "memory in RSS bytes (summed).",
-        (STAGE, RESOURCE),
-    ),
-    "deserialize_size": (
-        Counter,
-        "pipeline_stage_deserialize_size",
-        "Bytes of task payload the stage's workers deserialized.",
-        _S,
-    ),
-    "deserialize_count": (
-        Counter,
-        "pipeline_stage_deserialize_count",
-        "Calls whose inputs the stage's workers deserialized.",
-        _S,
-    ),
-    "deserialize_time": (
-        Counter,
-        "pipeline_stage_deserialize_time",
-        "Seconds the stage's workers spent deserializing inputs.",
-        _S,
-    ),
-    "process_time_total": (
-        Counter,
-        "pipeline_stage_process_time",
-        "Seconds the stage's workers spent in process_data.",
-        _S,
-    ),
-    "finished": (
-        Gauge,
-        "pipeline_tasks_finished",
-        "Tasks the stage processed successfully in this run (a gauge, so that it is "
-        "there from the start at 0).",
-        _S,
-    ),
-    "failed": (
-        Gauge,
-        "pipeline_tasks_failed",
-        "Tasks that became failure records in the stage in this run.",
-        _S,
-    ),
-    "target_changes": (
-        Counter,
-        "pipeline_stage_target_changes",
-        "Times the planner changed the stage's target worker count.",
-        _S,
-    ),
-    "scheduler_round_time": (
-        Gauge,
-        "pipeline_scheduler_round_time",
-        "Mean seconds per round of the driver's scheduling loop.",
-        (),
-    ),
-    "scheduler_rounds": (
-        Counter, "pipeline_scheduler_rounds", "Rounds of the driver's scheduling loop.", ()
-    ),
-    "plan_rounds": (
-        Counter, "pipeline_plan_rounds", "Times the planner re-planned worker counts.", ()
-    ),
-    "inputs_read": (Gauge, "pipeline_inputs_read", "Input tasks read so far by the run.", ()),
-    "outputs": (Gauge, "pipeline_outputs", "Tasks the last stage produced in the run.", ()),
-    "failures": (Gauge, "pipeline_failures", "Failure records written by the run.", ()),
-    "elapsed": (Gauge, "pipeline_elapsed_seconds", "Seconds since the run started.", ()),
-    "queued_bytes": (Gauge, "pipeline_queued_bytes", "Bytes queued for the stage.", _S),
-    "in_flight_bytes": (Gauge, "pipeline_in_flight_bytes", "Input bytes of calls running.", _S),
-    "backpressure_wait": (
-        Gauge, "pipeline_backpressure_wait_seconds",
-        "Seconds the byte budget held the stage back during the run.", _S,
-    ),
-    "store_used": (
-        Gauge, "pipeline_object_store_used_bytes",
-        "Bytes in Ray's object store over the cluster, as the driver last read it.", (),
-    ),
-    "store_capacity": (
-        Gauge, "pipeline_object_store_capacity_bytes", "Object store size of the cluster.", (),
-    ),
-    "byte_budget": (
-        Gauge, "pipeline_byte_budget_bytes",
-        "The run's byte budget for queued and in-flight task data (0: unbounded).", (),
-    ),
-    "spilled": (Gauge, "pipeline_spilled_bytes", "Bytes Ray spilled to disk in the run.", ()),
-    "node_bytes": (
-        Gauge, "pipeline_chunk_bytes",
-        "Chunk bytes handed to workers, by locality: local (same node as their producer) "
-        "or cross_node.", ("locality",),
-    ),
-    "input_exhausted": (
-        Gauge, "pipeline_input_exhausted", "1 once every input task has been read, else 0.", ()
-    ),
-}  # fmt: skip
+
 
 
 @functools.cache
 def _driver_instruments() -> _DriverInstruments:
+    kinds = {"gauge": Gauge, "counter": Counter}
     instruments: dict[str, Any] = {
-        field: kind(name, description, tags)
-        for field, (kind, name, description, tags) in _DRIVER_TABLE.items()
+        field: kinds[d.kind](d.name, d.description, d.tags) for field, d in DRIVER_METRICS.items()
     }
     return _DriverInstruments(**instruments)
 
@@ -307,12 +180,7 @@ class PipelineMetrics:
 
 @functools.cache
 def _gpu_alloc_gauge() -> Gauge:
-    return Gauge(
-        "pipeline_stage_gpu_alloc",
-        "Share of a GPU held by the stage's workers (1.0: the whole GPU); recorded by the "
-        "workers themselves, so NodeAddress is the GPU's node.",
-        (STAGE, GPU_INDEX),
-    )
+    return Gauge(GPU_ALLOC.name, GPU_ALLOC.description, GPU_ALLOC.tags)
 
 
 class WorkerMetrics:
