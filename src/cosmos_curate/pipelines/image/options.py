@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import pydantic
 
-from cosmos_curate.core.storage import StorageOptions, is_remote
+from cosmos_curate.core.storage import is_remote
 from cosmos_curate.core.utils.preflight import check_input_dir, check_new_dir
 from cosmos_curate.models.aesthetics import AESTHETIC_MODEL_ID
 from cosmos_curate.models.captioner import CAPTION_MODEL_ID
@@ -25,6 +25,7 @@ from cosmos_curate.pipelines.image.layout import ImageLayout
 from cosmos_curate.pipelines.image.prompts import IMAGE_CAPTION_PROMPTS
 from cosmos_curate.pipelines.video.annotation_options import CaptioningAlgorithm, CaptionOptions
 from cosmos_curate.pipelines.video.prompts import Prompt, resolve_prompt
+from cosmos_curate.pipelines.video.storage import StorageFlags
 
 _BACKEND_FIELDS = (
     "captioning_algorithm", "caption_model_id", "caption_max_tokens", "caption_batch_size",
@@ -41,15 +42,15 @@ def _checked(check: object, path: str) -> str:
     return path
 
 
-class ImageAnnotateOptions(pydantic.BaseModel):
+class ImageAnnotateOptions(StorageFlags):
     """Options of `curate pipeline run image-annotate`."""
 
     model_config = pydantic.ConfigDict(extra="forbid", populate_by_name=True)
 
     # `--help` groups the options (longest name prefix wins), as video-split's.
     option_panels: ClassVar[tuple[tuple[str, tuple[str, ...]], ...]] = (
-        ("Input and output", ("input_path", "output_path", "s3_", "limit", "max_pixels",
-                              "load_")),
+        ("Input and output", ("input_path", "output_path", "s3_", "input_s3", "output_s3",
+                              "limit", "max_pixels", "load_")),
         ("Filters", ("min_side", "max_aspect_ratio", "aesthetic_threshold")),
         ("Embeddings", ("no_embeddings", "embedding_", "clip_model_id", "aesthetic_model_id")),
         ("Captions", ("skip_captions", "caption", "openai_")),
@@ -61,12 +62,6 @@ class ImageAnnotateOptions(pydantic.BaseModel):
         description="folder or s3://bucket/prefix of images, read recursively",
     )
     output_path: str = pydantic.Field(description="folder or s3://bucket/prefix for the output")
-    s3_profile: str | None = pydantic.Field(
-        default=None, description="AWS profile for s3:// input and output (unset: boto3 default)"
-    )
-    s3_endpoint_url: str | None = pydantic.Field(
-        default=None, description="S3 endpoint URL, e.g. a MinIO or other S3-compatible server"
-    )
     limit: int | None = pydantic.Field(default=None, ge=1, description="process at most N images")
     max_pixels: int = pydantic.Field(
         default=DEFAULT_IMAGE_PIXELS,
@@ -169,14 +164,9 @@ class ImageAnnotateOptions(pydantic.BaseModel):
             self.caption_prompt_resolved()
         return self
 
-    @property
-    def s3(self) -> StorageOptions:
-        """How input and output are reached."""
-        return StorageOptions(self.s3_profile, self.s3_endpoint_url)
-
     def layout(self) -> ImageLayout:
         """The output tree."""
-        return ImageLayout(self.output_path, self.s3)
+        return ImageLayout(self.output_path, self.output_storage)
 
     def caption_backend(self) -> CaptionOptions:
         """The video flow's caption options holding this run's backend choices (validated)."""

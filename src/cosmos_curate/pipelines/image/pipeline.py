@@ -80,7 +80,7 @@ def models_used(options: ImageAnnotateOptions) -> dict[str, str]:
 def build_stages(options: ImageAnnotateOptions) -> list[CuratorStage[Any, Any] | CuratorStageSpec]:
     """The pipeline's stages for these options."""
     root = settings.weights_root()  # workers load from the root the driver's check validated
-    load = ImageLoadStage(options.s3, options.max_pixels, options.load_cpus_per_worker)
+    load = ImageLoadStage(options.input_storage, options.max_pixels, options.load_cpus_per_worker)
     stages: Stages = [load]
     if SIZE_FILTER in configured_filters(options):
         stages.append(SizeFilterStage(options.min_side, options.max_aspect_ratio))
@@ -138,7 +138,7 @@ class _InputPlan:
 
     def __iter__(self) -> Iterator[ImageTask]:
         limit = self.options.limit
-        for source in list_images(self.options.input_path, self.options.s3):
+        for source in list_images(self.options.input_path, self.options.input_storage):
             if limit is not None and self.found >= limit:
                 return
             self.found += 1

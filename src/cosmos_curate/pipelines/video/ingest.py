@@ -7,6 +7,7 @@ source path in the task) and the run goes on.
 from __future__ import annotations
 
 from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageResource
+from cosmos_curate.core.storage import StorageOptions
 from cosmos_curate.pipelines.video import decode, sources
 from cosmos_curate.pipelines.video.layout import OutputLayout
 from cosmos_curate.pipelines.video.splitting import plan_chunks
@@ -14,11 +15,17 @@ from cosmos_curate.pipelines.video.tasks import ChunkTask, VideoTask
 
 
 class VideoIngestStage(CuratorStage[VideoTask, ChunkTask]):
-    """Video -> chunks of about `chunk_len_s` (None: the whole video is one chunk)."""
+    """Video -> chunks of about `chunk_len_s` (None: the whole video is one chunk).
 
-    def __init__(self, layout: OutputLayout, chunk_len_s: float | None) -> None:
+    Sources are read with `inputs` (the run's input storage options).
+    """
+
+    def __init__(
+        self, layout: OutputLayout, chunk_len_s: float | None, inputs: StorageOptions
+    ) -> None:
         self.layout = layout
         self.chunk_len_s = chunk_len_s
+        self.inputs = inputs
 
     @property
     def resources(self) -> CuratorStageResource:
@@ -30,7 +37,7 @@ class VideoIngestStage(CuratorStage[VideoTask, ChunkTask]):
         """Process a batch; see the class docstring."""
         chunks: list[ChunkTask] = []
         for task in tasks:
-            meta = decode.probe(sources.local_path(task.source, self.layout.s3))
+            meta = decode.probe(sources.local_path(task.source, self.inputs))
             task.meta = meta
             windows = plan_chunks(meta.num_frames, meta.fps, self.chunk_len_s)
             self.layout.write_json(

@@ -29,7 +29,7 @@ from cosmos_curate.pipelines.video.split_stages import (
     TransNetV2SplitStage,
 )
 from cosmos_curate.pipelines.video.splitting import CutDetector
-from cosmos_curate.pipelines.video.storage import S3Config
+from cosmos_curate.pipelines.video.storage import StorageFlags
 from cosmos_curate.pipelines.video.transcode import TranscodeStage
 
 
@@ -53,19 +53,13 @@ class SplittingAlgorithm(enum.StrEnum):
     WHOLE_VIDEO = "whole-video"
 
 
-class SplitTranscodeOptions(pydantic.BaseModel):
+class SplitTranscodeOptions(StorageFlags):
     """Input, output, splitting, transcoding and motion options of `video-split`."""
 
     model_config = pydantic.ConfigDict(extra="forbid")
 
     input_path: str = pydantic.Field(description="folder or s3://bucket/prefix of videos")
     output_path: str = pydantic.Field(description="folder or s3://bucket/prefix for the output")
-    s3_profile: str | None = pydantic.Field(
-        default=None, description="AWS profile for s3:// input and output (unset: boto3 default)"
-    )
-    s3_endpoint_url: str | None = pydantic.Field(
-        default=None, description="S3 endpoint URL, e.g. a MinIO or other S3-compatible server"
-    )
     splitting_algorithm: SplittingAlgorithm = pydantic.Field(
         default=SplittingAlgorithm.TRANSNETV2,
         description=(
@@ -164,14 +158,9 @@ class SplitTranscodeOptions(pydantic.BaseModel):
         check_encoder(value.value)  # the node's device is checked by the workers at setup
         return value
 
-    @property
-    def s3(self) -> S3Config:
-        """How to reach S3 for input and output."""
-        return S3Config(self.s3_profile, self.s3_endpoint_url)
-
     def layout(self) -> OutputLayout:
         """The output tree."""
-        return OutputLayout(self.output_path, self.s3)
+        return OutputLayout(self.output_path, self.output_storage)
 
     def encode_settings(self) -> EncodeSettings:
         """How clips are encoded."""
@@ -210,12 +199,12 @@ def split_stages(
 ) -> list[CuratorStage[Any, Any]]:
     """The stages that turn a chunk into clip tasks, for the chosen algorithm."""
     layout = options.layout()
-    clips = ChunkClips(layout, options.limit_clips)
+    clips = ChunkClips(layout, options.limit_clips, options.input_storage)
     algorithm = options.splitting_algorithm
     if algorithm is SplittingAlgorithm.TRANSNETV2:
         model = TransNetV2(TRANSNETV2_MODEL_ID, weights_root)
         return [
-            TransNetFramesStage(layout),
+            TransNetFramesStage(options.input_storage),
             TransNetV2SplitStage(
                 clips,
                 model,
@@ -241,9 +230,11 @@ def split_transcode_stages(
 ) -> list[CuratorStage[Any, Any]]:
     """Ingest -> split -> transcode -> motion filter (left out when disabled)."""
     stages: list[CuratorStage[Any, Any]] = [
-        VideoIngestStage(options.layout(), options.chunk_len()),
+        VideoIngestStage(options.layout(), options.chunk_len(), options.input_storage),
         *split_stages(options, weights_root),
-        TranscodeStage(options.encode_settings(), options.s3, options.transcode_cpus_per_worker),
+        TranscodeStage(
+            options.encode_settings(), options.input_storage, options.transcode_cpus_per_worker
+        ),
     ]
     if options.motion_filter is not MotionFilterMode.DISABLE:
         drop = options.motion_filter is MotionFilterMode.ENABLE

@@ -65,7 +65,8 @@ class VideoSplitOptions(SplitTranscodeOptions, EmbeddingOptions, CaptionOptions)
 
     # `curate pipeline run video-split --help` groups the options (longest name prefix wins).
     option_panels: ClassVar[tuple[tuple[str, tuple[str, ...]], ...]] = (
-        ("Input and output", ("input_path", "output_path", "s3_", "limit")),
+        ("Input and output", ("input_path", "output_path", "s3_", "input_s3", "output_s3",
+                              "limit")),
         ("Splitting", ("splitting_", "transnetv2_", "shot_", "min_clip", "max_clip", "max_length",
                        "crop_", "clip_len", "clip_stride", "limit_clips", "chunk_len")),
         ("Transcoding", ("transcode_", "target_resolution")),
@@ -140,7 +141,8 @@ class _InputPlan:
     video_ids: list[str] = attrs.field(factory=list)
 
     def __iter__(self) -> Iterator[VideoTask]:
-        for source, name in sources.list_videos(self.options.input_path, self.options.s3):
+        listed = sources.list_videos(self.options.input_path, self.options.input_storage)
+        for source, name in listed:
             if self.options.limit is not None and len(self.video_ids) >= self.options.limit:
                 return
             position = self.found

@@ -12,6 +12,7 @@ import numpy as np
 
 from cosmos_curate.core.interfaces.model_interface import ModelInterface
 from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageResource
+from cosmos_curate.core.storage import StorageOptions
 from cosmos_curate.models.transnetv2 import FRAME_HEIGHT, FRAME_WIDTH, TransNetV2
 from cosmos_curate.pipelines.video import decode, sources
 from cosmos_curate.pipelines.video.layout import OutputLayout, clip_id_for
@@ -35,7 +36,9 @@ class ChunkClips:
     """Turns a chunk's spans into clip tasks and records the chunk's manifest."""
 
     layout: OutputLayout
-    limit_clips: int | None = None
+    limit_clips: int | None
+    inputs: StorageOptions
+    """How the sources are read (the run's input storage options)."""
 
     def emit(self, chunk: ChunkTask, result: SpanResult) -> list[ClipTask]:
         """Clip tasks for `result.spans` (at most `limit_clips`); writes the manifest."""
@@ -109,7 +112,7 @@ class ClipSplitStage(CuratorStage[ChunkTask, ClipTask]):
             return fixed_stride_result(windows, fps, self.rules.min_s)
         if self.algorithm == "whole-video":
             return fixed_stride_result([(start, end)], fps, self.rules.min_s)
-        path = sources.local_path(chunk.source, self.clips.layout.s3)
+        path = sources.local_path(chunk.source, self.clips.inputs)
         return apply_length_rules(detect_shots(path, chunk, self.detector), fps, self.rules)
 
     def process_data(self, tasks: list[ChunkTask]) -> list[ClipTask] | None:
@@ -120,8 +123,8 @@ class ClipSplitStage(CuratorStage[ChunkTask, ClipTask]):
 class TransNetFramesStage(CuratorStage[ChunkTask, ChunkTask]):
     """Decodes a chunk into 48x27 RGB frames for TransNetV2 (CPU, ahead of the model stage)."""
 
-    def __init__(self, layout: OutputLayout) -> None:
-        self.layout = layout
+    def __init__(self, inputs: StorageOptions) -> None:
+        self.inputs = inputs
 
     @property
     def resources(self) -> CuratorStageResource:
@@ -132,7 +135,7 @@ class TransNetFramesStage(CuratorStage[ChunkTask, ChunkTask]):
     def process_data(self, tasks: list[ChunkTask]) -> list[ChunkTask] | None:
         """Process a batch; see the class docstring."""
         for chunk in tasks:
-            path = sources.local_path(chunk.source, self.layout.s3)
+            path = sources.local_path(chunk.source, self.inputs)
             arrays = [
                 array
                 for _, array in decode.frames_as_arrays(

@@ -10,6 +10,7 @@ import pytest
 from tests.core.weights.fixtures import moto_s3, s3_env  # noqa: F401  (moto server fixtures)
 from tests.pipelines.video.dedup import _fake_split
 
+from cosmos_curate.core.storage import StorageOptions
 from cosmos_curate.pipelines.video.dedup import results
 from cosmos_curate.pipelines.video.dedup.pipeline import VideoDedupOptions, dedup_videos
 from cosmos_curate.pipelines.video.dedup.split_output import SplitOutputError
@@ -84,7 +85,7 @@ def test_publish_switches_in_the_new_entries_and_keeps_the_rest(tmp_path: Path) 
     out = tmp_path / "out"
     staged = _previous_and_new(out)
     (out / "notes.txt").write_text("mine")
-    results.publish(str(out), str(staged))
+    results.publish(str(out), str(staged), StorageOptions())
     assert (out / "extraction" / "t.csv").read_text() == "new"
     assert json.loads((out / "summary.json").read_text()) == {"run": "new"}
     assert (out / "clustering_results" / "kmeans_centroids.npy").is_file()
@@ -105,7 +106,7 @@ def test_a_switch_cut_short_is_undone_by_the_next_run(tmp_path: Path) -> None:
     (out / "extraction").rename(aside / "extraction")  # the state a kill leaves mid-switch
     (out / "summary.json").rename(aside / "summary.json")
     (staged / "extraction").rename(out / "extraction")
-    results.recover(str(out))
+    results.recover(str(out), StorageOptions())
     assert _tree(out) == before
     assert sorted(p.name for p in out.iterdir()) == ["extraction", "summary.json"]
 
@@ -120,7 +121,7 @@ def test_a_switch_that_moved_everything_in_is_finished_by_the_next_run(tmp_path:
         (out / name).rename(aside / name)
     for entry in list(staged.iterdir()):
         entry.rename(out / entry.name)
-    results.recover(str(out))
+    results.recover(str(out), StorageOptions())
     assert (out / "extraction" / "t.csv").read_text() == "new"
     assert sorted(p.name for p in out.iterdir()) == [
         "clustering_results", "extraction", "summary.json",
@@ -148,8 +149,9 @@ def test_on_s3_the_new_keys_replace_the_previous_ones_only_at_publish() -> None:
     }
     for key, body in put.items():
         client.put_object(Bucket="dedup-results", Key=key, Body=body)
-    results.publish("s3://dedup-results/out", results.staging_path("s3://dedup-results/out", "r1"))
-    results.recover("s3://dedup-results/out")
+    out = "s3://dedup-results/out"
+    results.publish(out, results.staging_path(out, "r1"), StorageOptions())
+    results.recover(out, StorageOptions())
 
     def body(key: str) -> bytes:
         return bytes(client.get_object(Bucket="dedup-results", Key=key)["Body"].read())

@@ -143,8 +143,43 @@ def _curate(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess
     )  # fmt: skip
 
 
-def test_cli_dedup_and_shard_read_and_write_s3(tmp_path: Path) -> None:
-    """`curate pipeline run video-dedup/video-shard` with s3:// input and outputs (moto)."""
+def _profiles(tmp_path: Path, endpoint: str) -> dict[str, str]:
+    """An AWS config + credentials in tmp_path: `curate-test` (no endpoint: the command gives
+    it), `reader` and `writer` (with the endpoint); the default profile has no keys and a
+    closed port, so only a profile the command names reaches S3. Returns the environment."""
+    config, credentials = tmp_path / "aws_config", tmp_path / "aws_credentials"
+    config.write_text(
+        "[default]\nregion = us-east-1\nendpoint_url = http://127.0.0.1:9\n"
+        "[profile curate-test]\nregion = us-east-1\n"
+        f"[profile reader]\nregion = us-east-1\nendpoint_url = {endpoint}\n"
+        f"[profile writer]\nregion = us-east-1\nendpoint_url = {endpoint}\n"
+    )
+    credentials.write_text("".join(
+        f"[{name}]\naws_access_key_id = testing\naws_secret_access_key = testing\n"
+        for name in ("curate-test", "reader", "writer")
+    ))  # fmt: skip
+    env = {
+        **os.environ, "AWS_CONFIG_FILE": str(config),
+        "AWS_SHARED_CREDENTIALS_FILE": str(credentials), "AWS_EC2_METADATA_DISABLED": "true",
+        "RAY_AUTH_MODE": "disabled", "CURATE_RUNS_DIR": str(tmp_path / "runs"),
+    }  # fmt: skip
+    for name in (
+        "RAY_ADDRESS",
+        "AWS_PROFILE",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_DEFAULT_REGION",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+    ):
+        env.pop(name, None)
+    return env
+
+
+def test_cli_dedup_and_shard_on_s3_with_named_profiles(tmp_path: Path) -> None:
+    """`video-dedup` with `--s3-profile` + `--s3-endpoint-url`, then `video-shard` with
+    `--input-s3-profile-name` and `--output-s3-profile-name` (no `--s3-profile`): a side that
+    ignored its option would fall back to the unusable default profile and fail."""
     import boto3
     import webdataset as wds
     from moto.server import ThreadedMotoServer
@@ -153,35 +188,35 @@ def test_cli_dedup_and_shard_read_and_write_s3(tmp_path: Path) -> None:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
-        env = {
-            **os.environ, "AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{port}",
-            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1", "RAY_AUTH_MODE": "disabled",
-        }  # fmt: skip
-        env.pop("RAY_ADDRESS", None)
-        s3 = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL_S3"], region_name="us-east-1",
+        endpoint = f"http://127.0.0.1:{port}"
+        env = _profiles(tmp_path, endpoint)
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
                           aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
         s3.create_bucket(Bucket="data")
+        s3.create_bucket(Bucket="shards")
         local = tmp_path / "split"
         _fake_split.make_dataset(local)
         for path in local.rglob("*"):
             if path.is_file():
                 s3.upload_file(str(path), "data", f"split/{path.relative_to(local).as_posix()}")
         dedup = _curate(["video-dedup", "--input-path", "s3://data/split", "--output-path",
-                         "s3://data/dedup", "--n-clusters", "2"], env)  # fmt: skip
+                         "s3://data/dedup", "--n-clusters", "2", "--s3-profile", "curate-test",
+                         "--s3-endpoint-url", endpoint], env)  # fmt: skip
         assert dedup.returncode in (0, 3), dedup.stderr[-3000:]
         shard = _curate(["video-shard", "--input-path", "s3://data/split", "--output-path",
-                         "s3://data/shards", "--dedup-path", "s3://data/dedup",
+                         "s3://shards/out", "--dedup-path", "s3://data/dedup",
+                         "--input-s3-profile-name", "reader", "--output-s3-profile-name", "writer",
                          "--target-tar-size-mb", "0.004"], env)  # fmt: skip
         assert shard.returncode in (0, 3), shard.stderr[-3000:]  # 3: the broken video
-        index = json.loads(s3.get_object(Bucket="data", Key="shards/index.json")["Body"].read())
+        body = s3.get_object(Bucket="shards", Key="out/index.json")["Body"].read()
+        index = json.loads(body)
         assert index["complete"] and index["clips_removed_by_dedup"] == 4
-        tars = [o["Key"] for o in s3.list_objects_v2(Bucket="data", Prefix="shards/")["Contents"]
+        tars = [o["Key"] for o in s3.list_objects_v2(Bucket="shards")["Contents"]
                 if o["Key"].endswith(".tar")]  # fmt: skip
         local_tars = []
         for n, key in enumerate(sorted(tars)):
             local_tars.append(str(tmp_path / f"{n}.tar"))
-            s3.download_file("data", key, local_tars[-1])
+            s3.download_file("shards", key, local_tars[-1])
         samples = list(wds.WebDataset(local_tars, shardshuffle=False))
         assert len(samples) == index["samples"] == 28  # the 3 s clip is in `other`
     finally:

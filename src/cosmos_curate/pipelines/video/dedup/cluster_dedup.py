@@ -14,6 +14,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cosmos_curate.core.storage import StorageOptions
 from cosmos_curate.pipelines.video.dedup import semdedup, storage, tables
 
 Floats = npt.NDArray[np.float32]
@@ -44,10 +45,10 @@ def pruned_dir(output_path: str, eps: float) -> str:
     return storage.join(output_path, "extraction", f"pruned_eps_{semdedup.eps_tag(eps)}")
 
 
-def _shards(folder: str) -> list[str]:
+def _shards(folder: str, outputs: StorageOptions) -> list[str]:
     return [
         storage.join(folder, rel)
-        for rel, _ in storage.list_files(folder)
+        for rel, _ in storage.list_files(folder, outputs)
         if rel.endswith(".parquet")
     ]
 
@@ -65,12 +66,14 @@ def _scratch(rows: int, dim: int, in_memory: bool) -> tuple[Floats, Path | None]
 
 
 def _load_ordered(
-    shards: list[str], max_rows_in_memory: int
+    shards: list[str], max_rows_in_memory: int, outputs: StorageOptions
 ) -> tuple[npt.NDArray[np.str_], Floats, Floats, Path | None]:
     """`(ids, distances, embeddings)` in cluster order; ids repeated by a retried chunk once."""
     id_parts, dist_parts = [], []
     for path in shards:
-        table = tables.read_parquet_bytes(storage.read_bytes(path), ["id", "cosine_dist_to_cent"])
+        table = tables.read_parquet_bytes(
+            storage.read_bytes(path, outputs), ["id", "cosine_dist_to_cent"]
+        )
         id_parts.append(np.asarray(table.column("id").to_pylist(), dtype=str))
         dist_parts.append(table.column("cosine_dist_to_cent").to_numpy().astype(np.float32))
     ids, dists = np.concatenate(id_parts), np.concatenate(dist_parts)
@@ -85,7 +88,9 @@ def _load_ordered(
     scratch: Path | None = None
     offset = 0
     for path, part in zip(shards, id_parts, strict=True):
-        emb = tables.vectors(tables.read_parquet_bytes(storage.read_bytes(path), ["embedding"]))
+        emb = tables.vectors(
+            tables.read_parquet_bytes(storage.read_bytes(path, outputs), ["embedding"])
+        )
         if matrix is None:
             matrix, scratch = _scratch(len(order), emb.shape[1], len(order) <= max_rows_in_memory)
         pos = position[offset : offset + len(part)]
@@ -116,12 +121,16 @@ def dedup_cluster(
     *,
     max_rows_in_memory: int,
     n_examples: int,
+    outputs: StorageOptions,
 ) -> ClusterResult:
-    """Dedup the cluster whose shards are under `folder`; writes its pruning tables."""
-    shards = _shards(folder)
+    """Dedup the cluster whose shards are under `folder`; writes its pruning tables.
+
+    `outputs`: the storage options of the results (the shards are under them too).
+    """
+    shards = _shards(folder, outputs)
     if not shards:
         return ClusterResult(cluster_id, 0, {}, {}, {}, out_of_core=False)
-    ids, dists, matrix, scratch = _load_ordered(shards, max_rows_in_memory)
+    ids, dists, matrix, scratch = _load_ordered(shards, max_rows_in_memory, outputs)
     try:
         sims, arg = semdedup.max_earlier_similarity(matrix)
     finally:
@@ -135,6 +144,7 @@ def dedup_cluster(
             {"id": ids.tolist(), "duplicate_of": dups.tolist(), "similarity": sims,
              "cosine_dist_to_cent": dists}
         ),
+        outputs,
     )  # fmt: skip
     removed, borderline, top = {}, {}, {}
     for value in eps:
@@ -146,7 +156,7 @@ def dedup_cluster(
             "similarity": sims[mask],
         }
         path = storage.join(pruned_dir(output_path, value), f"cluster_{cluster_id}.parquet")
-        storage.write_bytes(path, tables.to_parquet_bytes(rows))
+        storage.write_bytes(path, tables.to_parquet_bytes(rows), outputs)
         removed[tag] = int(mask.sum())
         borderline[tag], top[tag] = _examples(ids, dups, sims, mask, n_examples)
     return ClusterResult(

@@ -24,6 +24,7 @@ import numpy as np
 import pydantic
 
 from cosmos_curate.core.interfaces.stage_interface import CuratorStageSpec
+from cosmos_curate.core.storage import StorageOptions
 from cosmos_curate.core.utils import settings
 from cosmos_curate.pipelines.registry import RunOptions, register_pipeline
 from cosmos_curate.pipelines.video.dedup import kmeans, report, results, storage
@@ -42,12 +43,12 @@ from cosmos_curate.pipelines.video.dedup.stages import (
     ReadEmbeddingsStage,
     stage_options,
 )
-from cosmos_curate.pipelines.video.storage import is_s3
+from cosmos_curate.pipelines.video.storage import StorageFlags, is_s3
 
 EPS_MIN = 1e-4
 
 
-class VideoDedupOptions(pydantic.BaseModel):
+class VideoDedupOptions(StorageFlags):
     """Options of `curate pipeline run video-dedup`."""
 
     model_config = pydantic.ConfigDict(extra="forbid")
@@ -115,18 +116,19 @@ def dedup_videos(options: VideoDedupOptions, **run_kwargs: Any) -> Any:
 
     The previous results under `output_path` are replaced only when this run succeeds.
     """
-    videos = list_split_output(options.input_path)
+    videos = list_split_output(options.input_path, options.input_storage)
     run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
     if run_kwargs.get("failures_path") is None:
         run_kwargs["failures_path"] = str(_failures_path(options.output_path, run_id))
-    results.recover(options.output_path)
+    outputs = options.output_storage
+    results.recover(options.output_path, outputs)
     staged = results.staging_path(options.output_path, run_id)
     try:
         outcome = _dedup_into(staged, videos, run_id, options, run_kwargs)
     except BaseException:
-        results.discard(staged)
+        results.discard(staged, outputs)
         raise
-    results.publish(options.output_path, staged)
+    results.publish(options.output_path, staged, outputs)
     return outcome
 
 
@@ -143,7 +145,12 @@ def _dedup_into(
     runs = Runs(run_kwargs)
     centroids, sample_rows = _train(runs, videos, options)
     todo = [v for v in videos if v.video_id not in runs.failed_video_ids]
-    stage = AssignStage(options.input_path, options.output_path, centroids, options.embedding_model)
+    stage = AssignStage(
+        (options.input_path, options.output_path),
+        (options.input_storage, options.output_storage),
+        centroids,
+        options.embedding_model,
+    )
     assigned = runs.run(
         chunk_videos(todo, options.chunk_size), [_spec(stage, options)], "AssignStage"
     )
@@ -155,7 +162,11 @@ def _dedup_into(
         msg = f"no clip could be assigned to a cluster; see {run_kwargs['failures_path']}"
         raise SplitOutputError(msg)
     dedup_stage = ClusterDedupStage(
-        options.output_path, options.eps, options.max_cluster_rows_in_memory, options.n_examples
+        options.output_path,
+        options.eps,
+        options.max_cluster_rows_in_memory,
+        options.n_examples,
+        options.output_storage,
     )
     order = sorted(sizes, key=lambda c: (-sizes[c], c))  # largest first: the tail stays short
     deduped = runs.run(
@@ -182,7 +193,7 @@ def _dedup_into(
         "options": user_options.model_dump(mode="json"),
     }
     path = storage.join(options.output_path, "summary.json")
-    storage.write_bytes(path, json.dumps(summary, indent=2).encode())
+    storage.write_bytes(path, json.dumps(summary, indent=2).encode(), options.output_storage)
     return runs.combined_result()
 
 
@@ -191,7 +202,7 @@ def _train(
 ) -> tuple[np.ndarray, int]:
     """Centroids trained on a seeded sample of videos (read as a pipeline); sample size."""
     chosen = sample_videos(videos, options.kmeans_sample_size, options.random_state)
-    stage = ReadEmbeddingsStage(options.input_path, options.embedding_model)
+    stage = ReadEmbeddingsStage(options.input_path, options.input_storage, options.embedding_model)
     sampled = runs.run(
         chunk_videos(chosen, options.chunk_size), [_spec(stage, options)], "ReadEmbeddingsStage"
     )
@@ -199,7 +210,7 @@ def _train(
     clips = sum(len(v.clip_ids) for v in videos)
     n_clusters = options.n_clusters or max(1, math.ceil(clips / 1000))
     centroids = kmeans.train_kmeans(sample, n_clusters, options.max_iter, options.random_state)
-    _save_centroids(options.output_path, centroids)
+    _save_centroids(options.output_path, centroids, options.output_storage)
     return centroids, int(sample.shape[0])
 
 
@@ -207,8 +218,8 @@ def _write_reports(
     options: VideoDedupOptions, results: list[ClusterResult]
 ) -> dict[str, dict[str, int]]:
     counts = report.per_eps_counts(results, options.eps)
-    report.write_counts_csv(options.output_path, counts)
-    listed = storage.list_files(storage.join(options.input_path, "previews"))
+    report.write_counts_csv(options.output_path, counts, options.output_storage)
+    listed = storage.list_files(storage.join(options.input_path, "previews"), options.input_storage)
     report.write_examples(
         options.output_path,
         input_path=options.input_path,
@@ -216,6 +227,7 @@ def _write_reports(
         eps=options.eps,
         n=options.n_examples,
         previews={f"previews/{rel}" for rel, _ in listed},
+        outputs=options.output_storage,
     )
     return counts
 
@@ -233,11 +245,13 @@ def _sample_matrix(sampled: list[EmbeddingChunkTask], options: VideoDedupOptions
     return matrix
 
 
-def _save_centroids(output_path: str, centroids: np.ndarray) -> None:
+def _save_centroids(output_path: str, centroids: np.ndarray, outputs: StorageOptions) -> None:
     buffer = io.BytesIO()
     np.save(buffer, centroids)
     storage.write_bytes(
-        storage.join(output_path, "clustering_results", "kmeans_centroids.npy"), buffer.getvalue()
+        storage.join(output_path, "clustering_results", "kmeans_centroids.npy"),
+        buffer.getvalue(),
+        outputs,
     )
 
 

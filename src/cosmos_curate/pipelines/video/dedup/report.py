@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from cosmos_curate.core.interfaces.results import FailureRecord
+from cosmos_curate.core.storage import StorageOptions
 from cosmos_curate.pipelines.video.dedup import semdedup, storage
 from cosmos_curate.pipelines.video.dedup.cluster_dedup import ClusterResult, Pair
 
@@ -46,6 +47,7 @@ def write_examples(
     eps: list[float],
     n: int,
     previews: set[str],
+    outputs: StorageOptions,
 ) -> None:
     """`extraction/examples_eps_<tag>.json`: removed pairs nearest the line, and the closest."""
     for value in eps:
@@ -64,15 +66,19 @@ def write_examples(
             "most_similar": [_pair_record(p, input_path, previews) for p in top[:n]],
         }
         path = storage.join(output_path, "extraction", f"examples_eps_{tag}.json")
-        storage.write_bytes(path, json.dumps(data, indent=2).encode())
+        storage.write_bytes(path, json.dumps(data, indent=2).encode(), outputs)
 
 
-def write_counts_csv(output_path: str, counts: dict[str, dict[str, int]]) -> None:
+def write_counts_csv(
+    output_path: str, counts: dict[str, dict[str, int]], outputs: StorageOptions
+) -> None:
     """`extraction/dedup_summary_<tag>.csv` per eps, as upstream: `eps,kept,removed,total`."""
     for tag, c in counts.items():
         text = f"eps,kept,removed,total\n{tag},{c['kept']},{c['removed']},{c['total']}\n"
         storage.write_bytes(
-            storage.join(output_path, "extraction", f"dedup_summary_{tag}.csv"), text.encode()
+            storage.join(output_path, "extraction", f"dedup_summary_{tag}.csv"),
+            text.encode(),
+            outputs,
         )
 
 

@@ -22,7 +22,7 @@ import os
 import shutil
 from pathlib import Path
 
-from cosmos_curate.core.storage import fsync_dir, publish_json
+from cosmos_curate.core.storage import StorageOptions, fsync_dir, publish_json
 from cosmos_curate.pipelines.video.dedup import storage
 from cosmos_curate.pipelines.video.storage import is_s3
 
@@ -37,25 +37,28 @@ def staging_path(output_path: str, run_id: str) -> str:
     return storage.join(output_path, STAGING_PREFIX + run_id)
 
 
-def publish(output_path: str, staged: str) -> None:
-    """Switch the entries under `staged` in for those of the same name under `output_path`."""
+def publish(output_path: str, staged: str, outputs: StorageOptions) -> None:
+    """Switch the entries under `staged` in for those of the same name under `output_path`.
+
+    `outputs`: the storage options of the results (here and below, for object stores).
+    """
     if is_s3(output_path):
-        _publish_s3(output_path, staged)
+        _publish_s3(output_path, staged, outputs)
     else:
         _publish_local(Path(output_path).expanduser(), Path(staged).expanduser())
 
 
-def discard(staged: str) -> None:
+def discard(staged: str, outputs: StorageOptions) -> None:
     """Remove a failed run's staging folder (only ever one this module named)."""
-    storage.delete_tree(staged)
+    storage.delete_tree(staged, outputs)
 
 
-def recover(output_path: str) -> None:
+def recover(output_path: str, outputs: StorageOptions) -> None:
     """Finish or undo a switch a crash cut short; remove staging folders of killed runs."""
     if is_s3(output_path):
-        for name in _s3_top_level(output_path):
+        for name in _s3_top_level(output_path, outputs):
             if name.startswith(STAGING_PREFIX):
-                storage.delete_tree(storage.join(output_path, name))
+                storage.delete_tree(storage.join(output_path, name), outputs)
         return
     out = Path(output_path).expanduser()
     if not out.is_dir():
@@ -105,17 +108,17 @@ def _settle(out: Path, staged: Path, aside: Path) -> None:
     shutil.rmtree(aside)
 
 
-def _s3_top_level(prefix: str) -> set[str]:
-    return {rel.split("/", 1)[0] for rel, _ in storage.list_files(prefix)}
+def _s3_top_level(prefix: str, outputs: StorageOptions) -> set[str]:
+    return {rel.split("/", 1)[0] for rel, _ in storage.list_files(prefix, outputs)}
 
 
-def _publish_s3(output_path: str, staged: str) -> None:
-    new = {rel for rel, _ in storage.list_files(staged)}
+def _publish_s3(output_path: str, staged: str, outputs: StorageOptions) -> None:
+    new = {rel for rel, _ in storage.list_files(staged, outputs)}
     for rel in sorted(new):
-        storage.copy_s3(storage.join(staged, rel), storage.join(output_path, rel))
+        storage.copy_s3(storage.join(staged, rel), storage.join(output_path, rel), outputs)
     for entry in sorted({rel.split("/", 1)[0] for rel in new}):
         target = storage.join(output_path, entry)
-        for rel, _ in storage.list_files(target):
+        for rel, _ in storage.list_files(target, outputs):
             if f"{entry}/{rel}" not in new:  # a key of the previous run this one did not make
-                storage.delete_file(storage.join(target, rel))
-    storage.delete_tree(staged)
+                storage.delete_file(storage.join(target, rel), outputs)
+    storage.delete_tree(staged, outputs)

@@ -19,6 +19,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from cosmos_curate.core.storage import StorageOptions
 from cosmos_curate.pipelines.video.dedup import storage
 from cosmos_curate.pipelines.video.storage import StoragePathError
 
@@ -86,16 +87,16 @@ def _parquet_owner(stem: str, video_ids: set[str]) -> str | None:
     return None
 
 
-def list_split_output(root: str) -> list[VideoClips]:
+def list_split_output(root: str, inputs: StorageOptions) -> list[VideoClips]:
     """Every video with at least one written clip, sorted by video id; raises when empty."""
-    if not storage.is_dir(root):
+    if not storage.is_dir(root, inputs):
         msg = f"input path {root} does not exist (expected a video-split output folder)"
         raise SplitOutputError(msg)
     clips: dict[str, list[str]] = {}
     npy: set[str] = set()
     mp4_bytes: dict[str, int] = {}
     parquets: list[str] = []
-    for rel, size in storage.list_files(root):
+    for rel, size in storage.list_files(root, inputs):
         path = PurePosixPath(rel)
         top = path.parts[0] if len(path.parts) > 1 else ""
         if top == "metas" and path.suffix == ".json":
@@ -137,11 +138,11 @@ def _first_column(names: Iterable[str], wanted: tuple[str, ...], path: str) -> s
 
 
 def _read_parquet_vectors(
-    path: str, wanted: set[str], model: str | None
+    path: str, wanted: set[str], model: str | None, inputs: StorageOptions
 ) -> dict[str, npt.NDArray[np.float32]]:
     import pyarrow.parquet as pq
 
-    table = pq.read_table(io.BytesIO(storage.read_bytes(path)))
+    table = pq.read_table(io.BytesIO(storage.read_bytes(path, inputs)))
     id_col = _first_column(table.column_names, ID_COLUMNS, path)
     vec_col = _first_column(table.column_names, VECTOR_COLUMNS, path)
     ids = table.column(id_col).to_pylist()
@@ -165,16 +166,16 @@ def _read_parquet_vectors(
 
 
 def read_video_embeddings(
-    root: str, video: VideoClips, model: str | None = None
+    root: str, video: VideoClips, inputs: StorageOptions, model: str | None = None
 ) -> tuple[list[str], npt.NDArray[np.float32], list[str]]:
     """`(clip ids, unit-norm float32 matrix, ids without an embedding)` of one video."""
     wanted = set(video.clip_ids)
     found: dict[str, npt.NDArray[np.float32]] = {}
     for path in video.parquet_files:
-        found.update(_read_parquet_vectors(path, wanted, model))
+        found.update(_read_parquet_vectors(path, wanted, model, inputs))
     for cid in video.clip_ids:
         if cid not in found and cid in video.npy_clip_ids:
-            data = storage.read_bytes(storage.join(root, "embeddings", f"{cid}.npy"))
+            data = storage.read_bytes(storage.join(root, "embeddings", f"{cid}.npy"), inputs)
             found[cid] = np.load(io.BytesIO(data)).astype(np.float32).reshape(-1)
     ids = [c for c in video.clip_ids if c in found]
     missing = [c for c in video.clip_ids if c not in found]
@@ -194,9 +195,9 @@ def normalize(matrix: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     return np.ascontiguousarray(matrix / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
-def read_meta(root: str, clip_id: str) -> dict[str, Any]:
+def read_meta(root: str, clip_id: str, inputs: StorageOptions) -> dict[str, Any]:
     """The clip's metadata record."""
     data: dict[str, Any] = json.loads(
-        storage.read_bytes(storage.join(root, "metas", f"{clip_id}.json"))
+        storage.read_bytes(storage.join(root, "metas", f"{clip_id}.json"), inputs)
     )
     return data

@@ -20,6 +20,7 @@ from cosmos_curate.core.interfaces.stage_interface import (
     CuratorStageResource,
     PipelineTask,
 )
+from cosmos_curate.core.storage import StorageOptions
 from cosmos_curate.pipelines.video.dedup import kmeans, storage, tables
 from cosmos_curate.pipelines.video.dedup.cluster_dedup import ClusterResult, dedup_cluster
 from cosmos_curate.pipelines.video.dedup.split_output import VideoClips, read_video_embeddings
@@ -52,13 +53,15 @@ class ClusterTask(PipelineTask):
     result: ClusterResult | None = None
 
 
-def read_chunk(root: str, task: EmbeddingChunkTask, model: str | None) -> None:
+def read_chunk(
+    root: str, task: EmbeddingChunkTask, model: str | None, inputs: StorageOptions
+) -> None:
     """Fill `ids`, `embeddings`, `missing`, `failed_videos` of a chunk from the split output."""
     ids: list[str] = []
     blocks: list[Floats] = []
     for video in task.videos:
         try:
-            vid_ids, matrix, missing = read_video_embeddings(root, video, model)
+            vid_ids, matrix, missing = read_video_embeddings(root, video, inputs, model)
         except Exception as exc:
             task.failed_videos.append(
                 (video.video_id, f"{type(exc).__name__}: {exc}", traceback.format_exc())
@@ -79,8 +82,9 @@ def read_chunk(root: str, task: EmbeddingChunkTask, model: str | None) -> None:
 class ReadEmbeddingsStage(CuratorStage[EmbeddingChunkTask, EmbeddingChunkTask]):
     """Reads a chunk's embeddings into the task (for the k-means sample)."""
 
-    def __init__(self, input_path: str, model: str | None = None) -> None:
+    def __init__(self, input_path: str, inputs: StorageOptions, model: str | None = None) -> None:
         self.input_path = input_path
+        self.inputs = inputs
         self.embedding_model = model
 
     @property
@@ -91,7 +95,7 @@ class ReadEmbeddingsStage(CuratorStage[EmbeddingChunkTask, EmbeddingChunkTask]):
     def process_data(self, tasks: list[EmbeddingChunkTask]) -> list[EmbeddingChunkTask]:
         """Read each chunk."""
         for task in tasks:
-            read_chunk(self.input_path, task, self.embedding_model)
+            read_chunk(self.input_path, task, self.embedding_model, self.inputs)
         return tasks
 
 
@@ -106,13 +110,18 @@ class AssignStage(CuratorStage[EmbeddingChunkTask, EmbeddingChunkTask]):
     """Reads a chunk, assigns each embedding to its nearest centroid, writes one file per cluster.
 
     File names derive from the chunk's videos, so a retried chunk overwrites its own files.
+    Reads with `stores`' input options, writes with its output options.
     """
 
     def __init__(
-        self, input_path: str, output_path: str, centroids: Floats, model: str | None = None
+        self,
+        paths: tuple[str, str],
+        stores: tuple[StorageOptions, StorageOptions],
+        centroids: Floats,
+        model: str | None = None,
     ) -> None:
-        self.input_path = input_path
-        self.output_path = output_path
+        self.input_path, self.output_path = paths
+        self.inputs, self.outputs = stores
         self.centroids = centroids
         self.embedding_model = model
 
@@ -124,7 +133,7 @@ class AssignStage(CuratorStage[EmbeddingChunkTask, EmbeddingChunkTask]):
     def process_data(self, tasks: list[EmbeddingChunkTask]) -> list[EmbeddingChunkTask]:
         """Assign and write each chunk; the embeddings are dropped from the task afterwards."""
         for task in tasks:
-            read_chunk(self.input_path, task, self.embedding_model)
+            read_chunk(self.input_path, task, self.embedding_model, self.inputs)
             if task.ids:
                 self._write(task)
             task.embeddings = None
@@ -145,7 +154,9 @@ class AssignStage(CuratorStage[EmbeddingChunkTask, EmbeddingChunkTask]):
                 }
             )
             storage.write_bytes(
-                storage.join(cluster_dir(self.output_path, int(cid)), f"chunk_{name}.parquet"), data
+                storage.join(cluster_dir(self.output_path, int(cid)), f"chunk_{name}.parquet"),
+                data,
+                self.outputs,
             )
             task.cluster_counts[int(cid)] = len(rows)
 
@@ -159,8 +170,10 @@ class ClusterDedupStage(CuratorStage[ClusterTask, ClusterTask]):
         eps: list[float],
         max_rows_in_memory: int,
         n_examples: int,
+        outputs: StorageOptions,
     ) -> None:
         self.output_path = output_path
+        self.outputs = outputs
         self.eps = list(eps)
         self.max_rows_in_memory = max_rows_in_memory
         self.n_examples = n_examples
@@ -180,6 +193,7 @@ class ClusterDedupStage(CuratorStage[ClusterTask, ClusterTask]):
                 self.eps,
                 max_rows_in_memory=self.max_rows_in_memory,
                 n_examples=self.n_examples,
+                outputs=self.outputs,
             )
         return tasks
 

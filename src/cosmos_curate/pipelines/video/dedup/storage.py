@@ -1,7 +1,9 @@
 """Files under a local folder or a storage URL, addressed by full path: `core.storage` underneath.
 
 Paths are plain strings: a local path or a URL (`s3://`, `az://`, `gs://`). Each function
-opens the `DataFolder` of the path's bucket (or local parent folder) with `options`, so the
+takes the run's `StorageOptions` for that side (input or output; never a default, so a
+profile or endpoint the user gave cannot be dropped on the way) and
+opens the `DataFolder` of the path's bucket (or local parent folder) with it, so the
 same profile, endpoint and durability rules hold as everywhere else: local writes are
 published durably, object-store writes are one PUT or one multipart upload.
 """
@@ -21,8 +23,18 @@ from cosmos_curate.core.storage.publish import temp_name_for
 from cosmos_curate.pipelines.video.storage import is_s3
 
 __all__ = [
-    "copy_s3", "delete_file", "delete_tree", "exists", "is_dir", "is_s3", "join",
-    "list_files", "publish", "read_bytes", "temp_file_for", "write_bytes",
+    "copy_s3",
+    "delete_file",
+    "delete_tree",
+    "exists",
+    "is_dir",
+    "is_s3",
+    "join",
+    "list_files",
+    "publish",
+    "read_bytes",
+    "temp_file_for",
+    "write_bytes",
 ]
 
 
@@ -33,16 +45,16 @@ def join(base: str, *parts: str) -> str:
     return str(Path(base).expanduser().joinpath(*parts))
 
 
-def _folder(path: str, options: StorageOptions | None) -> DataFolder:
+def _folder(path: str, options: StorageOptions) -> DataFolder:
     """The folder `path` names itself."""
-    return DataFolder(path, options or StorageOptions())
+    return DataFolder(path, options)
 
 
-def _parent_and_key(path: str, options: StorageOptions | None) -> tuple[DataFolder, str]:
+def _parent_and_key(path: str, options: StorageOptions) -> tuple[DataFolder, str]:
     return file_location(path, options)
 
 
-def list_files(prefix: str, options: StorageOptions | None = None) -> Iterator[tuple[str, int]]:
+def list_files(prefix: str, options: StorageOptions) -> Iterator[tuple[str, int]]:
     """`(path relative to prefix, size in bytes)` of every file under `prefix`, in key order.
 
     Streams the listing. Local files whose name starts with `.` are left out.
@@ -53,24 +65,24 @@ def list_files(prefix: str, options: StorageOptions | None = None) -> Iterator[t
             yield key, size
 
 
-def is_dir(path: str, options: StorageOptions | None = None) -> bool:
+def is_dir(path: str, options: StorageOptions) -> bool:
     """Whether a local folder exists, or a remote prefix holds at least one object."""
     return _folder(path, options).exists()
 
 
-def exists(path: str, options: StorageOptions | None = None) -> bool:
+def exists(path: str, options: StorageOptions) -> bool:
     """Whether the file exists."""
     folder, key = _parent_and_key(path, options)
     return folder.exists(key)
 
 
-def read_bytes(path: str, options: StorageOptions | None = None) -> bytes:
+def read_bytes(path: str, options: StorageOptions) -> bytes:
     """The file's bytes; `FileNotFoundError` when it is missing."""
     folder, key = _parent_and_key(path, options)
     return folder.read_bytes(key)
 
 
-def write_bytes(path: str, data: bytes, options: StorageOptions | None = None) -> None:
+def write_bytes(path: str, data: bytes, options: StorageOptions) -> None:
     """Write a whole file atomically (readers see the old file, or the new one whole)."""
     folder, key = _parent_and_key(path, options)
     folder.write_bytes(key, data)
@@ -85,7 +97,7 @@ def temp_file_for(path: str) -> Path:
     return temp_name_for(target)
 
 
-def publish(local_tmp: Path, path: str, options: StorageOptions | None = None) -> None:
+def publish(local_tmp: Path, path: str, options: StorageOptions) -> None:
     """Make a finished scratch file visible at `path` at once: a durable rename, or one upload.
 
     Large uploads go as a multipart upload, which the store shows only after its completion;
@@ -95,20 +107,20 @@ def publish(local_tmp: Path, path: str, options: StorageOptions | None = None) -
     folder.put_file(local_tmp, key)
 
 
-def copy_s3(source: str, dest: str, options: StorageOptions | None = None) -> None:
+def copy_s3(source: str, dest: str, options: StorageOptions) -> None:
     """Copy one object to another key (server side within one store)."""
     src_folder, src_key = _parent_and_key(source, options)
     dest_folder, dest_key = _parent_and_key(dest, options)
     src_folder.copy(src_key, dest_folder, dest_key)
 
 
-def delete_file(path: str, options: StorageOptions | None = None) -> None:
+def delete_file(path: str, options: StorageOptions) -> None:
     """Remove one file or object (missing is fine)."""
     folder, key = _parent_and_key(path, options)
     folder.delete([key])
 
 
-def delete_tree(prefix: str, options: StorageOptions | None = None) -> None:
+def delete_tree(prefix: str, options: StorageOptions) -> None:
     """Remove every file under `prefix` (listed first: only keys that exist are named)."""
     folder = _folder(prefix, options)
     if folder.is_local:

@@ -7,6 +7,7 @@ so any eps works without rerunning dedup. A path with neither is an error.
 
 from __future__ import annotations
 
+from cosmos_curate.core.storage import StorageOptions
 from cosmos_curate.pipelines.video.dedup import semdedup, storage, tables
 from cosmos_curate.pipelines.video.dedup.cluster_dedup import pruned_dir
 from cosmos_curate.pipelines.video.storage import StoragePathError
@@ -16,23 +17,24 @@ class DedupPathError(StoragePathError):
     """`--dedup-path` holds no pruning tables."""
 
 
-def _parquets(folder: str) -> list[str]:
-    return [
-        storage.join(folder, r) for r, _ in storage.list_files(folder) if r.endswith(".parquet")
-    ]
+def _parquets(folder: str, inputs: StorageOptions) -> list[str]:
+    listed = storage.list_files(folder, inputs)
+    return [storage.join(folder, r) for r, _ in listed if r.endswith(".parquet")]
 
 
-def removed_ids(dedup_path: str, eps: float) -> set[str]:
-    """Ids of the clips the dedup output marks as duplicates at `eps`."""
-    files = _parquets(pruned_dir(dedup_path, eps))
+def removed_ids(dedup_path: str, eps: float, inputs: StorageOptions) -> set[str]:
+    """Ids of the clips the dedup output marks as duplicates at `eps` (read with `inputs`)."""
+    files = _parquets(pruned_dir(dedup_path, eps), inputs)
     if files:
         found: set[str] = set()
         for path in files:
             found.update(
-                tables.read_parquet_bytes(storage.read_bytes(path), ["id"]).column("id").to_pylist()
+                tables.read_parquet_bytes(storage.read_bytes(path, inputs), ["id"])
+                .column("id")
+                .to_pylist()
             )
         return found
-    full = _parquets(storage.join(dedup_path, "extraction", "semdedup_pruning_tables"))
+    full = _parquets(storage.join(dedup_path, "extraction", "semdedup_pruning_tables"), inputs)
     if not full:
         msg = (
             f"--dedup-path {dedup_path} holds no pruning tables (extraction/...): "
@@ -41,7 +43,7 @@ def removed_ids(dedup_path: str, eps: float) -> set[str]:
         raise DedupPathError(msg)
     found = set()
     for path in full:
-        table = tables.read_parquet_bytes(storage.read_bytes(path), ["id", "similarity"])
+        table = tables.read_parquet_bytes(storage.read_bytes(path, inputs), ["id", "similarity"])
         mask = semdedup.removed_mask(table.column("similarity").to_numpy(), eps)
         ids = table.column("id").to_pylist()
         found.update(i for i, gone in zip(ids, mask, strict=True) if gone)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from cosmos_curate.core.storage import StorageOptions
 from cosmos_curate.pipelines.video.dedup import storage
 from cosmos_curate.pipelines.video.shard import left_out
 from cosmos_curate.pipelines.video.shard.plan import ShardPlan, TarPlan
@@ -22,8 +23,8 @@ if TYPE_CHECKING:
 DATA_KEYS = ["mp4", "json", "npy", "txt"]
 
 
-def _write_json(path: str, data: Any) -> None:
-    storage.write_bytes(path, json.dumps(data, indent=2, sort_keys=True).encode())
+def _write_json(path: str, data: Any, outputs: StorageOptions) -> None:
+    storage.write_bytes(path, json.dumps(data, indent=2, sort_keys=True).encode(), outputs)
 
 
 def write_indexes(
@@ -37,8 +38,8 @@ def write_indexes(
     run_info: dict[str, Any],
 ) -> dict[str, Any]:
     """Write every index file; returns the `index.json` content."""
-    root = options.output_path
-    existing = {rel for rel, _ in storage.list_files(root)}
+    root, outputs = options.output_path, options.output_storage
+    existing = {rel for rel, _ in storage.list_files(root, outputs)}
     buckets: dict[str, list[TarPlan]] = {}
     for tar in plan.tars:
         buckets.setdefault(tar.bucket, []).append(tar)
@@ -56,7 +57,7 @@ def write_indexes(
             "total_key_count": sum(len(t.clip_ids) for t in done),
         }
         path = storage.join(root, bucket, "wdinfo.json")
-        _write_json(path, wdinfo)
+        _write_json(path, wdinfo, outputs)
         wdinfos.append(path)
         samples = sum(len(t.clip_ids) for t in done)
         entries.append(
@@ -64,7 +65,9 @@ def write_indexes(
              "tars": len(done), "tars_planned": len(tars)}
         )  # fmt: skip
     storage.write_bytes(
-        storage.join(root, "wdinfo_list.csv"), "".join(f"{p}\n" for p in wdinfos).encode()
+        storage.join(root, "wdinfo_list.csv"),
+        "".join(f"{p}\n" for p in wdinfos).encode(),
+        outputs,
     )
     data = {
         "complete": not missing,
@@ -87,5 +90,5 @@ def write_indexes(
         "options": options.model_dump(mode="json"),
         **run_info,
     }
-    _write_json(storage.join(root, "index.json"), data)
+    _write_json(storage.join(root, "index.json"), data, outputs)
     return data

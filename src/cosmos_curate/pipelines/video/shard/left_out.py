@@ -23,6 +23,7 @@ from pathlib import Path
 import attrs
 
 from cosmos_curate.core.interfaces.results import FailureRecord
+from cosmos_curate.core.storage import StorageOptions
 from cosmos_curate.pipelines.video.dedup import storage
 
 FILE_NAME = "not_written.jsonl"
@@ -49,14 +50,14 @@ def counts(records: Iterable[LeftOut]) -> dict[str, int]:
     return dict(sorted(Counter(r.reason for r in records).items()))
 
 
-def write_list(output_path: str, records: Iterable[LeftOut]) -> str:
+def write_list(output_path: str, records: Iterable[LeftOut], outputs: StorageOptions) -> str:
     """Publish the list (sorted by clip id; empty when every kept clip is in a tar); its path."""
     path = storage.join(output_path, FILE_NAME)
     lines = [
         json.dumps(attrs.asdict(r), sort_keys=True) + "\n"
         for r in sorted(records, key=lambda r: (r.clip_id, r.reason))
     ]
-    storage.write_bytes(path, "".join(lines).encode())
+    storage.write_bytes(path, "".join(lines).encode(), outputs)
     return path
 
 

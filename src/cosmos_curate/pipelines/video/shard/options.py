@@ -5,9 +5,10 @@ from __future__ import annotations
 import pydantic
 
 from cosmos_curate.pipelines.video.shard.buckets import BucketSpec, parse_ratio
+from cosmos_curate.pipelines.video.storage import StorageFlags
 
 
-class VideoShardOptions(pydantic.BaseModel):
+class VideoShardOptions(StorageFlags):
     """Options of `curate pipeline run video-shard`."""
 
     model_config = pydantic.ConfigDict(extra="forbid")
@@ -15,7 +16,8 @@ class VideoShardOptions(pydantic.BaseModel):
     input_path: str = pydantic.Field(description="video-split output folder or s3:// prefix")
     output_path: str = pydantic.Field(description="folder or s3:// prefix for the shards")
     dedup_path: str | None = pydantic.Field(
-        default=None, description="video-dedup output: leave out its duplicates"
+        default=None,
+        description="video-dedup output: leave out its duplicates (read with the input's profile)",
     )
     eps: float = pydantic.Field(default=0.01, gt=0, lt=1, description="dedup eps to apply")
     target_tar_size_mb: float = pydantic.Field(default=500, gt=0, description="tar size target")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from cosmos_curate.core.interfaces.stage_interface import CuratorStageSpec
+from cosmos_curate.core.storage import StorageOptions
 from cosmos_curate.core.utils import settings
 from cosmos_curate.pipelines.registry import RunOptions, register_pipeline
 from cosmos_curate.pipelines.video.dedup import storage
@@ -62,11 +63,11 @@ def _chunks(videos: list[VideoClips], size: int) -> list[ClipInfoTask]:
     return [ClipInfoTask(index, group) for index, group in enumerate(group_videos(videos, size))]
 
 
-def _check_plan(output_path: str, plan: ShardPlan) -> None:
+def _check_plan(output_path: str, plan: ShardPlan, outputs: StorageOptions) -> None:
     """Store the plan's fingerprint, or refuse when the output holds another plan."""
     path = storage.join(output_path, "plan.json")
-    if storage.exists(path):
-        old = json.loads(storage.read_bytes(path))
+    if storage.exists(path, outputs):
+        old = json.loads(storage.read_bytes(path, outputs))
         if old.get("fingerprint") != plan.fingerprint:
             msg = (
                 f"{output_path} holds shards planned from other clips or options; "
@@ -75,7 +76,7 @@ def _check_plan(output_path: str, plan: ShardPlan) -> None:
             raise ShardPlanError(msg)
         return
     data = {"fingerprint": plan.fingerprint, "tars": [t.path for t in plan.tars]}
-    storage.write_bytes(path, json.dumps(data, indent=1).encode())
+    storage.write_bytes(path, json.dumps(data, indent=1).encode(), outputs)
 
 
 def _failures_path(options: VideoShardOptions, run_id: str) -> str:
@@ -102,7 +103,7 @@ def _write_tars(
     options: VideoShardOptions, plan: ShardPlan, kept: list[VideoClips], runs: Runs
 ) -> list[TarTask]:
     """Write the planned tars that are not there yet; returns the write stage's outputs."""
-    existing = {rel for rel, _ in storage.list_files(options.output_path)}
+    existing = {rel for rel, _ in storage.list_files(options.output_path, options.output_storage)}
     by_video = {v.video_id: v for v in kept}
     todo = [
         TarTask(t, _videos_of(t.clip_ids, by_video)) for t in plan.tars if t.path not in existing
@@ -110,7 +111,10 @@ def _write_tars(
     if not todo:
         return []
     writer = CuratorStageSpec(
-        WriteTarStage(options.input_path, options.output_path),
+        WriteTarStage(
+            (options.input_path, options.output_path),
+            (options.input_storage, options.output_storage),
+        ),
         num_workers=options.workers_per_stage, **stage_options(),
     )  # fmt: skip
     written: list[TarTask] = runs.run(todo, [writer], "WriteTarStage")
@@ -118,10 +122,10 @@ def _write_tars(
 
 
 def _not_written(
-    output_path: str, plan: ShardPlan, infos: list[ClipInfoTask], kept: list[VideoClips]
+    options: VideoShardOptions, plan: ShardPlan, infos: list[ClipInfoTask], kept: list[VideoClips]
 ) -> list[LeftOut]:
     """Every kept clip that no tar holds now, with the reason."""
-    existing = {rel for rel, _ in storage.list_files(output_path)}
+    existing = {rel for rel, _ in storage.list_files(options.output_path, options.output_storage)}
     known = {r.clip_id: r for r in plan.left_out}
     for task in infos:
         for clip_id, why in task.failed_clips:
@@ -147,7 +151,7 @@ def _account(
     options: VideoShardOptions, not_written: list[LeftOut], runs: Runs, failures_path: str
 ) -> str:
     """Publish the list; failure records for clips no other record covers; returns its path."""
-    path = left_out.write_list(options.output_path, not_written)
+    path = left_out.write_list(options.output_path, not_written, options.output_storage)
     own = [r for r in not_written if r.reason in left_out.RECORDED_BY_SHARD]
     left_out.append_failure_records(Path(failures_path), own)
     runs.video_failures += len(own)  # counted with the runtime's records: exit 3
@@ -167,8 +171,9 @@ def shard_videos(options: VideoShardOptions, **run_kwargs: Any) -> Any:
     per kept clip the plan leaves out (skipped, dropped, or its mp4 outside the input).
     """
     started = time.monotonic()
-    videos = list_split_output(options.input_path)
-    removed = removed_ids(options.dedup_path, options.eps) if options.dedup_path else set()
+    inputs = options.input_storage
+    videos = list_split_output(options.input_path, inputs)
+    removed = removed_ids(options.dedup_path, options.eps, inputs) if options.dedup_path else set()
     kept = [v.subset(c for c in v.clip_ids if c not in removed) for v in videos]
     kept = [v for v in kept if v.clip_ids]
     run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
@@ -176,14 +181,14 @@ def shard_videos(options: VideoShardOptions, **run_kwargs: Any) -> Any:
         run_kwargs["failures_path"] = _failures_path(options, run_id)
     runs = Runs(run_kwargs)
     stage = CuratorStageSpec(
-        ReadClipInfoStage(options.input_path), num_workers=options.workers_per_stage,
+        ReadClipInfoStage(options.input_path, inputs), num_workers=options.workers_per_stage,
         **stage_options(),
     )  # fmt: skip
     infos = runs.run(_chunks(kept, options.chunk_size), [stage], "ReadClipInfoStage")
     plan = _plan(options, infos)
-    _check_plan(options.output_path, plan)
+    _check_plan(options.output_path, plan, options.output_storage)
     written = _write_tars(options, plan, kept, runs)
-    not_written = _not_written(options.output_path, plan, infos, kept)
+    not_written = _not_written(options, plan, infos, kept)
     _account(options, not_written, runs, str(run_kwargs["failures_path"]))
     index.write_indexes(
         options,

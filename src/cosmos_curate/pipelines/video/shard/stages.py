@@ -12,6 +12,7 @@ from cosmos_curate.core.interfaces.stage_interface import (
     CuratorStageResource,
     PipelineTask,
 )
+from cosmos_curate.core.storage import StorageOptions
 from cosmos_curate.pipelines.video.dedup import storage
 from cosmos_curate.pipelines.video.dedup.split_output import VideoClips, read_video_embeddings
 from cosmos_curate.pipelines.video.shard.plan import ClipEntry, TarPlan
@@ -54,12 +55,14 @@ class TarTask(PipelineTask):
         return f"TarTask({self.plan.path}, clips={len(self.plan.clip_ids)})"
 
 
-def _entries(root: str, video: VideoClips, failed: list[tuple[str, str]]) -> list[ClipEntry]:
+def _entries(
+    root: str, video: VideoClips, failed: list[tuple[str, str]], inputs: StorageOptions
+) -> list[ClipEntry]:
     """The video's clips for the plan; a clip whose mp4 lies outside `root` goes to `failed`."""
-    read_video_embeddings(root, video)  # a video whose embeddings are broken is left out now
+    read_video_embeddings(root, video, inputs)  # a video with broken embeddings is left out now
     found = []
     for clip_id, size in zip(video.clip_ids, video.clip_bytes, strict=True):
-        meta = json.loads(storage.read_bytes(resolve_inside(root, meta_path(clip_id))))
+        meta = json.loads(storage.read_bytes(resolve_inside(root, meta_path(clip_id)), inputs))
         try:
             resolve_inside(root, clip_path_of(clip_id, meta))
         except OutsideSplitOutputError as exc:
@@ -86,8 +89,9 @@ class ReadClipInfoStage(CuratorStage[ClipInfoTask, ClipInfoTask]):
     is a clip whose `clip_path` points outside the input (in `failed_clips`).
     """
 
-    def __init__(self, input_path: str) -> None:
+    def __init__(self, input_path: str, inputs: StorageOptions) -> None:
         self.input_path = input_path
+        self.inputs = inputs
 
     @property
     def resources(self) -> CuratorStageResource:
@@ -100,7 +104,7 @@ class ReadClipInfoStage(CuratorStage[ClipInfoTask, ClipInfoTask]):
             for video in task.videos:
                 refused: list[tuple[str, str]] = []
                 try:
-                    task.entries += _entries(self.input_path, video, refused)
+                    task.entries += _entries(self.input_path, video, refused, self.inputs)
                     task.failed_clips += refused
                 except Exception as exc:
                     error = f"{type(exc).__name__}: {exc}"
@@ -109,11 +113,16 @@ class ReadClipInfoStage(CuratorStage[ClipInfoTask, ClipInfoTask]):
 
 
 class WriteTarStage(CuratorStage[TarTask, TarTask]):
-    """Writes a planned tar unless a finished one is already there (a resumed run)."""
+    """Writes a planned tar unless a finished one is already there (a resumed run).
 
-    def __init__(self, input_path: str, output_path: str) -> None:
-        self.input_path = input_path
-        self.output_path = output_path
+    Reads clips with `stores`' input options, writes tars with its output options.
+    """
+
+    def __init__(
+        self, paths: tuple[str, str], stores: tuple[StorageOptions, StorageOptions]
+    ) -> None:
+        self.input_path, self.output_path = paths
+        self.inputs, self.outputs = stores
 
     @property
     def resources(self) -> CuratorStageResource:
@@ -128,11 +137,11 @@ class WriteTarStage(CuratorStage[TarTask, TarTask]):
         """Write each tar (or skip it when it exists)."""
         for task in tasks:
             destination = storage.join(self.output_path, task.plan.path)
-            if storage.exists(destination):
+            if storage.exists(destination, self.outputs):
                 task.skipped_existing = True
                 continue
             order = list(task.plan.clip_ids)
             task.samples_written, task.bytes_written = write_tar(
-                destination, samples(self.input_path, task.videos, order)
+                destination, samples(self.input_path, task.videos, order, self.inputs), self.outputs
             )
         return tasks

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from cosmos_curate.core.storage import StorageOptions
 from cosmos_curate.pipelines.video.dedup import storage
 from cosmos_curate.pipelines.video.dedup.split_output import VideoClips, read_video_embeddings
 from cosmos_curate.pipelines.video.shard.split_paths import resolve_inside
@@ -47,17 +48,19 @@ def clip_path_of(clip_id: str, meta: dict[str, Any]) -> object:
     return meta.get("clip_path") or f"clips/{clip_id}.mp4"
 
 
-def samples(root: str, videos: list[VideoClips], order: list[str]) -> Iterator[dict[str, Any]]:
+def samples(
+    root: str, videos: list[VideoClips], order: list[str], inputs: StorageOptions
+) -> Iterator[dict[str, Any]]:
     """Webdataset sample dicts for the clips in `order`, reading each video's embeddings once."""
     vectors: dict[str, npt.NDArray[np.float32]] = {}
     for video in videos:
-        ids, matrix, _ = read_video_embeddings(root, video)
+        ids, matrix, _ = read_video_embeddings(root, video, inputs)
         vectors.update(zip(ids, matrix, strict=True))
     for clip_id in order:
-        meta = json.loads(storage.read_bytes(resolve_inside(root, meta_path(clip_id))))
+        meta = json.loads(storage.read_bytes(resolve_inside(root, meta_path(clip_id)), inputs))
         sample: dict[str, Any] = {
             "__key__": sample_key(clip_id),
-            "mp4": storage.read_bytes(resolve_inside(root, clip_path_of(clip_id, meta))),
+            "mp4": storage.read_bytes(resolve_inside(root, clip_path_of(clip_id, meta)), inputs),
             "json": json.dumps(meta, sort_keys=True).encode(),
         }
         if clip_id in vectors:
@@ -68,7 +71,9 @@ def samples(root: str, videos: list[VideoClips], order: list[str]) -> Iterator[d
         yield sample
 
 
-def write_tar(destination: str, sample_iter: Iterator[dict[str, Any]]) -> tuple[int, int]:
+def write_tar(
+    destination: str, sample_iter: Iterator[dict[str, Any]], outputs: StorageOptions
+) -> tuple[int, int]:
     """Write the samples into a tar at `destination`, atomically; `(samples, bytes)`."""
     import webdataset
 
@@ -83,5 +88,5 @@ def write_tar(destination: str, sample_iter: Iterator[dict[str, Any]]) -> tuple[
     except BaseException:
         scratch.unlink(missing_ok=True)
         raise
-    storage.publish(scratch, destination)
+    storage.publish(scratch, destination, outputs)
     return count, size
