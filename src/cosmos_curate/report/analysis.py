@@ -11,11 +11,14 @@ import attrs
 
 from cosmos_curate.core.interfaces.results import FailureRecord, read_failure_records
 from cosmos_curate.presentation.format import first_line
+from cosmos_curate.report import busy
 from cosmos_curate.report.series import Point, RunSeries
 
 QUEUE_BUILT_UP = 1.0
 """Mean tasks waiting in front of a stage from which its queue counts as built up."""
 RECORDS_SHOWN = 3
+BUSY_ENOUGH = 0.5
+"""Busy share from which the busiest stage is named the bottleneck."""
 
 
 @attrs.frozen
@@ -37,7 +40,7 @@ def outcome(series: RunSeries) -> Outcome:
     """The run's outcome; `killed` when the series has no end record (driver gone)."""
     last = series.points[-1] if series.points else None
     end = series.end or {}
-    wall = float(end.get("elapsed_s") or 0.0) or (last.t if last else 0.0)
+    wall = busy.wall_seconds(series)
     done = int(last.value(0, "done")) if last and series.stages else 0
     return Outcome(
         outcome=str(end.get("outcome", "killed")) if series.end else "killed (no end recorded)",
@@ -92,32 +95,42 @@ def _weighted_means(series: RunSeries, field: str) -> list[float]:
 
 
 def bottleneck_sentence(series: RunSeries) -> str:
-    """Where queues built up, in words (the first stage's queue is the input buffer)."""
+    """The run's bottleneck in words, named from each stage's busy time over the run.
+
+    The busiest stage (highest share of its workers' time in calls) is named, and only when
+    it spent at least `busy.MIN_BUSY_S` in calls: set-up alone (workers starting, models
+    loading) never makes a bottleneck.
+    """
     if len(series.points) < 2 or not series.stages:
         return "Too few points were recorded to tell where the run waited."
-    names = [s.name for s in series.stages]
-    waiting = _weighted_means(series, "in_queue")
-    busy = _weighted_means(series, "busy")
-    live = [b + i for b, i in zip(busy, _weighted_means(series, "idle"), strict=True)]
-    downstream = list(range(1, len(names)))
-    worst = max(downstream, key=lambda i: waiting[i], default=None)
-    if worst is not None and waiting[worst] >= QUEUE_BUILT_UP:
-        share = _share(busy[worst], live[worst])
+    timing = busy.phases(series)
+    top = timing.busiest
+    if top is None or not timing.judge_bottleneck:
+        spent = f"; its busiest stage spent {top.busy_s:.1f} s in calls" if top else ""
         return (
-            f"Queues built up in front of {names[worst]} (on average {waiting[worst]:.1f} "
-            f"tasks waiting; its workers busy {share}): {names[worst]} is the bottleneck."
+            f"Too short to judge a bottleneck: {timing.processing_s:.1f} s of processing "
+            f"after {timing.setup_s:.1f} s of set-up (Ray and worker start, model "
+            f"load){spent}. A bottleneck is named once a stage was busy "
+            f"{busy.MIN_BUSY_S:g} s or more."
         )
-    share = _share(busy[0], live[0])
-    if len(names) == 1:
-        return f"One stage ({names[0]}); its workers were busy {share} of the time."
-    return (
-        f"No queue built up between stages: every stage kept pace with {names[0]}, the "
-        f"first stage, which sets the pace (its workers busy {share})."
+    index = [s.name for s in series.stages].index(top.name)
+    waiting = _weighted_means(series, "in_queue")[index]
+    queued = (
+        f"; on average {waiting:.1f} tasks waited in front of it"
+        if index > 0 and waiting >= QUEUE_BUILT_UP
+        else ""
     )
-
-
-def _share(part: float, whole: float) -> str:
-    return f"{100 * part / whole:.0f}% of the time" if whole > 0 else "- (no live workers)"
+    share = f"{100 * top.share:.0f}%"
+    if top.share < BUSY_ENOUGH:
+        return (
+            f"No stage kept its workers busy most of the time (the busiest, {top.name}, "
+            f"was in calls {share} of the processing time): the run waited on its input "
+            "or on per-call overheads rather than on one stage."
+        )
+    return (
+        f"{top.name} is the bottleneck: its workers were in calls {share} of the "
+        f"processing time ({top.busy_s:.0f} worker-seconds), the most of any stage{queued}."
+    )
 
 
 @attrs.frozen

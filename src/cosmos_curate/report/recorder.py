@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -44,6 +45,8 @@ class RunRecorder:
 
     `cpu_seconds` is the CPU time spent inside the recorder (its own cost). `close` writes
     the outcome; `exit` (an `ExitStack.push` callback) closes and renders `report.html`.
+    `run_started` (epoch s) is when the run began; `close` sets `wall_s`, the run's one wall
+    time from then. `warnings` is read at `close` (a list the caller keeps filling).
     """
 
     def __init__(
@@ -54,6 +57,9 @@ class RunRecorder:
         cluster_cpus: float,
         cluster_gpus: float,
         failures_path: Path | None = None,
+        run_started: float | None = None,
+        nodes: int = 1,
+        warnings: Sequence[str] = (),
         min_step_s: float = MIN_STEP_S,
         max_points: int = MAX_POINTS,
         max_events: int = MAX_EVENTS,
@@ -72,7 +78,12 @@ class RunRecorder:
             started=time.time(),
             command=" ".join([os.path.basename(sys.argv[0]), *sys.argv[1:]]),
             failures_path=failures_path,
+            run_started=run_started,
+            nodes=nodes,
         )
+        self._run_started = run_started
+        self._warnings = warnings
+        self.wall_s: float | None = None
         self._points: list[dict[str, Any]] = []
         self._events: list[dict[str, Any]] = []
         self._events_dropped = 0
@@ -103,12 +114,16 @@ class RunRecorder:
         if self._file is None:
             return
         elapsed = self._previous.elapsed_s if self._previous is not None else 0.0
+        started = self._run_started if self._run_started is not None else self._header["started"]
+        self.wall_s = round(max(elapsed, time.time() - started), 3)
         self._write(
             {
                 "k": "end",
                 "outcome": outcome,
                 "error": error,
                 "elapsed_s": round(elapsed, 3),
+                "wall_s": self.wall_s,
+                "warnings": list(self._warnings),
                 "events_dropped": self._events_dropped,
                 "recorder_cpu_s": round(self.cpu_seconds, 6),
             }

@@ -14,7 +14,7 @@ from typing import Any
 
 from cosmos_curate.core.storage import publish_text
 from cosmos_curate.presentation.format import format_duration, format_rate
-from cosmos_curate.report import analysis, charts
+from cosmos_curate.report import analysis, busy, charts
 from cosmos_curate.report.series import RunSeries, read_series
 
 CHART_TITLES = {
@@ -65,6 +65,8 @@ def render_page(runs: list[RunSeries]) -> str:
     columns = f"grid-template-columns:repeat({len(runs)},minmax(0,1fr))"
     parts = [f"<h1>{html.escape(_title(runs))}</h1>"]
     parts.append(_row([_header_card(run) for run in runs], columns))
+    parts.append("<h2>Warnings</h2>")
+    parts.append(_row([_warnings_card(run) for run in runs], columns))
     per_run = [dict(charts.all_figures(run)) for run in runs]
     for key, title in CHART_TITLES.items():
         parts.append(f"<h2>{title}</h2>")
@@ -101,6 +103,7 @@ def _sentence(run: RunSeries) -> str:
 
 def _header_card(run: RunSeries) -> str:
     result = analysis.outcome(run)
+    timing = busy.phases(run)
     good = result.outcome == "finished" and not result.failures
     started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.header.get("started", 0)))
     rows = [
@@ -108,13 +111,14 @@ def _header_card(run: RunSeries) -> str:
         ("outcome", f'<span class="{"ok" if good else "bad"}">{html.escape(_outcome(result))}'
                     "</span>"),
         ("started", started),
-        ("wall time", format_duration(result.wall_s)),
+        ("wall time", f"{format_duration(result.wall_s)} ({result.wall_s:.1f} s)"),
+        ("set-up / processing", _phases(timing)),
         ("inputs read / done", f"{result.inputs_read:,} / {result.inputs_done:,}"),
         ("outputs", f"{result.outputs:,}"),
         ("failures", f"{result.failures:,}"),
-        ("throughput", _rates(result)),
+        ("throughput", _rates(result, timing)),
         ("stages", html.escape(", ".join(_stage_label(s) for s in run.stages))),
-        ("cluster", f"{run.cluster_cpus:g} CPUs, {run.cluster_gpus:g} GPUs"),
+        ("cluster", html.escape(cluster_text(run))),
         ("command", f"<code>{html.escape(str(run.header.get('command', '')))}</code>"),
     ]  # fmt: skip
     if result.error:
@@ -134,10 +138,37 @@ def _stage_label(stage: Any) -> str:
     return f"{stage.name} ({stage.cpus:g} CPU{gpus})"
 
 
-def _rates(result: analysis.Outcome) -> str:
+def _phases(timing: busy.Phases) -> str:
+    return (
+        f"{timing.setup_s:.1f} s set-up (Ray and worker start, model load), then "
+        f"{timing.processing_s:.1f} s processing"
+    )
+
+
+def cluster_text(run: RunSeries) -> str:
+    """The cluster's size; says why when Ray counted more CPUs than the machine has cores."""
+    text = f"{run.cluster_cpus:g} logical CPUs, {run.cluster_gpus:g} GPU(s)"
+    cores = int(run.header.get("machine_cores") or 0)
+    if int(run.header.get("nodes") or 0) == 1 and 0 < cores < run.cluster_cpus:
+        text += (
+            f". This machine has {cores} physical cores: Ray counts logical CPUs "
+            "(hyper-threads, or what --num-cpus said; an embedded cluster gets at least one "
+            "per stage worker), so stage workers shared cores and per-task times include "
+            "waiting for one"
+        )
+    return text
+
+
+def _rates(result: analysis.Outcome, timing: busy.Phases) -> str:
     if result.achieved_per_s is None:
         return "-"
     text = f"{format_rate(result.achieved_per_s)} inputs/s achieved"
+    if result.inputs_done < busy.MIN_INPUTS or timing.processing_s < busy.MIN_BUSY_S:
+        return text + (
+            f" (too few inputs ({result.inputs_done}) or too short a run to compare with the "
+            f"ideal: that needs {busy.MIN_INPUTS}+ inputs and {busy.MIN_BUSY_S:g}+ s "
+            "of processing)"
+        )
     if result.ideal_per_s:
         share = 100 * result.achieved_per_s / result.ideal_per_s
         text += (
@@ -145,6 +176,16 @@ def _rates(result: analysis.Outcome) -> str:
             f"({share:.0f}% of ideal)"
         )
     return text
+
+
+def _warnings_card(run: RunSeries) -> str:
+    warnings = (run.end or {}).get("warnings")
+    if warnings is None:
+        return '<p class="note">No warnings recorded (the run recorded no end).</p>'
+    if not warnings:
+        return '<p class="note">No warnings.</p>'
+    items = "".join(f"<li>{html.escape(str(w))}</li>" for w in warnings)
+    return f'<ul class="warnings">{items}</ul>'
 
 
 def _failures_card(run: RunSeries) -> str:

@@ -6,7 +6,9 @@ One JSON object per line, each with a kind `k`:
   columns are `STAGE_FIELDS` (counters are cumulative, so throughput between any two kept
   points is exact however thinly the series is kept);
 - `e` (an event): a planner decision (`plan`), a worker lost (`worker_lost`), all inputs read;
-- `end` (last line, when the run ended in this process): outcome and error line.
+- `end` (last line, when the run ended in this process): outcome, error line, the run's wall
+  time `wall_s` (from the run's start, what `summary.json` says too) and the warnings
+  logged during the run.
 
 A driver killed half way leaves a file without `end` and maybe a torn last line; the
 reader keeps everything before it.
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import psutil
 
 SERIES_FILE = "series.jsonl"
 REPORT_FILE = "report.html"
@@ -133,8 +136,16 @@ def header_record(
     started: float,
     command: str,
     failures_path: Path | None,
+    run_started: float | None = None,
+    nodes: int = 1,
 ) -> dict[str, Any]:
-    """The first line of a series file."""
+    """The first line of a series file.
+
+    `run_started` is when the run began (its folder's marker), so that set-up before the
+    engine started (Ray, stage checks) counts in the one wall time; `machine_cores` and
+    `machine_cpus` are the driver machine's physical cores and logical CPUs (a one-node
+    cluster may have been given more logical CPUs than the machine has cores).
+    """
     return {
         "k": "header",
         "version": FORMAT_VERSION,
@@ -145,6 +156,10 @@ def header_record(
         "started": started,
         "command": command,
         "failures_path": str(failures_path) if failures_path is not None else None,
+        "run_started": run_started,
+        "nodes": nodes,
+        "machine_cores": psutil.cpu_count(logical=False) or 0,
+        "machine_cpus": psutil.cpu_count(logical=True) or 0,
     }
 
 

@@ -150,6 +150,8 @@ class PipelineResult:
     progress: PipelineProgress
     report_path: Path | None = None
     """The run's `report.html` (None when it could not be written)."""
+    wall_s: float | None = None
+    """The run's wall time from its start (the report's and `summary.json`'s one figure)."""
 
 
 @attrs.frozen

@@ -26,6 +26,8 @@ def run_summary(
     }
     if result is None:
         return summary
+    if result.wall_s is not None:  # the figure the run's report shows
+        summary["elapsed_s"] = result.wall_s
     summary.update(
         num_outputs=result.num_outputs,
         num_failures=result.num_failures,

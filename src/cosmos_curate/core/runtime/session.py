@@ -30,6 +30,7 @@ from cosmos_curate.core.runtime.run_options import RunOptions
 from cosmos_curate.core.runtime.stage_spec import ResolvedStage, resolve_stages
 from cosmos_curate.core.weights.check import check_weights as check_stage_weights
 from cosmos_curate.report import RunRecorder, StageInfo
+from cosmos_curate.report.warning_log import WarningLog
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ def run_session(
     run_dir = options.run_dir or runs.create_run("run_pipeline").folder
     failures_path = options.failures_path or run_dir / "failures.jsonl"
     with ExitStack() as stack:
+        warning_log = stack.enter_context(WarningLog().attached())
         failure_log = FailureLog(failures_path)
         stack.callback(failure_log.close)
         journal = None
@@ -101,7 +103,9 @@ def run_session(
             weights_on_node=options.weights_policy,
             ignore_failures=options.ignore_failures,
         )
-        recorder = start_recorder(stack, run_dir, resolved, nodes, failures_path)
+        recorder = start_recorder(
+            stack, run_dir, resolved, nodes, failures_path, warnings=warning_log.messages
+        )
         sinks.append(recorder)
         if options.show_progress:
             from cosmos_curate.presentation.progress_view import LiveProgress
@@ -124,6 +128,7 @@ def run_session(
         failures_path=failures_path if failure_log.total else None,
         progress=progress,
         report_path=recorder.report_path,
+        wall_s=recorder.wall_s,
     )
 
 
@@ -133,14 +138,23 @@ def start_recorder(
     resolved: list[ResolvedStage],
     nodes: tuple[NodeCapacity, ...],
     failures_path: Path | None,
+    *,
+    warnings: Sequence[str] = (),
 ) -> RunRecorder:
-    """The run's series recorder (a progress sink); `report.html` on any exit of `stack`."""
+    """The run's series recorder (a progress sink); `report.html` on any exit of `stack`.
+
+    `warnings`: the run's logged warnings, listed on the page (read when the run ends).
+    """
+    run = runs.read_run(run_dir)
     recorder = RunRecorder(
         run_dir,
         [StageInfo(s.name, s.cpus, s.gpus) for s in resolved],
         cluster_cpus=sum(n.cpus for n in nodes),
         cluster_gpus=sum(n.gpus for n in nodes),
         failures_path=failures_path,
+        run_started=run.started if run is not None else None,
+        nodes=len(nodes),
+        warnings=warnings,
     )
     stack.push(recorder.exit)  # done, error or Ctrl-C alike
     return recorder
