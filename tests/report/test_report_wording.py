@@ -86,14 +86,19 @@ def test_a_two_task_run_reads_as_too_short_to_judge(
 def test_a_single_long_call_is_the_bottleneck(
     ray_cluster: dict[str, Any], isolated_dirs: Path
 ) -> None:
-    """One task that Spin works on for 8 s (16 sampling intervals): Spin is named from its
-    busy time, though no queue built up and Count finished at once."""
+    """One task that Spin works on for 8 s (16 recorded points): Spin is named from its
+    busy time, though no queue built up and Count finished at once; its CPU and memory are
+    read while the call runs, not only when it returns."""
     run = create_run("one-long-task")
     result = execute_pipeline([Item(0)], [Count(), Spin()], run_dir=run.folder)
     series = read_series(run.folder)
     sentence = bottleneck_sentence(series)
     assert sentence.startswith("Spin is the bottleneck"), sentence
     in_call = [p for p in series.points if p.value(1, "busy") > 0]
-    assert len(in_call) >= 10
+    assert len(in_call) >= 10, [(p.t, p.stages[1]) for p in series.points]
+    during = [p for p in in_call if p.value(1, "done") == 0]  # the call has not returned
+    cpu = [p.value(1, "cpu_percent") for p in during]
+    assert max(cpu) > 5, cpu  # a spinning core (shared with other tests: not 100%)
+    assert min(p.value(1, "rss_bytes") for p in during[-3:]) > 0
     assert result.report_path is not None
     assert sentence in result.report_path.read_text()

@@ -41,6 +41,7 @@ from cosmos_curate.core.runtime.scaling import plan
 from cosmos_curate.core.runtime.stage_pool import StagePool
 from cosmos_curate.core.runtime.stage_spec import ResolvedStage
 from cosmos_curate.core.runtime.store_stats import StorePoller, object_store_capacity
+from cosmos_curate.core.runtime.usage_sampler import UsageSampler
 from cosmos_curate.core.runtime.watchdog import expire_hung_calls
 from cosmos_curate.core.runtime.wire import dump_stage
 
@@ -87,6 +88,7 @@ class StreamingEngine:
         done = self._journal.done if self._journal is not None else None
         store = StorePoller(options.store_poll_interval_s)
         store.start()
+        usage = UsageSampler()
         try:
             plan(state, self._flow, self._planner)
             next_plan = next_report = next_flush = time.monotonic()
@@ -100,6 +102,7 @@ class StreamingEngine:
                 now = time.monotonic()
                 expire_hung_calls(state, now)
                 store.observe(state)
+                usage.observe(state, now)
                 if now >= next_plan or state.newly_measured:  # 4
                     state.newly_measured = False
                     plan(state, self._flow, self._planner)
