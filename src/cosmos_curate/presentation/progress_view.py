@@ -12,8 +12,9 @@ import sys
 from collections.abc import Mapping
 
 import attrs
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.live import Live
+from rich.measure import Measurement
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
@@ -26,6 +27,17 @@ COLUMNS = (
     "workers run/idle/pend (target)", "queue in/out", "queued bytes (wait)", "CPU", "memory",
     "GPU (node/idx:share)",
 )  # fmt: skip
+# Dropped first to last when the table is wider than the terminal; the rest always stay.
+DROP_ORDER = (
+    "GPU (node/idx:share)", "queued bytes (wait)", "s/task", "memory", "CPU", "queue in/out",
+    "tasks/s",
+)  # fmt: skip
+# Long headers on two lines, so that the table fits 120 columns.
+_HEADERS = {
+    "workers run/idle/pend (target)": "workers\nrun/idle/pend (target)",
+    "queued bytes (wait)": "queued bytes\n(wait)",
+    "GPU (node/idx:share)": "GPU\n(node/idx:share)",
+}
 
 
 @attrs.frozen
@@ -184,32 +196,65 @@ def _bytes_wait(row: StageRow) -> str:
     return text
 
 
-def stage_table(view: ProgressView, title: str) -> Table:
-    """One row per stage: progress, counts, speed, workers, queues, CPU, memory, GPUs."""
+def stage_table(view: ProgressView, title: str, columns: tuple[str, ...] = COLUMNS) -> Table:
+    """One row per stage: progress, counts, speed, workers, queues, CPU, memory, GPUs.
+
+    `columns`: which of `COLUMNS` to show (in their order); stage names never wrap.
+    """
     table = Table(title=title, title_justify="left")
-    for column in COLUMNS:
+    for column in columns:
+        header = _HEADERS.get(column, column)
         if column == "stage":
-            table.add_column(column, justify="left", overflow="fold")
+            table.add_column(header, justify="left", no_wrap=True)
         else:
-            table.add_column(column, justify="right", no_wrap=True)
+            table.add_column(header, justify="right", no_wrap=True)
     for row in view.stages:
-        name = Text(row.name)
-        if row.cpu_fallback:
-            name.append(" (CPU fallback)", style="bold red")
-        table.add_row(
-            name,
-            "-" if row.progress is None else f"{row.progress:.0%}",
-            _num(row.done),
-            Text(_num(row.failed), style="red" if row.failed else ""),
-            format_rate(row.throughput),
-            "-" if row.seconds_per_task is None else f"{row.seconds_per_task:.4f}",
-            _workers(row),
-            f"{_num(row.input_queue)}/{_num(row.output_queue)}",
-            _bytes_wait(row),
-            *_usage(row),
-            _gpus(row),
-        )
+        cells = dict(zip(COLUMNS, _cells(row), strict=True))
+        table.add_row(*(cells[column] for column in columns))
     return table
+
+
+def _cells(row: StageRow) -> tuple[RenderableType, ...]:
+    name = Text(row.name)
+    if row.cpu_fallback:
+        name.append(" (CPU fallback)", style="bold red")
+    cpu, memory = _usage(row)
+    return (
+        name,
+        "-" if row.progress is None else f"{row.progress:.0%}",
+        _num(row.done),
+        Text(_num(row.failed), style="red" if row.failed else ""),
+        format_rate(row.throughput),
+        "-" if row.seconds_per_task is None else f"{row.seconds_per_task:.4f}",
+        _workers(row),
+        f"{_num(row.input_queue)}/{_num(row.output_queue)}",
+        _bytes_wait(row),
+        cpu,
+        memory,
+        _gpus(row),
+    )
+
+
+class FittedStageTable:
+    """The stage table with as many columns as the terminal's width allows (`DROP_ORDER`)."""
+
+    def __init__(self, view: ProgressView, title: str) -> None:
+        self.view = view
+        self.title = title
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        columns = list(COLUMNS)
+        if all(not row.gpu_alloc for row in self.view.stages):
+            columns.remove("GPU (node/idx:share)")  # no GPU anywhere: say nothing about it
+        table = stage_table(self.view, self.title, tuple(columns))
+        unbounded = options.update(max_width=10_000)  # the table's own width, not the screen's
+        for column in DROP_ORDER:
+            if Measurement.get(console, unbounded, table).maximum <= options.max_width:
+                break
+            if column in columns:
+                columns.remove(column)
+                table = stage_table(self.view, self.title, tuple(columns))
+        yield table
 
 
 def _usage(row: StageRow) -> tuple[str, str]:
@@ -259,7 +304,7 @@ def overall(view: ProgressView) -> Table:
 
 def render(view: ProgressView, title: str = "pipeline") -> RenderableType:
     """The whole view: the stage table, then the overall bar and totals."""
-    return Group(stage_table(view, title), overall(view))
+    return Group(FittedStageTable(view, title), overall(view))
 
 
 class LiveProgress:
@@ -284,6 +329,8 @@ class LiveProgress:
 
 __all__ = [
     "COLUMNS",
+    "DROP_ORDER",
+    "FittedStageTable",
     "LiveProgress",
     "ProgressView",
     "RunTotals",
