@@ -29,10 +29,16 @@ export CURATE_REQUIRE_SERVICES=1
 if [ "$quick" -eq 0 ]; then
     step "system packages" bash .ci/install_system_packages.sh
     python3 -m venv .venv
-    step "pip install" bash -c '.venv/bin/pip install -q --upgrade pip &&
-        .venv/bin/pip install -q torch==2.13.0 && .venv/bin/pip install -q -e ".[test]"'
+    # torch through pip (it takes the CPU wheel on disk); the rest through uv, which resolves
+    # and downloads in parallel (about 20 s instead of pip's 5 minutes) and keeps that torch.
+    step "pip install" bash -c '.venv/bin/pip install -q --upgrade pip uv &&
+        .venv/bin/pip install -q torch==2.13.0 &&
+        .venv/bin/uv pip install -q --python .venv/bin/python -e ".[test]"'
     step ruff .venv/bin/ruff check src tests benchmarks
-    step mypy .venv/bin/mypy
+    # mypy checks while the tests run (it needs one core for a minute); its verdict counts.
+    mypy_log=$(mktemp)
+    .venv/bin/mypy >"$mypy_log" 2>&1 &
+    mypy_pid=$!
 fi
 lanes=(-n "${CURATE_TEST_WORKERS:-3}" --dist loadgroup --no-loadscope-reorder)
 select=()
@@ -44,4 +50,11 @@ rc=$?
 echo "[time] pytest: $((SECONDS - start)) s"
 set -e
 if [ "$rc" -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi
+if [ "$quick" -eq 0 ]; then
+    mypy_rc=0
+    wait "$mypy_pid" || mypy_rc=$?
+    cat "$mypy_log"
+    rm -f "$mypy_log"
+    if [ "$mypy_rc" -ne 0 ]; then echo "mypy failed" >&2; exit 1; fi
+fi
 exit "$rc"
