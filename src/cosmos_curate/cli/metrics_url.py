@@ -1,16 +1,21 @@
 """Which metrics endpoint `curate metrics tail` reads.
 
-The user's URL (http/https only), else the running pipelines' recorded ports on this
-machine, else the default port (`settings.DEFAULT_METRICS_PORT`).
+The user's URL (http/https only), else the current user's running pipelines' recorded
+ports on this machine (the newest, named on stderr), else the default port
+(`settings.DEFAULT_METRICS_PORT`).
 """
 
 from __future__ import annotations
 
+import os
+import time
 import urllib.parse
 from typing import NoReturn
 
+import psutil
+
 from cosmos_curate.cli.common import print_note
-from cosmos_curate.cluster.ports import running_endpoints
+from cosmos_curate.cluster.ports import MetricsEndpoint, running_endpoints
 from cosmos_curate.core.utils.preflight import PreflightError
 from cosmos_curate.core.utils.settings import DEFAULT_METRICS_PORT
 
@@ -43,18 +48,31 @@ def _bad_url(url: str, why: str) -> NoReturn:
 
 
 def discovered_url() -> str:
-    """The newest running pipeline's endpoint on this machine (said when not the default)."""
-    endpoints = running_endpoints()
+    """The current user's newest running pipeline's endpoint on this machine, named on stderr.
+
+    Pipelines of other users on the same machine (a shared runs folder) are left out.
+    """
+    endpoints = [e for e in running_endpoints() if _mine(e)]
     if not endpoints:
         return DEFAULT_URL
     newest = endpoints[-1]
-    if len(endpoints) > 1 or newest.port != DEFAULT_METRICS_PORT:
-        others = ", ".join(e.url for e in endpoints[:-1])
-        print_note(
-            f"reading {newest.url} (the newest run, pid {newest.pid})"
-            + (f"; also running: {others}" if others else "")
-        )
+    started = time.strftime("%H:%M:%S", time.localtime(newest.started_at))
+    others = ", ".join(e.url for e in endpoints[:-1])
+    print_note(
+        f"reading {newest.url}: your newest running pipeline (pid {newest.pid}, "
+        f"started {started})" + (f"; also running: {others}" if others else "")
+    )
     return newest.url
+
+
+def _mine(endpoint: MetricsEndpoint) -> bool:
+    getuid = getattr(os, "getuid", None)
+    if getuid is None:
+        return True
+    try:
+        return bool(psutil.Process(endpoint.pid).uids().real == getuid())
+    except psutil.Error:
+        return False
 
 
 __all__ = ["DEFAULT_URL", "check_metrics_url", "discovered_url"]

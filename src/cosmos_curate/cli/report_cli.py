@@ -6,13 +6,14 @@ Two or more: one page with the runs side by side (default file: beside the first
 
 from __future__ import annotations
 
+import time
 import webbrowser
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from cosmos_curate.cli.common import out
+from cosmos_curate.cli.common import out, print_note
 from cosmos_curate.core.storage.probe import check_can_publish
 from cosmos_curate.core.utils.preflight import PreflightError
 from cosmos_curate.report import (
@@ -56,7 +57,13 @@ def report(
             check_can_publish(output)
         except OSError as exc:
             raise _unwritable(named, exc) from exc
-    folders = [resolve_run(name) for name in runs] if runs else [last_run()]
+    if runs:
+        folders = [resolve_run(name) for name in runs]
+    else:
+        last = last_run()
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(last.started))
+        print_note(f"the last run: {last.id} (started {started})")
+        folders = [last.folder]
     if output is None:
         first = folders[0]
         output = first / (

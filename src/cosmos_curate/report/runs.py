@@ -1,8 +1,9 @@
 """Finding run folders for `curate report`: by path, by folder name, or the newest run.
 
-"The last run" is the newest run folder the run itself marked (`cosmos_curate.core.runs`)
-that holds a series; a folder named explicitly (a path or a name under the runs folder)
-only needs a series, so runs recorded before markers existed still render.
+"The last run" is the current user's newest run folder that the run itself marked
+(`cosmos_curate.core.runs`) and that holds a series; a folder named explicitly (a path or
+a name under the runs folder) only needs a series, so runs recorded before markers existed
+still render.
 """
 
 from __future__ import annotations
@@ -35,10 +36,10 @@ def resolve_run(name: str) -> Path:
     return path
 
 
-def last_run() -> Path:
-    """The folder of the most recently started run that recorded a series."""
+def last_run() -> runs.Run:
+    """The current user's most recently started run that recorded a series."""
     run = runs.latest_run(holding=SERIES_FILE)
     if run is None:
-        msg = f"no recorded run under {settings.runs_root()}: run a pipeline first"
+        msg = f"no recorded run of yours under {settings.runs_root()}: run a pipeline first"
         raise RunNotFoundError(msg)
-    return run.folder
+    return run

@@ -30,8 +30,23 @@ def find_runs(root: Path | None = None) -> list[Run]:
 
 
 def latest_run(root: Path | None = None, *, holding: str | None = None) -> Run | None:
-    """The run started last (among those with a file named `holding`, when given)."""
-    runs = find_runs(root)
+    """The current user's run started last (among those with a file named `holding`).
+
+    A runs folder shared by several users (`CURATE_RUNS_DIR`) holds their runs side by
+    side: "the last run" is the newest folder this user owns.
+    """
+    runs = [run for run in find_runs(root) if owned_by_me(run.folder)]
     if holding is not None:
         runs = [run for run in runs if (run.folder / holding).is_file()]
     return runs[-1] if runs else None
+
+
+def owned_by_me(path: Path) -> bool:
+    """Whether the current user owns `path` (always true where there are no owners)."""
+    getuid = getattr(os, "getuid", None)
+    if getuid is None:
+        return True
+    try:
+        return bool(path.stat(follow_symlinks=False).st_uid == getuid())
+    except OSError:
+        return False
