@@ -16,22 +16,14 @@ import pydantic
 from cosmos_curate.core.storage import is_remote
 from cosmos_curate.core.utils.preflight import check_input_dir, check_new_dir
 from cosmos_curate.models.aesthetics import AESTHETIC_MODEL_ID
-from cosmos_curate.models.captioner import CAPTION_MODEL_ID
 from cosmos_curate.models.clip import CLIP_MODEL_ID
-from cosmos_curate.models.openai_captioner import AUTO_MODEL, DEFAULT_API_KEY_ENV
 from cosmos_curate.pipelines.image.captions import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
 from cosmos_curate.pipelines.image.decode import DEFAULT_MAX_PIXELS as DEFAULT_IMAGE_PIXELS
 from cosmos_curate.pipelines.image.layout import ImageLayout
 from cosmos_curate.pipelines.image.prompts import IMAGE_CAPTION_PROMPTS
-from cosmos_curate.pipelines.video.annotation_options import CaptioningAlgorithm, CaptionOptions
+from cosmos_curate.pipelines.video.annotation_options import CaptionBackendOptions
 from cosmos_curate.pipelines.video.prompts import Prompt, resolve_prompt
 from cosmos_curate.pipelines.video.storage import StorageFlags
-
-_BACKEND_FIELDS = (
-    "captioning_algorithm", "caption_model_id", "caption_max_tokens", "caption_batch_size",
-    "caption_gpus", "openai_base_url", "openai_model_name", "openai_api_key_env",
-    "openai_caption_retries", "openai_retry_delay_seconds", "openai_max_concurrent",
-)  # fmt: skip
 
 
 def _checked(check: object, path: str) -> str:
@@ -42,7 +34,7 @@ def _checked(check: object, path: str) -> str:
     return path
 
 
-class ImageAnnotateOptions(StorageFlags):
+class ImageAnnotateOptions(StorageFlags, CaptionBackendOptions):
     """Options of `curate pipeline run image-annotate`."""
 
     model_config = pydantic.ConfigDict(extra="forbid", populate_by_name=True)
@@ -92,23 +84,9 @@ class ImageAnnotateOptions(StorageFlags):
         default=0.25, gt=0, description="GPUs per CLIP worker"
     )
     skip_captions: bool = pydantic.Field(default=False, description="do not caption images")
-    captioning_algorithm: CaptioningAlgorithm = pydantic.Field(
-        default=CaptioningAlgorithm.LOCAL,
-        description="local (a VLM in the pipeline) | openai (a served model, see --openai-*)",
-    )
-    caption_model_id: str = pydantic.Field(default=CAPTION_MODEL_ID, description="VLM checkpoint")
-    caption_prompt: str | None = pydantic.Field(
-        default=None, description="prompt text (overrides --caption-prompt-variant)"
-    )
     caption_prompt_variant: str = pydantic.Field(
         default="default", description="named prompt: " + ", ".join(IMAGE_CAPTION_PROMPTS)
     )
-    caption_prompts_file: str | None = pydantic.Field(
-        default=None, description="JSON file of {name: prompt} adding prompt variants"
-    )
-    caption_max_tokens: int = pydantic.Field(default=128, ge=1, description="caption length cap")
-    caption_batch_size: int = pydantic.Field(default=8, ge=1, description="images per VLM batch")
-    caption_gpus: float = pydantic.Field(default=0.75, gt=0, description="GPUs per caption worker")
     caption_prep_min_pixels: int = pydantic.Field(
         default=DEFAULT_MIN_PIXELS, ge=1, description="smaller images are upscaled to this area"
     )
@@ -117,22 +95,6 @@ class ImageAnnotateOptions(StorageFlags):
     )
     caption_prep_cpus_per_worker: float = pydantic.Field(
         default=0.5, gt=0, description="CPUs per caption preparation worker"
-    )
-    openai_base_url: str | None = pydantic.Field(
-        default=None, description="OpenAI-compatible endpoint, e.g. http://host:8000/v1"
-    )
-    openai_model_name: str = pydantic.Field(
-        default=AUTO_MODEL, description="served model name (auto: the first at /models)"
-    )
-    openai_api_key_env: str = pydantic.Field(
-        default=DEFAULT_API_KEY_ENV, description="environment variable holding the API key"
-    )
-    openai_caption_retries: int = pydantic.Field(default=3, ge=0, description="retries per image")
-    openai_retry_delay_seconds: float = pydantic.Field(
-        default=1.0, ge=0, description="delay between retries"
-    )
-    openai_max_concurrent: int = pydantic.Field(
-        default=8, ge=1, description="requests in flight per caption worker"
     )
     workers_per_stage: int | None = pydantic.Field(
         default=None, ge=1, description="fixed workers per stage (unset: autoscale)"
@@ -160,21 +122,12 @@ class ImageAnnotateOptions(StorageFlags):
             msg = "--caption-prep-min-pixels must not exceed --caption-prep-max-pixels"
             raise ValueError(msg)
         if not self.skip_captions:
-            self.caption_backend()
             self.caption_prompt_resolved()
         return self
 
     def layout(self) -> ImageLayout:
         """The output tree."""
         return ImageLayout(self.output_path, self.output_storage)
-
-    def caption_backend(self) -> CaptionOptions:
-        """The video flow's caption options holding this run's backend choices (validated)."""
-        try:
-            return CaptionOptions(**{name: getattr(self, name) for name in _BACKEND_FIELDS})
-        except pydantic.ValidationError as exc:
-            text = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
-            raise ValueError(text) from None
 
     def caption_prompt_resolved(self) -> Prompt:
         """The caption prompt (name and text) this run uses."""

@@ -99,7 +99,7 @@ def build_stages(options: ImageAnnotateOptions) -> list[CuratorStage[Any, Any] |
             ),
         ]
     if not options.skip_captions:
-        preparer, caption_stage = caption_pair(options.caption_backend(), root)
+        preparer, caption_stage = caption_pair(options, root)
         stages += [
             ImageCaptionPrepStage(
                 preparer,
@@ -170,7 +170,7 @@ def annotate_images(options: ImageAnnotateOptions, **run_kwargs: Any) -> Pipelin
     plan = _InputPlan(options, layout)
     run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
     if run_kwargs.get("failures_path") is None:
-        run_kwargs["failures_path"] = str(local_failures_path(layout, run_id))
+        run_kwargs["failures_path"] = str(local_failures_path(layout, run_id, "image-annotate"))
     run_kwargs["collect_outputs"] = False  # the summary is built from the files written
     started = time.monotonic()
     result = execute_pipeline(plan, build_stages(options), **run_kwargs)

@@ -74,12 +74,14 @@ class EmbeddingOptions(pydantic.BaseModel):
         return self.embedding_model_id or VIDEO_EMBEDDING_MODELS[self.embedding_algorithm.value]
 
 
-class CaptionOptions(pydantic.BaseModel):
-    """Caption windows, prompts, backend, enhancement and previews."""
+class CaptionBackendOptions(pydantic.BaseModel):
+    """The captioning model and where it runs: a local VLM or an OpenAI-compatible server.
+
+    Shared by video-split and image-annotate (the same flags, the same checks).
+    """
 
     model_config = pydantic.ConfigDict(extra="forbid")
 
-    skip_captions: bool = pydantic.Field(default=False, description="do not caption clips")
     captioning_algorithm: CaptioningAlgorithm = pydantic.Field(
         default=CaptioningAlgorithm.LOCAL,
         description="local (a VLM in the pipeline) | openai (a served model, see --openai-*)",
@@ -88,11 +90,49 @@ class CaptionOptions(pydantic.BaseModel):
     caption_prompt: str | None = pydantic.Field(
         default=None, description="prompt text (overrides --caption-prompt-variant)"
     )
-    caption_prompt_variant: str = pydantic.Field(
-        default="default", description="named prompt: " + ", ".join(CAPTION_PROMPTS)
-    )
     caption_prompts_file: str | None = pydantic.Field(
         default=None, description="JSON file of {name: prompt} adding prompt variants"
+    )
+    caption_max_tokens: int = pydantic.Field(default=128, ge=1, description="caption length cap")
+    caption_batch_size: int = pydantic.Field(
+        default=8, ge=1, description="clips (images) per VLM batch"
+    )
+    caption_gpus: float = pydantic.Field(default=0.75, gt=0, description="GPUs per caption worker")
+    openai_base_url: str | None = pydantic.Field(
+        default=None, description="OpenAI-compatible endpoint, e.g. http://host:8000/v1"
+    )
+    openai_model_name: str = pydantic.Field(
+        default=AUTO_MODEL, description="served model name (auto: the first at /models)"
+    )
+    openai_api_key_env: str = pydantic.Field(
+        default=DEFAULT_API_KEY_ENV, description="environment variable holding the API key"
+    )
+    openai_caption_retries: int = pydantic.Field(
+        default=3, ge=0, description="retries per request"
+    )
+    openai_retry_delay_seconds: float = pydantic.Field(
+        default=1.0, ge=0, description="delay between retries"
+    )
+    openai_max_concurrent: int = pydantic.Field(
+        default=8, ge=1, description="requests in flight per caption worker"
+    )
+
+    @pydantic.model_validator(mode="after")
+    def _backend_usable(self) -> CaptionBackendOptions:
+        if self.captioning_algorithm is CaptioningAlgorithm.OPENAI and not self.openai_base_url:
+            msg = "--captioning-algorithm openai needs --openai-base-url"
+            raise ValueError(msg)
+        if self.captioning_algorithm is CaptioningAlgorithm.OPENAI:
+            _check_api_key_env(self.openai_api_key_env)
+        return self
+
+
+class CaptionOptions(CaptionBackendOptions):
+    """Caption windows, prompts, enhancement and previews (the backend: see the base)."""
+
+    skip_captions: bool = pydantic.Field(default=False, description="do not caption clips")
+    caption_prompt_variant: str = pydantic.Field(
+        default="default", description="named prompt: " + ", ".join(CAPTION_PROMPTS)
     )
     captioning_window_size: int = pydantic.Field(
         default=256, ge=1, description="frames per caption window"
@@ -105,27 +145,6 @@ class CaptionOptions(pydantic.BaseModel):
     )
     caption_frames: int | None = pydantic.Field(
         default=None, ge=1, description="at most this many frames per window (unset: all)"
-    )
-    caption_max_tokens: int = pydantic.Field(default=128, ge=1, description="caption length cap")
-    caption_batch_size: int = pydantic.Field(default=8, ge=1, description="clips per VLM batch")
-    caption_gpus: float = pydantic.Field(default=0.75, gt=0, description="GPUs per caption worker")
-    openai_base_url: str | None = pydantic.Field(
-        default=None, description="OpenAI-compatible endpoint, e.g. http://host:8000/v1"
-    )
-    openai_model_name: str = pydantic.Field(
-        default=AUTO_MODEL, description="served model name (auto: the first at /models)"
-    )
-    openai_api_key_env: str = pydantic.Field(
-        default=DEFAULT_API_KEY_ENV, description="environment variable holding the API key"
-    )
-    openai_caption_retries: int = pydantic.Field(
-        default=3, ge=0, description="retries per window"
-    )
-    openai_retry_delay_seconds: float = pydantic.Field(
-        default=1.0, ge=0, description="delay between retries"
-    )
-    openai_max_concurrent: int = pydantic.Field(
-        default=8, ge=1, description="requests in flight per caption worker"
     )
     enhance_captions: bool = pydantic.Field(
         default=False, description="rewrite each caption with a text model"
@@ -155,11 +174,6 @@ class CaptionOptions(pydantic.BaseModel):
 
     @pydantic.model_validator(mode="after")
     def _caption_choices_usable(self) -> CaptionOptions:
-        if self.captioning_algorithm is CaptioningAlgorithm.OPENAI and not self.openai_base_url:
-            msg = "--captioning-algorithm openai needs --openai-base-url"
-            raise ValueError(msg)
-        if self.captioning_algorithm is CaptioningAlgorithm.OPENAI:
-            _check_api_key_env(self.openai_api_key_env)
         if self.enhance_captions and self.skip_captions:
             msg = "--enhance-captions needs captions (drop --skip-captions)"
             raise ValueError(msg)

@@ -21,6 +21,7 @@ from cosmos_curate.models.clip import ClipImagePreprocessor
 from cosmos_curate.models.openai_captioner import ApiKey, OpenAICaptioner, OpenAIInputPreparer
 from cosmos_curate.models.video_embedder import VideoEmbedder, VideoEmbedPreprocessor
 from cosmos_curate.pipelines.video.annotation_options import (
+    CaptionBackendOptions,
     CaptioningAlgorithm,
     CaptionOptions,
     EmbeddingAlgorithm,
@@ -111,7 +112,9 @@ def window_config(options: CaptionOptions) -> WindowConfig:
     )
 
 
-def caption_pair(options: CaptionOptions, root: Path | None) -> tuple[Any, CaptionStage]:
+def caption_pair(
+    options: CaptionBackendOptions, root: Path | None
+) -> tuple[Any, CaptionStage]:
     """The caption backend the options choose: its preparer (CPU) and its caption stage.
 
     Only the backend options are read (algorithm, model, OpenAI endpoint, tokens, batch,
