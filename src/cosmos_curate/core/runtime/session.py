@@ -108,12 +108,7 @@ def run_session(
         )
         sinks.append(recorder)
         if options.show_progress:
-            from cosmos_curate.presentation.progress_view import LiveProgress
-
-            display = LiveProgress()
-            sinks.append(display.update)
-            display.start()
-            stack.callback(display.stop)
+            sinks.append(start_live_display(stack))
         engine = StreamingEngine(
             resolved, failure_log, options=options.engine, sinks=sinks, journal=journal
         )
@@ -130,6 +125,16 @@ def run_session(
         report_path=recorder.report_path,
         wall_s=recorder.wall_s,
     )
+
+
+def start_live_display(stack: ExitStack) -> ProgressSink:
+    """Draw the live progress table on stderr until `stack` closes; returns its sink."""
+    from cosmos_curate.presentation.progress_view import LiveProgress
+
+    display = LiveProgress()
+    display.start()
+    stack.callback(display.stop)
+    return display.update
 
 
 def start_recorder(
