@@ -14,7 +14,6 @@ from typing import ClassVar
 import pydantic
 
 from cosmos_curate.core.storage import is_remote
-from cosmos_curate.core.utils.preflight import check_input_dir, check_new_dir
 from cosmos_curate.models.aesthetics import AESTHETIC_MODEL_ID
 from cosmos_curate.models.clip import CLIP_MODEL_ID
 from cosmos_curate.pipelines.image.captions import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
@@ -23,18 +22,10 @@ from cosmos_curate.pipelines.image.layout import ImageLayout
 from cosmos_curate.pipelines.image.prompts import IMAGE_CAPTION_PROMPTS
 from cosmos_curate.pipelines.video.annotation_options import CaptionBackendOptions
 from cosmos_curate.pipelines.video.prompts import Prompt, resolve_prompt
-from cosmos_curate.pipelines.video.storage import StorageFlags
+from cosmos_curate.pipelines.video.storage import CheckedPaths, StorageFlags
 
 
-def _checked(check: object, path: str) -> str:
-    try:
-        check(path, "")  # type: ignore[operator]
-    except ValueError as exc:
-        raise ValueError(str(exc).strip()) from exc
-    return path
-
-
-class ImageAnnotateOptions(StorageFlags, CaptionBackendOptions):
+class ImageAnnotateOptions(StorageFlags, CheckedPaths, CaptionBackendOptions):
     """Options of `curate pipeline run image-annotate`."""
 
     model_config = pydantic.ConfigDict(extra="forbid", populate_by_name=True)
@@ -99,16 +90,6 @@ class ImageAnnotateOptions(StorageFlags, CaptionBackendOptions):
     workers_per_stage: int | None = pydantic.Field(
         default=None, ge=1, description="fixed workers per stage (unset: autoscale)"
     )
-
-    @pydantic.field_validator("input_path")
-    @classmethod
-    def _input_exists(cls, value: str) -> str:
-        return _checked(check_input_dir, value)
-
-    @pydantic.field_validator("output_path")
-    @classmethod
-    def _output_creatable(cls, value: str) -> str:
-        return _checked(check_new_dir, value)
 
     @pydantic.model_validator(mode="after")
     def _consistent(self) -> ImageAnnotateOptions:

@@ -15,7 +15,6 @@ from typing import Any
 import pydantic
 
 from cosmos_curate.core.interfaces.stage_interface import CuratorStage
-from cosmos_curate.core.utils.preflight import check_input_dir, check_new_dir
 from cosmos_curate.models.transnetv2 import TRANSNETV2_MODEL_ID, TransNetV2
 from cosmos_curate.pipelines.video.clip_encode import EncodeSettings, check_encoder
 from cosmos_curate.pipelines.video.ingest import VideoIngestStage
@@ -29,7 +28,7 @@ from cosmos_curate.pipelines.video.split_stages import (
     TransNetV2SplitStage,
 )
 from cosmos_curate.pipelines.video.splitting import CutDetector
-from cosmos_curate.pipelines.video.storage import StorageFlags
+from cosmos_curate.pipelines.video.storage import CheckedPaths, StorageFlags
 from cosmos_curate.pipelines.video.transcode import TranscodeStage
 
 
@@ -53,7 +52,7 @@ class SplittingAlgorithm(enum.StrEnum):
     WHOLE_VIDEO = "whole-video"
 
 
-class SplitTranscodeOptions(StorageFlags):
+class SplitTranscodeOptions(StorageFlags, CheckedPaths):
     """Input, output, splitting, transcoding and motion options of `video-split`."""
 
     model_config = pydantic.ConfigDict(extra="forbid")
@@ -141,16 +140,6 @@ class SplitTranscodeOptions(StorageFlags):
             msg = "min_clip_len_s must not exceed max_clip_len_s"
             raise ValueError(msg)
         return self
-
-    @pydantic.field_validator("input_path")
-    @classmethod
-    def _input_exists(cls, value: str) -> str:
-        return _checked(check_input_dir, value)
-
-    @pydantic.field_validator("output_path")
-    @classmethod
-    def _output_creatable(cls, value: str) -> str:
-        return _checked(check_new_dir, value)
 
     @pydantic.field_validator("transcode_encoder")
     @classmethod
@@ -242,10 +231,3 @@ def split_transcode_stages(
     return stages
 
 
-def _checked(check: Any, path: str) -> str:
-    """`path` after a pre-flight check (local paths only), before anything is created."""
-    try:
-        check(path, "")
-    except ValueError as exc:
-        raise ValueError(str(exc).strip()) from exc
-    return path

@@ -9,9 +9,12 @@ the one place the storage options of a pipeline command become `StorageOptions`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pydantic
 
 from cosmos_curate.core.storage import DataFolder, StorageOptions, StorageURLError, is_remote
+from cosmos_curate.core.utils.preflight import check_input_dir, check_new_dir
 
 __all__ = ["S3Config", "StorageFlags", "StoragePathError", "is_s3", "open_storage"]
 
@@ -27,6 +30,33 @@ def is_s3(path: str) -> bool:
 def open_storage(path: str, s3: StorageOptions | None = None) -> DataFolder:
     """The folder of a local path or a storage URL, reached with `s3` (profile, endpoint)."""
     return DataFolder(path, s3 or StorageOptions())
+
+
+class CheckedPaths(pydantic.BaseModel):
+    """Options with an `input_path` that must exist and an `output_path` that can be made.
+
+    Checked before anything is created (local paths; remote ones when they are opened); the
+    subclass declares both fields with its own help text.
+    """
+
+    @pydantic.field_validator("input_path", check_fields=False)
+    @classmethod
+    def _input_exists(cls, value: str) -> str:
+        return _prechecked(check_input_dir, value)
+
+    @pydantic.field_validator("output_path", check_fields=False)
+    @classmethod
+    def _output_creatable(cls, value: str) -> str:
+        return _prechecked(check_new_dir, value)
+
+
+def _prechecked(check: Callable[[str, str], object], path: str) -> str:
+    """`path` after a pre-flight check, its message as one line."""
+    try:
+        check(path, "")
+    except ValueError as exc:
+        raise ValueError(str(exc).strip()) from exc
+    return path
 
 
 class StorageFlags(pydantic.BaseModel):
