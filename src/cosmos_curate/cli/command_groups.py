@@ -57,6 +57,9 @@ GROUPS: dict[str, CommandGroup] = {
     "slurm": CommandGroup(
         _CLI + "slurm_cli", "app", "Run commands on a Ray cluster inside a Slurm job."
     ),
+    "stage": CommandGroup(
+        _CLI + "stage_cli", "app", "Replay a stage a run saved (--stage-save), without Ray."
+    ),
     "report": CommandGroup(
         _CLI + "report_cli",
         "report",

@@ -84,6 +84,7 @@ def known_errors() -> dict[type[BaseException], Row]:
     from cosmos_curate.core.runtime.errors import (
         ClusterTooSmallError,
         MetricsUnavailableError,
+        StageReplayError,
         StageSetupError,
     )
     from cosmos_curate.core.weights.errors import (
@@ -102,6 +103,7 @@ def known_errors() -> dict[type[BaseException], Row]:
         RunIOError: Row(EXIT_RUN_ERROR),
         PipelineExecutionError: Row(EXIT_RUN_ERROR, resume),
         StageSetupError: Row(EXIT_RUN_ERROR),
+        StageReplayError: Row(EXIT_RUN_ERROR, "rerun with --pdb to debug it here"),
         ClusterTooSmallError: Row(EXIT_RUN_ERROR),
         MetricsUnavailableError: Row(EXIT_RUN_ERROR),
         BuildFailedError: Row(EXIT_RUN_ERROR),

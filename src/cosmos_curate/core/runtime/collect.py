@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ray
 from ray.exceptions import ObjectLostError, RayActorError, RayTaskError, WorkerCrashedError
@@ -29,6 +29,9 @@ from cosmos_curate.core.runtime.run_state import InFlightCall, PendingSetup, Run
 from cosmos_curate.core.runtime.stage_pool import WorkerState
 from cosmos_curate.core.runtime.wire import CallReport, SetupReport, loads
 
+if TYPE_CHECKING:
+    from cosmos_curate.core.runtime.stage_save import StageSaver
+
 logger = logging.getLogger(__name__)
 
 DEAD_WORKER_ERRORS = (RayActorError, WorkerCrashedError)
@@ -38,9 +41,17 @@ the run anyway: a setup that never works must not retry forever."""
 
 
 def collect(
-    state: RunState, options: EngineOptions, failures: FailureLog, timeout_s: float
+    state: RunState,
+    options: EngineOptions,
+    failures: FailureLog,
+    timeout_s: float,
+    *,
+    saver: StageSaver | None = None,
 ) -> None:
-    """Wait up to `timeout_s` for a call or setup to finish; handle every one that did."""
+    """Wait up to `timeout_s` for a call or setup to finish; handle every one that did.
+
+    `saver`: keeps sampled calls of the stages `--stage-save` names.
+    """
     pending = [*state.calls, *state.setups]
     if not pending:
         time.sleep(timeout_s)
@@ -51,7 +62,7 @@ def collect(
         ready.extend(more)
     for ref in ready:
         if ref in state.calls:
-            _finish_call(state, options, failures, ref, state.calls.pop(ref))
+            _finish_call(state, options, failures, ref, state.calls.pop(ref), saver=saver)
         else:
             _finish_setup(state, options, ref, state.setups.pop(ref))
 
@@ -122,7 +133,13 @@ def _check_setup_deaths(
 
 
 def _finish_call(
-    state: RunState, options: EngineOptions, failures: FailureLog, ref: Any, call: InFlightCall
+    state: RunState,
+    options: EngineOptions,
+    failures: FailureLog,
+    ref: Any,
+    call: InFlightCall,
+    *,
+    saver: StageSaver | None = None,
 ) -> None:
     stage = state.stages[call.stage]
     pool = stage.pool
@@ -138,6 +155,8 @@ def _finish_call(
         record_broken_call(state, failures, call, exc)
         return
     pool.on_call_done(call.worker, call.n_tasks)
+    if saver is not None:  # before failures are handled: the call that stops a run is kept
+        saver.offer(call, report)
     stats = stage.stats
     state.newly_measured |= stats.seconds_per_task is None
     stats.record_call(

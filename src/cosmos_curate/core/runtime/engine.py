@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ray
 
@@ -45,6 +45,9 @@ from cosmos_curate.core.runtime.usage_sampler import UsageSampler
 from cosmos_curate.core.runtime.watchdog import expire_hung_calls
 from cosmos_curate.core.runtime.wire import dump_stage
 
+if TYPE_CHECKING:
+    from cosmos_curate.core.runtime.stage_save import StageSaver
+
 logger = logging.getLogger(__name__)
 
 ProgressSink = Callable[[PipelineProgress], None]
@@ -66,8 +69,10 @@ class StreamingEngine:
         planner: WorkerPlanner | None = None,
         sinks: Iterable[ProgressSink] = (),
         journal: ResumeJournal | None = None,
+        saver: StageSaver | None = None,
     ) -> None:
         self._failures = failure_log
+        self._saver = saver
         self._options = options or EngineOptions()
         self._planner = planner or ProportionalPlanner()
         self._sinks = list(sinks)
@@ -98,7 +103,7 @@ class StreamingEngine:
                 dispatch(state, self._flow)  # 2
                 if self._flow.all_done():
                     break
-                collect(state, options, self._failures, COLLECT_WAIT_S)  # 3
+                collect(state, options, self._failures, COLLECT_WAIT_S, saver=self._saver)  # 3
                 now = time.monotonic()
                 expire_hung_calls(state, now)
                 store.observe(state)

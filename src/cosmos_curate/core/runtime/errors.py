@@ -22,3 +22,15 @@ class StageSetupError(PipelineExecutionError):
 
 class MetricsUnavailableError(CurateError):
     """Nothing usable is served at a metrics URL (refused, timed out, not metrics, empty)."""
+
+
+class StageSaveError(CurateError):
+    """`stage_save` names a stage the pipeline lacks, or its sample rate is not in (0, 1]."""
+
+
+class SavedStageError(CurateError):
+    """A folder given to replay is no stage save (no manifest), or lacks what was asked."""
+
+
+class StageReplayError(CurateError):
+    """The replayed stage raised in its setup or `process_data` (exit 1, as a stopped run)."""

@@ -7,7 +7,7 @@ Plain records, no Ray.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,18 @@ def _optional_path(value: str | Path | None) -> Path | None:
     return Path(value) if value is not None else None
 
 
+def _stage_names(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    """`"A,B"` (the command line's form), a list of names or None, as a tuple of names."""
+    if value is None:
+        return ()
+    items = value.split(",") if isinstance(value, str) else value
+    return tuple(name.strip() for name in items if name.strip())
+
+
+def _sample_rate(value: float | None) -> float:
+    return 1.0 if value is None else float(value)
+
+
 @attrs.frozen(kw_only=True)
 class RunOptions:
     """Every option of a run; `run_pipeline(..., **options)` takes these names as keywords.
@@ -85,6 +97,9 @@ class RunOptions:
       attempt (upstream's behaviour); True records it and goes on;
     - `object_store_fraction`: share of the cluster's object store that queued and
       in-flight task data may fill (default 0.5; see docs/RUNTIME.md, byte budgets);
+    - `stage_save`: stage names (a list, or `"A,B"`) whose calls' inputs and outputs are
+      saved in the run folder for `curate stage replay`; `stage_save_sample_rate`: the
+      share of their calls saved, evenly spaced, the first always (default 1.0: all);
     - `progress_callbacks`: functions receiving each progress record;
     - `engine_options`: the engine's tunables.
     """
@@ -105,6 +120,8 @@ class RunOptions:
     resume: bool = False
     ignore_failures: bool = False
     object_store_fraction: float | None = attrs.field(default=None)
+    stage_save: tuple[str, ...] = attrs.field(default=(), converter=_stage_names)
+    stage_save_sample_rate: float = attrs.field(default=1.0, converter=_sample_rate)
     progress_callbacks: tuple[ProgressCallback, ...] = attrs.field(default=(), converter=tuple)
     engine_options: EngineOptions | None = None
 

@@ -27,7 +27,13 @@ from cosmos_curate.core.runtime.journal import ResumeJournal
 from cosmos_curate.core.runtime.metrics import PipelineMetrics
 from cosmos_curate.core.runtime.planner import NodeCapacity
 from cosmos_curate.core.runtime.run_options import RunOptions
-from cosmos_curate.core.runtime.stage_spec import ResolvedStage, resolve_stages
+from cosmos_curate.core.runtime.saved_stage import check_request
+from cosmos_curate.core.runtime.stage_save import StageSaver
+from cosmos_curate.core.runtime.stage_spec import (
+    ResolvedStage,
+    resolve_stages,
+    unique_stage_names,
+)
 from cosmos_curate.core.weights.check import check_weights as check_stage_weights
 from cosmos_curate.report import RunRecorder, StageInfo
 from cosmos_curate.report.warning_log import WarningLog
@@ -48,6 +54,9 @@ def execute(
     if options.resume and options.checkpoint_dir is None:
         msg = "resume needs a checkpoint folder: pass --checkpoint-dir DIR"
         raise CurateError(msg)
+    if options.stage_save:
+        names = unique_stage_names([spec.stage.name for spec in specs])
+        check_request(names, options.stage_save, options.stage_save_sample_rate)
     if options.num_cpus is None:
         options = attrs.evolve(options, num_cpus=embedded_cpus(specs))
     return run_session(specs, input_tasks, options)
@@ -109,8 +118,9 @@ def run_session(
         sinks.append(recorder)
         if options.show_progress:
             sinks.append(start_live_display(stack))
+        saver = stage_saver(resolved, options, run_dir)
         engine = StreamingEngine(
-            resolved, failure_log, options=options.engine, sinks=sinks, journal=journal
+            resolved, failure_log, options=options.engine, sinks=sinks, journal=journal, saver=saver
         )
         outputs = engine.run(input_tasks)
         progress = engine.progress(finished=True)
@@ -125,6 +135,15 @@ def run_session(
         report_path=recorder.report_path,
         wall_s=recorder.wall_s,
     )
+
+
+def stage_saver(
+    resolved: list[ResolvedStage], options: RunOptions, run_dir: Path
+) -> StageSaver | None:
+    """The saver of the stages `stage_save` names (their manifests written now), or None."""
+    if not options.stage_save:
+        return None
+    return StageSaver(resolved, options.stage_save, options.stage_save_sample_rate, run_dir)
 
 
 def start_live_display(stack: ExitStack) -> ProgressSink:
