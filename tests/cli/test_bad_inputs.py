@@ -181,6 +181,17 @@ ROWS = [
         "http://127.0.0.1:{free}/metrics"), ("127.0.0.1:{free}",), code=1),
     # report: an output no file can be written to (root passes permission bits on /proc)
     Row("report-out-proc", ("report", "-o", "/proc/x.html"), ("-o /proc/x.html",)),
+    # stage save and replay: names checked before Ray; replay reads only manifested saves
+    Row("stage-save-unknown", (*HW, "--stage-save", "NoSuchStage"),
+        ("NoSuchStage", "WordCountStage")),
+    Row("stage-save-rate", (*HW, "--stage-save", "WordCountStage", "--stage-save-sample-rate",
+        "0"), ("--stage-save-sample-rate",)),
+    Row("replay-no-manifest", ("stage", "replay", "{tmp}", "--stage", "WordCountStage"),
+        ("MANIFEST.txt", "{tmp}")),
+    Row("replay-no-run", ("stage", "replay", "nosuchrun", "--stage", "S"), ("nosuchrun",)),
+    Row("replay-last-none", ("stage", "replay", "last", "--stage", "S"), ("--stage-save S",)),
+    Row("replay-atol-nan", ("stage", "replay", "last", "--stage", "S", "--atol", "nan"),
+        ("--atol",)),
 ]
 
 

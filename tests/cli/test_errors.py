@@ -23,6 +23,7 @@ RUN_ERRORS = {
     "PushFailedError",
     "RunIOError",
     "S3WeightsError",
+    "StageReplayError",
     "StageSetupError",
 }
 

@@ -106,6 +106,15 @@ _RUN_PARAMETERS = [
         "Share (0-1] of the cluster's object store that queued task data may fill "
         "(default 0.5; see docs/RUNTIME.md).",
     ),
+    _run_option(
+        "stage_save", str | None, None,
+        "Save sampled calls (inputs and outputs) of these stages, STAGE[,STAGE...], in the "
+        "run folder for `curate stage replay`.",
+    ),
+    _run_option(
+        "stage_save_sample_rate", float | None, None,
+        "Share (0-1] of the --stage-save stages' calls saved, evenly spaced (default 1: all).",
+    ),
     _run_option("verbose", bool, False, "Show info logs.", "--verbose", "-v"),
     _run_option("as_json", bool, False, "Print the run's summary as one JSON object.", "--json"),
 ]  # fmt: skip

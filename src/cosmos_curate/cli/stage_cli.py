@@ -20,14 +20,16 @@ from cosmos_curate.core.runtime.errors import StageReplayError
 from cosmos_curate.core.runtime.replay import CallReplay, find_stage_save, replay_stage
 from cosmos_curate.core.utils.preflight import check_finite
 
-app = typer.Typer(help="Replay a stage saved by a run, in this process.", no_args_is_help=True)
+app = typer.Typer(
+    help="Replay a stage a run saved (--stage-save), without Ray.", no_args_is_help=True
+)
 
 MAX_DIFF_LINES = 5
 EXAMPLES = """
 Examples:
   curate pipeline run hello-world --stage-save WordCountStage
-  curate stage replay last --stage WordCountStage               replay, show differences
-  curate stage replay last --stage WordCountStage --compare     exit 3 if outputs differ
+  curate stage replay last --stage WordCountStage
+  curate stage replay last --stage WordCountStage --compare --atol 1e-6
   curate stage replay RUN_ID --stage WordCountStage --index 0 --pdb
 """
 
@@ -39,11 +41,15 @@ def replay(
         typer.Argument(
             help="The run: its id (under CURATE_RUNS_DIR), its folder, or `last`.",
             show_default=False,
+            metavar="RUN",
         ),
     ],
     *,
     stage: Annotated[
-        str, typer.Option("--stage", help="The saved stage to replay.", show_default=False)
+        str,
+        typer.Option(
+            "--stage", help="The saved stage to replay.", show_default=False, metavar="NAME"
+        ),
     ],
     index: Annotated[
         int | None, typer.Option("--index", help="Replay only this saved call (default: all).")
