@@ -57,12 +57,14 @@ def test_overlapping_stride_limit_and_score_only(
         clip_stride_s=1.5,
         limit_clips=3,
         motion_filter="score-only",
-        motion_threshold=1000.0,  # every clip is below: score-only must still keep them
+        motion_global_mean_threshold=1000.0,  # every clip is below: score-only keeps them
     )
     records = metas(out)
     spans = [(m["span"]["start_frame"], m["span"]["end_frame"]) for m in records]
     assert spans == [(0, 20), (15, 35), (30, 50)]
-    assert all(m["scores"]["motion"] > 0 for m in records)  # written whenever computed
+    # Written whenever computed; H.264 clips are scored from their motion vectors.
+    assert all(m["scores"]["motion_global_mean"] > 0 for m in records)
+    assert {m["motion_method"] for m in records} == {"motion-vectors"}
     assert summary["clips_out"] == 3 and "motion" not in summary["clips_filtered"]
     # The 5-frame window at 75 is below --min-clip-len-s (2 s): dropped and counted.
     assert summary["clips_filtered"] == {"min_length": 1}

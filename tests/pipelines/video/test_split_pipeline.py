@@ -132,9 +132,12 @@ def test_still_shot_is_dropped_by_the_motion_filter(first_run: tuple[Path, dict[
     record = records[0]
     assert Path(record["source_video"]).name == STILL_SHOT[0]
     assert record["filtered_by"] == "motion"
-    assert record["scores"]["motion"] < 0.5
-    assert record["filter_reason"].startswith("motion score ")
-    assert "< threshold 0.5" in record["filter_reason"]
+    # H.264 clips: scored from their motion vectors, on upstream's scale and threshold.
+    assert record["motion_method"] == "motion-vectors"
+    assert record["scores"]["motion_global_mean"] < 0.00098
+    assert record["motion_score_global_mean"] == record["scores"]["motion_global_mean"]
+    assert record["filter_reason"].startswith("motion global mean ")
+    assert "< threshold 0.00098" in record["filter_reason"]
     assert not (out / "clips" / f"{record['clip_id']}.mp4").exists()
     kept = out / record["clip_path"]
     assert record["clip_path"] == f"filtered_clips/{record['clip_id']}.mp4" and kept.is_file()
@@ -165,8 +168,10 @@ def test_clip_metadata_is_complete(first_run: tuple[Path, dict[str, Any]]) -> No
     for meta in _metas(out):
         assert Path(meta["source_video"]).is_file()
         assert meta["span"]["end_s"] > meta["span"]["start_s"]
-        assert meta["scores"]["motion"] > 0.5
+        assert meta["scores"]["motion_global_mean"] > 0.00098
+        assert meta["motion_method"] == "motion-vectors"
         assert isinstance(meta["scores"]["aesthetic"], float)
+        assert meta["aesthetic_reduction"] == "min"  # upstream's default
         assert isinstance(meta["caption"], str) and meta["caption"]
         embedding = np.load(out / meta["embedding_path"])
         assert embedding.shape == (meta["embedding_dim"],) == (16,)

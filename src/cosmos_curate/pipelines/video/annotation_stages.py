@@ -33,6 +33,7 @@ from cosmos_curate.pipelines.video.captioning import (
     WindowConfig,
 )
 from cosmos_curate.pipelines.video.embedding import (
+    AestheticReduction,
     ClipEmbeddingStage,
     VideoEmbeddingStage,
     VideoEmbedPrepStage,
@@ -48,12 +49,13 @@ Stages = list[CuratorStage[Any, Any]]
 
 @attrs.frozen
 class ClipScoring:
-    """The CLIP side of the pipeline: checkpoints, aesthetic threshold, frame rate."""
+    """The CLIP side of the pipeline: checkpoints, aesthetic threshold and reduction, frame rate."""
 
     clip_model_id: str
     aesthetic_model_id: str
     aesthetic_threshold: float | None
     extract_fps: float
+    aesthetic_reduction: AestheticReduction = AestheticReduction.MIN
 
 
 def clip_stage_needed(options: EmbeddingOptions, scoring: ClipScoring) -> bool:
@@ -84,6 +86,7 @@ def build_embedding_stages(
                 batch_size=options.embedding_batch_size,
                 keep_embedding=clip_embeds(options),
                 gpus=options.embedding_gpus_per_worker,
+                aesthetic_reduction=scoring.aesthetic_reduction,
             ),
         ]
     model_id = options.video_embedding_model_id

@@ -19,11 +19,14 @@ from typing import Any
 import av
 import numpy as np
 import numpy.typing as npt
+from av.sidedata.sidedata import Type as SideDataType
 
 from cosmos_curate.pipelines.video.tasks import VideoMeta
 
 H264_PRESET = "veryfast"
 H264_CRF = 23
+# Decoders that export motion vectors (FFmpeg's `+export_mvs`); others yield none.
+MOTION_VECTOR_CODECS = frozenset({"h264", "mpeg4", "mpeg1video", "mpeg2video", "h263"})
 
 
 class UnreadableVideoError(ValueError):
@@ -198,6 +201,33 @@ def frames_as_arrays(
         source, start_frame, end_frame, width=width, height=height, fmt=fmt, analysis=analysis
     ):
         yield index, frame.to_ndarray()
+
+
+def iter_motion_vectors(
+    source: Path | str | io.BytesIO,
+) -> Iterator[tuple[int, int, npt.NDArray[Any] | None]]:
+    """Yield `(width, height, vectors)` per decoded frame, in display order.
+
+    `vectors` is the decoder's exported motion vectors (FFmpeg's `AVMotionVector` as a
+    structured array: `w`, `h`, `dst_x`, `dst_y`, `motion_x`, `motion_y`, `motion_scale`,
+    ...), or None for a frame that has none (an intra frame). Nothing is yielded, and
+    nothing decoded, for a codec outside `MOTION_VECTOR_CODECS` (VP9, AV1, HEVC export
+    none). No frame is converted or scaled, and the deblocking filter is skipped: it
+    changes pixels, never vectors.
+    """
+    with _open(source) as container:
+        stream = container.streams.video[0]
+        if stream.codec_context.name not in MOTION_VECTOR_CODECS:
+            return
+        stream.thread_type = "AUTO"
+        stream.codec_context.options = {"flags2": "+export_mvs", "skip_loop_filter": "all"}
+        for frame in container.decode(stream):
+            vectors = None
+            for data in frame.side_data:
+                if data.type == SideDataType.MOTION_VECTORS:
+                    vectors = data.to_ndarray()
+                    break
+            yield int(frame.width), int(frame.height), vectors
 
 
 def encode_h264(frames: Iterable[Any], fps: float, width: int, height: int) -> tuple[bytes, int]:

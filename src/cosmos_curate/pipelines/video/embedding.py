@@ -1,12 +1,16 @@
 """Clip embeddings: CLIP (+ aesthetic score and filter) or a video model, on a fractional GPU.
 
 Inputs arrive preprocessed (see `frames.py`), so the GPU only runs the model. A clip's
-embedding is the unit-norm mean of its frames' embeddings; its aesthetic score is the mean
-of its frames' scores. A video model (`--embedding-algorithm cosmos-embed1-*`) gets its
-frames from `VideoEmbedPrepStage` (CPU) and embeds each clip as a whole.
+embedding is the unit-norm mean of its frames' embeddings; its aesthetic score reduces its
+frames' scores by `AestheticReduction` (video-split: `--aesthetic-reduction`, `min` as
+upstream), and the clip's metadata says which (`aesthetic_reduction`). A video model
+(`--embedding-algorithm cosmos-embed1-*`) gets its frames from `VideoEmbedPrepStage` (CPU)
+and embeds each clip as a whole.
 """
 
 from __future__ import annotations
+
+import enum
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +26,17 @@ from cosmos_curate.pipelines.video.tasks import ClipTask
 
 AESTHETIC_FILTER = "aesthetic"
 CLIP_ALGORITHM = "clip"
+
+
+class AestheticReduction(enum.StrEnum):
+    """How a clip's per-frame aesthetic scores become its score (upstream's choices)."""
+
+    MIN = "min"
+    MEAN = "mean"
+
+    def reduce(self, scores: npt.NDArray[np.float32]) -> float:
+        """The clip's score from its frames' scores (at least one)."""
+        return float(scores.min() if self is AestheticReduction.MIN else scores.mean())
 
 
 def mean_embedding(frame_embeddings: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -41,9 +56,12 @@ class ClipEmbeddingStage(BatchedModelStage[ClipAesthetics]):
         batch_size: int = 16,
         keep_embedding: bool = True,
         gpus: float = 0.25,
+        *,
+        aesthetic_reduction: AestheticReduction = AestheticReduction.MEAN,
     ) -> None:
         super().__init__(model, batch_size=batch_size, gpus=gpus)
         self.aesthetic_threshold = aesthetic_threshold
+        self.aesthetic_reduction = aesthetic_reduction
         # False when another model makes the clip's embedding (or none is wanted): CLIP then
         # only serves the aesthetic score.
         self.keep_embedding = keep_embedding
@@ -64,7 +82,8 @@ class ClipEmbeddingStage(BatchedModelStage[ClipAesthetics]):
                 task.annotations.update(
                     embedding_algorithm=CLIP_ALGORITHM, embedding_model=self._model.clip.model_id
                 )
-            task.aesthetic_score = float(scores[offset : offset + n].mean())
+            task.aesthetic_score = self.aesthetic_reduction.reduce(scores[offset : offset + n])
+            task.annotations["aesthetic_reduction"] = self.aesthetic_reduction.value
             task.embedding_inputs = None
             offset += n
             threshold = self.aesthetic_threshold

@@ -19,7 +19,11 @@ from cosmos_curate.models.transnetv2 import TRANSNETV2_MODEL_ID, TransNetV2
 from cosmos_curate.pipelines.video.clip_encode import EncodeSettings, check_encoder
 from cosmos_curate.pipelines.video.ingest import VideoIngestStage
 from cosmos_curate.pipelines.video.layout import OutputLayout
-from cosmos_curate.pipelines.video.motion import MotionFilterMode, MotionFilterStage
+from cosmos_curate.pipelines.video.motion import (
+    MotionFilterMode,
+    MotionFilterStage,
+    MotionThresholds,
+)
 from cosmos_curate.pipelines.video.spans import LengthRules, MaxLengthMode
 from cosmos_curate.pipelines.video.split_stages import (
     ChunkClips,
@@ -125,12 +129,27 @@ class SplitTranscodeOptions(StorageFlags, CheckedPaths):
     motion_filter: MotionFilterMode = pydantic.Field(
         default=MotionFilterMode.DISABLE,
         description=(
-            "enable (drop clips below --motion-threshold) | score-only (score, keep all) | "
-            "disable. Default changed to disable (was: drop below 0.5), as upstream"
+            "enable (drop low-motion clips, see the thresholds) | score-only (score, keep all) "
+            "| disable. Default changed to disable (was: drop below 0.5), as upstream"
         ),
     )
+    motion_global_mean_threshold: float = pydantic.Field(
+        default=0.00098,
+        ge=0,
+        description="motion vectors: drop clips whose mean motion (px / (w + h)) is below",
+    )
+    motion_per_patch_min_256_threshold: float = pydantic.Field(
+        default=0.000001,
+        ge=0,
+        description="motion vectors: drop clips whose least-moving 256x256 patch is below",
+    )
     motion_threshold: float = pydantic.Field(
-        default=0.5, ge=0, description="with --motion-filter enable: drop clips scoring below"
+        default=0.5,
+        ge=0,
+        description=(
+            "codecs without motion vectors (VP9, AV1): drop clips whose mean luma change "
+            "(0-255) is below"
+        ),
     )
     limit: int | None = pydantic.Field(default=None, ge=1, description="process at most N videos")
 
@@ -159,6 +178,14 @@ class SplitTranscodeOptions(StorageFlags, CheckedPaths):
             use_input_bit_rate=self.transcode_use_input_video_bit_rate,
             threads=self.transcode_encoder_threads,
             target_height=self.target_resolution,
+        )
+
+    def motion_thresholds(self) -> MotionThresholds:
+        """When the motion filter calls a clip low-motion."""
+        return MotionThresholds(
+            global_mean=self.motion_global_mean_threshold,
+            per_patch_min_256=self.motion_per_patch_min_256_threshold,
+            luma_difference=self.motion_threshold,
         )
 
     def length_rules(self) -> LengthRules:
@@ -227,7 +254,7 @@ def split_transcode_stages(
     ]
     if options.motion_filter is not MotionFilterMode.DISABLE:
         drop = options.motion_filter is MotionFilterMode.ENABLE
-        stages.append(MotionFilterStage(options.motion_threshold, drop=drop))
+        stages.append(MotionFilterStage(options.motion_thresholds(), drop=drop))
     return stages
 
 

@@ -39,6 +39,7 @@ from cosmos_curate.pipelines.video.annotation_stages import (
     build_table_stages,
 )
 from cosmos_curate.pipelines.video.embedding_table import ensure_table
+from cosmos_curate.pipelines.video.embedding import AestheticReduction
 from cosmos_curate.pipelines.video.layout import OutputLayout
 from cosmos_curate.pipelines.video.split_builders import (
     SplittingAlgorithm,
@@ -70,7 +71,7 @@ class VideoSplitOptions(SplitTranscodeOptions, EmbeddingOptions, CaptionOptions)
         ("Splitting", ("splitting_", "transnetv2_", "shot_", "min_clip", "max_clip", "max_length",
                        "crop_", "clip_len", "clip_stride", "limit_clips", "chunk_len")),
         ("Transcoding", ("transcode_", "target_resolution")),
-        ("Filters", ("motion_", "aesthetic_threshold")),
+        ("Filters", ("motion_", "aesthetic_threshold", "aesthetic_reduction")),
         ("Embeddings", ("no_embeddings", "embedding_", "extract_fps", "clip_model_id",
                         "aesthetic_model_id")),
         ("Captions", ("skip_captions", "caption", "openai_", "enhance_captions")),
@@ -82,6 +83,13 @@ class VideoSplitOptions(SplitTranscodeOptions, EmbeddingOptions, CaptionOptions)
         default=None, description="drop clips whose aesthetic score is below (unset: keep all)"
     )
     extract_fps: float = pydantic.Field(default=2.0, gt=0, description="frames per second sampled")
+    aesthetic_reduction: AestheticReduction = pydantic.Field(
+        default=AestheticReduction.MIN,
+        description=(
+            "how frames' aesthetic scores make the clip's: min | mean. Default changed to min "
+            "(was: mean), as upstream"
+        ),
+    )
     clip_model_id: str = pydantic.Field(default=CLIP_MODEL_ID, description="CLIP checkpoint")
     aesthetic_model_id: str = pydantic.Field(
         default=AESTHETIC_MODEL_ID, description="aesthetic head checkpoint"
@@ -99,6 +107,7 @@ def build_stages(options: VideoSplitOptions) -> list[CuratorStage[Any, Any] | Cu
         options.aesthetic_threshold,
         options.extract_fps,
     )
+        options.aesthetic_reduction,
     models = annotation_models(options, options, scoring)
     # Workers load from the root the driver's weights check validated (see models/_weights.py).
     root = settings.weights_root()

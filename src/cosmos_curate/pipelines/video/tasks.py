@@ -84,7 +84,13 @@ class ClipTask(PipelineTask):
     video_codec: str | None = None
     audio_codec: str | None = None
     out_fps: float | None = None
+    # The motion filter's scores: from the decoder's motion vectors (`motion_global_mean`,
+    # `motion_per_patch_min_256`) or, for a codec without them, the luma difference
+    # (`motion_score`); `motion_method` says which.
     motion_score: float | None = None
+    motion_global_mean: float | None = None
+    motion_per_patch_min_256: float | None = None
+    motion_method: str | None = None
     aesthetic_score: float | None = None
     caption: str | None = None
     encoded: bytes | None = attrs.field(default=None, repr=False)
