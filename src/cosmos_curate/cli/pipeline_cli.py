@@ -20,7 +20,7 @@ import typer
 from rich.table import Table
 from typer.core import TyperCommand, TyperGroup
 
-from cosmos_curate.cli import common, preflight, run_report
+from cosmos_curate.cli import common, dry_run_view, preflight, run_config, run_report
 from cosmos_curate.cli.common import configure_logging, out, stderr_is_terminal, wide_out
 from cosmos_curate.cli.help_text import literal_help
 from cosmos_curate.core.interfaces.results import PipelineResult
@@ -115,6 +115,16 @@ _RUN_PARAMETERS = [
         "stage_save_sample_rate", float | None, None,
         "Share (0-1] of the --stage-save stages' calls saved, evenly spaced (default 1: all).",
     ),
+    _run_option(
+        "dry_run", bool, False,
+        "Print the plan (stages, workers, weights, envs, inputs, outputs); start nothing.",
+    ),
+    _run_option(
+        "config", Path | None, None,
+        "Read options from this YAML or TOML file (keys: option names; the command line wins).",
+        dir_okay=False,
+    ),
+    _run_option("print_config", bool, False, "Print the options as a --config file and stop."),
     _run_option("verbose", bool, False, "Show info logs.", "--verbose", "-v"),
     _run_option("as_json", bool, False, "Print the run's summary as one JSON object.", "--json"),
 ]  # fmt: skip
@@ -192,7 +202,18 @@ def _pipeline_command(entry: registry.PipelineEntry) -> Callable[..., None]:
     def command(**values: Any) -> None:
         configure_logging(values["verbose"])
         raw = {k: v for k, v in values.items() if k not in _RUN_OPTION_NAMES and v is not None}
-        options = registry.parse_options(entry, raw)
+        try:
+            options = registry.parse_options(entry, raw)
+        except registry.PipelineOptionsError as exc:
+            raise run_config.blame_file(exc, values["config"]) from exc
+        run_values = {p.name: values[p.name] for p in _RUN_PARAMETERS}
+        config = run_config.effective_config(options, run_values)
+        if values["print_config"]:
+            typer.echo(run_config.config_text(entry.name, config), nl=False)
+            raise typer.Exit(0)
+        if values["dry_run"]:
+            fields = {k: v for k, v in values.items() if k in _RUN_OPTION_FIELDS}
+            raise typer.Exit(dry_run_view.dry_run(entry, options, values, fields))
         port = preflight.check_run(values)
         progress = values["progress"]
         run = registry.RunOptions(
@@ -206,6 +227,7 @@ def _pipeline_command(entry: registry.PipelineEntry) -> Callable[..., None]:
             entry.name, lambda run_dir: entry.run(options, attrs.evolve(run, run_dir=run_dir)),
             outputs_path,
             as_json=values["as_json"], verbose=values["verbose"], print_summary=print_summary,
+            config=config,
         )  # fmt: skip
         raise typer.Exit(code)
 
@@ -238,6 +260,15 @@ def _click_command(entry: registry.PipelineEntry) -> Any:
     return literal_help(command)
 
 
+def _with_config(ctx: Any, args: list[str], command: Any) -> Any:
+    """`command`, its defaults set from the `--config` file among `args` (if any)."""
+    path = run_config.config_path(args[1:])
+    if path is not None:  # the file's values become the command's click defaults
+        defaults = run_config.config_defaults(command, path)
+        ctx.default_map = {**(ctx.default_map or {}), args[0]: defaults}
+    return command
+
+
 class PipelineRunGroup(TyperGroup):
     """`pipeline run NAME`: each pipeline's module is imported only when NAME is resolved.
 
@@ -257,7 +288,8 @@ class PipelineRunGroup(TyperGroup):
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         if args and not args[0].startswith("-"):
-            return args[0], _click_command(registry.get_pipeline(args[0])), args[1:]
+            command = _click_command(registry.get_pipeline(args[0]))
+            return args[0], _with_config(ctx, args, command), args[1:]
         return super().resolve_command(ctx, args)
 
 

@@ -95,8 +95,12 @@ def run_and_report(
     as_json: bool,
     verbose: bool,
     print_summary: Callable[[str, PipelineResult], None],
+    config: dict[str, Any] | None = None,
 ) -> int:
     """Run `runner(run folder)`, keep the log, print the summary and where things went.
+
+    `config` (the run's effective options, as `--print-config` writes them) goes into the
+    summary.
 
     Returns the exit code: 0 when every input was processed; 3 when stages that ignore
     failures recorded failed inputs. An exception propagates (the caller maps it to its
@@ -116,12 +120,12 @@ def run_and_report(
         else:
             known = errors.classify(exc)
             log += f"error: {known.message if known else first_line(exc)}\n"
-            _finish(run, runs.run_summary(run, None, code, outputs_path), log)
+            _finish(run, runs.run_summary(run, None, code, outputs_path, config), log)
         raise
     code = errors.EXIT_FAILED_INPUTS if result.num_failures else errors.EXIT_OK
     if not as_json:
         print_summary(name, result)
-    summary = runs.run_summary(run, result, code, outputs_path)
+    summary = runs.run_summary(run, result, code, outputs_path, config)
     _finish(run, summary, release_stderr(tee))
     if as_json:
         sys.stdout.write(json.dumps(summary) + "\n")

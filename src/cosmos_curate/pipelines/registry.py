@@ -23,6 +23,7 @@ import pydantic
 from cosmos_curate.core.interfaces.errors import CurateError
 from cosmos_curate.core.runtime.run_options import RunOptions
 from cosmos_curate.pipelines import catalog
+from cosmos_curate.pipelines.sketch import DescribeFn
 
 
 class UnknownPipelineError(CurateError):
@@ -44,6 +45,8 @@ class PipelineEntry:
     options_model: type[pydantic.BaseModel]
     run: PipelineFn
     summary: str
+    describe: DescribeFn | None = None
+    """`describe(options)`: what a run would do, found without running (`--dry-run`)."""
 
 
 _REGISTRY: dict[str, PipelineEntry] = {}
@@ -57,17 +60,22 @@ class PipelineUnavailableError(CurateError):
 
 
 def register_pipeline(
-    name: str, options_model: type[pydantic.BaseModel], summary: str | None = None
+    name: str,
+    options_model: type[pydantic.BaseModel],
+    summary: str | None = None,
+    *,
+    describe: DescribeFn | None = None,
 ) -> Callable[[PipelineFn], PipelineFn]:
     """Decorator registering `fn(options, run_options)` under `name`.
 
-    A shipped pipeline may leave `summary` out: the catalog's line is used.
+    A shipped pipeline may leave `summary` out: the catalog's line is used. `describe`
+    (see `pipelines.sketch`) lets `--dry-run` show the run's stages and inputs.
     """
 
     def decorate(fn: PipelineFn) -> PipelineFn:
         info = catalog.builtin_info(name)
         text = summary if summary is not None else (info.summary if info else "")
-        _REGISTRY[name] = PipelineEntry(name, options_model, fn, text)
+        _REGISTRY[name] = PipelineEntry(name, options_model, fn, text, describe)
         return fn
 
     return decorate

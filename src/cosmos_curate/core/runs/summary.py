@@ -12,9 +12,16 @@ from cosmos_curate.core.storage import publish_text
 
 
 def run_summary(
-    run: Run, result: PipelineResult | None, exit_code: int, outputs_path: str | None
+    run: Run,
+    result: PipelineResult | None,
+    exit_code: int,
+    outputs_path: str | None,
+    config: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The run's summary: counts, per-stage numbers, exit code and where things went."""
+    """The run's summary: counts, per-stage numbers, exit code and where things went.
+
+    `config`: the run's options (what `--print-config` writes), recorded as given.
+    """
     summary: dict[str, Any] = {
         "pipeline": run.pipeline,
         "run_id": run.id,
@@ -24,6 +31,8 @@ def run_summary(
         "log": str(run.log),
         "outputs_path": outputs_path,
     }
+    if config is not None:
+        summary["config"] = config
     if result is None:
         return summary
     if result.wall_s is not None:  # the figure the run's report shows

@@ -303,3 +303,31 @@ def _current_fits(current: tuple[int, ...], snapshot: PlanningSnapshot) -> bool:
             if not packing.place(stage.cpus, stage.gpus):
                 return False
     return True
+
+
+def placement(targets: tuple[int, ...], snapshot: PlanningSnapshot) -> tuple[tuple[int, ...], ...]:
+    """Workers of each stage on each node for `targets` (stage order, then node order).
+
+    Placed as the planner counts them: per-node stages on every node first, then the other
+    stages first-fit, GPU stages before CPU ones. A worker that fits nowhere is left out.
+    """
+    nodes, stages = snapshot.nodes, snapshot.stages
+    packing = _Packing(nodes)
+    counts = [[0] * len(nodes) for _ in stages]
+    order = sorted(
+        range(len(stages)), key=lambda i: (stages[i].fixed_per_node is None, -stages[i].gpus)
+    )
+    for i in order:
+        stage = stages[i]
+        if stage.fixed_per_node is not None:
+            for node in range(len(nodes)):
+                for _ in range(stage.fixed_per_node):
+                    counts[i][node] += packing.place(stage.cpus, stage.gpus, node)
+            continue
+        for _ in range(targets[i]):
+            placed = next(
+                (n for n in range(len(nodes)) if packing.place(stage.cpus, stage.gpus, n)), None
+            )
+            if placed is not None:
+                counts[i][placed] += 1
+    return tuple(tuple(row) for row in counts)

@@ -12,6 +12,7 @@ from cosmos_curate.core.interfaces.stage_interface import (
     PipelineTask,
 )
 from cosmos_curate.pipelines.registry import RunOptions, register_pipeline
+from cosmos_curate.pipelines.sketch import PipelineSketch, summarize
 
 DEFAULT_SENTENCES = ["the quick brown fox", "jumps over the lazy dog"]
 
@@ -71,7 +72,13 @@ class ChunkingOptions(pydantic.BaseModel):
     )
 
 
-@register_pipeline("demo-task-chunking", ChunkingOptions)
+def describe_chunking(options: ChunkingOptions) -> PipelineSketch:
+    """The stages and sentences a run would use (`--dry-run`); outputs go to stdout."""
+    sentences = summarize("--sentences", "sentences", ((s, None) for s in options.sentences))
+    return PipelineSketch(((SplitWordsStage(), UpperCaseStage()),), sentences, "stdout")
+
+
+@register_pipeline("demo-task-chunking", ChunkingOptions, describe=describe_chunking)
 def run_chunking(options: ChunkingOptions, run: RunOptions) -> PipelineResult:
     """Run the chunking demo."""
     tasks = [SentenceTask(index=i, sentence=s) for i, s in enumerate(options.sentences)]

@@ -21,6 +21,7 @@ from cosmos_curate.core.interfaces.stage_interface import (
 )
 from cosmos_curate.models.gpt2 import GPT2
 from cosmos_curate.pipelines.registry import RunOptions, register_pipeline
+from cosmos_curate.pipelines.sketch import PipelineSketch, summarize
 
 DEFAULT_PROMPTS = ["The KEY TO A CREATING GOOD art is", "Once upon a time"]
 
@@ -112,7 +113,13 @@ class HelloWorldOptions(pydantic.BaseModel):
     max_new_tokens: int = pydantic.Field(default=20, ge=1, le=512, description="tokens to generate")
 
 
-@register_pipeline("hello-world", HelloWorldOptions)
+def describe_hello_world(options: HelloWorldOptions) -> PipelineSketch:
+    """The stages and prompts a run would use (`--dry-run`); outputs go to stdout."""
+    prompts = summarize("--prompts", "prompts", ((p, None) for p in options.prompts))
+    return PipelineSketch((tuple(build_stages(options.max_new_tokens)),), prompts, "stdout")
+
+
+@register_pipeline("hello-world", HelloWorldOptions, describe=describe_hello_world)
 def run_hello_world(options: HelloWorldOptions, run: RunOptions) -> PipelineResult:
     """Run hello-world with these options."""
     tasks = [HelloWorldTask(prompt=p) for p in options.prompts]

@@ -23,6 +23,7 @@ from cosmos_curate.core.utils import settings
 from cosmos_curate.models.aesthetics import ClipAesthetics
 from cosmos_curate.models.clip import ClipImagePreprocessor
 from cosmos_curate.pipelines.image.captions import ImageCaptionPrepStage
+from cosmos_curate.pipelines.image.decode import IMAGE_EXTENSIONS
 from cosmos_curate.pipelines.image.filters import SIZE_FILTER, SizeFilterStage
 from cosmos_curate.pipelines.image.layout import ImageLayout
 from cosmos_curate.pipelines.image.load import ImageLoadStage
@@ -33,6 +34,7 @@ from cosmos_curate.pipelines.image.summary import build_image_summary
 from cosmos_curate.pipelines.image.tasks import ImageTask
 from cosmos_curate.pipelines.image.writer import ImageWriterStage
 from cosmos_curate.pipelines.registry import RunOptions, register_pipeline
+from cosmos_curate.pipelines.sketch import PipelineSketch, describe_files
 from cosmos_curate.pipelines.video.annotation_options import CaptioningAlgorithm
 from cosmos_curate.pipelines.video.annotation_stages import caption_pair
 from cosmos_curate.pipelines.video.embedding import AESTHETIC_FILTER, ClipEmbeddingStage
@@ -154,7 +156,17 @@ class _InputPlan:
             )
 
 
-@register_pipeline("image-annotate", ImageAnnotateOptions)
+def describe_image_annotate(options: ImageAnnotateOptions) -> PipelineSketch:
+    """The stages and images a run would use (`--dry-run`); creates nothing."""
+    return describe_files(
+        lambda: build_stages(options),
+        (options.input_path, options.input_storage, IMAGE_EXTENSIONS, "images"),
+        options.output_path,
+        options.limit,
+    )
+
+
+@register_pipeline("image-annotate", ImageAnnotateOptions, describe=describe_image_annotate)
 def run_image_annotate(options: ImageAnnotateOptions, run: RunOptions) -> PipelineResult:
     """Run the pipeline; writes images, metadata and `summary.json` under the output."""
     return annotate_images(options, **run.as_kwargs())

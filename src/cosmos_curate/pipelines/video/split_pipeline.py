@@ -29,6 +29,7 @@ from cosmos_curate.models.aesthetics import AESTHETIC_MODEL_ID
 from cosmos_curate.models.clip import CLIP_MODEL_ID
 from cosmos_curate.models.transnetv2 import TRANSNETV2_MODEL_ID
 from cosmos_curate.pipelines.registry import RunOptions, register_pipeline
+from cosmos_curate.pipelines.sketch import PipelineSketch, describe_files
 from cosmos_curate.pipelines.video import sources
 from cosmos_curate.pipelines.video.annotation_options import CaptionOptions, EmbeddingOptions
 from cosmos_curate.pipelines.video.annotation_stages import (
@@ -173,8 +174,21 @@ class _InputPlan:
             yield VideoTask(source=source, video_id=video_id)
 
 
+def describe_video_split(options: VideoSplitOptions) -> PipelineSketch:
+    """The stages and videos a run would use (`--dry-run`); creates nothing."""
+    return describe_files(
+        lambda: build_stages(options),
+        (options.input_path, options.input_storage, sources.VIDEO_EXTENSIONS, "videos"),
+        options.output_path,
+        options.limit,
+    )
+
+
 @register_pipeline(
-    "video-split", VideoSplitOptions, "split, transcode, filter, embed, caption and write clips"
+    "video-split",
+    VideoSplitOptions,
+    "split, transcode, filter, embed, caption and write clips",
+    describe=describe_video_split,
 )
 def run_video_split(options: VideoSplitOptions, run: RunOptions) -> PipelineResult:
     """Run the pipeline; writes clips and `summary.json` under `options.output_path`."""

@@ -27,6 +27,7 @@ from cosmos_curate.core.interfaces.stage_interface import CuratorStageSpec
 from cosmos_curate.core.storage import StorageOptions
 from cosmos_curate.core.utils import settings
 from cosmos_curate.pipelines.registry import RunOptions, register_pipeline
+from cosmos_curate.pipelines.sketch import PipelineSketch, sketch_inputs
 from cosmos_curate.pipelines.video.dedup import kmeans, report, results, storage
 from cosmos_curate.pipelines.video.dedup.cluster_dedup import ClusterResult
 from cosmos_curate.pipelines.video.dedup.runs import Runs, chunk_videos, sample_videos
@@ -34,6 +35,7 @@ from cosmos_curate.pipelines.video.dedup.split_output import (
     SplitOutputError,
     VideoClips,
     list_split_output,
+    summarize_split_output,
 )
 from cosmos_curate.pipelines.video.dedup.stages import (
     AssignStage,
@@ -97,8 +99,29 @@ def _spec(stage: Any, options: VideoDedupOptions) -> CuratorStageSpec:
     return CuratorStageSpec(stage, num_workers=options.workers_per_stage, **stage_options())
 
 
+def describe_video_dedup(options: VideoDedupOptions) -> PipelineSketch:
+    """The three runs' stages and the videos a run would read (`--dry-run`); creates nothing.
+
+    The assign stage gets its centroids from the first run's k-means: here it has none.
+    """
+    paths = (options.input_path, options.output_path)
+    stores = (options.input_storage, options.output_storage)
+    read = ReadEmbeddingsStage(options.input_path, options.input_storage, options.embedding_model)
+    assign = AssignStage(paths, stores, np.zeros((0, 0), np.float32), options.embedding_model)
+    dedup = ClusterDedupStage(
+        options.output_path, options.eps, options.max_cluster_rows_in_memory,
+        options.n_examples, options.output_storage,
+    )  # fmt: skip
+    found, problems = sketch_inputs(lambda: summarize_split_output(paths[0], stores[0]))
+    runs = tuple((_spec(stage, options),) for stage in (read, assign, dedup))
+    return PipelineSketch(runs, found, options.output_path, problems)
+
+
 @register_pipeline(
-    "video-dedup", VideoDedupOptions, "semantic dedup (SemDeDup) of video-split clips"
+    "video-dedup",
+    VideoDedupOptions,
+    "semantic dedup (SemDeDup) of video-split clips",
+    describe=describe_video_dedup,
 )
 def run_video_dedup(options: VideoDedupOptions, run: RunOptions) -> Any:
     """Run the pipeline; results under `options.output_path` (see docs/VIDEO_PIPELINE.md)."""

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cosmos_curate.core.storage import StorageOptions
+from cosmos_curate.pipelines.sketch import InputSummary, summarize
 from cosmos_curate.pipelines.video.dedup import storage
 from cosmos_curate.pipelines.video.storage import StoragePathError
 
@@ -85,6 +86,12 @@ def _parquet_owner(stem: str, video_ids: set[str]) -> str | None:
         if char in "._-" and stem[:i] in video_ids:
             return stem[:i]
     return None
+
+
+def summarize_split_output(root: str, inputs: StorageOptions) -> InputSummary:
+    """The videos of a split output as a run's inputs: count, clip bytes, first ids."""
+    videos = list_split_output(root, inputs)
+    return summarize(root, "videos", ((v.video_id, sum(v.clip_bytes)) for v in videos))
 
 
 def list_split_output(root: str, inputs: StorageOptions) -> list[VideoClips]:

@@ -24,12 +24,14 @@ from cosmos_curate.core.interfaces.stage_interface import CuratorStageSpec
 from cosmos_curate.core.storage import StorageOptions
 from cosmos_curate.core.utils import settings
 from cosmos_curate.pipelines.registry import RunOptions, register_pipeline
+from cosmos_curate.pipelines.sketch import PipelineSketch, sketch_inputs
 from cosmos_curate.pipelines.video.dedup import storage
 from cosmos_curate.pipelines.video.dedup.runs import Runs
 from cosmos_curate.pipelines.video.dedup.split_output import (
     VideoClips,
     group_videos,
     list_split_output,
+    summarize_split_output,
 )
 from cosmos_curate.pipelines.video.dedup.stages import stage_options
 from cosmos_curate.pipelines.video.shard import index, left_out
@@ -53,7 +55,27 @@ class ShardPlanError(StoragePathError):
     """The output already holds shards planned from other inputs or options."""
 
 
-@register_pipeline("video-shard", VideoShardOptions, "pack video-split clips into webdataset tars")
+def describe_video_shard(options: VideoShardOptions) -> PipelineSketch:
+    """The two runs' stages and the videos a run would read (`--dry-run`); creates nothing."""
+    inputs = options.input_storage
+    read = ReadClipInfoStage(options.input_path, inputs)
+    write = WriteTarStage(
+        (options.input_path, options.output_path), (inputs, options.output_storage)
+    )
+    found, problems = sketch_inputs(lambda: summarize_split_output(options.input_path, inputs))
+    runs = tuple(
+        (CuratorStageSpec(s, num_workers=options.workers_per_stage, **stage_options()),)
+        for s in (read, write)
+    )
+    return PipelineSketch(runs, found, options.output_path, problems)
+
+
+@register_pipeline(
+    "video-shard",
+    VideoShardOptions,
+    "pack video-split clips into webdataset tars",
+    describe=describe_video_shard,
+)
 def run_video_shard(options: VideoShardOptions, run: RunOptions) -> Any:
     """Run the pipeline; tars and indexes under `options.output_path`."""
     return shard_videos(options, **run.as_kwargs())
