@@ -39,8 +39,8 @@ from cosmos_curate.pipelines.video.annotation_stages import (
     build_embedding_stages,
     build_table_stages,
 )
-from cosmos_curate.pipelines.video.embedding_table import ensure_table
 from cosmos_curate.pipelines.video.embedding import AestheticReduction
+from cosmos_curate.pipelines.video.embedding_table import ensure_table
 from cosmos_curate.pipelines.video.layout import OutputLayout
 from cosmos_curate.pipelines.video.split_builders import (
     SplittingAlgorithm,
@@ -83,7 +83,6 @@ class VideoSplitOptions(SplitTranscodeOptions, EmbeddingOptions, CaptionOptions)
     aesthetic_threshold: float | None = pydantic.Field(
         default=None, description="drop clips whose aesthetic score is below (unset: keep all)"
     )
-    extract_fps: float = pydantic.Field(default=2.0, gt=0, description="frames per second sampled")
     aesthetic_reduction: AestheticReduction = pydantic.Field(
         default=AestheticReduction.MIN,
         description=(
@@ -91,6 +90,7 @@ class VideoSplitOptions(SplitTranscodeOptions, EmbeddingOptions, CaptionOptions)
             "(was: mean), as upstream"
         ),
     )
+    extract_fps: float = pydantic.Field(default=2.0, gt=0, description="frames per second sampled")
     clip_model_id: str = pydantic.Field(default=CLIP_MODEL_ID, description="CLIP checkpoint")
     aesthetic_model_id: str = pydantic.Field(
         default=AESTHETIC_MODEL_ID, description="aesthetic head checkpoint"
@@ -107,8 +107,8 @@ def build_stages(options: VideoSplitOptions) -> list[CuratorStage[Any, Any] | Cu
         options.aesthetic_model_id,
         options.aesthetic_threshold,
         options.extract_fps,
-    )
         options.aesthetic_reduction,
+    )
     models = annotation_models(options, options, scoring)
     # Workers load from the root the driver's weights check validated (see models/_weights.py).
     root = settings.weights_root()
