@@ -1,7 +1,7 @@
 """Driver for the locality test and benchmark: chunks made on a node, consumed where?
 
     python locality_driver.py RESULT.json --address ADDR [--tasks N] [--mb M] [--stages S]
-        [--sleep S] [--sleep-after S] [--no-locality]
+        [--sleep S] [--sleep-after S] [--no-locality] [--locality-wait S]
 
 Each of `--stages` stages runs one worker per node; every stage fills (first) or touches an
 array of M MB and records the node it ran on. Writes {"wall_s", "pairs": [[producer node,
@@ -69,6 +69,12 @@ class Touch(CuratorStage[Clip, Clip]):
         return tasks
 
 
+def _engine_options(args: argparse.Namespace) -> EngineOptions:
+    if args.locality_wait is None:
+        return EngineOptions(locality=not args.no_locality)
+    return EngineOptions(locality=not args.no_locality, locality_wait_s=args.locality_wait)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("result")
@@ -79,6 +85,9 @@ def main() -> int:
     parser.add_argument("--sleep", type=float, default=0.02, help="first stage, per task")
     parser.add_argument("--sleep-after", type=float, default=0.0, help="later stages")
     parser.add_argument("--no-locality", action="store_true")
+    parser.add_argument(
+        "--locality-wait", type=float, default=None, help="EngineOptions.locality_wait_s"
+    )
     args = parser.parse_args()
     specs = [
         CuratorStageSpec(
@@ -96,7 +105,7 @@ def main() -> int:
         ray_address=args.address,
         metrics_port=None,
         check_weights=False,
-        engine_options=EngineOptions(locality=not args.no_locality),
+        engine_options=_engine_options(args),
     )
     wall = time.monotonic() - start
     pairs = [

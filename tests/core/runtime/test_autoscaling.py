@@ -41,7 +41,11 @@ class Sleep(CuratorStage[Job, Job]):
 
 
 def test_bottleneck_stage_gets_most_workers(ray_cluster: dict[str, Any]) -> None:
-    """Stages of 4 ms and 40 ms: the 40 ms stage is given several times the workers."""
+    """Stages of 30 ms and 300 ms a task: the slow stage is given several times the workers.
+
+    The sleeps are long enough that a loaded machine's scheduling delay (tens of ms per
+    wake-up) cannot make the fast stage look as slow as the slow one.
+    """
     peaks: dict[str, int] = {"fast": 0, "slow": 0}
 
     def watch(progress: Any) -> None:
@@ -49,8 +53,8 @@ def test_bottleneck_stage_gets_most_workers(ray_cluster: dict[str, Any]) -> None
             peaks[stage.name] = max(peaks[stage.name], stage.workers_target)
 
     out = run_pipeline(
-        (Job(i) for i in range(1500)),
-        [Sleep("fast", 0.004), Sleep("slow", 0.040)],
+        (Job(i) for i in range(400)),
+        [Sleep("fast", 0.030), Sleep("slow", 0.300)],
         progress_callbacks=[watch],
         collect_outputs=False,
     )

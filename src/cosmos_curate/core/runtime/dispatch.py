@@ -91,7 +91,7 @@ def _pick_worker(
 
     The front chunk's node first (FIFO order kept when possible), then any free worker
     whose node made a chunk within the queue's lookahead. A chunk whose node has workers
-    of this stage, all busy, waits up to `locality_wait_s` for one of them rather than
+    of this stage, all busy or starting, waits up to `locality_wait_s` for one of them rather than
     cross the network (delay scheduling): None then.
     """
     if not flow.options.locality:
@@ -107,8 +107,9 @@ def _pick_worker(
     if front is None or front.node_id is None:
         return free[0]
     waited = time.monotonic() - front.queued_at
+    # A worker pinned to the chunk's node that is still starting counts too: it comes.
     has_home = any(
-        w.node_id == front.node_id and w.state is WorkerState.READY
+        w.node_id == front.node_id and w.state is not WorkerState.DRAINING
         for w in state.stages[index].pool.workers
     )
     if has_home and waited < flow.options.locality_wait_s:
