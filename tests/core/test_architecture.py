@@ -39,8 +39,10 @@ RAY_FREE = [
     "cosmos_curate.core.runtime.planner",
     "cosmos_curate.core.runtime.run_options",
     "cosmos_curate.core.runtime.run_state",
+    "cosmos_curate.core.runtime.saved_stage",
     "cosmos_curate.core.runtime.stage_env",
     "cosmos_curate.core.runtime.stage_spec",
+    "cosmos_curate.core.runtime.task_diff",
 ]
 
 

@@ -214,3 +214,18 @@ def test_replay_refuses_a_folder_without_manifest(
         curate_in_process("stage", "replay", str(tmp_path / "run"), "--stage", "Total"), code=2
     )
     assert "not a stage-save manifest" in line
+
+
+def test_upstream_stage_save_config_saves_too(ray_cluster: dict[str, Any], tmp_path: Path) -> None:
+    """`run_pipeline(..., stage_save_config=StageSaveConfig(path, stages, sample_rate))`, as
+    upstream code calls it, saves the named stage's calls in the run folder."""
+    from types import SimpleNamespace
+
+    from cosmos_curate.core.interfaces.pipeline_interface import run_pipeline
+
+    config = SimpleNamespace(path=str(tmp_path / "ignored"), stages=["Total"], sample_rate=1.0)
+    inputs = [Reading("u", np.ones(3))]
+    out = run_pipeline(inputs, [Total()], stage_save_config=config, run_dir=tmp_path / "run")
+    assert [t.total for t in out] == [3.0]
+    assert read_manifest(tmp_path / "run" / "stage_save" / "Total")["stage"] == "Total"
+    assert not (tmp_path / "ignored").exists()

@@ -29,7 +29,7 @@ _IGNORED_ARGUMENTS = {
     "runner": "every pipeline runs on cosmos-curate's own streaming engine",
     "args": "profiling and execution-mode flags have no counterpart here; pass run options "
     "as keywords instead",
-    "stage_save_config": "stage input saving for replay is not implemented",
+    "stage_save_config": "its path only: calls are saved in the run folder (see stage_save)",
 }
 
 
@@ -49,8 +49,11 @@ def run_pipeline(  # noqa: PLR0917 - upstream's positional signature
     failure record is kept) unless its stage, or the run (`ignore_failures=True`), ignores
     failures. `model_weights_prefix` (upstream's third argument, `s3://bucket/prefix`):
     fetch missing weights from there (it turns `download_missing` on unless that is given).
-    `runner`, `stage_save_config` and `args` are upstream's (same positions); they are
-    accepted and ignored with one warning. Options (keywords, the fields of `RunOptions`):
+    `runner`, `stage_save_config` and `args` are upstream's (same positions); `runner` and
+    `args` are accepted and ignored with one warning; `stage_save_config`'s `stages` and
+    `sample_rate` become `stage_save` and `stage_save_sample_rate` (its path is not used:
+    saves go to the run folder, and the warning says so). Options (keywords, the fields of
+    `RunOptions`):
     `ray_address` (default: the connected cluster, else `RAY_ADDRESS`, else an embedded local Ray),
     `require_gpu` (error instead of CPU fallback), `failures_path` (JSON lines of failure
     records), `ignore_failures`, `show_progress` (live rich display), `metrics_port`
@@ -60,9 +63,15 @@ def run_pipeline(  # noqa: PLR0917 - upstream's positional signature
     worker starts, when a model's weights are missing), `download_missing` (fetch them instead),
     `progress_callbacks`, `engine_options`, `checkpoint_dir` (journal of the inputs that
     fully left the pipeline) and `resume` (skip the inputs an earlier run's journal lists;
-    the input must come in the same order). Each worker node also makes sure it has the
+    the input must come in the same order), `stage_save` (stage names whose sampled calls
+    are saved in the run folder for `curate stage replay`) and `stage_save_sample_rate`
+    (their share of calls saved, default 1). Each worker node also makes sure it has the
     weights, once per node, before its workers set up.
     """
+    rate = getattr(stage_save_config, "sample_rate", 0.0)
+    if stage_save_config is not None and rate:  # upstream's rate 0 saves nothing
+        options.setdefault("stage_save", list(getattr(stage_save_config, "stages", ())))
+        options.setdefault("stage_save_sample_rate", rate)
     given = {"runner": runner, "args": args, "stage_save_config": stage_save_config}
     ignored = [f"{name} ({_IGNORED_ARGUMENTS[name]})" for name, v in given.items() if v is not None]
     if ignored:
