@@ -87,6 +87,12 @@ ROWS = [
          "--captioning-algorithm", "openai", "--openai-base-url", "http://127.0.0.1:9/v1",
          "--openai-api-key-env", "CURATE_NO_SUCH_KEY_VAR"), ("--openai-api-key-env",)),
     Row("resume-alone", (*HW, "--resume"), ("--resume", "--checkpoint-dir")),
+    Row("config-unknown-key", (*HW, "--config", "{cfg_unknown}"),
+        ("max-new-tokenz", "{cfg_unknown}")),
+    Row("config-wrong-type", (*HW, "--config", "{cfg_type}"), ("max_new_tokens", "{cfg_type}")),
+    Row("config-bool-for-int", (*HW, "--config", "{cfg_bool}"), ("num_cpus", "{cfg_bool}")),
+    Row("config-missing", (*HW, "--config", "{tmp}/none.yaml"), ("{tmp}/none.yaml",)),
+    Row("config-bad-toml", (*HW, "--config", "{cfg_toml}"), ("{cfg_toml}",)),
     Row("weights-missing", (*HW, "--num-cpus", "1"), ("curate model download",),
         env=(("CURATE_WEIGHTS_DIR", "{tmp}/noweights"),)),
     Row("bind-host", HW, ("CURATE_BIND_HOST",), env=(("CURATE_BIND_HOST", "banana"),)),
@@ -209,6 +215,10 @@ def places(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
     (root / "afile").write_text("x")
     (root / "nonutf8.json").write_bytes(b"\xff\xfe{\x00")
     (root / "bad.json").write_text("{not json")
+    (root / "unknown.yaml").write_text("max-new-tokenz: 5\n")
+    (root / "type.yaml").write_text("max_new_tokens: many\n")
+    (root / "bool.yaml").write_text("num_cpus: true\n")
+    (root / "bad.toml").write_text("max_new_tokens = = 3\n")
     save_tiny_gpt2(root / "weights" / "openai-community" / "gpt2")
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -221,6 +231,10 @@ def places(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
             "file": str(root / "afile"),
             "nonutf8": str(root / "nonutf8.json"),
             "badjson": str(root / "bad.json"),
+            "cfg_unknown": str(root / "unknown.yaml"),
+            "cfg_type": str(root / "type.yaml"),
+            "cfg_bool": str(root / "bool.yaml"),
+            "cfg_toml": str(root / "bad.toml"),
             "busy": str(busy.getsockname()[1]),
             "free": str(free),
         }
