@@ -96,8 +96,16 @@ ROWS = [
     Row("weights-missing", (*HW, "--num-cpus", "1"), ("curate model download",),
         env=(("CURATE_WEIGHTS_DIR", "{tmp}/noweights"),)),
     Row("bind-host", HW, ("CURATE_BIND_HOST",), env=(("CURATE_BIND_HOST", "banana"),)),
-    Row("plugin-module", ("pipeline", "list"), ("no_such_plugin_mod",),
-        env=(("CURATE_PIPELINE_MODULES", "no_such_plugin_mod"),)),
+    # pipeline new: the name, the target folder
+    Row("new-name-spaces", ("pipeline", "new", "my pipe"), ("my pipe",)),
+    Row("new-name-path", ("pipeline", "new", "../evil"), ("../evil",)),
+    Row("new-name-upper", ("pipeline", "new", "MyPipe"), ("MyPipe",)),
+    Row("new-name-shipped", ("pipeline", "new", "hello-world"), ("hello-world",)),
+    Row("new-name-shadows-module", ("pipeline", "new", "json"), ("json",)),
+    Row("new-target-not-empty", ("pipeline", "new", "fresh-pipe", "--path", "{root}"),
+        ("{root}",)),
+    Row("new-target-is-file", ("pipeline", "new", "fresh-pipe", "--path", "{file}"),
+        ("{file}",)),
     Row("ray-address-down", (*HW, "--ray-address", "127.0.0.1:{free}"), ("127.0.0.1:{free}",)),
     Row("ray-address-garbage", (*HW, "--ray-address", "not an address"), ("not an address",)),
     # model registry

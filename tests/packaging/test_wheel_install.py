@@ -91,6 +91,14 @@ def test_image_build_without_a_checkout_is_one_error_line(wheel_venv: Path, tmp_
     assert "CURATE_REPO_ROOT" in proc.stderr
 
 
+def test_pipeline_new_writes_the_shipped_template(wheel_venv: Path, tmp_path: Path) -> None:
+    """`curate pipeline new` reads its package template from the wheel, not the checkout."""
+    proc = _curate(wheel_venv, ["pipeline", "new", "wheel-pipe"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    code = (tmp_path / "wheel-pipe" / "src" / "wheel_pipe" / "pipeline.py").read_text()
+    assert '@register_pipeline("wheel-pipe"' in code
+
+
 def test_hello_world_runs_from_the_wheel(wheel_venv: Path, tmp_path: Path) -> None:
     save_tiny_gpt2(tmp_path / "weights" / "openai-community" / "gpt2")
     # --metrics-port 0: a free port, since another test lane may hold the default 9002

@@ -25,7 +25,7 @@ from cosmos_curate.cli.common import configure_logging, out, stderr_is_terminal,
 from cosmos_curate.cli.help_text import literal_help
 from cosmos_curate.core.interfaces.results import PipelineResult
 from cosmos_curate.core.utils import settings
-from cosmos_curate.pipelines import registry
+from cosmos_curate.pipelines import new_package, registry
 from cosmos_curate.presentation.progress_view import from_progress, render
 
 app = typer.Typer(help="List and run registered pipelines.", no_args_is_help=True)
@@ -36,16 +36,53 @@ KW = inspect.Parameter.KEYWORD_ONLY
 def list_pipelines(
     as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
 ) -> None:
-    """List the pipelines, one line each (options: `curate pipeline run NAME --help`)."""
+    """List the pipelines, one line each (options: `curate pipeline run NAME --help`).
+
+    Plugin pipelines show the package they come from; a plugin that fails to load is one
+    `warning:` line and the others are still listed.
+    """
     rows = registry.list_pipelines()
+    warn_broken_plugins()
     if as_json:
         out.print_json(data=[attrs.asdict(row) for row in rows])
         return
-    table = Table("name", "what it does", "status")
+    table = Table("name", "what it does", "status", "from")
     for row in rows:
         status = "ready" if row.install is None else f"needs: {row.install}"
-        table.add_row(row.name, row.summary, status)
+        table.add_row(row.name, row.summary, status, _origin(row))
     wide_out().print(table)
+
+
+def _origin(row: registry.PipelineListing) -> str:
+    if row.package is not None:
+        return f"{row.package} {row.version}"
+    return "built-in" if row.source == "builtin" else f"module {row.source}"
+
+
+_WARNED: set[str] = set()
+
+
+def warn_broken_plugins() -> None:
+    """One `warning:` line on stderr for each plugin that failed to load (each line once)."""
+    for line in registry.plugin_problems():
+        if line not in _WARNED:
+            _WARNED.add(line)
+            common.print_note(f"warning: {line}")
+
+
+@app.command("new")
+def new_pipeline(
+    name: Annotated[str, typer.Argument(help="The pipeline's name, e.g. my-pipeline.")],
+    path: Annotated[
+        Path | None,
+        typer.Option("--path", help="Folder to write the package into (default: ./NAME)."),
+    ] = None,
+) -> None:
+    """Write a minimal pipeline package that installs as a plugin (`pip install -e DIR`)."""
+    target = path if path is not None else Path(name)
+    for file in new_package.write_package(name, target):
+        out.print(str(file))
+    common.print_note(f"next: pip install -e {target} && curate pipeline run {name}")
 
 
 # ---- `pipeline run NAME`: one Typer command per pipeline, options from its model -------
@@ -277,7 +314,9 @@ class PipelineRunGroup(TyperGroup):
     """
 
     def list_commands(self, ctx: Any) -> list[str]:
-        return registry.pipeline_names()
+        names = registry.pipeline_names()
+        warn_broken_plugins()
+        return names
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         listing = {row.name: row for row in registry.list_pipelines()}.get(cmd_name)
@@ -288,8 +327,12 @@ class PipelineRunGroup(TyperGroup):
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         if args and not args[0].startswith("-"):
-            command = _click_command(registry.get_pipeline(args[0]))
-            return args[0], _with_config(ctx, args, command), args[1:]
+            try:
+                entry = registry.get_pipeline(args[0])
+            except registry.UnknownPipelineError:
+                warn_broken_plugins()  # a broken plugin may be why the name is unknown
+                raise
+            return args[0], _with_config(ctx, args, _click_command(entry)), args[1:]
         return super().resolve_command(ctx, args)
 
 

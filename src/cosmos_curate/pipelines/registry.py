@@ -7,13 +7,14 @@ A pipeline registers a function and a pydantic model of its options:
         return execute_pipeline(tasks, stages, **run.as_kwargs())
 
 `RunOptions` (how to run: Ray address, GPU policy, progress, ...) is the runtime's one
-declaration of the run options, re-exported here for pipeline modules.
+declaration of the run options, re-exported here for pipeline modules. Pipelines of other
+packages come in as plugins (`cosmos_curate.pipelines.plugins`); a plugin that fails to load
+is recorded (`plugin_problems`) and the others still load.
 """
 
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -22,8 +23,9 @@ import pydantic
 
 from cosmos_curate.core.interfaces.errors import CurateError
 from cosmos_curate.core.runtime.run_options import RunOptions
-from cosmos_curate.pipelines import catalog
+from cosmos_curate.pipelines import catalog, plugins
 from cosmos_curate.pipelines.sketch import DescribeFn
+from cosmos_curate.presentation.format import first_line
 
 
 class UnknownPipelineError(CurateError):
@@ -50,9 +52,13 @@ class PipelineEntry:
 
 
 _REGISTRY: dict[str, PipelineEntry] = {}
+_ORIGINS: dict[str, plugins.Plugin] = {}
+"""The plugin whose import registered each plugin pipeline."""
+_PROBLEMS: dict[plugins.Plugin, str] = {}
+"""Plugins that failed to load, with the error, one line each."""
+_TRIED: set[plugins.Plugin] = set()
 
-PLUGINS_VARIABLE = "CURATE_PIPELINE_MODULES"
-"""Comma-separated importable modules that call `register_pipeline` (user pipelines)."""
+PLUGINS_VARIABLE = plugins.PLUGINS_VARIABLE
 
 
 class PipelineUnavailableError(CurateError):
@@ -91,17 +97,54 @@ class PipelineListing:
     install: str | None
     source: str
     """`builtin`, or the plugin module that registered it."""
+    package: str | None = None
+    """The installed package (distribution) a plugin pipeline comes from."""
+    version: str | None = None
+    """That package's version."""
+
+
+def _load(plugin: plugins.Plugin) -> None:
+    """Import one plugin once; a failure is recorded in `_PROBLEMS`, never raised."""
+    if plugin in _TRIED:
+        return
+    _TRIED.add(plugin)
+    if plugin.name is not None and catalog.builtin_info(plugin.name) is not None:
+        _PROBLEMS[plugin] = f"{plugin.name!r} is the name of a shipped pipeline"
+        return
+    before = dict(_REGISTRY)
+    try:
+        plugin.load()
+    except Exception as exc:  # a broken plugin must not stop the others
+        _PROBLEMS[plugin] = f"{type(exc).__name__}: {first_line(exc)}"
+        return
+    for name, entry in list(_REGISTRY.items()):
+        info = catalog.builtin_info(name)
+        if before.get(name) is entry or (info is not None and entry.run.__module__ == info.module):
+            continue  # not new, or a shipped pipeline the plugin imported
+        if info is None:
+            _ORIGINS[name] = plugin
+            continue
+        # A plugin may not replace a shipped pipeline: keep (or leave unloaded) the shipped one.
+        if name in before:
+            _REGISTRY[name] = before[name]
+        else:
+            del _REGISTRY[name]
+        _PROBLEMS[plugin] = f"it registers {name!r}, the name of a shipped pipeline"
+    if plugin.name is not None and plugin.name not in _REGISTRY:
+        _PROBLEMS.setdefault(
+            plugin, f"importing {plugin.target} registers no pipeline named {plugin.name!r}"
+        )
 
 
 def _load_plugins() -> None:
-    """Import the plugin modules named in `CURATE_PIPELINE_MODULES` (each registers itself)."""
-    named = os.environ.get(PLUGINS_VARIABLE, "").split(",")
-    for module in filter(None, (m.strip() for m in named)):
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            msg = f"{PLUGINS_VARIABLE} names {module!r}, which cannot be imported: {exc}"
-            raise PipelineOptionsError(msg) from exc
+    """Import every plugin: the variable's modules, then the entry points (each registers)."""
+    for plugin in [*plugins.variable_plugins(), *plugins.entry_point_plugins()]:
+        _load(plugin)
+
+
+def plugin_problems() -> list[str]:
+    """One line per plugin that failed to load so far: which one, and the error."""
+    return [f"{plugin.describe()} not loaded: {error}" for plugin, error in _PROBLEMS.items()]
 
 
 def _import_builtin(info: catalog.PipelineInfo) -> PipelineEntry:
@@ -129,7 +172,13 @@ def list_pipelines() -> list[PipelineListing]:
     _load_plugins()
     for name, entry in _REGISTRY.items():
         if catalog.builtin_info(name) is None:
-            rows.append(PipelineListing(name, entry.summary, (), None, entry.run.__module__))
+            origin = _ORIGINS.get(name, plugins.Plugin(entry.run.__module__))
+            rows.append(
+                PipelineListing(
+                    name, entry.summary, (), None, entry.run.__module__,
+                    origin.package, origin.version,
+                )
+            )  # fmt: skip
     return sorted(rows, key=lambda row: row.name)
 
 
@@ -143,7 +192,14 @@ def get_pipeline(name: str) -> PipelineEntry:
     info = catalog.builtin_info(name)
     if info is not None:
         return _import_builtin(info)
-    _load_plugins()
+    declared = [p for p in plugins.entry_point_plugins() if p.name == name]
+    for plugin in declared:  # import only the plugin that declares this name
+        _load(plugin)
+        if plugin in _PROBLEMS:
+            msg = f"pipeline {name!r} cannot load: {plugin.describe()}: {_PROBLEMS[plugin]}"
+            raise PipelineUnavailableError(msg)
+    if name not in _REGISTRY:
+        _load_plugins()
     if name in _REGISTRY:
         return _REGISTRY[name]
     known = ", ".join(pipeline_names()) or "none"
@@ -188,5 +244,6 @@ __all__ = [
     "list_pipelines",
     "parse_options",
     "pipeline_names",
+    "plugin_problems",
     "register_pipeline",
 ]
