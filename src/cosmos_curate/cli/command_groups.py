@@ -66,6 +66,12 @@ GROUPS: dict[str, CommandGroup] = {
         "Render a run's report page (runs side by side when several are given).",
         is_group=False,
     ),
+    "view": CommandGroup(
+        _CLI + "view_cli",
+        "view",
+        "Review an output (clips, captions, scores, dropped clips, failures) in a browser.",
+        is_group=False,
+    ),
 }
 
 

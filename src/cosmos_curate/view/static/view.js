@@ -1,0 +1,189 @@
+// curate view: renders the page from the JSON routes. Data is only ever set as text.
+"use strict";
+
+const main = document.getElementById("main");
+const params = new URLSearchParams(location.search);
+const token = params.get("token");
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value !== null && value !== undefined && value !== false) node.setAttribute(key, value);
+  }
+  for (const child of children) {
+    if (child !== null && child !== undefined) node.append(child);
+  }
+  return node;
+}
+
+async function getJSON(url) {
+  const response = await fetch(url, { credentials: "same-origin" });
+  if (!response.ok) throw new Error(url + ": " + response.status);
+  return response.json();
+}
+
+function fmt(value) {
+  return value === null || value === undefined ? "–" : Number(value).toPrecision(4);
+}
+
+function link(path, query) {
+  const q = new URLSearchParams(query || {});
+  if (token) q.set("token", token);
+  const text = q.toString();
+  return path + (text ? "?" + text : "");
+}
+
+function scoreLine(scores) {
+  return Object.entries(scores)
+    .filter(([, v]) => v !== null)
+    .map(([k, v]) => k + " " + fmt(v))
+    .join(" · ");
+}
+
+function thumb(item, kind) {
+  if (item.preview) return el("img", { class: "thumb", src: item.preview, loading: "lazy", alt: "" });
+  if (item.media && kind === "image-annotate") {
+    return el("img", { class: "thumb", src: item.media, loading: "lazy", alt: "" });
+  }
+  if (item.media) return el("video", { class: "thumb", src: item.media + "#t=0.5", preload: "metadata", muted: "" });
+  return el("div", { class: "thumb" });
+}
+
+function controls(data, dropped) {
+  const form = el("form", { class: "controls", method: "get", action: dropped ? "/dropped" : "/" });
+  if (token) form.append(el("input", { type: "hidden", name: "token", value: token }));
+  form.append(el("input", { type: "search", name: "q", id: "q", placeholder: "search captions", value: params.get("q") || "" }));
+  const sort = el("select", { name: "sort", id: "sort" }, el("option", { value: "id" }, "sort: id"));
+  for (const name of data.scores) sort.append(el("option", { value: name, selected: params.get("sort") === name }, "sort: " + name));
+  const order = el("select", { name: "order" },
+    el("option", { value: "asc" }, "ascending"),
+    el("option", { value: "desc", selected: params.get("order") === "desc" }, "descending"));
+  const score = el("select", { name: "score" }, el("option", { value: "" }, "filter by score…"));
+  for (const name of data.scores) score.append(el("option", { value: name, selected: params.get("score") === name }, name));
+  form.append(sort, order, score,
+    el("input", { type: "number", step: "any", name: "min", placeholder: "min", value: params.get("min") || "" }),
+    el("input", { type: "number", step: "any", name: "max", placeholder: "max", value: params.get("max") || "" }));
+  if (dropped) {
+    const reason = el("select", { name: "reason", id: "reason" }, el("option", { value: "" }, "every reason"));
+    for (const [name, count] of Object.entries(data.reasons)) {
+      reason.append(el("option", { value: name, selected: params.get("reason") === name }, name + " (" + count + ")"));
+    }
+    form.append(reason);
+  }
+  form.append(el("button", { type: "submit" }, "Apply"));
+  return form;
+}
+
+function card(item, kind) {
+  const body = el("div", { class: "body" },
+    el("div", { class: "id" }, item.id),
+    item.caption ? el("div", { class: "caption" }, item.caption) : null,
+    el("div", { class: "scores" }, scoreLine(item.scores)),
+    item.filtered_by ? el("div", { class: "reason" }, item.filtered_by + (item.reason ? ": " + item.reason : "")) : null);
+  return el("div", { class: "card", "data-id": item.id },
+    el("a", { href: link("/clip/" + encodeURIComponent(item.id)) }, thumb(item, kind), body));
+}
+
+function pager(data) {
+  const pages = Math.max(1, Math.ceil(data.total / data.per));
+  const at = (page) => {
+    const q = new URLSearchParams(location.search);
+    q.set("page", String(page));
+    return location.pathname + "?" + q.toString();
+  };
+  return el("div", { class: "pager" },
+    data.page > 1 ? el("a", { href: at(data.page - 1), id: "prev" }, "← previous") : null,
+    el("span", { id: "count" }, data.total + " matching · page " + data.page + " of " + pages),
+    data.page < pages ? el("a", { href: at(data.page + 1), id: "next" }, "next →") : null);
+}
+
+async function showGrid(dropped) {
+  const query = new URLSearchParams(location.search);
+  query.delete("token");
+  if (dropped) query.set("view", "dropped");
+  const data = await getJSON(link("/api/items", query));
+  document.getElementById("root").textContent = data.root + " (" + data.kind + ")";
+  document.getElementById("nav-report").hidden = !data.has_report;
+  const grid = el("div", { class: "grid", id: "grid" });
+  for (const item of data.items) grid.append(card(item, data.kind));
+  main.replaceChildren(controls(data, dropped), pager(data), grid, pager(data));
+}
+
+function kv(rows) {
+  const table = el("table");
+  for (const [key, value] of rows) {
+    if (value === null || value === undefined || value === "") continue;
+    table.append(el("tr", {}, el("th", {}, key), el("td", {}, String(value))));
+  }
+  return table;
+}
+
+async function showItem(id) {
+  const data = await getJSON(link("/api/item/" + encodeURIComponent(id)));
+  const r = data.record;
+  const span = r.span || {};
+  const player = data.media
+    ? (r.image_path ? el("img", { src: data.media, style: "max-width:100%" })
+      : el("video", { id: "player", src: data.media, controls: "", preload: "metadata" }))
+    : el("p", { class: "muted" }, "no video was kept for this clip");
+  const facts = kv([
+    ["status", data.kept ? "kept" : "dropped by " + (r.filtered_by || "?") + (r.filter_reason ? ": " + r.filter_reason : "")],
+    ["source", r.source_video || r.source],
+    ["span", span.start_s !== undefined ? span.start_s + " s – " + span.end_s + " s (frames " + span.start_frame + "–" + span.end_frame + ")" : null],
+    ["duration", r.duration_s !== undefined ? r.duration_s + " s" : null],
+    ["size", r.width && r.height ? r.width + "×" + r.height : null],
+    ["video codec", r.video_codec], ["audio codec", r.audio_codec === null ? "none" : r.audio_codec],
+    ["embedding", r.embedding_path ? r.embedding_path + " (" + r.embedding_dim + " dims)" : "none"],
+    ...Object.entries(r.scores || {}).map(([k, v]) => ["score " + k, v === null ? null : fmt(v)]),
+    ["caption model", r.caption_model], ["prompt variant", r.caption_prompt_variant],
+    ["models", r.models ? Object.entries(r.models).map(([k, v]) => k + ": " + v).join(", ") : null],
+  ]);
+  const windows = el("div", { id: "windows" });
+  for (const w of r.windows || []) {
+    windows.append(el("div", { class: "window" },
+      w.preview_path ? el("img", { src: "/files/" + w.preview_path, alt: "" }) : null,
+      el("div", { class: "muted" }, "frames " + w.start_frame + "–" + w.end_frame + (r.caption_model ? " · " + r.caption_model : "")),
+      el("p", { class: "window-caption" }, w.caption || "(no caption)"),
+      w.enhanced_caption ? el("p", {}, el("em", {}, "enhanced: "), w.enhanced_caption) : null));
+  }
+  if (!(r.windows || []).length && r.caption) windows.append(el("div", { class: "window" }, el("p", { class: "window-caption" }, r.caption)));
+  const prompt = r.caption_prompt ? el("details", {}, el("summary", {}, "caption prompt"), el("pre", {}, r.caption_prompt)) : null;
+  const siblings = el("p", { class: "siblings" }, "clips of this source in order: ");
+  for (const s of data.siblings) {
+    siblings.append(el("a", { href: link("/clip/" + encodeURIComponent(s.id)), class: s.id === data.id ? "here" : null }, s.id + (s.kept ? "" : " (dropped)")));
+  }
+  main.replaceChildren(el("div", { class: "clip" }, el("h2", { id: "item-id" }, data.id), player, facts, windows, prompt, siblings,
+    el("details", {}, el("summary", {}, "metadata JSON"), el("pre", {}, JSON.stringify(r, null, 2)))));
+}
+
+async function showFailures() {
+  const data = await getJSON(link("/api/failures"));
+  if (!data.failures.length) {
+    main.replaceChildren(el("p", { id: "no-failures" }, "This output holds no failure records."));
+    return;
+  }
+  const table = el("table", { id: "failures" }, el("tr", {}, ...["run", "stage", "attempts", "error", "task"].map((h) => el("th", {}, h))));
+  for (const f of data.failures) {
+    table.append(el("tr", {}, el("td", {}, f.run), el("td", {}, f.stage), el("td", {}, String(f.attempts)),
+      el("td", {}, el("pre", {}, f.error)), el("td", {}, el("pre", {}, f.task))));
+  }
+  main.replaceChildren(table);
+}
+
+async function route() {
+  const path = location.pathname;
+  for (const a of document.querySelectorAll("nav a")) {
+    a.href = link(a.getAttribute("href").split("?")[0]);
+  }
+  const current = path === "/" ? "nav-kept" : path === "/dropped" ? "nav-dropped" : path === "/failures" ? "nav-failures" : null;
+  if (current) document.getElementById(current).classList.add("current");
+  try {
+    if (path.startsWith("/clip/")) await showItem(decodeURIComponent(path.slice(6)));
+    else if (path === "/failures") await showFailures();
+    else await showGrid(path === "/dropped");
+  } catch (error) {
+    main.replaceChildren(el("p", { class: "reason", id: "error" }, String(error)));
+  }
+}
+
+route();
