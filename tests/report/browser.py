@@ -43,11 +43,16 @@ def chromium() -> str:
 
 def load(page: Path, profile: Path, timeout_s: float = 240) -> LoadedPage:
     """Open `page` headless, let its scripts run, and return the DOM and console lines."""
+    return load_url(page.resolve().as_uri(), profile, timeout_s)
+
+
+def load_url(url: str, profile: Path, timeout_s: float = 240) -> LoadedPage:
+    """Open `url` (a file or a local server's page) headless: its DOM and console lines."""
     result = subprocess.run(
         [
             chromium(), "--headless", "--no-sandbox", "--disable-gpu",
             "--enable-logging=stderr", "--v=0", "--virtual-time-budget=10000",
-            f"--user-data-dir={profile}", "--dump-dom", page.resolve().as_uri(),
+            f"--user-data-dir={profile}", "--dump-dom", url,
         ],
         capture_output=True, text=True, timeout=timeout_s, check=False,
     )  # fmt: skip
