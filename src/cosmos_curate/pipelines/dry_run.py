@@ -155,13 +155,16 @@ def cluster_shape(
     from cosmos_curate.core.runtime.session import embedded_cpus
 
     # A bad number is already a problem (the CLI's checks); plan with this machine's then.
-    cpus = run.num_cpus if _usable(run.num_cpus) else embedded_cpus(specs)
-    gpus = run.num_gpus if _usable(run.num_gpus) else _detected_gpus()
+    cpus = _usable(run.num_cpus)
+    gpus = _usable(run.num_gpus)
+    cpus = embedded_cpus(specs) if cpus is None else cpus
+    gpus = _detected_gpus() if gpus is None else gpus
     return ClusterShape("embedded", None, (NodeCapacity("local", float(cpus), float(gpus)),))
 
 
-def _usable(count: float | None) -> bool:
-    return count is not None and 0 <= count < float("inf")
+def _usable(count: float | None) -> float | None:
+    """`count` when it is a finite number >= 0, else None."""
+    return count if count is not None and 0 <= count < float("inf") else None
 
 
 def _detected_gpus() -> float:
