@@ -39,6 +39,7 @@ SKIPPED = {
     "curate model download --models gpt2": "needs the Hugging Face hub",
     "curate metrics tail --once": "needs a running pipeline",
     "curate cluster start --workers 2": "leaves a cluster running",
+    "curate view clips/ --port 0": "serves until Ctrl-C",
 }
 SAMPLE_CLIPS = 4  # the sample's four shots, each long enough to stay a clip
 
