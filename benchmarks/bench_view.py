@@ -3,7 +3,8 @@
 Writes `--clips` metadata records (kept ones under `metas/`, a tenth under
 `filtered_clips/`) that all point at one small mp4 and one webp preview, starts
 `curate view OUT --port 0` as a user would, and prints
-1. the index build time (the command's own figure) and the time until the URL is printed,
+1. the index build time (the command's own figure), the time until the URL is printed
+   and the server's CPU time until then (wall times depend on the machine's load),
 2. the first page (`/`, then `/api/items`) and a caption search and a score sort, each
    timed from the client, and
 3. the server's resident memory after those requests (psutil), per clip too,
@@ -90,6 +91,8 @@ def measure(out: Path, runs: Path) -> None:
     assert server.stdout is not None and server.stderr is not None
     url = server.stdout.readline().strip()
     to_url = time.perf_counter() - started
+    times = psutil.Process(server.pid).cpu_times()
+    cpu_to_url = times.user + times.system  # the wall time depends on the machine's load
     note = server.stderr.readline()
     indexed = re.search(r"(\d+) items .* indexed in ([\d.]+) s", note)
     try:
@@ -108,7 +111,7 @@ def measure(out: Path, runs: Path) -> None:
     print(f"items indexed            {items}")
     print(f"index build (server)     {float(indexed.group(2)) if indexed else float('nan'):.2f} s"
           "   (target < 30 s)")  # fmt: skip
-    print(f"command start to URL     {to_url:.2f} s   (imports + index)")
+    print(f"command start to URL     {to_url:.2f} s   (imports + index; {cpu_to_url:.2f} s CPU)")
     print(f"first page: / + items    {page_s + items_s:.3f} s   (target < 3 s; {total} kept)")
     print(f"caption search           {search_s:.3f} s   ({found} matches)")
     print(f"sort by score, page 50   {sort_s:.3f} s")
