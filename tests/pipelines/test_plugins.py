@@ -87,7 +87,7 @@ def plugin_venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PluginVenv
     """`curate pipeline new demo-plugin`, then `pip install -e` of it into a fresh venv."""
     root = tmp_path_factory.mktemp("plugin")
     package = root / "packages" / NAME
-    made = curate("pipeline", "new", NAME, "--path", str(package), cwd=root, timeout=120)
+    made = curate("pipeline", "new", NAME, "--path", str(package), cwd=root, timeout=240)
     assert made.returncode == 0, made.stderr
     assert f"pip install -e {package}" in made.stderr
     python = _venv_with_project_packages(root / "venv")
