@@ -8,6 +8,7 @@ folders carrying a marker the run wrote, directly under the runs folder, are fou
 from cosmos_curate.core.runs.find import find_runs, latest_run
 from cosmos_curate.core.runs.retention import clean_runs
 from cosmos_curate.core.runs.run import (
+    FAILURES_FOLDER,
     MARKER_FILE,
     RUN_LOG,
     RUN_SUMMARY,
@@ -15,12 +16,16 @@ from cosmos_curate.core.runs.run import (
     RunFolderError,
     create_run,
     discard_run,
+    failures_file,
+    failures_key,
     mint_run,
     read_run,
+    run_for,
 )
 from cosmos_curate.core.runs.summary import run_summary, save_run
 
 __all__ = [
+    "FAILURES_FOLDER",
     "MARKER_FILE",
     "RUN_LOG",
     "RUN_SUMMARY",
@@ -29,10 +34,13 @@ __all__ = [
     "clean_runs",
     "create_run",
     "discard_run",
+    "failures_file",
+    "failures_key",
     "find_runs",
     "latest_run",
     "mint_run",
     "read_run",
+    "run_for",
     "run_summary",
     "save_run",
 ]

@@ -23,13 +23,15 @@ import attrs
 
 from cosmos_curate import __version__
 from cosmos_curate.core.interfaces.errors import CurateError
-from cosmos_curate.core.storage import fsync_dir, publish_json
+from cosmos_curate.core.storage import fsync_dir, parse_url, publish_json
 from cosmos_curate.core.utils import settings
 
 MARKER_FILE = ".curate-run.json"
 RUN_LOG = "run.log"
 RUN_SUMMARY = "summary.json"
 MARKER_FORMAT = 1
+FAILURES_FOLDER = "failures"
+"""The folder of an output that holds each run's failure records, `<run id>.jsonl`."""
 
 
 class RunFolderError(CurateError):
@@ -88,6 +90,42 @@ def create_run(pipeline: str, *, root: Path | None = None) -> Run:
         msg = f"cannot create a run folder in {base} (CURATE_RUNS_DIR): {exc.strerror or exc}"
         raise RunFolderError(msg) from exc
     return attrs.evolve(run, made=made)
+
+
+def run_for(pipeline: str, run_dir: Path | str | None) -> Run:
+    """The run a pipeline call belongs to: the one whose folder the caller passed, else new.
+
+    The CLI creates the run and passes its folder (`run_dir`); a library caller who passes
+    none gets a run created here, so every pipeline call has exactly one id and one folder,
+    whichever way it started. A folder the caller made without a marker keeps its path and
+    gets a fresh id (it is the caller's folder: nothing marks it as the tool's).
+    """
+    if run_dir is None:
+        return create_run(pipeline)
+    folder = Path(run_dir)
+    found = read_run(folder)
+    if found is not None:
+        return found
+    minted = mint_run(pipeline, root=folder.parent)
+    return attrs.evolve(minted, folder=folder)
+
+
+def failures_key(run: Run) -> str:
+    """The key of the run's failure records inside its output folder."""
+    return f"{FAILURES_FOLDER}/{run.id}.jsonl"
+
+
+def failures_file(run: Run, output: str) -> Path:
+    """Where the runtime writes the run's failure records (always a local file).
+
+    For a local `output` (a path or `file://` URL): `<output>/failures/<run id>.jsonl`. For
+    an output on object storage they are written in the run's folder, and the pipeline
+    uploads them to `failures_key(run)` at the end.
+    """
+    location = parse_url(output)
+    if location.is_local:
+        return Path(location.path_of(failures_key(run)))
+    return run.folder / "failures.jsonl"
 
 
 def marker_record(run: Run) -> dict[str, Any]:

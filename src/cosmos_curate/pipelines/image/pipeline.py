@@ -11,12 +11,12 @@ options ask for them.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import attrs
 
+from cosmos_curate.core import runs
 from cosmos_curate.core.interfaces.pipeline_interface import PipelineResult, execute_pipeline
 from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageSpec
 from cosmos_curate.core.utils import settings
@@ -39,7 +39,6 @@ from cosmos_curate.pipelines.video.annotation_options import CaptioningAlgorithm
 from cosmos_curate.pipelines.video.annotation_stages import caption_pair
 from cosmos_curate.pipelines.video.embedding import AESTHETIC_FILTER, ClipEmbeddingStage
 from cosmos_curate.pipelines.video.summary import (
-    local_failures_path,
     prepare_output,
     publish_run_files,
 )
@@ -180,9 +179,10 @@ def annotate_images(options: ImageAnnotateOptions, **run_kwargs: Any) -> Pipelin
     layout = options.layout()
     prepare_output(layout)
     plan = _InputPlan(options, layout)
-    run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    run = runs.run_for("image-annotate", run_kwargs.get("run_dir"))
+    run_kwargs["run_dir"] = run.folder
     if run_kwargs.get("failures_path") is None:
-        run_kwargs["failures_path"] = str(local_failures_path(layout, run_id, "image-annotate"))
+        run_kwargs["failures_path"] = str(runs.failures_file(run, options.output_path))
     run_kwargs["collect_outputs"] = False  # the summary is built from the files written
     started = time.monotonic()
     result = execute_pipeline(plan, build_stages(options), **run_kwargs)
@@ -194,7 +194,7 @@ def annotate_images(options: ImageAnnotateOptions, **run_kwargs: Any) -> Pipelin
         failures_path=result.failures_path,
         wall_s=time.monotonic() - started,
     )
-    summary["run_id"] = run_id
+    summary["run_id"] = run.id
     summary["options"] = options.model_dump(mode="json")
-    publish_run_files(layout, run_id, result.failures_path, summary)
+    publish_run_files(layout, run, result.failures_path, summary)
     return result

@@ -92,11 +92,6 @@ class OutputLayout:
         """The clip ids chunk `index` of a video produced."""
         return f"state/{video_id}/chunk-{index:05d}.json"
 
-    @staticmethod
-    def failures_file(run_id: str) -> str:
-        """Failure records of one run."""
-        return f"failures/{run_id}.jsonl"
-
     summary = "summary.json"
 
     # -- records ----------------------------------------------------------------------

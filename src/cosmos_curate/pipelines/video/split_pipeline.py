@@ -13,7 +13,6 @@ model) -> [caption enhancement] -> writer -> per-video embedding table
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -21,6 +20,7 @@ from typing import Any, ClassVar
 import attrs
 import pydantic
 
+from cosmos_curate.core import runs
 from cosmos_curate.core.interfaces.pipeline_interface import PipelineResult, execute_pipeline
 from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageSpec
 from cosmos_curate.core.runtime.journal import DoneSet, read_done
@@ -49,7 +49,6 @@ from cosmos_curate.pipelines.video.split_builders import (
 )
 from cosmos_curate.pipelines.video.summary import (
     build_summary,
-    local_failures_path,
     prepare_output,
     publish_run_files,
 )
@@ -211,9 +210,10 @@ def split_videos(options: VideoSplitOptions, **run_kwargs: Any) -> PipelineResul
     layout = options.layout()
     prepare_output(layout)
     plan = _InputPlan(options, layout, _journal_done(run_kwargs))
-    run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    run = runs.run_for("video-split", run_kwargs.get("run_dir"))
+    run_kwargs["run_dir"] = run.folder
     if run_kwargs.get("failures_path") is None:
-        run_kwargs["failures_path"] = str(local_failures_path(layout, run_id))
+        run_kwargs["failures_path"] = str(runs.failures_file(run, options.output_path))
     run_kwargs["collect_outputs"] = False  # the summary is built from the files on disk
     started = time.monotonic()
     result = execute_pipeline(plan, build_stages(options), **run_kwargs)
@@ -226,7 +226,7 @@ def split_videos(options: VideoSplitOptions, **run_kwargs: Any) -> PipelineResul
         failures_path=result.failures_path,
         wall_s=wall_s,
     )
-    summary["run_id"] = run_id
+    summary["run_id"] = run.id
     summary["options"] = options.model_dump(mode="json")
-    publish_run_files(layout, run_id, result.failures_path, summary)
+    publish_run_files(layout, run, result.failures_path, summary)
     return result

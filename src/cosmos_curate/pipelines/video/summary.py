@@ -12,8 +12,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from cosmos_curate.core import runs
 from cosmos_curate.core.interfaces.results import read_failure_records
-from cosmos_curate.core.utils import settings
+from cosmos_curate.core.runs import Run
 from cosmos_curate.pipelines.video.layout import OutputLayout
 from cosmos_curate.presentation.format import first_line
 
@@ -97,23 +98,11 @@ def prepare_output(layout: OutputLayout) -> None:
         layout.storage.check_writable()
 
 
-def local_failures_path(layout: OutputLayout, run_id: str, pipeline: str = "video-split") -> Path:
-    """Where the runtime writes this run's failure records (a local file in every case).
-
-    For an S3 output they are written under the runs folder (`<pipeline>/<run id>/`) and
-    uploaded at the end.
-    """
-    local = layout.local_path(layout.failures_file(run_id))
-    if local is not None:
-        return local
-    return settings.runs_root() / pipeline / run_id / "failures.jsonl"
-
-
 def publish_run_files(
-    layout: OutputLayout, run_id: str, failures_path: Path | None, summary: dict[str, Any]
+    layout: OutputLayout, run: Run, failures_path: Path | None, summary: dict[str, Any]
 ) -> None:
     """Write `summary.json` (and, for an S3 output, upload the failure records first)."""
-    key = layout.failures_file(run_id)
+    key = runs.failures_key(run)
     if layout.local_path(key) is None and failures_path is not None and failures_path.is_file():
         layout.write_bytes(key, failures_path.read_bytes())
         summary["failures_path"] = layout.url(key) if summary.get("failures_path") else None

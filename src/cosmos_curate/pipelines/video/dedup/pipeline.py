@@ -16,16 +16,14 @@ import io
 import json
 import math
 import time
-import uuid
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pydantic
 
 from cosmos_curate.core.interfaces.stage_interface import CuratorStageSpec
+from cosmos_curate.core.runs import failures_file, run_for
 from cosmos_curate.core.storage import StorageOptions
-from cosmos_curate.core.utils import settings
 from cosmos_curate.pipelines.registry import RunOptions, register_pipeline
 from cosmos_curate.pipelines.sketch import PipelineSketch, sketch_inputs
 from cosmos_curate.pipelines.video.dedup import kmeans, report, results, storage
@@ -45,7 +43,7 @@ from cosmos_curate.pipelines.video.dedup.stages import (
     ReadEmbeddingsStage,
     stage_options,
 )
-from cosmos_curate.pipelines.video.storage import StorageFlags, is_s3
+from cosmos_curate.pipelines.video.storage import StorageFlags
 
 EPS_MIN = 1e-4
 
@@ -128,21 +126,17 @@ def run_video_dedup(options: VideoDedupOptions, run: RunOptions) -> Any:
     return dedup_videos(options, **run.as_kwargs())
 
 
-def _failures_path(output_path: str, run_id: str) -> Path:
-    if is_s3(output_path):
-        return settings.runs_root() / "video-dedup" / run_id / "failures.jsonl"
-    return Path(output_path).expanduser() / "failures" / f"{run_id}.jsonl"
-
-
 def dedup_videos(options: VideoDedupOptions, **run_kwargs: Any) -> Any:
     """Library entry point: `run_kwargs` go to `execute_pipeline` (Ray address, ...).
 
     The previous results under `output_path` are replaced only when this run succeeds.
     """
     videos = list_split_output(options.input_path, options.input_storage)
-    run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    run = run_for("video-dedup", run_kwargs.get("run_dir"))
+    run_id = run.id
+    run_kwargs["run_dir"] = run.folder
     if run_kwargs.get("failures_path") is None:
-        run_kwargs["failures_path"] = str(_failures_path(options.output_path, run_id))
+        run_kwargs["failures_path"] = str(failures_file(run, options.output_path))
     outputs = options.output_storage
     results.recover(options.output_path, outputs)
     staged = results.staging_path(options.output_path, run_id)

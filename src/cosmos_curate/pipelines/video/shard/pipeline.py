@@ -16,13 +16,12 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 from cosmos_curate.core.interfaces.stage_interface import CuratorStageSpec
+from cosmos_curate.core.runs import failures_file, run_for
 from cosmos_curate.core.storage import StorageOptions
-from cosmos_curate.core.utils import settings
 from cosmos_curate.pipelines.registry import RunOptions, register_pipeline
 from cosmos_curate.pipelines.sketch import PipelineSketch, sketch_inputs
 from cosmos_curate.pipelines.video.dedup import storage
@@ -45,7 +44,7 @@ from cosmos_curate.pipelines.video.shard.stages import (
     TarTask,
     WriteTarStage,
 )
-from cosmos_curate.pipelines.video.storage import StoragePathError, is_s3
+from cosmos_curate.pipelines.video.storage import StoragePathError
 
 MB = 1024 * 1024
 log = logging.getLogger(__name__)
@@ -99,12 +98,6 @@ def _check_plan(output_path: str, plan: ShardPlan, outputs: StorageOptions) -> N
         return
     data = {"fingerprint": plan.fingerprint, "tars": [t.path for t in plan.tars]}
     storage.write_bytes(path, json.dumps(data, indent=1).encode(), outputs)
-
-
-def _failures_path(options: VideoShardOptions, run_id: str) -> str:
-    if is_s3(options.output_path):
-        return str(settings.runs_root() / "video-shard" / run_id / "failures.jsonl")
-    return str(Path(options.output_path).expanduser() / "failures" / f"{run_id}.jsonl")
 
 
 def _plan(options: VideoShardOptions, infos: list[ClipInfoTask]) -> ShardPlan:
@@ -198,9 +191,10 @@ def shard_videos(options: VideoShardOptions, **run_kwargs: Any) -> Any:
     removed = removed_ids(options.dedup_path, options.eps, inputs) if options.dedup_path else set()
     kept = [v.subset(c for c in v.clip_ids if c not in removed) for v in videos]
     kept = [v for v in kept if v.clip_ids]
-    run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    run = run_for("video-shard", run_kwargs.get("run_dir"))
+    run_kwargs["run_dir"] = run.folder
     if run_kwargs.get("failures_path") is None:
-        run_kwargs["failures_path"] = _failures_path(options, run_id)
+        run_kwargs["failures_path"] = str(failures_file(run, options.output_path))
     runs = Runs(run_kwargs)
     stage = CuratorStageSpec(
         ReadClipInfoStage(options.input_path, inputs), num_workers=options.workers_per_stage,
@@ -220,7 +214,7 @@ def shard_videos(options: VideoShardOptions, **run_kwargs: Any) -> Any:
         written=written,
         not_written=not_written,
         run_info={
-            "run_id": run_id,
+            "run_id": run.id,
             "failures": runs.num_failures,
             "failures_path": run_kwargs["failures_path"] if runs.num_failures else None,
             "wall_time_s": round(time.monotonic() - started, 3),
