@@ -9,9 +9,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from tests.support import free_port
+
+if TYPE_CHECKING:
+    from tests.cluster.cluster_helpers import Loopback
 
 # One Docker daemon and one test image per session, for the image and the launcher tests;
 # the service lanes (markers, xdist groups, per-lane timings).
@@ -49,6 +53,17 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         yield {"metrics_port": metrics_port, "cpus": SESSION_CPUS, "gpus": SESSION_GPUS}
     finally:
         ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def loopback_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loopback]:
+    """One Ray node on 127.0.0.1 for a module's `curate` runs, which join it (`.env`) instead
+    of each starting an embedded Ray; stopped by PID at the end. Its tests run in the
+    `cluster` lane (tests/lanes.py)."""
+    from tests.cluster.cluster_helpers import loopback
+
+    with loopback(tmp_path_factory.mktemp("loopback")) as cluster:
+        yield cluster
 
 
 @pytest.fixture(autouse=True)

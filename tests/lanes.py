@@ -22,7 +22,7 @@ import pytest
 LANES: tuple[tuple[str, frozenset[str], frozenset[str], str | None], ...] = (
     ("docker", frozenset({"docker_host"}), frozenset(), None),
     ("slurm", frozenset({"slurm"}), frozenset({"tests.launch.slurm_cluster"}), None),
-    ("cluster", frozenset({"three_nodes"}), frozenset(), "tests/cluster"),
+    ("cluster", frozenset({"three_nodes", "loopback_cluster"}), frozenset(), "tests/cluster"),
     ("storage", frozenset({"azurite"}), frozenset(), "tests/core/storage"),
     ("browser", frozenset(), frozenset({"tests.report.browser"}), None),
     ("prometheus", frozenset({"prometheus"}), frozenset(), None),

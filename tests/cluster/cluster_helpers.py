@@ -6,15 +6,18 @@ everything that talks to these clusters runs in a subprocess.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import psutil
 from tests.support import curate, free_port
 
@@ -24,6 +27,7 @@ from cosmos_curate.cluster.state import ClusterState
 __all__ = ["curate", "free_port"]  # re-exported: the cluster tests import them from here
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
 DRIVER = HERE / "driver.py"
 NODE_CPUS = 2
 
@@ -58,6 +62,35 @@ def stop_cluster(state_file: Path, env: dict[str, str]) -> None:
     assert result.returncode == 0, result.stderr + result.stdout
     assert not running_processes(state)
     assert all(r.live() is None for r in recorded)
+
+
+@attrs.frozen
+class Loopback:
+    """A running one-node loopback cluster and the environment of a driver that joins it."""
+
+    state: ClusterState
+    env: dict[str, str]
+    weights_dir: Path
+
+
+@contextlib.contextmanager
+def loopback(folder: Path) -> Iterator[Loopback]:
+    """One Ray node on 127.0.0.1 (`curate cluster start`, `NODE_CPUS` CPUs, auth off).
+
+    Drivers run with `.env` join it through `RAY_ADDRESS` and ship no code: the node's
+    workers import this checkout from its `PYTHONPATH`. Drivers and workers share one
+    weights folder (`.weights_dir`, under `folder`). Stopped by PID when the block ends.
+    """
+    code = os.pathsep.join([str(ROOT), str(ROOT / "src")])
+    weights = folder / "weights"
+    env = base_env(PYTHONPATH=code, RAY_AUTH_MODE="disabled", CURATE_WEIGHTS_DIR=str(weights))
+    state_file = folder / "state.json"
+    state = start_cluster(state_file, env, workers=0, auth="disabled")
+    joined = {**env, "RAY_ADDRESS": state.address, "CURATE_SHIP_CODE": "none"}
+    try:
+        yield Loopback(state, joined, weights)
+    finally:
+        stop_cluster(state_file, env)
 
 
 def run_driver(

@@ -1,12 +1,15 @@
 """`video-split --checkpoint-dir` killed with SIGKILL at random moments, resumed each time.
 
-The driver and every process it started (its embedded Ray: GCS, raylet, the stage workers
-that write the clips) are frozen and killed at once, at seeded random moments, then the run
-is resumed with `--resume`. Each moment is drawn within the working span of an uninterrupted
-run (from its first output file to its exit, the span in which files are written; start-up
-writes nothing), counted from the killed run's own first write. A run that finishes before
-its kill moment closes an episode: its output is checked, and the next run starts a fresh
-output and checkpoint. After every episode:
+Every run joins one loopback Ray cluster started for the test (a driver's embedded Ray would
+cost each of the ~40 runs its start-up). At seeded random moments the driver is frozen and
+killed; every other kill takes the run's stage workers (the processes that write the clips)
+with it at the same moment, the others leave them to Ray, which must end a dead driver's
+actors: after each kill the cluster must list no job, no worker of the run may live and all
+its CPUs must be free again before the run is resumed with `--resume`. Each moment is drawn
+within the working span of an uninterrupted run (from its first output file to its exit, the
+span in which files are written; start-up writes nothing), counted from the killed run's own
+first write. A run that finishes before its kill moment closes an episode: its output is
+checked, and the next run starts a fresh output and checkpoint. After every episode:
 - the journal lists every input position exactly once, and every line of it parses;
 - every video has all its clips (the same clip ids as the uninterrupted run);
 - every published clip decodes (PyAV), and every clip a metadata file names exists with the
@@ -31,9 +34,12 @@ from pathlib import Path
 import av
 import psutil
 import pytest
+from tests.cluster.cluster_helpers import Loopback, wait_for
 from tests.pipelines.video import _ffmpeg_inputs as media
 
-# Each run pays the embedded Ray's start-up: about 10 s on a quiet 2-core machine.
+from cosmos_curate.cluster.status import cluster_status
+
+# Each run pays a driver's start-up and its stage workers': about 10 s on a quiet 2-core machine.
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 
 KILLS = 20
@@ -53,14 +59,11 @@ def _inputs(folder: Path) -> Path:
     return folder
 
 
-def _start(inputs: Path, episode: Path, runs: Path, *, resume: bool) -> subprocess.Popen[bytes]:
-    """The `curate pipeline run video-split` driver, in a session of its own."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_ADDRESS")}
-    env.update(
-        PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "src")]),
-        RAY_AUTH_MODE="disabled",
-        CURATE_RUNS_DIR=str(runs),
-    )
+def _start(
+    cluster: Loopback, inputs: Path, episode: Path, runs: Path, *, resume: bool
+) -> subprocess.Popen[bytes]:
+    """The `curate pipeline run video-split` driver on `cluster`, in a session of its own."""
+    env = {**cluster.env, "CURATE_RUNS_DIR": str(runs)}
     args = [
         "--input-path", str(inputs), "--output-path", str(episode / "out"),
         "--checkpoint-dir", str(episode / "ckpt"), "--splitting-algorithm", "shot",
@@ -119,9 +122,30 @@ def _freeze_tree(root_pid: int) -> list[psutil.Process]:
     return list(stopped.values())
 
 
-def _kill_all(driver: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the driver and every process it started (by PID), at one moment; reap them."""
+def _raylet(cluster: Loopback) -> psutil.Process:
+    record = cluster.state.head.find("raylet")
+    raylet = record.live() if record is not None else None
+    assert raylet is not None, "the loopback cluster's raylet is not running"
+    return raylet
+
+
+def _run_workers(cluster: Loopback) -> list[psutil.Process]:
+    """The cluster's worker processes that serve a job (Ray sets RAY_JOB_ID in their
+    environment); only one run uses the cluster at a time, so they are that run's."""
+    found = []
+    for proc in _raylet(cluster).children():
+        with contextlib.suppress(psutil.Error):
+            if "RAY_JOB_ID" in proc.environ() and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+    return found
+
+
+def _kill_all(driver: subprocess.Popen[bytes], cluster: Loopback, *, workers: bool) -> None:
+    """SIGKILL the driver and every process it started (by PID), with `workers` also the
+    run's stage workers on the cluster, at one moment; reap them."""
     tree = _freeze_tree(driver.pid)
+    if workers:
+        tree += [p for w in _run_workers(cluster) for p in _freeze_tree(w.pid)]
     with contextlib.suppress(ProcessLookupError):
         os.killpg(driver.pid, signal.SIGKILL)
     for proc in tree:
@@ -130,6 +154,21 @@ def _kill_all(driver: subprocess.Popen[bytes]) -> None:
     driver.wait(timeout=60)
     _, alive = psutil.wait_procs(tree, timeout=30)
     assert not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE], alive
+
+
+def _released(cluster: Loopback) -> str:
+    """What a killed run still holds on the cluster ('' once Ray has cleaned up after it)."""
+    status = cluster_status(cluster.state.address)
+    busy = [f"{n.ip}: {n.cpus_free:g}/{n.cpus:g} CPUs free" for n in status.nodes
+            if n.alive and n.cpus_free < n.cpus]  # fmt: skip
+    jobs = [f"job {j.job_id} (driver pid {j.driver_pid})" for j in status.jobs]
+    workers = [f"worker pid {p.pid}" for p in _run_workers(cluster)]
+    return ", ".join(jobs + workers + busy)
+
+
+def _wait_released(cluster: Loopback) -> None:
+    """Ray ends a dead driver's job and actors: the next run must get every CPU."""
+    assert wait_for(lambda: not _released(cluster), timeout=120), _released(cluster)
 
 
 def _journal_positions(ckpt: Path) -> Counter[int]:
@@ -163,14 +202,18 @@ def _check_episode(episode: Path, expected_clips: set[str]) -> None:
     assert not broken, f"{episode.name}: published clips that do not decode: {broken}"
 
 
-def test_sigkill_at_random_moments_then_resume_loses_and_repeats_nothing(tmp_path: Path) -> None:
-    """20 kills of the driver and its workers; every episode ends complete and consistent."""
+def test_sigkill_at_random_moments_then_resume_loses_and_repeats_nothing(
+    loopback_cluster: Loopback, tmp_path: Path
+) -> None:
+    """20 kills of the driver (every other one with its workers); every episode ends complete
+    and consistent, and no kill leaves the cluster's CPUs held."""
+    cluster = loopback_cluster
     started = time.monotonic()
     inputs, runs = _inputs(tmp_path / "in"), tmp_path / "runs"
     baseline = tmp_path / "baseline"
     baseline.mkdir()
     t0, wall0 = time.monotonic(), time.time()
-    driver = _start(inputs, baseline, runs, resume=False)
+    driver = _start(cluster, inputs, baseline, runs, resume=False)
     first = _first_write(baseline / "out", wall0, driver)
     assert driver.wait(timeout=600) == 0 and first is not None
     span = time.monotonic() - first
@@ -187,7 +230,7 @@ def test_sigkill_at_random_moments_then_resume_loses_and_repeats_nothing(tmp_pat
             episode.mkdir()
             episodes.append(episode)
         wall = time.time()
-        driver = _start(inputs, episode, runs, resume=not fresh)
+        driver = _start(cluster, inputs, episode, runs, resume=not fresh)
         resumes += not fresh
         if kills == KILLS:  # the last resume runs to the end
             assert driver.wait(timeout=600) == 0
@@ -201,7 +244,8 @@ def test_sigkill_at_random_moments_then_resume_loses_and_repeats_nothing(tmp_pat
             try:
                 rc = driver.wait(timeout=moment)
             except subprocess.TimeoutExpired:
-                _kill_all(driver)
+                _kill_all(driver, cluster, workers=kills % 2 == 0)
+                _wait_released(cluster)
                 kills += 1
                 fresh = False
                 continue
