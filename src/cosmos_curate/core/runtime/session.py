@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
-import os
 from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -31,6 +29,7 @@ from cosmos_curate.core.runtime.saved_stage import check_request
 from cosmos_curate.core.runtime.stage_save import StageSaver
 from cosmos_curate.core.runtime.stage_spec import (
     ResolvedStage,
+    embedded_cpus,
     resolve_stages,
     unique_stage_names,
 )
@@ -60,19 +59,6 @@ def execute(
     if options.num_cpus is None:
         options = attrs.evolve(options, num_cpus=embedded_cpus(specs))
     return run_session(specs, input_tasks, options)
-
-
-def embedded_cpus(specs: list[CuratorStageSpec]) -> float:
-    """Logical CPUs for an embedded cluster: this machine's, or enough for one worker per stage.
-
-    A laptop with fewer cores than the pipeline's minimum still runs it (oversubscribed)
-    instead of waiting forever for resources that will never appear.
-    """
-    minimum = 0.0
-    for spec in specs:
-        workers = spec.num_workers_per_node or spec.num_workers or 1
-        minimum += workers * spec.stage.resources.cpus
-    return float(max(os.cpu_count() or 1, math.ceil(minimum)))
 
 
 def run_session(

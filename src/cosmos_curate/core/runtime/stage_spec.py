@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,14 @@ from cosmos_curate.core.utils.device import DEVICE_ENV_VAR
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ResolvedStage", "WeightsPolicy", "WorkerConfig", "env_python", "resolve_stages"]
+__all__ = [
+    "ResolvedStage",
+    "WeightsPolicy",
+    "WorkerConfig",
+    "embedded_cpus",
+    "env_python",
+    "resolve_stages",
+]
 
 DEFAULT_SLOTS_PER_ACTOR = 2
 DEFAULT_RESTART_INTERVAL_M = 1.0
@@ -237,3 +245,16 @@ def resolve_stages(
         _resolve_one(index, names[index], spec, run, warned_envs)
         for index, spec in enumerate(specs)
     ]
+
+
+def embedded_cpus(specs: list[CuratorStageSpec]) -> float:
+    """Logical CPUs for an embedded cluster: this machine's, or enough for one worker per stage.
+
+    A laptop with fewer cores than the pipeline's minimum still runs it (oversubscribed)
+    instead of waiting forever for resources that will never appear.
+    """
+    minimum = 0.0
+    for spec in specs:
+        workers = spec.num_workers_per_node or spec.num_workers or 1
+        minimum += workers * spec.stage.resources.cpus
+    return float(max(os.cpu_count() or 1, math.ceil(minimum)))
