@@ -39,7 +39,10 @@ def test_every_cli_run_option_is_a_run_options_field() -> None:
     """`curate pipeline run` options are RunOptions fields by name, but for display switches."""
     cli_names = {p.name for p in pipeline_cli._RUN_PARAMETERS}
     fields = {f.name for f in attrs.fields(RunOptions)}
-    assert cli_names - fields <= {"progress", "verbose", "as_json"}  # the CLI's own
+    # the CLI's own: display switches, and what decides whether and how the CLI runs at all
+    assert cli_names - fields <= {
+        "progress", "verbose", "as_json", "dry_run", "config", "print_config"
+    }  # fmt: skip
     assert fields - cli_names <= {
         "show_progress",  # from --progress/--no-progress, or whether stderr is a terminal
         "collect_outputs",
