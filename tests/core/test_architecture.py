@@ -8,6 +8,7 @@ behind a lazy import.
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -224,6 +225,18 @@ def test_only_core_storage_makes_storage_clients() -> None:
             if imported.split(".")[0] in STORAGE_CLIENTS:
                 offenders.append(f"{name} imports {imported}")
     assert sorted(set(offenders)) == []
+
+
+def test_only_settings_reads_curate_variables() -> None:
+    """`CURATE_*` variables are read in `core.utils.settings` only (one name, one default, one
+    docstring each); other modules call its functions. Setting them for a child is fine."""
+    reads = re.compile(r"""(?:environ\.get|getenv|environ\[)\(?\s*["']CURATE_""")
+    offenders = [
+        name
+        for name, path in _modules().items()
+        if name != f"{PACKAGE}.core.utils.settings" and reads.search(path.read_text("utf-8"))
+    ]
+    assert offenders == []
 
 
 def test_no_module_over_the_size_limit() -> None:

@@ -108,6 +108,11 @@ def hub_timeout_s() -> float:
     return float(os.environ.get("CURATE_HUB_TIMEOUT") or 10)
 
 
+def s3_weights_timeout_s() -> float:
+    """`CURATE_S3_TIMEOUT`: seconds before an S3 weights request gives up (default 10)."""
+    return float(os.environ.get("CURATE_S3_TIMEOUT") or 10)
+
+
 def models_config() -> Path | None:
     """The model registry file named by `CURATE_MODELS_CONFIG` (None: the default one)."""
     override = os.environ.get("CURATE_MODELS_CONFIG")

@@ -13,13 +13,12 @@ the files are read through `core.storage` (one S3 client maker, one URL parser).
 
 from __future__ import annotations
 
-import os
-
 import attrs
 from tqdm.auto import tqdm
 
 from cosmos_curate.core.storage import DataFolder, StorageOptions, StorageURLError, parse_url
 from cosmos_curate.core.storage.failures import Failure, classify
+from cosmos_curate.core.utils import settings
 from cosmos_curate.core.weights import store
 from cosmos_curate.core.weights.errors import (
     CorruptDownloadError,
@@ -64,7 +63,7 @@ class S3Location:
 
     def model_folder(self, model_id: str) -> DataFolder:
         """One model's folder, reached with boto3's usual settings and `CURATE_S3_TIMEOUT`."""
-        timeout = float(os.environ.get("CURATE_S3_TIMEOUT") or 10)
+        timeout = settings.s3_weights_timeout_s()
         return DataFolder(self.url(self.model_prefix(model_id)), StorageOptions(timeout_s=timeout))
 
 
