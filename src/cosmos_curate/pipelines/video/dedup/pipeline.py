@@ -12,25 +12,18 @@ or interrupted run leaves the previous results as they were.
 
 from __future__ import annotations
 
-import io
 import json
-import math
 import time
 from typing import Any
 
 import numpy as np
 import pydantic
 
-from cosmos_curate.core.interfaces.stage_interface import CuratorStageSpec
-from cosmos_curate.core.runs import failures_file, run_for
-from cosmos_curate.core.storage import StorageOptions
 from cosmos_curate.pipelines.registry import RunOptions, register_pipeline
 from cosmos_curate.pipelines.sketch import PipelineSketch, sketch_inputs
-from cosmos_curate.pipelines.video.dedup import kmeans, report, results, storage
-from cosmos_curate.pipelines.video.dedup.cluster_dedup import ClusterResult
-from cosmos_curate.pipelines.video.dedup.runs import Runs, chunk_videos, sample_videos
+from cosmos_curate.pipelines.video.dedup import engine, storage
+from cosmos_curate.pipelines.video.dedup.runs import Runs
 from cosmos_curate.pipelines.video.dedup.split_output import (
-    SplitOutputError,
     VideoClips,
     list_split_output,
     summarize_split_output,
@@ -38,14 +31,11 @@ from cosmos_curate.pipelines.video.dedup.split_output import (
 from cosmos_curate.pipelines.video.dedup.stages import (
     AssignStage,
     ClusterDedupStage,
-    ClusterTask,
-    EmbeddingChunkTask,
     ReadEmbeddingsStage,
-    stage_options,
 )
 from cosmos_curate.pipelines.video.storage import StorageFlags
 
-EPS_MIN = 1e-4
+EPS_MIN = engine.EPS_MIN
 
 
 class VideoDedupOptions(StorageFlags):
@@ -83,18 +73,7 @@ class VideoDedupOptions(StorageFlags):
     @pydantic.field_validator("eps")
     @classmethod
     def _eps_range(cls, value: list[float]) -> list[float]:
-        if not value:
-            msg = "give at least one eps"
-            raise ValueError(msg)
-        for eps in value:
-            if not EPS_MIN <= eps < 1:
-                msg = f"eps {eps} is outside [{EPS_MIN}, 1)"
-                raise ValueError(msg)
-        return sorted(set(value))
-
-
-def _spec(stage: Any, options: VideoDedupOptions) -> CuratorStageSpec:
-    return CuratorStageSpec(stage, num_workers=options.workers_per_stage, **stage_options())
+        return engine.check_eps(value)
 
 
 def describe_video_dedup(options: VideoDedupOptions) -> PipelineSketch:
@@ -111,7 +90,7 @@ def describe_video_dedup(options: VideoDedupOptions) -> PipelineSketch:
         options.n_examples, options.output_storage,
     )  # fmt: skip
     found, problems = sketch_inputs(lambda: summarize_split_output(paths[0], stores[0]))
-    runs = tuple((_spec(stage, options),) for stage in (read, assign, dedup))
+    runs = tuple((engine.spec(stage, options),) for stage in (read, assign, dedup))
     return PipelineSketch(runs, found, options.output_path, problems)
 
 
@@ -132,21 +111,13 @@ def dedup_videos(options: VideoDedupOptions, **run_kwargs: Any) -> Any:
     The previous results under `output_path` are replaced only when this run succeeds.
     """
     videos = list_split_output(options.input_path, options.input_storage)
-    run = run_for("video-dedup", run_kwargs.get("run_dir"))
-    run_id = run.id
-    run_kwargs["run_dir"] = run.folder
-    if run_kwargs.get("failures_path") is None:
-        run_kwargs["failures_path"] = str(failures_file(run, options.output_path))
-    outputs = options.output_storage
-    results.recover(options.output_path, outputs)
-    staged = results.staging_path(options.output_path, run_id)
-    try:
-        outcome = _dedup_into(staged, videos, run_id, options, run_kwargs)
-    except BaseException:
-        results.discard(staged, outputs)
-        raise
-    results.publish(options.output_path, staged, outputs)
-    return outcome
+
+    def body(staged: str, run_id: str, runs: Runs) -> None:
+        _dedup_into(staged, videos, run_id, options, runs)
+
+    return engine.run_staged(
+        "video-dedup", options.output_path, options.output_storage, run_kwargs, body
+    )
 
 
 def _dedup_into(
@@ -154,122 +125,28 @@ def _dedup_into(
     videos: list[VideoClips],
     run_id: str,
     user_options: VideoDedupOptions,
-    run_kwargs: dict[str, Any],
-) -> Any:
+    runs: Runs,
+) -> None:
     """The whole run, writing its results under `staged`."""
     started = time.monotonic()
     options = user_options.model_copy(update={"output_path": staged})
-    runs = Runs(run_kwargs)
-    centroids, sample_rows = _train(runs, videos, options)
-    todo = [v for v in videos if v.video_id not in runs.failed_video_ids]
-    stage = AssignStage(
-        (options.input_path, options.output_path),
-        (options.input_storage, options.output_storage),
-        centroids,
-        options.embedding_model,
+    listed = storage.list_files(storage.join(options.input_path, "previews"), options.input_storage)
+    items = engine.DedupItems(
+        videos,
+        previews=frozenset(f"previews/{rel}" for rel, _ in listed),
+        embedding_model=options.embedding_model,
     )
-    assigned = runs.run(
-        chunk_videos(todo, options.chunk_size), [_spec(stage, options)], "AssignStage"
-    )
-    sizes: dict[int, int] = {}
-    for task in assigned:
-        for cid, count in task.cluster_counts.items():
-            sizes[cid] = sizes.get(cid, 0) + count
-    if not sizes:  # fail closed: an empty dedup output would let every clip through silently
-        msg = f"no clip could be assigned to a cluster; see {run_kwargs['failures_path']}"
-        raise SplitOutputError(msg)
-    dedup_stage = ClusterDedupStage(
-        options.output_path,
-        options.eps,
-        options.max_cluster_rows_in_memory,
-        options.n_examples,
-        options.output_storage,
-    )
-    order = sorted(sizes, key=lambda c: (-sizes[c], c))  # largest first: the tail stays short
-    deduped = runs.run(
-        [ClusterTask(c) for c in order], [_spec(dedup_stage, options)], "ClusterDedupStage"
-    )
-    cluster_results = [t.result for t in deduped if t.result is not None]
-    counts = _write_reports(options, cluster_results)
+    counts = engine.semantic_dedup(staged, items, options, runs)
     summary = {
         "run_id": run_id,
-        "videos_found": len(videos),
-        "videos_failed": len(runs.failed_video_ids),
-        "clips_with_embedding": sum(len(t.ids) for t in assigned),
-        "clips_without_embedding": sum(t.missing for t in assigned),
-        "n_clusters": int(centroids.shape[0]),
-        "clusters_deduped": len(cluster_results),
-        "clusters_failed": len(order) - len(cluster_results),
-        "clusters_out_of_core": sum(r.out_of_core for r in cluster_results),
-        "largest_cluster": max(sizes.values(), default=0),
-        "kmeans_sample_rows": sample_rows,
-        "eps": counts,
+        **counts,
         "failures": runs.num_failures,
-        "failures_path": run_kwargs["failures_path"] if runs.num_failures else None,
+        "failures_path": runs.run_kwargs["failures_path"] if runs.num_failures else None,
         "wall_time_s": round(time.monotonic() - started, 3),
         "options": user_options.model_dump(mode="json"),
     }
-    path = storage.join(options.output_path, "summary.json")
+    path = storage.join(staged, "summary.json")
     storage.write_bytes(path, json.dumps(summary, indent=2).encode(), options.output_storage)
-    return runs.combined_result()
-
-
-def _train(
-    runs: Runs, videos: list[VideoClips], options: VideoDedupOptions
-) -> tuple[np.ndarray, int]:
-    """Centroids trained on a seeded sample of videos (read as a pipeline); sample size."""
-    chosen = sample_videos(videos, options.kmeans_sample_size, options.random_state)
-    stage = ReadEmbeddingsStage(options.input_path, options.input_storage, options.embedding_model)
-    sampled = runs.run(
-        chunk_videos(chosen, options.chunk_size), [_spec(stage, options)], "ReadEmbeddingsStage"
-    )
-    sample = _sample_matrix(sampled, options)
-    clips = sum(len(v.clip_ids) for v in videos)
-    n_clusters = options.n_clusters or max(1, math.ceil(clips / 1000))
-    centroids = kmeans.train_kmeans(sample, n_clusters, options.max_iter, options.random_state)
-    _save_centroids(options.output_path, centroids, options.output_storage)
-    return centroids, int(sample.shape[0])
-
-
-def _write_reports(
-    options: VideoDedupOptions, results: list[ClusterResult]
-) -> dict[str, dict[str, int]]:
-    counts = report.per_eps_counts(results, options.eps)
-    report.write_counts_csv(options.output_path, counts, options.output_storage)
-    listed = storage.list_files(storage.join(options.input_path, "previews"), options.input_storage)
-    report.write_examples(
-        options.output_path,
-        input_path=options.input_path,
-        results=results,
-        eps=options.eps,
-        n=options.n_examples,
-        previews={f"previews/{rel}" for rel, _ in listed},
-        outputs=options.output_storage,
-    )
-    return counts
-
-
-def _sample_matrix(sampled: list[EmbeddingChunkTask], options: VideoDedupOptions) -> np.ndarray:
-    blocks = [t.embeddings for t in sampled if t.embeddings is not None and t.embeddings.size]
-    if not blocks:
-        msg = f"no clip in {options.input_path} has an embedding: run video-split with embeddings"
-        raise SplitOutputError(msg)
-    matrix = np.concatenate(blocks)
-    if matrix.shape[0] > options.kmeans_sample_size:
-        rng = np.random.default_rng(options.random_state)
-        rows = np.sort(rng.choice(matrix.shape[0], options.kmeans_sample_size, replace=False))
-        matrix = matrix[rows]
-    return matrix
-
-
-def _save_centroids(output_path: str, centroids: np.ndarray, outputs: StorageOptions) -> None:
-    buffer = io.BytesIO()
-    np.save(buffer, centroids)
-    storage.write_bytes(
-        storage.join(output_path, "clustering_results", "kmeans_centroids.npy"),
-        buffer.getvalue(),
-        outputs,
-    )
 
 
 __all__ = ["VideoDedupOptions", "dedup_videos", "run_video_dedup"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +24,22 @@ def per_eps_counts(results: list[ClusterResult], eps: list[float]) -> dict[str, 
     return counts
 
 
-def _pair_record(pair: Pair, input_path: str, previews: set[str]) -> dict[str, Any]:
+def clip_media(clip_id: str) -> str:
+    """A split output's clip file, relative to it."""
+    return f"clips/{clip_id}.mp4"
+
+
+def _pair_record(
+    pair: Pair, input_path: str, previews: set[str], media: tuple[str, Callable[[str], str]]
+) -> dict[str, Any]:
     clip, dup, sim = pair
+    key, path_of = media
     record: dict[str, Any] = {
         "id": clip,
         "duplicate_of": dup,
         "similarity": round(sim, 6),
-        "clip": storage.join(input_path, "clips", f"{clip}.mp4"),
-        "duplicate_of_clip": storage.join(input_path, "clips", f"{dup}.mp4"),
+        key: storage.join(input_path, path_of(clip)),
+        f"duplicate_of_{key}": storage.join(input_path, path_of(dup)),
     }
     if previews:
         record["previews"] = [
@@ -48,8 +57,15 @@ def write_examples(
     n: int,
     previews: set[str],
     outputs: StorageOptions,
+    media_key: str = "clip",
+    media_path: Callable[[str], str] | None = None,
 ) -> None:
-    """`extraction/examples_eps_<tag>.json`: removed pairs nearest the line, and the closest."""
+    """`extraction/examples_eps_<tag>.json`: removed pairs nearest the line, and the closest.
+
+    Each pair names both media files (`<media_key>`, `duplicate_of_<media_key>`; paths from
+    `media_path`, a split output's clips when unset).
+    """
+    media = (media_key, media_path or clip_media)
     for value in eps:
         tag = semdedup.eps_tag(value)
         borderline = sorted(
@@ -61,9 +77,9 @@ def write_examples(
             "threshold": 1 - value,
             "rule": "removed when similarity > 1 - eps",
             "nearest_the_threshold": [
-                _pair_record(p, input_path, previews) for p in borderline[:n]
+                _pair_record(p, input_path, previews, media) for p in borderline[:n]
             ],
-            "most_similar": [_pair_record(p, input_path, previews) for p in top[:n]],
+            "most_similar": [_pair_record(p, input_path, previews, media) for p in top[:n]],
         }
         path = storage.join(output_path, "extraction", f"examples_eps_{tag}.json")
         storage.write_bytes(path, json.dumps(data, indent=2).encode(), outputs)
@@ -82,12 +98,14 @@ def write_counts_csv(
         )
 
 
-def append_failures(path: Path, failures: list[tuple[str, str, str]], stage: str) -> None:
-    """Failure records for videos a stage could not read (one JSON line each)."""
+def append_failures(
+    path: Path, failures: list[tuple[str, str, str]], stage: str, kind: str = "video"
+) -> None:
+    """Failure records for groups a stage could not read (one JSON line each, `<kind> <id>`)."""
     if not failures:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as out:
         for video_id, error, trace in failures:
-            record = FailureRecord(stage, error, trace, 1, f"video {video_id}")
+            record = FailureRecord(stage, error, trace, 1, f"{kind} {video_id}")
             out.write(record.to_json() + "\n")

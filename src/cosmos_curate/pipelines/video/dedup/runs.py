@@ -43,6 +43,8 @@ class Runs:
     """Runs pipelines with shared options and keeps what the final result needs."""
 
     run_kwargs: dict[str, Any]
+    kind: str = "video"
+    """What a failed group is called in its failure record (`video <id>`, `image <id>`)."""
     results: list[Any] = attrs.field(factory=list)
     failed_video_ids: set[str] = attrs.field(factory=set)
     video_failures: int = 0
@@ -60,7 +62,7 @@ class Runs:
         ]  # fmt: skip
         path = self.run_kwargs.get("failures_path")
         if path is not None:
-            append_failures(Path(path), new, stage_name)
+            append_failures(Path(path), new, stage_name, self.kind)
         self.failed_video_ids |= {f[0] for f in new}
         self.video_failures += len(new)
         return outputs

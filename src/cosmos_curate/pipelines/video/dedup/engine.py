@@ -1,0 +1,231 @@
+"""The semantic dedup run shared by `video-dedup` and `image-dedup`, and its staged results.
+
+A kind of output gives the run its items as `DedupItems` (groups read together: a video's
+clips, or one image each; embeddings as `split_output.read_video_embeddings` reads them);
+`semantic_dedup` then runs the three runtime pipelines (k-means sample, assign, per-cluster
+dedup) and writes the tables and reports. `run_staged` wraps a whole run so that its
+results are built in a staging folder and switched in only when it succeeded (`results`).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import attrs
+import numpy as np
+
+from cosmos_curate.core.interfaces.stage_interface import CuratorStageSpec
+from cosmos_curate.core.runs import failures_file, run_for
+from cosmos_curate.core.storage import StorageOptions
+from cosmos_curate.pipelines.video.dedup import kmeans, report, results, storage
+from cosmos_curate.pipelines.video.dedup.cluster_dedup import ClusterResult
+from cosmos_curate.pipelines.video.dedup.runs import Runs, chunk_videos, sample_videos
+from cosmos_curate.pipelines.video.dedup.split_output import SplitOutputError, VideoClips
+from cosmos_curate.pipelines.video.dedup.stages import (
+    AssignStage,
+    ClusterDedupStage,
+    ClusterTask,
+    EmbeddingChunkTask,
+    ReadEmbeddingsStage,
+    stage_options,
+)
+
+EPS_MIN = 1e-4
+
+
+def check_eps(value: list[float]) -> list[float]:
+    """The eps values sorted and unique; ValueError when none is given or one is out of range."""
+    if not value:
+        msg = "give at least one eps"
+        raise ValueError(msg)
+    for eps in value:
+        if not EPS_MIN <= eps < 1:
+            msg = f"eps {eps} is outside [{EPS_MIN}, 1)"
+            raise ValueError(msg)
+    return sorted(set(value))
+
+
+class DedupSettings(Protocol):
+    """The options a semantic dedup run reads (video-dedup's and image-dedup's share them)."""
+
+    input_path: str
+    output_path: str
+    n_clusters: int | None
+    max_iter: int
+    random_state: int
+    eps: list[float]
+    kmeans_sample_size: int
+    chunk_size: int
+    max_cluster_rows_in_memory: int
+    n_examples: int
+    workers_per_stage: int | None
+
+    @property
+    def input_storage(self) -> StorageOptions:
+        """How the input is reached."""
+
+    @property
+    def output_storage(self) -> StorageOptions:
+        """How the output is reached."""
+
+
+@attrs.frozen
+class DedupItems:
+    """What one kind of output gives a semantic dedup run, and the words its records use."""
+
+    groups: list[VideoClips]
+    """Items in the groups they are read in (a video's clips; one image per group)."""
+    group_noun: str = "videos"
+    item_noun: str = "clips"
+    produced_by: str = "video-split"
+    media_key: str = "clip"
+    """The examples' key for an item's media file (`clip`, `duplicate_of_clip`)."""
+    media_path: Callable[[str], str] | None = None
+    """An item's media file relative to the input (unset: `clips/<id>.mp4`)."""
+    previews: frozenset[str] = frozenset()
+    """Preview files relative to the input, shown beside the examples."""
+    embedding_model: str | None = None
+
+
+def spec(stage: Any, options: DedupSettings) -> CuratorStageSpec:
+    """A dedup stage as the run schedules it (fixed workers when asked; bad inputs recorded)."""
+    return CuratorStageSpec(stage, num_workers=options.workers_per_stage, **stage_options())
+
+
+def run_staged(
+    pipeline: str,
+    output_path: str,
+    outputs: StorageOptions,
+    run_kwargs: dict[str, Any],
+    body: Callable[[str, str, Runs], None],
+    *,
+    failure_kind: str = "video",
+) -> Any:
+    """One run of `pipeline` whose results `body(staged, run_id, runs)` writes under `staged`.
+
+    The results replace those under `output_path` only when `body` returns; a failed or
+    interrupted run leaves the previous ones as they were. Returns the combined result of
+    every runtime pipeline `body` ran through `runs`.
+    """
+    run = run_for(pipeline, run_kwargs.get("run_dir"))
+    run_kwargs["run_dir"] = run.folder
+    if run_kwargs.get("failures_path") is None:
+        run_kwargs["failures_path"] = str(failures_file(run, output_path))
+    results.recover(output_path, outputs)
+    staged = results.staging_path(output_path, run.id)
+    runs = Runs(run_kwargs, kind=failure_kind)
+    try:
+        body(staged, run.id, runs)
+    except BaseException:
+        results.discard(staged, outputs)
+        raise
+    results.publish(output_path, staged, outputs)
+    return runs.combined_result()
+
+
+def semantic_dedup(
+    staged: str, items: DedupItems, options: DedupSettings, runs: Runs
+) -> dict[str, Any]:
+    """SemDeDup of `items`, its results under `staged`; the summary's counts (by the nouns)."""
+    inputs, outputs = options.input_storage, options.output_storage
+    groups, item = items.group_noun, items.item_noun
+    centroids, sample_rows = _train(staged, runs, items, options)
+    todo = [v for v in items.groups if v.video_id not in runs.failed_video_ids]
+    stage = AssignStage(
+        (options.input_path, staged), (inputs, outputs), centroids, items.embedding_model
+    )
+    chunks = chunk_videos(todo, options.chunk_size)
+    assigned = runs.run(chunks, [spec(stage, options)], "AssignStage")
+    sizes: dict[int, int] = {}
+    for task in assigned:
+        for cid, count in task.cluster_counts.items():
+            sizes[cid] = sizes.get(cid, 0) + count
+    if not sizes:  # fail closed: an empty dedup output would let every item through silently
+        where = runs.run_kwargs["failures_path"]
+        msg = f"no {item[:-1]} could be assigned to a cluster; see {where}"
+        raise SplitOutputError(msg)
+    dedup_stage = ClusterDedupStage(
+        staged, options.eps, options.max_cluster_rows_in_memory, options.n_examples, outputs
+    )
+    order = sorted(sizes, key=lambda c: (-sizes[c], c))  # largest first: the tail stays short
+    deduped = runs.run(
+        [ClusterTask(c) for c in order], [spec(dedup_stage, options)], "ClusterDedupStage"
+    )
+    cluster_results = [t.result for t in deduped if t.result is not None]
+    counts = _write_reports(staged, items, options, cluster_results)
+    return {
+        f"{groups}_found": len(items.groups),
+        f"{groups}_failed": len(runs.failed_video_ids),
+        f"{item}_with_embedding": sum(len(t.ids) for t in assigned),
+        f"{item}_without_embedding": sum(t.missing for t in assigned),
+        "n_clusters": int(centroids.shape[0]),
+        "clusters_deduped": len(cluster_results),
+        "clusters_failed": len(order) - len(cluster_results),
+        "clusters_out_of_core": sum(r.out_of_core for r in cluster_results),
+        "largest_cluster": max(sizes.values(), default=0),
+        "kmeans_sample_rows": sample_rows,
+        "eps": counts,
+    }
+
+
+def _train(
+    staged: str, runs: Runs, items: DedupItems, options: DedupSettings
+) -> tuple[np.ndarray, int]:
+    """Centroids trained on a seeded sample of groups (read as a pipeline); sample size."""
+    chosen = sample_videos(items.groups, options.kmeans_sample_size, options.random_state)
+    stage = ReadEmbeddingsStage(options.input_path, options.input_storage, items.embedding_model)
+    sampled = runs.run(
+        chunk_videos(chosen, options.chunk_size), [spec(stage, options)], "ReadEmbeddingsStage"
+    )
+    sample = _sample_matrix(sampled, items, options)
+    total = sum(len(v.clip_ids) for v in items.groups)
+    n_clusters = options.n_clusters or max(1, math.ceil(total / 1000))
+    centroids = kmeans.train_kmeans(sample, n_clusters, options.max_iter, options.random_state)
+    buffer = io.BytesIO()
+    np.save(buffer, centroids)
+    storage.write_bytes(
+        storage.join(staged, "clustering_results", "kmeans_centroids.npy"),
+        buffer.getvalue(),
+        options.output_storage,
+    )
+    return centroids, int(sample.shape[0])
+
+
+def _sample_matrix(
+    sampled: list[EmbeddingChunkTask], items: DedupItems, options: DedupSettings
+) -> np.ndarray:
+    blocks = [t.embeddings for t in sampled if t.embeddings is not None and t.embeddings.size]
+    if not blocks:
+        msg = (
+            f"no {items.item_noun[:-1]} in {options.input_path} has an embedding: "
+            f"run {items.produced_by} with embeddings"
+        )
+        raise SplitOutputError(msg)
+    matrix = np.concatenate(blocks)
+    if matrix.shape[0] > options.kmeans_sample_size:
+        rng = np.random.default_rng(options.random_state)
+        rows = np.sort(rng.choice(matrix.shape[0], options.kmeans_sample_size, replace=False))
+        matrix = matrix[rows]
+    return matrix
+
+
+def _write_reports(
+    staged: str, items: DedupItems, options: DedupSettings, found: list[ClusterResult]
+) -> dict[str, dict[str, int]]:
+    counts = report.per_eps_counts(found, options.eps)
+    report.write_counts_csv(staged, counts, options.output_storage)
+    report.write_examples(
+        staged,
+        input_path=options.input_path,
+        results=found,
+        eps=options.eps,
+        n=options.n_examples,
+        previews=set(items.previews),
+        outputs=options.output_storage,
+        media_key=items.media_key,
+        media_path=items.media_path,
+    )
+    return counts
