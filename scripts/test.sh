@@ -41,11 +41,15 @@ if [ "$quick" -eq 0 ]; then
     mypy_pid=$!
 fi
 lanes=(-n "${CURATE_TEST_WORKERS:-3}" --dist loadgroup --no-loadscope-reorder)
+# A test that fails is run once more after 10 s: a real failure fails twice and fails the
+# run; one that passes the second time is listed as RERUN in the summary (-rR): a flaky test
+# to fix, never a silent pass.
+retry=(--reruns 1 --reruns-delay 10 -rfER)
 select=()
 if [ "$quick" -eq 1 ]; then select=(-m "not docker and not slurm and not browser"); fi
 set +e
 start=$SECONDS
-.venv/bin/pytest -q -p no:cacheprovider --durations=30 "${lanes[@]}" "${select[@]}" "$@"
+.venv/bin/pytest -q -p no:cacheprovider --durations=30 "${lanes[@]}" "${retry[@]}" "${select[@]}" "$@"
 rc=$?
 echo "[time] pytest: $((SECONDS - start)) s"
 set -e
