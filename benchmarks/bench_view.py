@@ -9,8 +9,10 @@ Writes `--clips` metadata records (kept ones under `metas/`, a tenth under
    timed from the client, and
 3. the server's resident memory after those requests (psutil), per clip too,
 next to issue #31's targets (index < 30 s, first page < 3 s after indexing).
+`--profile` instead builds the index in this process under cProfile and prints its wall
+and CPU time and the functions that took the most time (the index step alone).
 
-    python benchmarks/bench_view.py [--clips 100000] [--keep DIR]
+    python benchmarks/bench_view.py [--clips 100000] [--keep DIR] [--profile]
 """
 
 from __future__ import annotations
@@ -120,10 +122,29 @@ def measure(out: Path, runs: Path) -> None:
     print(f"exit code after Ctrl-C   {code}")
 
 
+def profile_index(out: Path) -> None:
+    """The index step alone, in this process: wall and CPU time, then cProfile's top entries."""
+    import cProfile
+    import pstats
+
+    from cosmos_curate.view import build_index
+
+    for _ in range(2):  # the second build reads files the first left in the page cache
+        wall, cpu = time.perf_counter(), time.process_time()
+        rows = len(build_index(out).rows)
+        print(f"index build in-process   {time.perf_counter() - wall:.2f} s wall, "
+              f"{time.process_time() - cpu:.2f} s CPU ({rows} items, "
+              f"load {os.getloadavg()[0]:.1f})")  # fmt: skip
+    profiler = cProfile.Profile()
+    profiler.runcall(build_index, out)
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(12)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, default=100_000)
     parser.add_argument("--keep", type=Path, help="Build (or reuse) the output here.")
+    parser.add_argument("--profile", action="store_true", help="Profile the index step alone.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         out = args.keep or Path(scratch) / "out"
@@ -132,7 +153,10 @@ def main() -> None:
             make_output(out, args.clips)
             print(f"wrote {args.clips} records in {time.perf_counter() - started:.1f} s")
         print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-        measure(out, Path(scratch) / "runs")
+        if args.profile:
+            profile_index(out)
+        else:
+            measure(out, Path(scratch) / "runs")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import math
 import os
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ from cosmos_curate.view.errors import ViewPathError
 # Score names in a record's `scores`, in the order rows keep them.
 SCORES = ("aesthetic", "motion", "motion_global_mean", "motion_per_patch_min_256")
 VIDEO, IMAGE = "video-split", "image-annotate"
+READ_SIZE = 1 << 16
+_decode = json.JSONDecoder().decode  # on str: skips json.loads' encoding sniffing
 
 
 @attrs.frozen(slots=True)
@@ -67,50 +70,54 @@ class OutputIndex:
 
 
 def _score(value: Any) -> float:
-    is_number = isinstance(value, int | float) and not isinstance(value, bool)
-    return float(value) if is_number else math.nan
+    return float(value) if type(value) is float or type(value) is int else math.nan
 
 
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
+def _caption_text(record: dict[str, Any], windows: list[Any]) -> str:
+    caption = record.get("caption")
+    parts = [caption] if type(caption) is str and caption else []
+    for window in windows:
+        if type(window) is dict:
+            enhanced = window.get("enhanced_caption")
+            if type(enhanced) is str and enhanced:
+                parts.append(enhanced)
+    return " ".join(parts)
 
 
-def _caption_text(record: dict[str, Any]) -> str:
-    parts = [record.get("caption")]
-    for window in record.get("windows") or []:
-        if isinstance(window, dict):
-            parts.append(window.get("enhanced_caption"))
-    return " ".join(p for p in parts if isinstance(p, str) and p)
-
-
-def _first_preview(record: dict[str, Any]) -> str | None:
-    for window in record.get("windows") or []:
-        if isinstance(window, dict) and isinstance(window.get("preview_path"), str):
-            return str(window["preview_path"])
+def _first_preview(windows: list[Any]) -> str | None:
+    for window in windows:
+        if type(window) is dict:
+            preview = window.get("preview_path")
+            if type(preview) is str:
+                return preview
     return None
 
 
 def row_of(record: dict[str, Any], meta_key: str, kept: bool, kind: str) -> Row:
     """The row of one metadata record found at `meta_key`."""
-    scores = _mapping(record.get("scores"))
-    item_id = str(record.get("clip_id") or record.get("image_id") or Path(meta_key).stem)
-    media = record.get("clip_path") if kind == VIDEO else record.get("image_path")
-    span = _mapping(record.get("span"))
-    reason = record.get("filter_reason")
-    video = record.get("video_id") or record.get("source") or ""
-    filtered_by = record.get("filtered_by")
+    get = record.get
+    scores = get("scores")
+    scores = scores if type(scores) is dict else {}
+    span = get("span")
+    start = span.get("start_s") if type(span) is dict else None
+    windows = get("windows")
+    windows = windows if type(windows) is list else []
+    media = get("clip_path") if kind == VIDEO else get("image_path")
+    reason = get("filter_reason")
+    filtered_by = get("filtered_by")
+    item_id = get("clip_id") or get("image_id") or meta_key.rsplit("/", 1)[-1].removesuffix(".json")
     return Row(
-        id=item_id,
+        id=str(item_id),
         kept=kept,
         meta=meta_key,
-        media=media if isinstance(media, str) else None,
-        preview=_first_preview(record),
-        video=sys.intern(str(video)),
-        start_s=_score(span.get("start_s")) if "start_s" in span else 0.0,
-        scores=tuple(_score(scores.get(name)) for name in SCORES),
-        caption=_caption_text(record),
+        media=media if type(media) is str else None,
+        preview=_first_preview(windows),
+        video=sys.intern(str(get("video_id") or get("source") or "")),
+        start_s=0.0 if start is None else _score(start),
+        scores=tuple([_score(scores.get(name)) for name in SCORES]),
+        caption=_caption_text(record, windows),
         filtered_by=sys.intern(str(filtered_by)) if filtered_by else None,
-        reason=reason if isinstance(reason, str) else None,
+        reason=reason if type(reason) is str else None,
     )
 
 
@@ -120,6 +127,36 @@ def _json_files(folder: Path) -> list[str]:
             return sorted(e.name for e in entries if e.name.endswith(".json") and e.is_file())
     except FileNotFoundError:
         return []
+
+
+def _read_at(folder_fd: int, name: str) -> bytes:
+    """A small file's bytes, opened relative to an open folder (no path walk per file)."""
+    fd = os.open(name, os.O_RDONLY, dir_fd=folder_fd)
+    try:
+        chunks = [os.read(fd, READ_SIZE)]
+        while len(chunks[-1]) == READ_SIZE:  # a short read of a regular file is its end
+            chunks.append(os.read(fd, READ_SIZE))
+    finally:
+        os.close(fd)
+    return b"".join(chunks) if len(chunks) > 1 else chunks[0]
+
+
+def _records(root: Path, folder: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """`(name, record)` of each readable JSON object in `root/folder`, in name order."""
+    names = _json_files(root / folder)
+    if not names:
+        return
+    folder_fd = os.open(root / folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for name in names:
+            try:
+                record = _decode(_read_at(folder_fd, name).decode())
+            except (OSError, ValueError):
+                continue  # torn or unreadable: the pipeline would redo it; nothing to show
+            if type(record) is dict:
+                yield name, record
+    finally:
+        os.close(folder_fd)
 
 
 def detect_kind(root: Path) -> str:
@@ -147,13 +184,10 @@ def build_index(root: Path) -> OutputIndex:
     dropped = "filtered_clips" if kind == VIDEO else "filtered_images"
     rows: list[Row] = []
     for folder, kept in (("metas", True), (dropped, False)):
-        for name in _json_files(root / folder):
-            try:
-                record = json.loads((root / folder / name).read_bytes())
-            except (OSError, ValueError):
-                continue  # torn or unreadable: the pipeline would redo it; nothing to show
-            if isinstance(record, dict):
-                rows.append(row_of(record, f"{folder}/{name}", kept, kind))
+        prefix = folder + "/"
+        rows += [
+            row_of(record, prefix + name, kept, kind) for name, record in _records(root, folder)
+        ]
     reasons = Counter(r.filtered_by or "unknown" for r in rows if not r.kept)
     by_id = {r.id: i for i, r in enumerate(rows)}
     return OutputIndex(root, kind, tuple(rows), by_id, dict(sorted(reasons.items())))
