@@ -92,15 +92,45 @@ def start_cluster(cpus: float, gpus: float = 0) -> None:
         )
 
 
-def count_rows_until(rows: Any, deadline_s: float) -> tuple[float, int, bool]:
-    """Consume an iterator for at most `deadline_s`; (seconds, rows seen, finished)."""
+def collect_batches_until(
+    ds: Any, deadline_s: float
+) -> tuple[float, int, bool, list[tuple[float, int]]]:
+    """Pull a Ray Data dataset's outputs to the driver and keep them, as
+    `execute_pipeline(collect_outputs=True)` does on our side, for at most `deadline_s`.
+
+    Returns (seconds, rows seen, finished, arrivals): arrivals are (seconds since the
+    start, rows so far) after each block, for `middle_rate`.
+    """
     start = time.perf_counter()
+    kept: list[Any] = []
     count = 0
-    for _ in rows:
-        count += 1
-        if time.perf_counter() - start > deadline_s:
-            return time.perf_counter() - start, count, False
-    return time.perf_counter() - start, count, True
+    arrivals: list[tuple[float, int]] = []
+    for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
+        kept.append(batch)
+        count += len(batch["id"])
+        now = time.perf_counter() - start
+        arrivals.append((now, count))
+        if now > deadline_s:
+            return now, count, False, arrivals
+    return time.perf_counter() - start, count, True, arrivals
+
+
+def middle_rate(arrivals: list[tuple[float, int]], total: int) -> tuple[int, float] | None:
+    """(outputs, seconds) between 10% and 90% of `total` outputs at the driver.
+
+    One definition for both systems (from driver-side (seconds, outputs so far) samples):
+    it leaves out the start (worker start-up, first calls) and the tail (stages draining),
+    without asking either system when its workers were up. None when there are too few
+    samples in between.
+    """
+
+    def first_at(fraction: float) -> tuple[float, int] | None:
+        return next(((t, c) for t, c in arrivals if c >= fraction * total), None)
+
+    low, high = first_at(0.1), first_at(0.9)
+    if low is None or high is None or high[0] <= low[0]:
+        return None
+    return high[1] - low[1], high[0] - low[0]
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
