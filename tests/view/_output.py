@@ -1,9 +1,10 @@
 """A small real video-split output, written by the pipeline's own writers, and a served viewer.
 
-`make_output` writes three kept clips (two sources, captions per window, webp previews),
-two dropped ones (motion, aesthetic) and a failure record; the run's `report.html` lives in
-a run folder under `runs`, as a real run leaves it. `Viewer` runs `curate view` as a real
-process and reads the URL it prints.
+`make_output` writes three kept clips (two sources, captions per window, webp previews,
+embeddings), two dropped ones (motion, aesthetic) and a failure record; the run's
+`report.html` lives in a run folder under `runs`, as a real run leaves it. `dedup_and_shard`
+runs the real `video-dedup` and `video-shard` pipelines on that output (Ray must be up).
+`Viewer` runs `curate view` as a real process and reads the URL it prints.
 """
 
 from __future__ import annotations
@@ -35,6 +36,15 @@ CAPTIONS = {
     "kite-0001_0000060_0000120": ["Waves break on a pebble beach."],
     "city-0002_0000000_0000060": ["Night traffic on a wet city street."],
 }
+# Unit embeddings: kite-0 and kite-60 at cosine 0.970, city at 0.781 / 0.757 from them. In
+# the one cluster city is first (farthest from the centroid), then kite-60, then kite-0: at
+# eps 0.01 nothing goes, at 0.05 kite-0 (a duplicate of kite-60), at 0.3 both kites.
+EMBEDDINGS = {
+    "kite-0001_0000000_0000060": (1.0, 0.0, 0.0),
+    "kite-0001_0000060_0000120": (1.0, 0.25, 0.0),
+    "city-0002_0000000_0000060": (1.0, 0.0, 0.8),
+}
+EPS = [0.01, 0.05, 0.3]
 PROMPT = "Describe the video in detail."
 WAIT_S = 120.0  # start-up of a Python process on a loaded machine
 
@@ -79,6 +89,8 @@ def make_output(root: Path, runs: Path) -> Path:
             layout.write_bytes(window.preview_path, animated_webp(frames, fps=1.0))
             task.windows.append(window)
         task.caption = " ".join(captions)
+        vector = np.asarray(EMBEDDINGS[clip_id], dtype=np.float32)
+        task.embedding = vector / np.linalg.norm(vector)
         writer.process_data([task])
     for clip_id, by, why in (
         ("city-0002_0000060_0000120", "motion", "motion_global_mean 0.0001 < 0.00098"),
@@ -94,6 +106,25 @@ def make_output(root: Path, runs: Path) -> Path:
     save_run(run, {"pipeline": "video-split", "outputs_path": str(out)}, "log\n")
     (run.folder / "report.html").write_text("<html><body>the run's report</body></html>")
     return out
+
+
+def dedup_and_shard(root: Path, split: Path) -> tuple[Path, Path]:
+    """Run video-dedup (eps 0.01, 0.05, 0.3) and video-shard (at eps 0.05) on `split`."""
+    from cosmos_curate.pipelines.video.dedup.pipeline import VideoDedupOptions, dedup_videos
+    from cosmos_curate.pipelines.video.shard.pipeline import VideoShardOptions, shard_videos
+
+    dedup, shards = root / "dedup", root / "shards"
+    dedup_videos(
+        VideoDedupOptions(input_path=str(split), output_path=str(dedup), n_clusters=1, eps=EPS,
+                          workers_per_stage=1),
+        metrics_port=None,
+    )  # fmt: skip
+    shard_videos(
+        VideoShardOptions(input_path=str(split), output_path=str(shards), dedup_path=str(dedup),
+                          eps=0.05, workers_per_stage=1),
+        metrics_port=None,
+    )  # fmt: skip
+    return dedup, shards
 
 
 @attrs.define

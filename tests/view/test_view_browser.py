@@ -1,12 +1,15 @@
-"""`curate view` in real headless Chromium: the page's script renders the grid and a search."""
+"""`curate view` in real headless Chromium: grid, search, a clip's player seeking, dedup pairs."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+import pytest
 from tests.report.browser import load_url
-from tests.view._output import Viewer, make_output
+from tests.view._output import EMBEDDINGS, Viewer, dedup_and_shard, make_output
+
+KITE0, KITE60, CITY = EMBEDDINGS
 
 
 def test_grid_and_caption_search_render_in_chromium(tmp_path: Path) -> None:
@@ -31,5 +34,40 @@ def test_grid_and_caption_search_render_in_chromium(tmp_path: Path) -> None:
         assert 'value="pebble"' in found.dom  # the query stays in the page's search box
         dropped = load_url(served.base() + "dropped?reason=motion", tmp_path / "profile")
         assert "motion: motion_global_mean 0.0001 &lt; 0.00098" in dropped.dom
+    finally:
+        assert served.stop() == 130
+
+
+def test_a_clip_loads_and_seeks_in_chromium(tmp_path: Path) -> None:
+    """The clip page's <video> loads its mp4 and seeks to the URL's ?t= (reached: 'seeked')."""
+    runs = tmp_path / "runs"
+    served = Viewer.start(make_output(tmp_path, runs), runs)
+    try:
+        page = load_url(served.base() + "clip/kite-0001_0000000_0000060?t=2.5", tmp_path / "p")
+        player = re.search(r"<video [^>]*id=\"player\"[^>]*>", page.dom)
+        assert player is not None, page.dom[-3000:]
+        assert 'data-duration="4"' in player.group(0), player.group(0)  # the 4 s sample mp4
+        assert 'data-seeked="2.5"' in player.group(0), player.group(0)
+        assert "data-error" not in player.group(0)
+    finally:
+        assert served.stop() == 130
+
+
+@pytest.mark.integration
+def test_dedup_pair_at_a_chosen_eps_in_chromium(
+    ray_cluster: dict[str, object], tmp_path: Path
+) -> None:
+    """At eps 0.05 the page pairs kite-0 with kite-60; at 0.3 kite-60 with city too."""
+    runs = tmp_path / "runs"
+    dedup, _ = dedup_and_shard(tmp_path, make_output(tmp_path, runs))
+    served = Viewer.start(dedup, runs)
+    try:
+        pair = re.compile(r'class="pair" data-removed="([^"]+)" data-of="([^"]+)"')
+        page = load_url(served.base() + "dedup?eps=0.05", tmp_path / "p")
+        assert pair.findall(page.dom) == [(KITE0, KITE60)], page.dom[-3000:]
+        assert "cosine 0.9701" in page.dom and "keeps 2, removes 1 of 3" in page.dom
+        page = load_url(served.base() + "dedup?eps=0.3", tmp_path / "p")
+        assert pair.findall(page.dom) == [(KITE0, KITE60), (KITE60, CITY)], page.dom[-3000:]
+        assert 'id="eps-slider"' in page.dom and 'value="2"' in page.dom
     finally:
         assert served.stop() == 130

@@ -21,6 +21,8 @@ Examples:
   curate view clips/                  the output of `curate pipeline run video-split`
   curate view clips/ --port 0 --open  a free port, opened in the browser
   curate view clips/ --host 0.0.0.0   reachable from other machines (the URL has a token)
+  curate view dedup/                  a video-dedup output, with the split its run read
+  curate view shards/ --split clips/  a video-shard output, with the split named
 """
 
 
@@ -28,7 +30,8 @@ def view(
     path: Annotated[
         Path,
         typer.Argument(
-            help="The output folder of a video-split or image-annotate run.",
+            help="The output folder of a video-split, image-annotate, video-dedup or "
+            "video-shard run.",
             show_default=False,
             metavar="PATH",
         ),
@@ -40,18 +43,28 @@ def view(
         str,
         typer.Option("--host", help="Address to bind; any other than 127.0.0.1 asks for a token."),
     ] = "127.0.0.1",
+    split: Annotated[
+        Path | None,
+        typer.Option(
+            "--split",
+            help="For a dedup or shard output: the split output it came from "
+            "(default: the input path its run recorded).",
+            show_default=False,
+        ),
+    ] = None,
     open_page: Annotated[
         bool, typer.Option("--open", help="Open the page in the default browser.")
     ] = False,
 ) -> None:
     """Review an output (clips, captions, scores, dropped clips, failures) in a browser."""
-    from cosmos_curate.view import build_index, create_app
+    from cosmos_curate.view import create_app, open_output
     from cosmos_curate.view.server import bind, needs_token, serve, url_of
 
     sock = bind(host, port)
     try:
         started = time.monotonic()
-        index = build_index(path.expanduser())
+        opened = open_output(path, split)
+        index = opened.index
         token = secrets.token_urlsafe(18) if needs_token(host) else None
         url = url_of(sock, token)
         out.print(url, soft_wrap=True, highlight=False)
@@ -61,7 +74,7 @@ def view(
         )
         if open_page:
             webbrowser.open(url)
-        serve(create_app(index, token), sock)
+        serve(create_app(opened, token), sock)
     finally:
         sock.close()
 

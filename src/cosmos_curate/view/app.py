@@ -3,7 +3,10 @@
 `/` and `/clip/<id>` are the page (its script asks the JSON routes); `/api/items` is the
 grid (query parameters as `Query`), `/api/item/<id>` one item's record, `/api/failures`
 the run's failure records, `/files/<path>` a file under the output (HTTP range requests
-for seeking), `/report` the run's report page. Only GET and HEAD exist: nothing writes.
+for seeking), `/report` the run's report page. With a dedup output, `/api/dedup` is what an
+eps keeps and removes; with a shard output, `/api/shards` its buckets and tars,
+`/api/tar/<path>` a tar's samples and `/member/<path>?name=` one member's bytes (ranges
+too). Only GET and HEAD exist: nothing writes.
 """
 
 from __future__ import annotations
@@ -22,16 +25,13 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cosmos_curate.core.interfaces.results import read_failure_records
+from cosmos_curate.view.extras import DedupRoutes, ShardRoutes
 from cosmos_curate.view.index import SCORES, OutputIndex, Row
-from cosmos_curate.view.paths import find_report, inside
+from cosmos_curate.view.outputs import Opened
+from cosmos_curate.view.paths import find_report, inside, not_found
 from cosmos_curate.view.query import Query, run_query
 
 TOKEN_COOKIE = "curate_view_token"
-
-
-def not_found() -> Response:
-    """The answer for anything not served: missing, outside the output, or refused."""
-    return Response("not found\n", status_code=404, media_type="text/plain")
 
 
 class TokenGate:
@@ -90,9 +90,10 @@ def row_json(row: Row) -> dict[str, Any]:
 class ViewRoutes:
     """The route handlers over one index."""
 
-    def __init__(self, index: OutputIndex) -> None:
-        self.index = index
-        self.report_path = find_report(index.root)
+    def __init__(self, opened: Opened) -> None:
+        self.index = opened.index
+        self.views = {"dedup": opened.dedup is not None, "shards": opened.shards is not None}
+        self.report_path = find_report(self.index.root)
 
     async def page(self, request: Request) -> Response:
         return HTMLResponse(_static("index.html"))
@@ -118,6 +119,7 @@ class ViewRoutes:
                 "reasons": page.reasons,
                 "kept": len(self.index.rows) - sum(page.reasons.values()),
                 "has_report": self.report_path is not None,
+                "views": self.views,
                 "items": [row_json(r) for r in page.rows],
             }
         )
@@ -158,12 +160,30 @@ class ViewRoutes:
         return not_found() if self.report_path is None else FileResponse(self.report_path)
 
 
-def create_app(index: OutputIndex, token: str | None = None) -> Starlette:
-    """The app serving `index`; with `token`, every request must carry it."""
-    routes = ViewRoutes(index)
+def create_app(opened: Opened | OutputIndex, token: str | None = None) -> Starlette:
+    """The app serving `opened`; with `token`, every request must carry it."""
+    opened = opened if isinstance(opened, Opened) else Opened(opened)
+    routes = ViewRoutes(opened)
     get = ["GET", "HEAD"]
+    extra: list[Route] = []
+    if opened.dedup is not None:
+        dedup = DedupRoutes(opened.dedup, opened.index, row_json)
+        extra += [
+            Route("/dedup", routes.page, methods=get),
+            Route("/api/dedup", dedup.eps_view, methods=get),
+        ]
+    if opened.shards is not None:
+        shards = ShardRoutes(opened.shards)
+        extra += [
+            Route("/shards", routes.page, methods=get),
+            Route("/tar/{path:path}", routes.page, methods=get),
+            Route("/api/shards", shards.buckets, methods=get),
+            Route("/api/tar/{path:path}", shards.tar, methods=get),
+            Route("/member/{path:path}", shards.member, methods=get),
+        ]
     return Starlette(
         routes=[
+            *extra,
             Route("/", routes.page, methods=get),
             Route("/clip/{item_id:path}", routes.page, methods=get),
             Route("/dropped", routes.page, methods=get),

@@ -10,8 +10,15 @@ from __future__ import annotations
 import json
 from pathlib import Path, PurePosixPath
 
+from starlette.responses import Response
+
 from cosmos_curate.core.runs.find import find_runs
 from cosmos_curate.report import REPORT_FILE
+
+
+def not_found() -> Response:
+    """The answer for anything not served: missing, outside the output, or refused."""
+    return Response("not found\n", status_code=404, media_type="text/plain")
 
 
 def inside(root: Path, relative: str) -> Path | None:

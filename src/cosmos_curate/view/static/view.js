@@ -103,7 +103,6 @@ async function showGrid(dropped) {
   if (dropped) query.set("view", "dropped");
   const data = await getJSON(link("/api/items", query));
   document.getElementById("root").textContent = data.root + " (" + data.kind + ")";
-  document.getElementById("nav-report").hidden = !data.has_report;
   const grid = el("div", { class: "grid", id: "grid" });
   for (const item of data.items) grid.append(card(item, data.kind));
   main.replaceChildren(controls(data, dropped), pager(data), grid, pager(data));
@@ -118,13 +117,27 @@ function kv(rows) {
   return table;
 }
 
+// A video that starts at `t` seconds (the URL's ?t=); its state is kept in data-* attributes
+// (duration once loaded, the time reached after a seek) so a link to a moment can be checked.
+function playerAt(src, t) {
+  // with a start time, the clip is fetched ahead so the seek lands in buffered data
+  const video = el("video", { id: "player", src: src, controls: "", preload: t === null ? "metadata" : "auto" });
+  video.addEventListener("loadedmetadata", () => {
+    video.dataset.duration = String(video.duration);
+    if (t !== null && Number.isFinite(Number(t))) video.currentTime = Number(t);
+  });
+  video.addEventListener("seeked", () => { video.dataset.seeked = String(video.currentTime); });
+  video.addEventListener("error", () => { video.dataset.error = String(video.error && video.error.code); });
+  return video;
+}
+
 async function showItem(id) {
   const data = await getJSON(link("/api/item/" + encodeURIComponent(id)));
   const r = data.record;
   const span = r.span || {};
   const player = data.media
     ? (r.image_path ? el("img", { src: data.media, style: "max-width:100%" })
-      : el("video", { id: "player", src: data.media, controls: "", preload: "metadata" }))
+      : playerAt(data.media, params.get("t")))
     : el("p", { class: "muted" }, "no video was kept for this clip");
   const facts = kv([
     ["status", data.kept ? "kept" : "dropped by " + (r.filtered_by || "?") + (r.filter_reason ? ": " + r.filter_reason : "")],
@@ -170,16 +183,108 @@ async function showFailures() {
   main.replaceChildren(table);
 }
 
+function pairSide(label, clip, kind) {
+  return el("div", { class: "card side" },
+    el("a", { href: link("/clip/" + encodeURIComponent(clip.id)) }, thumb(clip, kind),
+      el("div", { class: "body" }, el("div", { class: "muted" }, label),
+        el("div", { class: "id" }, clip.id),
+        clip.caption ? el("div", { class: "caption" }, clip.caption) : null)));
+}
+
+async function showDedup() {
+  const query = new URLSearchParams(location.search);
+  query.delete("token");
+  const data = await getJSON(link("/api/dedup", query));
+  document.getElementById("root").textContent = data.root + " (video-dedup)";
+  const go = (eps, cluster) => {
+    const q = { eps: String(eps) };
+    if (cluster !== null && cluster !== undefined) q.cluster = String(cluster);
+    return link("/dedup", q);
+  };
+  const at = data.eps_values.indexOf(data.eps);
+  const slider = el("input", { type: "range", id: "eps-slider", min: "0", max: String(data.eps_values.length - 1), step: "1", value: String(at) });
+  slider.addEventListener("change", () => { location.href = go(data.eps_values[Number(slider.value)], data.cluster); });
+  const marks = el("span", { class: "muted" }, data.eps_values.map((v) => (v === data.eps ? "[" + v + "]" : String(v))).join("  "));
+  const run = data.run_counts && data.run_counts[String(data.eps)];
+  const counts = el("p", { id: "dedup-counts" },
+    "eps " + data.eps + " (removed when similarity > " + Number(data.threshold).toPrecision(4) + "): keeps " + data.kept +
+    ", removes " + data.removed + " of " + data.total + " embedded clips" + (run ? " (the run wrote: kept " + run.kept + ", removed " + run.removed + ")" : ""));
+  const clusters = el("table", { id: "clusters" }, el("tr", {}, el("th", {}, "cluster"), el("th", {}, "clips"), el("th", {}, "removed at this eps")));
+  for (const c of data.clusters) {
+    clusters.append(el("tr", { class: c.cluster === data.cluster ? "here" : null },
+      el("td", {}, el("a", { href: go(data.eps, c.cluster) }, String(c.cluster))), el("td", {}, String(c.size)), el("td", {}, String(c.removed))));
+  }
+  const pairs = el("div", { id: "pairs" });
+  for (const p of data.pairs) {
+    pairs.append(el("div", { class: "pair", "data-removed": p.removed.id, "data-of": p.duplicate_of.id },
+      pairSide("removed", p.removed, "video-split"),
+      el("div", { class: "similarity" }, "cosine " + Number(p.similarity).toFixed(4), el("br"), "cluster " + p.cluster),
+      pairSide("duplicate of (kept at this eps unless also listed)", p.duplicate_of, "video-split")));
+  }
+  if (!data.pairs.length) pairs.append(el("p", { class: "muted", id: "no-pairs" }, "This eps removes no clip" + (data.cluster !== null ? " in this cluster." : ".")));
+  const title = el("h2", {}, data.cluster !== null ? "Cluster " + data.cluster + " " : "", data.cluster !== null ? el("a", { href: go(data.eps, null) }, "(all clusters)") : null);
+  main.replaceChildren(el("div", { class: "controls" }, el("label", { for: "eps-slider" }, "eps "), slider, " ", marks),
+    counts, title, el("div", { class: "dedup" }, el("div", {}, el("h3", {}, "Clusters"), clusters),
+      el("div", {}, el("h3", {}, data.pairs_total + " removed near-duplicates, most similar first"), pairs)));
+}
+
+function bytes(n) {
+  return n >= 1048576 ? (n / 1048576).toFixed(1) + " MiB" : n >= 1024 ? (n / 1024).toFixed(1) + " KiB" : n + " B";
+}
+
+async function showShards() {
+  const data = await getJSON(link("/api/shards"));
+  document.getElementById("root").textContent = data.root + " (video-shard)";
+  const facts = kv([["samples", data.samples], ["complete", data.complete ? "yes" : "no: missing " + (data.missing_tars || []).join(", ")],
+    ["clips found", data.clips_found], ["removed by dedup", data.dedup ? data.clips_removed_by_dedup + " (eps " + data.dedup.eps + ")" : null],
+    ["clips not written", data.clips_not_written]]);
+  const buckets = el("div", { id: "buckets" });
+  for (const b of data.buckets) {
+    const tars = el("table", { class: "tars" }, el("tr", {}, el("th", {}, "tar"), el("th", {}, "size")));
+    for (const t of b.tars) tars.append(el("tr", {}, el("td", {}, el("a", { href: link("/tar/" + t.path) }, t.path)), el("td", {}, bytes(t.bytes))));
+    buckets.append(el("div", { class: "bucket", "data-bucket": b.name },
+      el("h3", {}, b.name), el("p", { class: "muted" }, b.samples + " samples in " + b.tars.length + " of " + b.tars_planned + " planned tars"), tars));
+  }
+  main.replaceChildren(facts, buckets);
+}
+
+async function showTar(path) {
+  const data = await getJSON(link("/api/tar/" + path));
+  document.getElementById("root").textContent = path + " (" + bytes(data.bytes) + ")";
+  const member = (name) => link("/member/" + path, { name: name });
+  const list = el("div", { id: "samples" });
+  for (const s of data.samples) {
+    const mp4 = s.members.find((m) => m.ext === "mp4");
+    const names = el("ul", {});
+    for (const m of s.members) names.append(el("li", {}, el("a", { href: member(m.name) }, m.name), " " + bytes(m.size)));
+    list.append(el("div", { class: "card sample", "data-key": s.key },
+      mp4 ? el("video", { class: "thumb", src: member(mp4.name), controls: "", preload: "metadata" }) : null,
+      el("div", { class: "body" }, el("div", { class: "id" }, s.key), names)));
+  }
+  main.replaceChildren(el("p", {}, el("a", { href: link("/shards") }, "← buckets"), " · " + data.samples.length + " samples"), el("div", { class: "grid" }, list));
+}
+
+async function showViews() {
+  const data = await getJSON(link("/api/items", { per: "1" }));
+  document.getElementById("nav-report").hidden = !data.has_report;
+  document.getElementById("nav-dedup").hidden = !data.views.dedup;
+  document.getElementById("nav-shards").hidden = !data.views.shards;
+}
+
 async function route() {
   const path = location.pathname;
   for (const a of document.querySelectorAll("nav a")) {
     a.href = link(a.getAttribute("href").split("?")[0]);
   }
-  const current = path === "/" ? "nav-kept" : path === "/dropped" ? "nav-dropped" : path === "/failures" ? "nav-failures" : null;
-  if (current) document.getElementById(current).classList.add("current");
+  const named = { "/": "nav-kept", "/dropped": "nav-dropped", "/failures": "nav-failures", "/dedup": "nav-dedup", "/shards": "nav-shards" };
+  if (named[path]) document.getElementById(named[path]).classList.add("current");
   try {
+    await showViews();
     if (path.startsWith("/clip/")) await showItem(decodeURIComponent(path.slice(6)));
     else if (path === "/failures") await showFailures();
+    else if (path === "/dedup") await showDedup();
+    else if (path === "/shards") await showShards();
+    else if (path.startsWith("/tar/")) await showTar(path.slice(5));
     else await showGrid(path === "/dropped");
   } catch (error) {
     main.replaceChildren(el("p", { class: "reason", id: "error" }, String(error)));
