@@ -25,18 +25,46 @@ def color(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
 
 
-def _layout(title: str, y_title: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "title": {"text": title, "font": {"size": 15}},
+PLOT_PX = 230
+"""Height of a chart's plot area, in pixels."""
+LEGEND_ENTRY_PX = 20
+LEGEND_TITLE_LINE_PX = 22
+MARGIN = {"l": 60, "r": 20, "t": 6, "b": 45}
+
+
+def _figure(title: str, y_title: str, data: list[Figure], **extra: Any) -> Figure:
+    """The chart, its legend above the plot area with the title (lines split by `<br>`,
+    each short enough for a chart a third of a page wide) as the legend's heading.
+
+    The legend sits in a band at the top of the figure that Plotly reserves for it (the plot
+    area shrinks to make room, never the legend onto the axes), and the figure is tall enough
+    for one entry per row, the most a narrow column wraps it to, so the plot area keeps at
+    least `PLOT_PX` whatever the page's width.
+    """
+    entries = sum(1 for trace in data if trace.get("showlegend", True))
+    lines = title.count("<br>") + 1
+    legend_px = LEGEND_TITLE_LINE_PX * lines + LEGEND_ENTRY_PX * entries
+    layout = {
         "xaxis": {"title": {"text": "seconds since start"}, "rangemode": "tozero"},
         "yaxis": {"title": {"text": y_title}, "rangemode": "tozero"},
-        "height": 330,
-        "margin": {"l": 60, "r": 20, "t": 45, "b": 45},
-        "legend": {"orientation": "h", "y": -0.25},
+        "height": PLOT_PX + legend_px + MARGIN["t"] + MARGIN["b"],
+        "margin": MARGIN,
+        "showlegend": True,  # also for one trace: the legend carries the title
+        "legend": {
+            "orientation": "h",
+            "x": 0,
+            "xref": "container",
+            "xanchor": "left",
+            "y": 1,
+            "yanchor": "top",
+            "yref": "container",
+            "title": {"text": title, "side": "top", "font": {"size": 14}},
+        },
         "hovermode": "closest",
         "template": "plotly_white",
         **extra,
     }
+    return {"data": data, "layout": layout}
 
 
 def _line(name: str, xs: list[float], ys: list[float], index: int, **style: Any) -> Figure:
@@ -72,24 +100,27 @@ def throughput(series: RunSeries) -> Figure:
                 xs.append(round(after.t, 3))
                 ys.append(round(max(0.0, done) / dt, 3))
         data.append(_line(stage.name, xs, ys, index))
-    title = f"Throughput per stage (over {SMOOTH_S:g} s or more)"
-    return {"data": data, "layout": _layout(title, "tasks / s")}
+    return _figure(f"Throughput per stage (over {SMOOTH_S:g} s or more)", "tasks / s", data)
 
 
 def workers(series: RunSeries) -> Figure:
-    """Busy, live and target workers per stage, with the planner's decisions marked."""
+    """Busy, live and target workers per stage, with the planner's decisions marked.
+
+    One legend entry per stage (it shows and hides the stage's three lines together).
+    """
     xs, data = times(series), []
     for index, stage in enumerate(series.stages):
         busy = [p.value(index, "busy") for p in series.points]
         live = [_live(p, index) for p in series.points]
         target = [p.value(index, "target") for p in series.points]
-        data.append(_line(f"{stage.name} busy", xs, busy, index))
-        data.append(_line(f"{stage.name} live", xs, live, index, dash="dash", width=1))
-        data.append(_line(f"{stage.name} target", xs, target, index, dash="dot", width=1))
+        group = {"legendgroup": stage.name}
+        data.append({**_line(stage.name, xs, busy, index), **group})
+        for name, values, dash in (("live", live, "dash"), ("target", target, "dot")):
+            line = _line(f"{stage.name} {name}", xs, values, index, dash=dash, width=1)
+            data.append({**line, **group, "showlegend": False})
     data.extend(_event_markers(series))
-    layout = _layout("Workers per stage (busy, live, target); markers: planner decisions",
-                     "workers")  # fmt: skip
-    return {"data": data, "layout": layout}
+    title = "Workers per stage<br>busy: solid, live: dashed, target: dotted"
+    return _figure(title, "workers", data)
 
 
 def _live(point: Point, index: int) -> float:
@@ -137,7 +168,7 @@ def queues(series: RunSeries) -> Figure:
         _line(stage.name, xs, [p.value(i, "in_queue") for p in series.points], i)
         for i, stage in enumerate(series.stages)
     ]
-    return {"data": data, "layout": _layout("Input queue per stage", "tasks waiting")}
+    return _figure("Input queue per stage", "tasks waiting", data)
 
 
 def gpu_stages(series: RunSeries) -> list[int]:
@@ -164,9 +195,8 @@ def gpu_busy(series: RunSeries) -> Figure | None:
     ]
     data.append(_line(f"all {total:g} GPU(s)", xs, overall, len(stages), width=3))
     title = f"GPU busy share ({total:g} GPU(s) in the cluster)"
-    layout = _layout(title, "% of GPU time busy", yaxis={"range": [0, 105],
-                     "title": {"text": "% of GPU time busy"}})  # fmt: skip
-    return {"data": data, "layout": layout}
+    y_title = "% of GPU time busy"
+    return _figure(title, y_title, data, yaxis={"range": [0, 105], "title": {"text": y_title}})
 
 
 def cpu(series: RunSeries) -> Figure:
@@ -176,7 +206,7 @@ def cpu(series: RunSeries) -> Figure:
         _line(stage.name, xs, [p.value(i, "cpu_percent") for p in series.points], i)
         for i, stage in enumerate(series.stages)
     ]
-    return {"data": data, "layout": _layout("CPU per stage (100 = one core)", "% of a core")}
+    return _figure("CPU per stage (100 = one core)", "% of a core", data)
 
 
 def memory(series: RunSeries) -> Figure:
@@ -189,7 +219,7 @@ def memory(series: RunSeries) -> Figure:
     ]  # fmt: skip
     driver = [round(p.driver_rss / MIB, 1) for p in series.points]
     data.append(_line("driver", xs, driver, len(series.stages), dash="dash"))
-    return {"data": data, "layout": _layout("Memory (resident)", "MiB")}
+    return _figure("Memory (resident)", "MiB", data)
 
 
 def all_figures(series: RunSeries) -> list[tuple[str, Figure | None]]:
