@@ -5,7 +5,8 @@
   between neighbours (0.65, 0.88, 1.16, 1.55 as upstream), widths above 10x height excluded;
 - duration: [5, 10), [10, 30), [30, inf) seconds; shorter clips fit no bucket.
 All three lists are options. A bucket's folder is
-`resolution_<r>/aspect_ratio_<w>_<h>/duration_<lo>_<hi>`.
+`resolution_<r>/aspect_ratio_<w>_<h>/duration_<lo>_<hi>`; a still image (no duration) is
+bucketed by the first two only: `resolution_<r>/aspect_ratio_<w>_<h>`.
 """
 
 from __future__ import annotations
@@ -72,18 +73,22 @@ class BucketSpec:
                 return f"{_num(lo)}_{_num(hi)}"
         return f"{_num(edges[-1])}_inf"
 
-    def bucket_of(self, width: int, height: int, duration_s: float) -> tuple[str | None, str]:
-        """`(bucket folder, "")`, or `(None, reason)` with reason `size`, `aspect` or `duration`."""
+    def bucket_of(
+        self, width: int, height: int, duration_s: float | None
+    ) -> tuple[str | None, str]:
+        """`(bucket folder, "")`, or `(None, reason)` with reason `size`, `aspect` or `duration`.
+
+        `duration_s` None (a still image): no duration level.
+        """
         if width <= 0 or height <= 0:
             return None, "size"
         aspect = self._aspect(width, height)
         if aspect is None:
             return None, "aspect"
+        shape = f"resolution_{self._resolution(width, height)}/aspect_ratio_{aspect[0]}_{aspect[1]}"
+        if duration_s is None:
+            return shape, ""
         duration = self._duration(duration_s)
         if duration is None:
             return None, "duration"
-        resolution = self._resolution(width, height)
-        return (
-            f"resolution_{resolution}/aspect_ratio_{aspect[0]}_{aspect[1]}/duration_{duration}",
-            "",
-        )
+        return f"{shape}/duration_{duration}", ""

@@ -2,7 +2,9 @@
 
 Reads `extraction/pruned_eps_<eps>/` when the dedup run wrote that eps, else applies the
 rule (`similarity > 1 - eps`) to the full tables in `extraction/semdedup_pruning_tables/`,
-so any eps works without rerunning dedup. A path with neither is an error.
+so any eps works without rerunning dedup. `image-dedup`'s exact duplicates
+(`extraction/exact_duplicates.parquet`) are removed at every eps. A path with none of these
+is an error.
 """
 
 from __future__ import annotations
@@ -22,8 +24,37 @@ def _parquets(folder: str, inputs: StorageOptions) -> list[str]:
     return [storage.join(folder, r) for r, _ in listed if r.endswith(".parquet")]
 
 
-def removed_ids(dedup_path: str, eps: float, inputs: StorageOptions) -> set[str]:
-    """Ids of the clips the dedup output marks as duplicates at `eps` (read with `inputs`)."""
+EXACT_TABLE = "exact_duplicates.parquet"
+"""Under `extraction/`: items whose bytes another kept item has (`id`, `duplicate_of`, ...)."""
+
+
+def exact_table_path(dedup_path: str) -> str:
+    """Where a dedup output lists its exact duplicates."""
+    return storage.join(dedup_path, "extraction", EXACT_TABLE)
+
+
+def _exact_ids(dedup_path: str, inputs: StorageOptions) -> set[str] | None:
+    path = exact_table_path(dedup_path)
+    if not storage.exists(path, inputs):
+        return None
+    table = tables.read_parquet_bytes(storage.read_bytes(path, inputs), ["id"])
+    return set(table.column("id").to_pylist())
+
+
+def removed_ids(
+    dedup_path: str, eps: float, inputs: StorageOptions, producer: str = "video-dedup"
+) -> set[str]:
+    """Ids of the items the dedup output marks as duplicates at `eps` (read with `inputs`).
+
+    `producer`: the dedup pipeline an error message tells the user to run.
+    """
+    exact = _exact_ids(dedup_path, inputs)
+    return (exact or set()) | _semantic_ids(dedup_path, eps, inputs, producer, exact is not None)
+
+
+def _semantic_ids(
+    dedup_path: str, eps: float, inputs: StorageOptions, producer: str, optional: bool
+) -> set[str]:
     files = _parquets(pruned_dir(dedup_path, eps), inputs)
     if files:
         found: set[str] = set()
@@ -35,10 +66,12 @@ def removed_ids(dedup_path: str, eps: float, inputs: StorageOptions) -> set[str]
             )
         return found
     full = _parquets(storage.join(dedup_path, "extraction", "semdedup_pruning_tables"), inputs)
+    if not full and optional:  # an exact-only dedup run
+        return set()
     if not full:
         msg = (
             f"--dedup-path {dedup_path} holds no pruning tables (extraction/...): "
-            "run `curate pipeline run video-dedup` first"
+            f"run `curate pipeline run {producer}` first"
         )
         raise DedupPathError(msg)
     found = set()

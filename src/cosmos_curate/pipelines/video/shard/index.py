@@ -9,7 +9,8 @@ how many kept clips no tar holds (`clips_not_written`, by reason; the list is `n
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cosmos_curate.core.storage import StorageOptions
 from cosmos_curate.pipelines.video.dedup import storage
@@ -17,10 +18,25 @@ from cosmos_curate.pipelines.video.shard import left_out
 from cosmos_curate.pipelines.video.shard.plan import ShardPlan, TarPlan
 
 if TYPE_CHECKING:
-    from cosmos_curate.pipelines.video.shard.options import VideoShardOptions
     from cosmos_curate.pipelines.video.shard.stages import TarTask
 
 DATA_KEYS = ["mp4", "json", "npy", "txt"]
+
+
+class IndexOptions(Protocol):
+    """The options the indexes record (video-shard's and image-shard's have them)."""
+
+    output_path: str
+    max_tars_per_part: int
+    dedup_path: str | None
+    eps: float
+
+    @property
+    def output_storage(self) -> StorageOptions:
+        """How the output is reached."""
+
+    def model_dump(self, *, mode: str) -> dict[str, Any]:
+        """The options as JSON."""
 
 
 def _write_json(path: str, data: Any, outputs: StorageOptions) -> None:
@@ -28,16 +44,18 @@ def _write_json(path: str, data: Any, outputs: StorageOptions) -> None:
 
 
 def write_indexes(
-    options: VideoShardOptions,
+    options: IndexOptions,
     plan: ShardPlan,
     *,
+    noun: str = "clips",
+    data_keys: Sequence[str] = DATA_KEYS,
     clips_found: int,
     removed_by_dedup: int,
     written: list[TarTask],
     not_written: list[left_out.LeftOut],
     run_info: dict[str, Any],
 ) -> dict[str, Any]:
-    """Write every index file; returns the `index.json` content."""
+    """Write every index file; returns the `index.json` content (counts named `<noun>_...`)."""
     root, outputs = options.output_path, options.output_storage
     existing = {rel for rel, _ in storage.list_files(root, outputs)}
     buckets: dict[str, list[TarPlan]] = {}
@@ -50,7 +68,7 @@ def write_indexes(
         done = [t for t in tars if t.path in existing]
         missing += [t.path for t in tars if t.path not in existing]
         wdinfo = {
-            "data_keys": DATA_KEYS,
+            "data_keys": list(data_keys),
             "chunk_size": options.max_tars_per_part,
             "data_list": [t.relative_path for t in done],
             "root": storage.join(root, bucket),
@@ -73,12 +91,12 @@ def write_indexes(
         "complete": not missing,
         "missing_tars": missing,
         "buckets": entries,
-        "clips_found": clips_found,
-        "clips_removed_by_dedup": removed_by_dedup,
-        "clips_unbucketed": plan.unbucketed,
-        "clips_dropped_small_shards": plan.dropped_small,
-        "clips_not_written": len(not_written),
-        "clips_not_written_by_reason": left_out.counts(not_written),
+        f"{noun}_found": clips_found,
+        f"{noun}_removed_by_dedup": removed_by_dedup,
+        f"{noun}_unbucketed": plan.unbucketed,
+        f"{noun}_dropped_small_shards": plan.dropped_small,
+        f"{noun}_not_written": len(not_written),
+        f"{noun}_not_written_by_reason": left_out.counts(not_written),
         "not_written_list": storage.join(root, left_out.FILE_NAME),
         "samples": sum(int(e["samples"]) for e in entries),
         "tars_written_this_run": sum(1 for t in written if not t.skipped_existing),

@@ -7,9 +7,11 @@ A clip kept after dedup is either in a tar or listed here (one JSON object a lin
 - `clip_path_refused`: its metadata names an mp4 outside the split output (a failure record too);
 - `unreadable`: its video's metadata or embeddings could not be read (a failure record too);
 - `tar_not_written`: the tar planned for it failed (a failure record too; a rerun retries it).
-The file is rewritten by every run, so it always describes the output as it is. The clips
-the shard itself leaves out (the first three reasons) also get one failure record each
-(`append_failure_records`), so the run exits 3 and the records' path is printed.
+`image-shard` writes the same list (`image_id` instead of `clip_id`; `image_path_refused`
+for an image file outside the input). The file is rewritten by every run, so it always
+describes the output as it is. The clips the shard itself leaves out (the first three
+reasons) also get one failure record each (`append_failure_records`), so the run exits 3
+and the records' path is printed.
 """
 
 from __future__ import annotations
@@ -30,9 +32,11 @@ FILE_NAME = "not_written.jsonl"
 SKIPPED_UNBUCKETED = "skipped_unbucketed"
 DROPPED_SMALL_SHARD = "dropped_small_shard"
 CLIP_PATH_REFUSED = "clip_path_refused"
+IMAGE_PATH_REFUSED = "image_path_refused"
 UNREADABLE = "unreadable"
 TAR_NOT_WRITTEN = "tar_not_written"
-RECORDED_BY_SHARD = (SKIPPED_UNBUCKETED, DROPPED_SMALL_SHARD, CLIP_PATH_REFUSED)
+PATH_REFUSED = (CLIP_PATH_REFUSED, IMAGE_PATH_REFUSED)
+RECORDED_BY_SHARD = (SKIPPED_UNBUCKETED, DROPPED_SMALL_SHARD, *PATH_REFUSED)
 """Reasons no stage wrote a failure record for: the shard writes one per clip."""
 
 
@@ -50,26 +54,38 @@ def counts(records: Iterable[LeftOut]) -> dict[str, int]:
     return dict(sorted(Counter(r.reason for r in records).items()))
 
 
-def write_list(output_path: str, records: Iterable[LeftOut], outputs: StorageOptions) -> str:
-    """Publish the list (sorted by clip id; empty when every kept clip is in a tar); its path."""
+def write_list(
+    output_path: str, records: Iterable[LeftOut], outputs: StorageOptions, id_key: str = "clip_id"
+) -> str:
+    """Publish the list (sorted by id; empty when every kept item is in a tar); its path."""
     path = storage.join(output_path, FILE_NAME)
     lines = [
-        json.dumps(attrs.asdict(r), sort_keys=True) + "\n"
+        json.dumps({id_key: r.clip_id, "reason": r.reason, "detail": r.detail}, sort_keys=True)
+        + "\n"
         for r in sorted(records, key=lambda r: (r.clip_id, r.reason))
     ]
     storage.write_bytes(path, "".join(lines).encode(), outputs)
     return path
 
 
-def append_failure_records(path: Path, records: Iterable[LeftOut]) -> None:
-    """One failure record per clip (`task_repr`: `clip <id>`), on disk before this returns."""
+def append_failure_records(
+    path: Path,
+    records: Iterable[LeftOut],
+    *,
+    kind: str = "clip",
+    stages: tuple[str, str] = ("ReadClipInfoStage", "video-shard plan"),
+) -> None:
+    """One failure record per item (`task_repr`: `<kind> <id>`), on disk before this returns.
+
+    `stages`: the stage named by a refused path's record, and by the others'.
+    """
     lines = [
         FailureRecord(
-            "ReadClipInfoStage" if r.reason == CLIP_PATH_REFUSED else "video-shard plan",
+            stages[0] if r.reason in PATH_REFUSED else stages[1],
             f"{r.reason}: {r.detail}",
             "",
             1,
-            f"clip {r.clip_id}",
+            f"{kind} {r.clip_id}",
         ).to_json()
         + "\n"
         for r in records

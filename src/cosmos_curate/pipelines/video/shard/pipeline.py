@@ -17,7 +17,7 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cosmos_curate.core.interfaces.stage_interface import CuratorStageSpec
 from cosmos_curate.core.runs import failures_file, run_for
@@ -34,7 +34,10 @@ from cosmos_curate.pipelines.video.dedup.split_output import (
 )
 from cosmos_curate.pipelines.video.dedup.stages import stage_options
 from cosmos_curate.pipelines.video.shard import index, left_out
+from cosmos_curate.pipelines.video.shard.buckets import BucketSpec
 from cosmos_curate.pipelines.video.shard.dedup_filter import removed_ids
+from cosmos_curate.pipelines.video.shard.index import IndexOptions
+from cosmos_curate.pipelines.video.shard.kind import ShardKind
 from cosmos_curate.pipelines.video.shard.left_out import LeftOut
 from cosmos_curate.pipelines.video.shard.options import VideoShardOptions
 from cosmos_curate.pipelines.video.shard.plan import PlanSettings, ShardPlan, make_plan
@@ -44,6 +47,7 @@ from cosmos_curate.pipelines.video.shard.stages import (
     TarTask,
     WriteTarStage,
 )
+from cosmos_curate.pipelines.video.shard.tar_writer import samples
 from cosmos_curate.pipelines.video.storage import StoragePathError
 
 MB = 1024 * 1024
@@ -52,6 +56,34 @@ log = logging.getLogger(__name__)
 
 class ShardPlanError(StoragePathError):
     """The output already holds shards planned from other inputs or options."""
+
+
+VIDEO = ShardKind(
+    "video-shard", "clips", "clip", "video", "video-dedup", left_out.CLIP_PATH_REFUSED,
+    tuple(index.DATA_KEYS), list_split_output, ReadClipInfoStage, samples,
+)  # fmt: skip
+
+
+class ShardSettings(IndexOptions, Protocol):
+    """The options a shard run reads (video-shard's and image-shard's have them)."""
+
+    input_path: str
+    target_tar_size_mb: float
+    drop_small_shards: bool
+    skip_unbucketed: bool
+    chunk_size: int
+    workers_per_stage: int | None
+
+    @property
+    def input_storage(self) -> StorageOptions:
+        """How the input is reached."""
+
+    @property
+    def min_clips_per_tar(self) -> int:
+        """See `--drop-small-shards`."""
+
+    def bucket_spec(self) -> BucketSpec:
+        """The bucket lists."""
 
 
 def describe_video_shard(options: VideoShardOptions) -> PipelineSketch:
@@ -100,7 +132,7 @@ def _check_plan(output_path: str, plan: ShardPlan, outputs: StorageOptions) -> N
     storage.write_bytes(path, json.dumps(data, indent=1).encode(), outputs)
 
 
-def _plan(options: VideoShardOptions, infos: list[ClipInfoTask]) -> ShardPlan:
+def _plan(options: ShardSettings, infos: list[ClipInfoTask]) -> ShardPlan:
     return make_plan(
         (e for t in infos for e in t.entries),
         PlanSettings(
@@ -115,13 +147,16 @@ def _plan(options: VideoShardOptions, infos: list[ClipInfoTask]) -> ShardPlan:
 
 
 def _write_tars(
-    options: VideoShardOptions, plan: ShardPlan, kept: list[VideoClips], runs: Runs
+    options: ShardSettings, kind: ShardKind, plan: ShardPlan, kept: list[VideoClips], runs: Runs
 ) -> list[TarTask]:
     """Write the planned tars that are not there yet; returns the write stage's outputs."""
     existing = {rel for rel, _ in storage.list_files(options.output_path, options.output_storage)}
-    by_video = {v.video_id: v for v in kept}
+    group_of = {c: v.video_id for v in kept for c in v.clip_ids}
+    by_group = {v.video_id: v for v in kept}
     todo = [
-        TarTask(t, _videos_of(t.clip_ids, by_video)) for t in plan.tars if t.path not in existing
+        TarTask(t, _groups_of(t.clip_ids, group_of, by_group))
+        for t in plan.tars
+        if t.path not in existing
     ]
     if not todo:
         return []
@@ -129,6 +164,7 @@ def _write_tars(
         WriteTarStage(
             (options.input_path, options.output_path),
             (options.input_storage, options.output_storage),
+            kind.samples,
         ),
         num_workers=options.workers_per_stage, **stage_options(),
     )  # fmt: skip
@@ -137,14 +173,18 @@ def _write_tars(
 
 
 def _not_written(
-    options: VideoShardOptions, plan: ShardPlan, infos: list[ClipInfoTask], kept: list[VideoClips]
+    options: ShardSettings,
+    refused: str,
+    plan: ShardPlan,
+    infos: list[ClipInfoTask],
+    kept: list[VideoClips],
 ) -> list[LeftOut]:
-    """Every kept clip that no tar holds now, with the reason."""
+    """Every kept item that no tar holds now, with the reason (`refused`: a path outside)."""
     existing = {rel for rel, _ in storage.list_files(options.output_path, options.output_storage)}
     known = {r.clip_id: r for r in plan.left_out}
     for task in infos:
         for clip_id, why in task.failed_clips:
-            known[clip_id] = LeftOut(clip_id, left_out.CLIP_PATH_REFUSED, why)
+            known[clip_id] = LeftOut(clip_id, refused, why)
     for tar in plan.tars:
         if tar.path not in existing:
             detail = f"{tar.path} was not written (see the failure records); a rerun retries it"
@@ -163,18 +203,27 @@ def _not_written(
 
 
 def _account(
-    options: VideoShardOptions, not_written: list[LeftOut], runs: Runs, failures_path: str
+    options: ShardSettings,
+    kind: ShardKind,
+    not_written: list[LeftOut],
+    runs: Runs,
+    failures_path: str,
 ) -> str:
-    """Publish the list; failure records for clips no other record covers; returns its path."""
-    path = left_out.write_list(options.output_path, not_written, options.output_storage)
+    """Publish the list; failure records for items no other record covers; returns its path."""
+    path = left_out.write_list(
+        options.output_path, not_written, options.output_storage, kind.id_key
+    )
     own = [r for r in not_written if r.reason in left_out.RECORDED_BY_SHARD]
-    left_out.append_failure_records(Path(failures_path), own)
+    read_stage = type(kind.read_stage(options.input_path, options.input_storage)).__name__
+    left_out.append_failure_records(
+        Path(failures_path), own, kind=kind.item, stages=(read_stage, f"{kind.pipeline} plan")
+    )
     runs.video_failures += len(own)  # counted with the runtime's records: exit 3
     if not_written:
         by_reason = ", ".join(f"{k}: {v}" for k, v in left_out.counts(not_written).items())
         log.warning(
-            "video-shard: %d kept clip(s) not written (%s), listed in %s",
-            len(not_written), by_reason, path,
+            "%s: %d kept %s not written (%s), listed in %s",
+            kind.pipeline, len(not_written), kind.noun, by_reason, path,
         )  # fmt: skip
     return path
 
@@ -185,30 +234,42 @@ def shard_videos(options: VideoShardOptions, **run_kwargs: Any) -> Any:
     Returns the run's result; its `num_failures` counts every failure record, including one
     per kept clip the plan leaves out (skipped, dropped, or its mp4 outside the input).
     """
+    return shard(options, VIDEO, run_kwargs)
+
+
+def shard(options: ShardSettings, kind: ShardKind, run_kwargs: dict[str, Any]) -> Any:
+    """A shard run of `kind` (see the module docstring); `run_kwargs` as `shard_videos`'."""
     started = time.monotonic()
     inputs = options.input_storage
-    videos = list_split_output(options.input_path, inputs)
-    removed = removed_ids(options.dedup_path, options.eps, inputs) if options.dedup_path else set()
+    videos = kind.list_groups(options.input_path, inputs)
+    removed = (
+        removed_ids(options.dedup_path, options.eps, inputs, kind.dedup_pipeline)
+        if options.dedup_path
+        else set()
+    )
     kept = [v.subset(c for c in v.clip_ids if c not in removed) for v in videos]
     kept = [v for v in kept if v.clip_ids]
-    run = run_for("video-shard", run_kwargs.get("run_dir"))
+    run = run_for(kind.pipeline, run_kwargs.get("run_dir"))
     run_kwargs["run_dir"] = run.folder
     if run_kwargs.get("failures_path") is None:
         run_kwargs["failures_path"] = str(failures_file(run, options.output_path))
-    runs = Runs(run_kwargs)
+    runs = Runs(run_kwargs, kind=kind.group)
     stage = CuratorStageSpec(
-        ReadClipInfoStage(options.input_path, inputs), num_workers=options.workers_per_stage,
+        kind.read_stage(options.input_path, inputs), num_workers=options.workers_per_stage,
         **stage_options(),
     )  # fmt: skip
-    infos = runs.run(_chunks(kept, options.chunk_size), [stage], "ReadClipInfoStage")
+    read_name = type(stage.stage).__name__
+    infos = runs.run(_chunks(kept, options.chunk_size), [stage], read_name)
     plan = _plan(options, infos)
     _check_plan(options.output_path, plan, options.output_storage)
-    written = _write_tars(options, plan, kept, runs)
-    not_written = _not_written(options, plan, infos, kept)
-    _account(options, not_written, runs, str(run_kwargs["failures_path"]))
+    written = _write_tars(options, kind, plan, kept, runs)
+    not_written = _not_written(options, kind.refused, plan, infos, kept)
+    _account(options, kind, not_written, runs, str(run_kwargs["failures_path"]))
     index.write_indexes(
         options,
         plan,
+        noun=kind.noun,
+        data_keys=kind.data_keys,
         clips_found=sum(len(v.clip_ids) for v in videos),
         removed_by_dedup=len(removed & {c for v in videos for c in v.clip_ids}),
         written=written,
@@ -223,10 +284,12 @@ def shard_videos(options: VideoShardOptions, **run_kwargs: Any) -> Any:
     return runs.combined_result()
 
 
-def _videos_of(clip_ids: tuple[str, ...], by_video: dict[str, VideoClips]) -> list[VideoClips]:
-    from cosmos_curate.pipelines.video.dedup.split_output import video_id_of
-
+def _groups_of(
+    clip_ids: tuple[str, ...], group_of: dict[str, str], by_group: dict[str, VideoClips]
+) -> list[VideoClips]:
+    """The groups holding `clip_ids`, each cut down to those ids, in group-id order."""
     wanted: dict[str, list[str]] = {}
     for cid in clip_ids:
-        wanted.setdefault(video_id_of(cid), []).append(cid)
-    return [by_video[v].subset(ids) for v, ids in sorted(wanted.items()) if v in by_video]
+        if cid in group_of:
+            wanted.setdefault(group_of[cid], []).append(cid)
+    return [by_group[v].subset(ids) for v, ids in sorted(wanted.items())]

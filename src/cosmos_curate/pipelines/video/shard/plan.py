@@ -35,7 +35,8 @@ class ClipEntry:
     video_id: str
     width: int
     height: int
-    duration_s: float
+    duration_s: float | None
+    """None for a still image (bucketed without a duration level)."""
     num_bytes: int
 
 

@@ -15,6 +15,7 @@ from cosmos_curate.core.interfaces.stage_interface import (
 from cosmos_curate.core.storage import StorageOptions
 from cosmos_curate.pipelines.video.dedup import storage
 from cosmos_curate.pipelines.video.dedup.split_output import VideoClips, read_video_embeddings
+from cosmos_curate.pipelines.video.shard.kind import SamplesFn
 from cosmos_curate.pipelines.video.shard.plan import ClipEntry, TarPlan
 from cosmos_curate.pipelines.video.shard.split_paths import OutsideSplitOutputError, resolve_inside
 from cosmos_curate.pipelines.video.shard.tar_writer import (
@@ -115,14 +116,19 @@ class ReadClipInfoStage(CuratorStage[ClipInfoTask, ClipInfoTask]):
 class WriteTarStage(CuratorStage[TarTask, TarTask]):
     """Writes a planned tar unless a finished one is already there (a resumed run).
 
-    Reads clips with `stores`' input options, writes tars with its output options.
+    Reads items with `stores`' input options, writes tars with its output options; the
+    tar's samples come from `samples` (a split output's clips unless given).
     """
 
     def __init__(
-        self, paths: tuple[str, str], stores: tuple[StorageOptions, StorageOptions]
+        self,
+        paths: tuple[str, str],
+        stores: tuple[StorageOptions, StorageOptions],
+        samples_fn: SamplesFn = samples,
     ) -> None:
         self.input_path, self.output_path = paths
         self.inputs, self.outputs = stores
+        self.samples_fn = samples_fn
 
     @property
     def resources(self) -> CuratorStageResource:
@@ -142,6 +148,8 @@ class WriteTarStage(CuratorStage[TarTask, TarTask]):
                 continue
             order = list(task.plan.clip_ids)
             task.samples_written, task.bytes_written = write_tar(
-                destination, samples(self.input_path, task.videos, order, self.inputs), self.outputs
+                destination,
+                self.samples_fn(self.input_path, task.videos, order, self.inputs),
+                self.outputs,
             )
         return tasks
