@@ -207,6 +207,10 @@ ROWS = [
         ("NoSuchStage", "WordCountStage")),
     Row("stage-save-rate", (*HW, "--stage-save", "WordCountStage", "--stage-save-sample-rate",
         "0"), ("--stage-save-sample-rate",)),
+    # profiles and traces: kinds checked, only http(s) endpoints, credentials never echoed
+    Row("profile-unknown", (*HW, "--profile", "cpu,disk"), ("--profile disk", "memory")),
+    Row("otlp-not-http", (*HW, "--otlp-endpoint", "ftp://user:pw@collector:4318"),
+        ("--otlp-endpoint ftp://collector:4318", "http://")),
     Row("replay-no-manifest", ("stage", "replay", "{tmp}", "--stage", "WordCountStage"),
         ("MANIFEST.txt", "{tmp}")),
     Row("replay-no-run", ("stage", "replay", "nosuchrun", "--stage", "S"), ("nosuchrun",)),

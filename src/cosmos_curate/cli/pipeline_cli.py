@@ -153,6 +153,18 @@ _RUN_PARAMETERS = [
         "Share (0-1] of the --stage-save stages' calls saved, evenly spaced (default 1: all).",
     ),
     _run_option(
+        "profile", str | None, None,
+        "Profile every stage's workers: cpu (pyinstrument), memory (tracemalloc), gpu "
+        "(torch.profiler, stages that declare a GPU), or several: cpu,memory. Files in the "
+        "run folder's profiles/STAGE/; top functions in report.html.",
+    ),
+    _run_option(
+        "otlp_endpoint", str | None, None,
+        "Send one OpenTelemetry span per task per stage (queue wait, process time, retries, "
+        "worker, node, run id) over OTLP/HTTP to this http(s) URL, e.g. "
+        "http://127.0.0.1:4318 (headers: OTEL_EXPORTER_OTLP_HEADERS).",
+    ),
+    _run_option(
         "dry_run", bool, False,
         "Print the plan (stages, workers, weights, envs, inputs, outputs); start nothing.",
     ),

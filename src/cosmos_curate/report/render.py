@@ -14,7 +14,7 @@ from typing import Any
 
 from cosmos_curate.core.storage import publish_text
 from cosmos_curate.presentation.format import format_duration, format_rate
-from cosmos_curate.report import analysis, busy, charts
+from cosmos_curate.report import analysis, busy, charts, profile_card
 from cosmos_curate.report.series import RunSeries, read_series
 
 CHART_TITLES = {
@@ -84,6 +84,10 @@ def render_page(runs: list[RunSeries]) -> str:
         parts.append(_row(cells, columns))
     parts.append("<h2>Failures</h2>")
     parts.append(_row([_failures_card(run) for run in runs], columns))
+    profiles = profile_card.profiles_section(runs)
+    if profiles:  # only for profiled runs (`--profile`)
+        parts.append("<h2>Profiles</h2>")
+        parts.append(_row(profiles, columns))
     return _document(_title(runs), "\n".join(parts), figures)
 
 

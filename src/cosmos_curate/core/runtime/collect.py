@@ -31,6 +31,7 @@ from cosmos_curate.core.runtime.wire import CallReport, SetupReport, loads
 
 if TYPE_CHECKING:
     from cosmos_curate.core.runtime.stage_save import StageSaver
+    from cosmos_curate.core.runtime.tracing import TaskTracer
 
 logger = logging.getLogger(__name__)
 
@@ -47,10 +48,12 @@ def collect(
     timeout_s: float,
     *,
     saver: StageSaver | None = None,
+    tracer: TaskTracer | None = None,
 ) -> None:
     """Wait up to `timeout_s` for a call or setup to finish; handle every one that did.
 
-    `saver`: keeps sampled calls of the stages `--stage-save` names.
+    `saver`: keeps sampled calls of the stages `--stage-save` names; `tracer`: a span per
+    task of each call that came back (`--otlp-endpoint`).
     """
     pending = [*state.calls, *state.setups]
     if not pending:
@@ -62,7 +65,8 @@ def collect(
         ready.extend(more)
     for ref in ready:
         if ref in state.calls:
-            _finish_call(state, options, failures, ref, state.calls.pop(ref), saver=saver)
+            call = state.calls.pop(ref)
+            _finish_call(state, options, failures, ref, call, saver=saver, tracer=tracer)
         else:
             _finish_setup(state, options, ref, state.setups.pop(ref))
 
@@ -140,6 +144,7 @@ def _finish_call(
     call: InFlightCall,
     *,
     saver: StageSaver | None = None,
+    tracer: TaskTracer | None = None,
 ) -> None:
     stage = state.stages[call.stage]
     pool = stage.pool
@@ -157,6 +162,8 @@ def _finish_call(
     pool.on_call_done(call.worker, call.n_tasks)
     if saver is not None:  # before failures are handled: the call that stops a run is kept
         saver.offer(call, report)
+    if tracer is not None:
+        tracer.on_call(stage.spec.name, call, report)
     stats = stage.stats
     state.newly_measured |= stats.seconds_per_task is None
     stats.record_call(

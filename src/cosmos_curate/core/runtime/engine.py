@@ -47,6 +47,7 @@ from cosmos_curate.core.runtime.wire import dump_stage
 
 if TYPE_CHECKING:
     from cosmos_curate.core.runtime.stage_save import StageSaver
+    from cosmos_curate.core.runtime.tracing import TaskTracer
 
 logger = logging.getLogger(__name__)
 
@@ -70,9 +71,11 @@ class StreamingEngine:
         sinks: Iterable[ProgressSink] = (),
         journal: ResumeJournal | None = None,
         saver: StageSaver | None = None,
+        tracer: TaskTracer | None = None,
     ) -> None:
         self._failures = failure_log
         self._saver = saver
+        self._tracer = tracer
         self._options = options or EngineOptions()
         self._planner = planner or ProportionalPlanner()
         self._sinks = list(sinks)
@@ -103,7 +106,10 @@ class StreamingEngine:
                 dispatch(state, self._flow)  # 2
                 if self._flow.all_done():
                     break
-                collect(state, options, self._failures, COLLECT_WAIT_S, saver=self._saver)  # 3
+                collect(  # 3
+                    state, options, self._failures, COLLECT_WAIT_S,
+                    saver=self._saver, tracer=self._tracer,
+                )  # fmt: skip
                 now = time.monotonic()
                 expire_hung_calls(state, now)
                 store.observe(state)

@@ -34,3 +34,11 @@ class SavedStageError(CurateError):
 
 class StageReplayError(CurateError):
     """The replayed stage raised in its setup or `process_data` (exit 1, as a stopped run)."""
+
+
+class ProfileRequestError(CurateError, ValueError):
+    """`profile` names a kind other than cpu, memory or gpu."""
+
+
+class OtlpEndpointError(CurateError, ValueError):
+    """`otlp_endpoint` is not an http:// or https:// URL with a host."""

@@ -16,7 +16,9 @@ import attrs
 from cosmos_curate.core.interfaces.results import PipelineProgress
 from cosmos_curate.core.runtime.bundling import BundlePolicy
 from cosmos_curate.core.runtime.byte_budget import DEFAULT_STORE_FRACTION
+from cosmos_curate.core.runtime.profiling import profile_kinds
 from cosmos_curate.core.runtime.stage_spec import WeightsPolicy
+from cosmos_curate.core.runtime.tracing import check_otlp_endpoint
 from cosmos_curate.core.utils import settings
 
 ProgressCallback = Callable[[PipelineProgress], None]
@@ -100,6 +102,12 @@ class RunOptions:
     - `stage_save`: stage names (a list, or `"A,B"`) whose calls' inputs and outputs are
       saved in the run folder for `curate stage replay`; `stage_save_sample_rate`: the
       share of their calls saved, evenly spaced, the first always (default 1.0: all);
+    - `profile`: `"cpu"`, `"memory"`, `"gpu"` (a list, or `"cpu,memory"`): each stage's
+      workers profile themselves (pyinstrument, tracemalloc, torch.profiler on stages that
+      declare a GPU) into the run folder's `profiles/<stage>/`; report.html lists the top
+      functions by time and allocation sites by size;
+    - `otlp_endpoint`: an http(s) OTLP/HTTP receiver (`http://host:4318`); one span per
+      task per stage, under a span per stage and one for the run, each with the run id;
     - `progress_callbacks`: functions receiving each progress record;
     - `engine_options`: the engine's tunables.
     """
@@ -122,6 +130,8 @@ class RunOptions:
     object_store_fraction: float | None = attrs.field(default=None)
     stage_save: tuple[str, ...] = attrs.field(default=(), converter=_stage_names)
     stage_save_sample_rate: float = attrs.field(default=1.0, converter=_sample_rate)
+    profile: tuple[str, ...] = attrs.field(default=(), converter=profile_kinds)
+    otlp_endpoint: str | None = attrs.field(default=None, converter=check_otlp_endpoint)
     progress_callbacks: tuple[ProgressCallback, ...] = attrs.field(default=(), converter=tuple)
     engine_options: EngineOptions | None = None
 

@@ -18,7 +18,7 @@ from cosmos_curate.core.interfaces.stage_interface import (
     CuratorStageSpec,
     as_stage_spec,
 )
-from cosmos_curate.core.runtime import ray_connection
+from cosmos_curate.core.runtime import instruments, ray_connection
 from cosmos_curate.core.runtime.engine import ProgressSink, StreamingEngine
 from cosmos_curate.core.runtime.failures import FailureLog
 from cosmos_curate.core.runtime.journal import ResumeJournal
@@ -98,16 +98,16 @@ def run_session(
             weights_on_node=options.weights_policy,
             ignore_failures=options.ignore_failures,
         )
+        resolved, tracer = instruments.attach(stack, resolved, options, run_dir)
         recorder = start_recorder(
             stack, run_dir, resolved, nodes, failures_path, warnings=warning_log.messages
         )
         sinks.append(recorder)
         if options.show_progress:
             sinks.append(start_live_display(stack))
-        saver = stage_saver(resolved, options, run_dir)
         engine = StreamingEngine(
-            resolved, failure_log, options=options.engine, sinks=sinks, journal=journal, saver=saver
-        )
+            resolved, failure_log, options=options.engine, sinks=sinks, journal=journal,
+            saver=stage_saver(resolved, options, run_dir), tracer=tracer)  # fmt: skip
         outputs = engine.run(input_tasks)
         progress = engine.progress(finished=True)
     if failure_log.total:

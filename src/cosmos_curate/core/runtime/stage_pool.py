@@ -17,6 +17,8 @@ from cosmos_curate.core.runtime.wire import SetupReport
 from cosmos_curate.core.runtime.worker import StageWorker
 
 _RemoteWorker = ray.remote(StageWorker)
+PROFILE_FLUSH_TIMEOUT_S = 60.0
+"""How long stopping a profiled stage waits for its workers to write their profiles."""
 
 
 class WorkerState(enum.Enum):
@@ -298,7 +300,20 @@ class StagePool:
             ray.kill(worker.actor, no_restart=True)
 
     def shutdown(self) -> None:
-        """Kill every actor of the pool now."""
+        """Kill every actor of the pool now (a profiled stage's after writing its profiles)."""
+        if self.stage.worker_config.profile is not None:
+            self._flush_profiles()
         for worker in list(self._workers.values()):
             ray.kill(worker.actor, no_restart=True)
         self._workers.clear()
+
+    def _flush_profiles(self) -> None:
+        # Behind any call still running (one call at a time per actor); bounded, so a hung
+        # worker cannot hold the run's end.
+        refs = [
+            w.actor.flush_profiles.remote()
+            for w in self._workers.values()
+            if w.state is not WorkerState.STARTING
+        ]
+        if refs:
+            ray.wait(refs, num_returns=len(refs), timeout=PROFILE_FLUSH_TIMEOUT_S)

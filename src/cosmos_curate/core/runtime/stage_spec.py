@@ -20,6 +20,7 @@ import attrs
 from cosmos_curate.core.interfaces.errors import CurateError
 from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageSpec
 from cosmos_curate.core.runtime.errors import GpuRequiredError
+from cosmos_curate.core.runtime.profiling import ProfileRequest
 from cosmos_curate.core.runtime.stage_env import env_python, runtime_env_for, worker_environment
 from cosmos_curate.core.utils.device import DEVICE_ENV_VAR
 
@@ -59,6 +60,8 @@ class WorkerConfig:
     """Variables set in the worker process before the stage is loaded: the driver's
     `CURATE_*`/hub settings, `CONDA_DEFAULT_ENV` for a stage with a conda env, the stage's
     `env_info.extra_env_vars`, and `CURATE_DEVICE=cpu` on CPU fallback."""
+    profile: ProfileRequest | None = None
+    """What the worker profiles and where it writes (`--profile`; None: nothing)."""
 
 
 @attrs.frozen

@@ -13,6 +13,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import psutil
@@ -24,6 +25,7 @@ from cosmos_curate.core.interfaces.stage_interface import (
     PipelineTask,
     WorkerMetadata,
 )
+from cosmos_curate.core.runtime.profiling import WorkerProfiler
 from cosmos_curate.core.runtime.stage_spec import WorkerConfig
 from cosmos_curate.core.runtime.wire import (
     CallReport,
@@ -62,6 +64,9 @@ class StageWorker:
         self._process = psutil.Process()
         self._process.cpu_percent()  # prime: the next reading covers the time since now
         self._last_work_end: float | None = None
+        self._profiler = (
+            None if config.profile is None else WorkerProfiler(config.profile, config.stage_name)
+        )
 
     def __repr__(self) -> str:
         # Ray names the worker's forwarded output after this: `[StageName]` on the driver.
@@ -82,7 +87,8 @@ class StageWorker:
         marker = self._config.setup_on_node_marker
         if marker is not None:
             self._run_once_per_node(f"{marker}-{node_id}", NodeInfo(node_id), metadata)
-        self._stage.setup(metadata)  # default: stage_setup(); upstream stages override it
+        with self._profiled(gpu=False):
+            self._stage.setup(metadata)  # default: stage_setup(); upstream stages override it
         from cosmos_curate.core.runtime.metrics import start_worker_metrics
 
         start_worker_metrics(self._config.stage_name)  # GPU share, labelled with this node
@@ -127,6 +133,15 @@ class StageWorker:
 
         Returns `(CallReport, part_0, ..., part_{n-1})`.
         """
+        with self._profiled():
+            return self._run_call(n_parts, spans, chunks)
+
+    def _profiled(self, *, gpu: bool = True) -> AbstractContextManager[None]:
+        return nullcontext() if self._profiler is None else self._profiler.call(gpu=gpu)
+
+    def _run_call(
+        self, n_parts: int, spans: tuple[tuple[int, int], ...], chunks: tuple[WireBlob, ...]
+    ) -> tuple[Any, ...]:
         start = time.perf_counter()
         tasks = _load(chunks, spans)
         size = sum(blob.nbytes for blob in chunks)
@@ -147,6 +162,8 @@ class StageWorker:
                 return _load(chunks, spans)[first : first + batch_size]
 
             result, batch_failures, batch_retries, error = self._run_with_retries(batch, reload)
+            if self._profiler is not None:
+                self._profiler.after_batch()
             process_seconds += time.perf_counter() - t0
             outputs.extend(result)
             failures.extend(batch_failures)
@@ -210,6 +227,11 @@ class StageWorker:
             return result or [], [], attempt - 1, None
         return [], [], 0, None  # unreachable: attempts >= 1
 
+    def flush_profiles(self) -> list[str]:
+        """Write this worker's profiles (`--profile`) now; returns the summaries written."""
+        return [] if self._profiler is None else self._profiler.flush()
+
     def destroy(self) -> None:
-        """Call the stage's `destroy()` before the actor is killed."""
+        """Call the stage's `destroy()` before the actor is killed (profiles written first)."""
+        self.flush_profiles()
         self._stage.destroy()
