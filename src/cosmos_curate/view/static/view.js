@@ -252,7 +252,7 @@ async function showTar(path) {
   const data = await getJSON(link("/api/tar/" + path));
   document.getElementById("root").textContent = path + " (" + bytes(data.bytes) + ")";
   const member = (name) => link("/member/" + path, { name: name });
-  const list = el("div", { id: "samples" });
+  const list = el("div", { id: "samples", class: "grid" });
   for (const s of data.samples) {
     const mp4 = s.members.find((m) => m.ext === "mp4");
     const names = el("ul", {});
@@ -261,7 +261,7 @@ async function showTar(path) {
       mp4 ? el("video", { class: "thumb", src: member(mp4.name), controls: "", preload: "metadata" }) : null,
       el("div", { class: "body" }, el("div", { class: "id" }, s.key), names)));
   }
-  main.replaceChildren(el("p", {}, el("a", { href: link("/shards") }, "← buckets"), " · " + data.samples.length + " samples"), el("div", { class: "grid" }, list));
+  main.replaceChildren(el("p", {}, el("a", { href: link("/shards") }, "← buckets"), " · " + data.samples.length + " samples"), list);
 }
 
 async function showViews() {
