@@ -81,6 +81,20 @@ BUILTIN_PIPELINES: tuple[PipelineInfo, ...] = (
         needs=_VIDEO_NEEDS,
         extra="video",
     ),
+    PipelineInfo(
+        "image-dedup",
+        "exact and semantic (SemDeDup) dedup of image-annotate images",
+        "cosmos_curate.pipelines.image.dedup",
+        needs=_VIDEO_NEEDS,
+        extra="video",
+    ),
+    PipelineInfo(
+        "image-shard",
+        "pack image-annotate images into webdataset tars",
+        "cosmos_curate.pipelines.image.shard",
+        needs=_VIDEO_NEEDS,
+        extra="video",
+    ),
 )
 
 
