@@ -13,6 +13,7 @@ import base64
 import io
 import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -142,6 +143,8 @@ class FakeOpenAIServer:
 
     api_key: str | None = None
     fail_first: int = 0  # answer this many requests with 503 first
+    # The reply to a request body (default: how many frames the model saw).
+    answer: Callable[[dict[str, Any]], str] | None = None
     host: str = "127.0.0.1"
     requests: list[dict[str, Any]] = attrs.field(factory=list)
     auth_headers: list[str | None] = attrs.field(factory=list)
@@ -205,6 +208,8 @@ class FakeOpenAIServer:
                 for image in images:
                     _check_jpeg(image["image_url"]["url"])
                 text = f"{body['model']} saw {len(images)} frames"
+                if fake.answer is not None:
+                    text = fake.answer(body)
                 self._send(200, {"choices": [{"message": {"role": "assistant", "content": text}}]})
 
         return Handler

@@ -115,13 +115,11 @@ def window_config(options: CaptionOptions) -> WindowConfig:
     )
 
 
-def caption_pair(
-    options: CaptionBackendOptions, root: Path | None
-) -> tuple[Any, CaptionStage]:
-    """The caption backend the options choose: its preparer (CPU) and its caption stage.
+def caption_models(options: CaptionBackendOptions, root: Path | None) -> tuple[Any, Any]:
+    """The caption backend the options choose: its preparer (CPU) and its captioner.
 
-    Only the backend options are read (algorithm, model, OpenAI endpoint, tokens, batch,
-    GPUs), so the image pipeline builds its captioner here too.
+    Only the backend options are read, so the image pipeline and the semantic checks
+    (`semantic_stages.py`) build their models here too.
     """
     if options.captioning_algorithm is CaptioningAlgorithm.OPENAI:
         captioner = OpenAICaptioner(
@@ -133,21 +131,27 @@ def caption_pair(
             retries=options.openai_caption_retries,
             retry_delay_s=options.openai_retry_delay_seconds,
         )
-        # Requests are I/O: no GPU; a batch holds enough windows to keep requests in flight.
-        stage = CaptionStage(
-            captioner,
-            options.openai_model_name,
-            gpus=0,
-            batch_size=options.caption_batch_size,
-        )
-        return OpenAIInputPreparer(), stage
-    stage = CaptionStage(
+        return OpenAIInputPreparer(), captioner
+    return (
+        VLMInputPreparer(options.caption_model_id, root),
         VLMCaptioner(options.caption_model_id, options.caption_max_tokens, root),
-        options.caption_model_id,
-        gpus=options.caption_gpus,
-        batch_size=options.caption_batch_size,
     )
-    return VLMInputPreparer(options.caption_model_id, root), stage
+
+
+def backend_placement(options: CaptionBackendOptions) -> tuple[str, float]:
+    """The model name to record and the GPUs per worker of the backend the options choose."""
+    if options.captioning_algorithm is CaptioningAlgorithm.OPENAI:
+        # Requests are I/O: no GPU; a batch holds enough windows to keep requests in flight.
+        return options.openai_model_name, 0.0
+    return options.caption_model_id, options.caption_gpus
+
+
+def caption_pair(options: CaptionBackendOptions, root: Path | None) -> tuple[Any, CaptionStage]:
+    """The caption backend the options choose: its preparer (CPU) and its caption stage."""
+    preparer, captioner = caption_models(options, root)
+    model_name, gpus = backend_placement(options)
+    stage = CaptionStage(captioner, model_name, gpus=gpus, batch_size=options.caption_batch_size)
+    return preparer, stage
 
 
 def build_caption_stages(
@@ -158,9 +162,7 @@ def build_caption_stages(
     previews: Stages = []
     if options.generate_previews:
         previews.append(
-            PreviewStage(
-                layout, windows, options.preview_target_fps, options.preview_target_height
-            )
+            PreviewStage(layout, windows, options.preview_target_fps, options.preview_target_height)
         )
     if options.skip_captions:
         return previews

@@ -61,6 +61,29 @@ def ensure_windows(task: ClipTask, config: WindowConfig) -> list[CaptionWindow]:
     return task.windows
 
 
+def prepare_windows(
+    task: ClipTask,
+    windows: Sequence[CaptionWindow],
+    config: WindowConfig,
+    preparer: CaptionPreparer,
+    prompt: str,
+) -> None:
+    """Decode the windows' sampled frames of `task` once; set each window's model `inputs`."""
+    if task.encoded is None:
+        msg = f"clip {task.clip_id} has no encoded video to prepare"
+        raise ValueError(msg)
+    picks = [
+        window_sample_indices(
+            (w.start_frame, w.end_frame), task.meta.fps, config.sampling_fps, config.max_frames
+        )
+        for w in windows
+    ]
+    width, height = capped_size(task.width or task.meta.width, task.height or task.meta.height)
+    frames = decode_frames(task.encoded, {i for p in picks for i in p}, width, height)
+    for window, picked in zip(windows, picks, strict=True):
+        window.inputs = preparer.prepare([frames[i] for i in picked], prompt)
+
+
 class CaptionPrepStage(CuratorStage[ClipTask, ClipTask]):
     """Cuts each clip into windows, decodes their sampled frames once, prepares inputs."""
 
@@ -85,22 +108,7 @@ class CaptionPrepStage(CuratorStage[ClipTask, ClipTask]):
             if task.filtered_by is not None or task.encoded is None:
                 continue
             windows = ensure_windows(task, self.windows)
-            picks = [
-                window_sample_indices(
-                    (w.start_frame, w.end_frame),
-                    task.meta.fps,
-                    self.windows.sampling_fps,
-                    self.windows.max_frames,
-                )
-                for w in windows
-            ]
-            width, height = capped_size(
-                task.width or task.meta.width, task.height or task.meta.height
-            )
-            frames = decode_frames(task.encoded, {i for p in picks for i in p}, width, height)
-            for window, picked in zip(windows, picks, strict=True):
-                shown = [frames[i] for i in picked]
-                window.inputs = self._preparer.prepare(shown, self.prompt.text)
+            prepare_windows(task, windows, self.windows, self._preparer, self.prompt.text)
             task.frames = None  # the writer needs the encoded clip, not the frames
             task.annotations.update(
                 caption_prompt_variant=self.prompt.name, caption_prompt=self.prompt.text

@@ -2,8 +2,9 @@
 
 Stages (each its own worker pool, CPU work kept out of the GPU stages):
 ingest -> split (TransNetV2 frames + model, shots, fixed stride or whole video) ->
-transcode (video + audio) -> motion filter (when enabled) ->
+transcode (video + audio) -> motion filter (when enabled) -> on-screen text filter ->
 frame extraction + CLIP preprocessing -> CLIP embedding + aesthetics (0.25 GPU) ->
+[VLM semantic filter -> video classifier] (`filter_builders.py`, when enabled) ->
 [video-model preparation (CPU) -> video embedding (GPU)] ->
 caption windows + preparation (CPU) -> [previews] -> captioning (VLM on GPU, or a served
 model) -> [caption enhancement] -> writer -> per-video embedding table
@@ -38,10 +39,17 @@ from cosmos_curate.pipelines.video.annotation_stages import (
     build_caption_stages,
     build_embedding_stages,
     build_table_stages,
+    window_config,
 )
 from cosmos_curate.pipelines.video.embedding import AestheticReduction
 from cosmos_curate.pipelines.video.embedding_table import ensure_table
+from cosmos_curate.pipelines.video.filter_builders import (
+    build_semantic_stages,
+    build_text_filter_stages,
+    filter_models,
+)
 from cosmos_curate.pipelines.video.layout import OutputLayout
+from cosmos_curate.pipelines.video.semantic_options import SemanticOptions
 from cosmos_curate.pipelines.video.split_builders import (
     SplittingAlgorithm,
     SplitTranscodeOptions,
@@ -53,15 +61,19 @@ from cosmos_curate.pipelines.video.summary import (
     publish_run_files,
 )
 from cosmos_curate.pipelines.video.tasks import VideoTask
+from cosmos_curate.pipelines.video.text_filter_options import TextFilterOptions
 from cosmos_curate.pipelines.video.writer import ClipWriterStage
 
 __all__ = ["SplittingAlgorithm", "VideoSplitOptions", "build_stages", "split_videos"]
 
 
-class VideoSplitOptions(SplitTranscodeOptions, EmbeddingOptions, CaptionOptions):
+class VideoSplitOptions(
+    SplitTranscodeOptions, EmbeddingOptions, CaptionOptions, TextFilterOptions, SemanticOptions
+):
     """Options of `curate pipeline run video-split`.
 
-    Splitting ones live in `split_builders`, embedding and caption ones in `annotation_options`.
+    Splitting ones live in `split_builders`, embedding and caption ones in `annotation_options`,
+    the content filters' in `text_filter_options` and `semantic_options`.
     """
 
     # `curate pipeline run video-split --help` groups the options (longest name prefix wins).
@@ -71,7 +83,9 @@ class VideoSplitOptions(SplitTranscodeOptions, EmbeddingOptions, CaptionOptions)
         ("Splitting", ("splitting_", "transnetv2_", "shot_", "min_clip", "max_clip", "max_length",
                        "crop_", "clip_len", "clip_stride", "limit_clips", "chunk_len")),
         ("Transcoding", ("transcode_", "target_resolution")),
-        ("Filters", ("motion_", "aesthetic_threshold", "aesthetic_reduction")),
+        ("Filters", ("motion_", "aesthetic_threshold", "aesthetic_reduction", "artificial_text_",
+                     "no_artificial_text", "ignore_artificial_text", "vlm_filter",
+                     "video_classifier")),
         ("Embeddings", ("no_embeddings", "embedding_", "extract_fps", "clip_model_id",
                         "aesthetic_model_id")),
         ("Captions", ("skip_captions", "caption", "openai_", "enhance_captions")),
@@ -108,7 +122,7 @@ def build_stages(options: VideoSplitOptions) -> list[CuratorStage[Any, Any] | Cu
         options.extract_fps,
         options.aesthetic_reduction,
     )
-    models = annotation_models(options, options, scoring)
+    models = annotation_models(options, options, scoring) | filter_models(options, options)
     # Workers load from the root the driver's weights check validated (see models/_weights.py).
     root = settings.weights_root()
     if options.splitting_algorithm is SplittingAlgorithm.TRANSNETV2:
@@ -117,7 +131,9 @@ def build_stages(options: VideoSplitOptions) -> list[CuratorStage[Any, Any] | Cu
     bad_input_as_data = split_transcode_stages(options, root)
     stages: list[CuratorStage[Any, Any]] = [
         *bad_input_as_data,
+        *build_text_filter_stages(options),
         *build_embedding_stages(options, scoring, root),
+        *build_semantic_stages(options, window_config(options), root),
         *build_caption_stages(options, options.layout(), root),
         ClipWriterStage(options.layout(), models),
         *build_table_stages(options, options.layout()),

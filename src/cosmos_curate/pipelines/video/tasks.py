@@ -102,6 +102,9 @@ class ClipTask(PipelineTask):
     # Caption windows (see windows.py) and JSON-ready fields the embedding/caption stages add
     # to the clip metadata (models, prompts, previews); the writer merges both in.
     windows: list[CaptionWindow] = attrs.field(factory=list)
+    # The semantic checks' own windows (VLM filter, classifier: `semantic_stages.py`), by
+    # check, between their preparation and model stages.
+    check_windows: dict[str, list[CaptionWindow]] = attrs.field(factory=dict, repr=False)
     annotations: dict[str, Any] = attrs.field(factory=dict)
 
     @property
@@ -131,6 +134,7 @@ class ClipTask(PipelineTask):
         self.embedding_inputs = None
         self.caption_inputs = None
         self.windows.clear()
+        self.check_windows.clear()
 
     def release_payloads(self) -> None:
         """Free every heavy field (after the writer, or when filtered)."""
@@ -140,3 +144,4 @@ class ClipTask(PipelineTask):
         self.caption_inputs = None
         for window in self.windows:
             window.inputs = None
+        self.check_windows.clear()

@@ -1,0 +1,142 @@
+"""The VLM semantic filter and the video classifier: a prompted VLM judges each caption window.
+
+Each check is two stages, as captioning is: `SemanticPrepStage` (CPU) cuts the clip into
+caption windows (`--captioning-window-size`, ...), decodes their sampled frames and prepares
+them with the check's prompt; `SemanticCheckStage` asks the model (a local VLM, or a served
+one) about every window of a batch of clips in one call and judges each clip from its
+windows' answers (`pipelines/semantic/answers.py`). The clip's metadata gets the verdict
+under the check's name (`vlm_filter` or `video_classifier`: mode, model, passed, reason,
+labels, each window's answer); the classifier's labels also go to upstream's
+`qwen_type_classification`. In `enable` mode a failing clip is dropped with the reason
+(upstream's `qwen_rejection_stage` says which check); `score-only` drops nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from cosmos_curate.core.interfaces.model_interface import ModelInterface
+from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageResource
+from cosmos_curate.pipelines.semantic.answers import ClassifierRule, FilterRule
+from cosmos_curate.pipelines.video.captioning import (
+    Captioner,
+    CaptionPreparer,
+    WindowConfig,
+    prepare_windows,
+)
+from cosmos_curate.pipelines.video.tasks import ClipTask
+
+VLM_FILTER = "vlm_filter"
+VIDEO_CLASSIFIER = "video_classifier"
+# Upstream's `qwen_rejection_stage` values.
+REJECTION_STAGES = {VLM_FILTER: "semantic", VIDEO_CLASSIFIER: "classifier"}
+
+
+@attrs.frozen
+class SemanticCheck:
+    """One check: its name, prompt, rule, and whether a failing clip is dropped."""
+
+    name: str
+    prompt: str
+    rule: FilterRule | ClassifierRule
+    drop: bool
+
+    @property
+    def mode(self) -> str:
+        """`enable` or `score-only`, as the metadata records it."""
+        return "enable" if self.drop else "score-only"
+
+
+class SemanticPrepStage(CuratorStage[ClipTask, ClipTask]):
+    """Windows, sampled frames and the check's prompt -> model inputs per window (CPU)."""
+
+    def __init__(self, check: SemanticCheck, preparer: CaptionPreparer, windows: WindowConfig):
+        self.check = check
+        self._preparer = preparer
+        self.windows = windows
+
+    @property
+    def resources(self) -> CuratorStageResource:
+        """CPUs and GPUs one worker needs."""
+        return CuratorStageResource(cpus=0.5)
+
+    @property
+    def model(self) -> ModelInterface | None:
+        """The processor whose weights this stage loads (none for a served model)."""
+        return self._preparer if isinstance(self._preparer, ModelInterface) else None
+
+    def process_data(self, tasks: list[ClipTask]) -> list[ClipTask] | None:
+        """Process a batch; see the class docstring."""
+        for task in tasks:
+            if task.filtered_by is not None or task.encoded is None:
+                continue
+            windows = self.windows.windows_for(task)
+            prepare_windows(task, windows, self.windows, self._preparer, self.check.prompt)
+            task.check_windows[self.check.name] = windows
+        return tasks
+
+
+class SemanticCheckStage(CuratorStage[ClipTask, ClipTask]):
+    """Answers every prepared window of a batch in one model call; judges and records."""
+
+    def __init__(
+        self,
+        check: SemanticCheck,
+        captioner: Captioner,
+        model_name: str,
+        gpus: float = 1.0,
+        batch_size: int = 16,
+    ) -> None:
+        self.check = check
+        self._captioner = captioner
+        self.model_name = model_name
+        self.gpus = gpus
+        self.batch_size = batch_size
+
+    @property
+    def resources(self) -> CuratorStageResource:
+        """CPUs and GPUs one worker needs."""
+        return CuratorStageResource(cpus=0.25, gpus=self.gpus)
+
+    @property
+    def model(self) -> ModelInterface | None:
+        """The model whose weights and env this stage uses (none for a served model)."""
+        return self._captioner if isinstance(self._captioner, ModelInterface) else None
+
+    @property
+    def stage_batch_size(self) -> int:
+        """Clips per call, so one generation serves several clips."""
+        return self.batch_size
+
+    def stage_setup(self) -> None:
+        """Load the model, or resolve the served model's name."""
+        self._captioner.setup()
+
+    def process_data(self, tasks: list[ClipTask]) -> list[ClipTask] | None:
+        """Process a batch; see the class docstring."""
+        name = self.check.name
+        live = [t for t in tasks if t.filtered_by is None and name in t.check_windows]
+        pending = [w for t in live for w in t.check_windows[name] if w.inputs is not None]
+        answers = self._captioner.generate([w.inputs for w in pending]) if pending else []
+        for window, answer in zip(pending, answers, strict=True):
+            window.caption = answer
+            window.inputs = None
+        model = getattr(self._captioner, "model_name", None) or self.model_name
+        for task in live:
+            windows = task.check_windows.pop(name)
+            self._record(task, [w.caption or "" for w in windows], windows, model)
+        return tasks
+
+    def _record(self, task: ClipTask, answers: list[str], windows: list[Any], model: str) -> None:
+        verdict = self.check.rule.judge(answers)
+        record: dict[str, Any] = {"mode": self.check.mode, "model": model, **verdict.to_dict()}
+        for entry, window in zip(record["windows"], windows, strict=True):
+            entry.update(start_frame=window.start_frame, end_frame=window.end_frame)
+        task.annotations[self.check.name] = record
+        if isinstance(self.check.rule, ClassifierRule):
+            task.annotations["qwen_type_classification"] = list(verdict.labels)
+        if self.check.drop and not verdict.passed:
+            task.annotations["qwen_rejection_stage"] = REJECTION_STAGES[self.check.name]
+            task.drop(self.check.name, verdict.reason)
