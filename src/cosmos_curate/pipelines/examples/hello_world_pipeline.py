@@ -1,7 +1,7 @@
 """Hello world: lower-case prompts, print them, complete them with GPT-2, count words.
 
-This is the pipeline the design guide walks through, plus the guide's quiz (`word_count`
-and `WordCountStage`).
+This is the pipeline the design guide walks through, plus the answer to the guide's quiz
+(`word_count` and `WordCountStage`); the quiz starts from `quiz_start.py`.
 """
 
 from __future__ import annotations
