@@ -27,6 +27,7 @@ os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 
 SESSION_CPUS = 4
 SESSION_GPUS = 1  # declared, not real: tests of fractional GPU packing
+RAY_START_ATTEMPTS = 3
 
 
 __all__ = ["free_port"]  # kept importable from here for tests not yet moved to tests.support
@@ -41,14 +42,23 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
 
     metrics_port = free_port()
     code = [str(Path(__file__).parent.parent), str(Path(__file__).parent)]
-    with inherited_by_new_cluster({"PYTHONPATH": os.pathsep.join(code)}):
-        ray.init(
-            address="local",
-            num_cpus=SESSION_CPUS,
-            num_gpus=SESSION_GPUS,
-            include_dashboard=False,
-            _metrics_export_port=metrics_port,
-        )
+    for attempt in range(1, RAY_START_ATTEMPTS + 1):
+        try:
+            with inherited_by_new_cluster({"PYTHONPATH": os.pathsep.join(code)}):
+                ray.init(
+                    address="local",
+                    num_cpus=SESSION_CPUS,
+                    num_gpus=SESSION_GPUS,
+                    include_dashboard=False,
+                    _metrics_export_port=metrics_port,
+                )
+            break
+        except Exception as exc:
+            # Ray gives its raylet a fixed 30 s to register; at load 40 on 2 cores it can miss
+            # that. Start again rather than fail every test of this worker.
+            ray.shutdown()
+            if attempt == RAY_START_ATTEMPTS or "timed out during startup" not in str(exc):
+                raise
     try:
         yield {"metrics_port": metrics_port, "cpus": SESSION_CPUS, "gpus": SESSION_GPUS}
     finally:
