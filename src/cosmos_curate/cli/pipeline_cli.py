@@ -116,7 +116,8 @@ _RUN_PARAMETERS = [
     ),
     _run_option(
         "num_cpus", float | None, None,
-        "CPUs of the embedded Ray cluster (default: this machine's).",
+        "Logical CPUs of the embedded Ray cluster (default: this machine's, or more when "
+        "the stages' minimum workers need more).",
     ),
     _run_option(
         "num_gpus", float | None, None, "GPUs of the embedded Ray cluster (default: detected)."

@@ -87,7 +87,8 @@ class RunOptions:
       under `CURATE_RUNS_DIR`; the CLI passes the folder that also keeps the run's log);
     - `show_progress`: a live progress display on the terminal;
     - `metrics_port`: the embedded cluster's metrics export port (None: none);
-    - `num_cpus`/`num_gpus`: the embedded cluster's size (default: this machine's);
+    - `num_cpus`/`num_gpus`: the embedded cluster's size (default: this machine's logical
+      CPUs, or more when the stages' minimum workers need more, and its GPUs);
     - `collect_outputs`: False drops the last stage's outputs (huge runs);
     - `check_weights`: fail before any worker starts when a model's weights are missing;
     - `download_missing`: fetch missing weights instead; `model_weights_prefix`:
