@@ -69,6 +69,8 @@ class StagePool:
         """Most workers starting or ready at once, over the run."""
         self.startup_seconds: float | None = None
         """Latest time from creating a worker to its setup returning (None until one did)."""
+        self._destroys: list[Any] = []
+        """A profiled stage's retired workers' `destroy` calls (they write the profiles)."""
 
     # ---- views -------------------------------------------------------------------
     @property
@@ -294,7 +296,9 @@ class StagePool:
         self._workers.pop(worker.worker_id, None)
         if destroy:
             # Fire and forget: destroy() runs before the kill is processed, in actor order.
-            worker.actor.destroy.remote()
+            done = worker.actor.destroy.remote()
+            if self.stage.worker_config.profile is not None:
+                self._destroys.append(done)
             worker.actor.__ray_terminate__.remote()
         elif kill:
             ray.kill(worker.actor, no_restart=True)
@@ -315,5 +319,6 @@ class StagePool:
             for w in self._workers.values()
             if w.state is not WorkerState.STARTING
         ]
+        refs += self._destroys  # retired workers: their files are written by then too
         if refs:
             ray.wait(refs, num_returns=len(refs), timeout=PROFILE_FLUSH_TIMEOUT_S)
