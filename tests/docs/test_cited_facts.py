@@ -119,6 +119,15 @@ class _Cpus(CuratorStage[Any, Any]):
         return tasks
 
 
+def test_results_header_dates_span_its_sections() -> None:
+    """benchmarks/RESULTS.md's header gives the first and last date its sections cite."""
+    header, sections = _text("benchmarks/RESULTS.md").split("\n## ", 1)
+    span = re.search(r"\((\d{4}-\d\d-\d\d) to\s+(\d{4}-\d\d-\d\d)\)", header)
+    assert span is not None, header
+    dates = sorted(re.findall(r"\b\d{4}-\d\d-\d\d\b", sections))
+    assert (span.group(1), span.group(2)) == (dates[0], dates[-1])
+
+
 def _stage_classes() -> dict[str, type[CuratorStage]]:
     classes: dict[str, type[CuratorStage]] = {}
     package = cosmos_curate.pipelines
