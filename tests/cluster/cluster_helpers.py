@@ -41,14 +41,17 @@ def base_env(**extra: str) -> dict[str, str]:
 
 
 def start_cluster(
-    state_file: Path, env: dict[str, str], *, workers: int, auth: str
+    state_file: Path, env: dict[str, str], *, workers: int, auth: str, cwd: Path | None = None
 ) -> ClusterState:
-    """`curate cluster start` with small nodes and free ports; returns the recorded state."""
+    """`curate cluster start` with small nodes and free ports; returns the recorded state.
+
+    The nodes' workers run in `cwd` (default: this process's working folder).
+    """
     result = curate(
         "cluster", "start", "--workers", str(workers), "--num-cpus", str(NODE_CPUS),
         "--memory-gb", "1", "--object-store-mb", "200", "--port", "0", "--metrics-port", "0",
         "--client-port", "0", "--auth", auth, "--state-file", str(state_file),
-        env=env, timeout=600,
+        env=env, timeout=600, cwd=cwd,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr + result.stdout
     return ClusterState.load(state_file)
@@ -71,6 +74,7 @@ class Loopback:
     state: ClusterState
     env: dict[str, str]
     weights_dir: Path
+    workdir: Path
 
 
 @contextlib.contextmanager
@@ -79,16 +83,19 @@ def loopback(folder: Path) -> Iterator[Loopback]:
 
     Drivers run with `.env` join it through `RAY_ADDRESS` and ship no code: the node's
     workers import this checkout from its `PYTHONPATH`. Drivers and workers share one
-    weights folder (`.weights_dir`, under `folder`). Stopped by PID when the block ends.
+    weights folder (`.weights_dir`); the workers run in `.workdir` (empty at the start), so
+    relative paths mean the same to them only for a driver run there. Both are under
+    `folder`. Stopped by PID when the block ends.
     """
     code = os.pathsep.join([str(ROOT), str(ROOT / "src")])
-    weights = folder / "weights"
+    weights, workdir = folder / "weights", folder / "work"
+    workdir.mkdir()
     env = base_env(PYTHONPATH=code, RAY_AUTH_MODE="disabled", CURATE_WEIGHTS_DIR=str(weights))
     state_file = folder / "state.json"
-    state = start_cluster(state_file, env, workers=0, auth="disabled")
+    state = start_cluster(state_file, env, workers=0, auth="disabled", cwd=workdir)
     joined = {**env, "RAY_ADDRESS": state.address, "CURATE_SHIP_CODE": "none"}
     try:
-        yield Loopback(state, joined, weights)
+        yield Loopback(state, joined, weights, workdir)
     finally:
         stop_cluster(state_file, env)
 

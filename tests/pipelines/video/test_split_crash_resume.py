@@ -131,11 +131,17 @@ def _raylet(cluster: Loopback) -> psutil.Process:
 
 def _run_workers(cluster: Loopback) -> list[psutil.Process]:
     """The cluster's worker processes that serve a job (Ray sets RAY_JOB_ID in their
-    environment); only one run uses the cluster at a time, so they are that run's."""
+    environment) and are not idle; only one run uses the cluster at a time, so they are
+    that run's. (An idle worker, `ray::IDLE`, runs nothing and holds no CPU; Ray may keep
+    one started for a job after the job ended.)"""
     found = []
     for proc in _raylet(cluster).children():
-        with contextlib.suppress(psutil.Error):
-            if "RAY_JOB_ID" in proc.environ() and proc.status() != psutil.STATUS_ZOMBIE:
+        with contextlib.suppress(psutil.Error, IndexError):
+            if (
+                "RAY_JOB_ID" in proc.environ()
+                and proc.status() != psutil.STATUS_ZOMBIE
+                and not proc.cmdline()[0].startswith("ray::IDLE")
+            ):
                 found.append(proc)
     return found
 
