@@ -11,6 +11,7 @@ import os
 import pkgutil
 import re
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,8 @@ RESOURCES_FROM_OPTIONS = {
     "TransNetV2SplitStage", "ClipSplitStage", "ArtificialTextFilterStage",
     "ClipEmbeddingStage", "CaptionStage", "VideoEmbeddingStage", "EnhanceCaptionStage",
 }  # fmt: skip
+READER_NAMES = {"av": "pyav", "faiss-cpu": "faiss"}
+"""Distribution names -> the names IMAGE.md gives them."""
 PRE_BUILD_ERRORS = (
     image_errors.InvalidEnvNameError, image_errors.UnknownEnvError,
     image_errors.TemplateRenderError, image_errors.DockerUnavailableError,
@@ -126,6 +129,31 @@ def test_results_header_dates_span_its_sections() -> None:
     assert span is not None, header
     dates = sorted(re.findall(r"\b\d{4}-\d\d-\d\d\b", sections))
     assert (span.group(1), span.group(2)) == (dates[0], dates[-1])
+
+
+def _package_names(template: str, extras: dict[str, list[str]]) -> set[str]:
+    """What an env's build steps install: its extras' packages, quoted pip requirements and
+    micromamba packages (Python and pip aside), as a reader would look for them."""
+    requirements = [r for x in re.findall(r'optional_deps\["(\w+)"\]', template) for r in extras[x]]
+    requirements += re.findall(r"'([A-Za-z][\w.-]*[<>=][^']*)'", template)
+    for line in re.findall(r"micromamba install -y (.*)", template):
+        words = re.sub(r"\{\{.*?\}\}", "", line).split()
+        requirements += [w for w in words if not w.startswith(("python", "pip"))]
+    names = {re.split(r"[<>=\[ ]", r, maxsplit=1)[0].lower() for r in requirements}
+    return {READER_NAMES.get(name, name) for name in names}
+
+
+def test_image_env_table_lists_what_each_env_installs() -> None:
+    """IMAGE.md has a row per env folder naming every package its build steps install and
+    the extras they come from."""
+    extras = tomllib.loads(_text("pyproject.toml"))["project"]["optional-dependencies"]
+    for folder in sorted((ROOT / "envs").iterdir()):
+        template = (folder / "build_steps.dockerfile.j2").read_text(encoding="utf-8")
+        row = _cited("docs/IMAGE.md", rf"\n(\| `{folder.name}` \|[^\n]*)").lower()
+        for extra in re.findall(r'optional_deps\["(\w+)"\]', template):
+            assert f"(extra `{extra}`)" in row, (folder.name, extra)
+        missing = {n for n in _package_names(template, extras) if n not in row}
+        assert missing == set(), (folder.name, missing)
 
 
 def _stage_classes() -> dict[str, type[CuratorStage]]:
