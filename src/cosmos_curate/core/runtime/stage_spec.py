@@ -62,6 +62,9 @@ class WorkerConfig:
     `env_info.extra_env_vars`, and `CURATE_DEVICE=cpu` on CPU fallback."""
     profile: ProfileRequest | None = None
     """What the worker profiles and where it writes (`--profile`; None: nothing)."""
+    working_dir: str | None = None
+    """The driver's working folder: a worker on a node that has it works there, so that a
+    relative path in a stage means on the worker what it meant to the user."""
 
 
 @attrs.frozen
@@ -205,6 +208,7 @@ def _resolve_one(
             setup_on_node_marker=str(run.run_dir / "node_setup" / f"{index}-{name}"),
             weights=run.weights_on_node,
             environment=tuple(sorted(environment.items())),
+            working_dir=os.getcwd(),
         ),
         ignore_failures=run.ignore_failures
         if spec.ignore_failures is None

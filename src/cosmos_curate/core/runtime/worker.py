@@ -8,6 +8,7 @@ deserializing them. The records it receives and returns are in `stage_spec` and 
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -38,6 +39,8 @@ from cosmos_curate.core.runtime.wire import (
     split_evenly,
 )
 
+logger = logging.getLogger(__name__)
+
 
 def _batches(tasks: list[Any], batch_size: int) -> Iterator[tuple[int, list[Any]]]:
     for start in range(0, len(tasks), batch_size):
@@ -54,11 +57,31 @@ def _load(chunks: tuple[WireBlob, ...], spans: tuple[tuple[int, int], ...]) -> l
     return tasks
 
 
+def _enter_working_dir(folder: str | None) -> None:
+    """Work in the driver's folder when this node has it (before the stage is loaded).
+
+    A node without it (another machine) keeps its own: relative paths then name other
+    files than on the driver, which the warning says.
+    """
+    if folder is None:
+        return
+    if os.path.isdir(folder):
+        os.chdir(folder)
+        return
+    logger.warning(
+        "the driver's working folder %s is not on this node: relative paths in stages resolve "
+        "against %s here; give absolute paths or URLs on a multi-machine cluster",
+        folder,
+        os.getcwd(),
+    )
+
+
 class StageWorker:
     """One worker process of one stage (wrapped with `ray.remote` by the pool)."""
 
     def __init__(self, stage_blob: bytes, config: WorkerConfig) -> None:
         os.environ.update(config.environment)
+        _enter_working_dir(config.working_dir)
         self._stage: CuratorStage[Any, Any] = load_stage(stage_blob)
         self._config = config
         self._process = psutil.Process()
