@@ -37,6 +37,8 @@ def test_fixed_text_is_overlay_moving_text_is_not() -> None:
     assert not judge_text(sliding, W, H, TextRules()).has_text
     stray = _frames([[(40, 50, 110, 68)], [], [], [], [], []])
     assert not judge_text(stray, W, H, TextRules()).has_text  # too short to be stable
+    whole = _frames([[(0, 0, W - 1, H - 1)]] * 6)  # the detector's answer to a flat frame
+    assert not judge_text(whole, W, H, TextRules()).has_text
 
 
 def test_corner_text_by_share_of_frames() -> None:

@@ -13,6 +13,8 @@ defaults), written here from their description:
   frame), e.g. a channel logo. Upstream divides by the frames holding any text; here by all
   sampled frames, so one stray box on an otherwise text-free clip does not drop it.
 - `ignore_corner_region` drops corner boxes before both rules.
+Boxes covering more than `MAX_BOX_SHARE` of the frame are not text: the detector answers a
+flat, text-free frame with one box over all of it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 import attrs
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels
+MAX_BOX_SHARE = 0.5
 
 
 @attrs.frozen
@@ -128,6 +131,11 @@ def judge_text(
     samples: Sequence[tuple[int, Sequence[Box]]], width: int, height: int, rules: TextRules
 ) -> TextVerdict:
     """The verdict for a clip from `(frame index, text boxes)` of its sampled frames, in order."""
+    largest = MAX_BOX_SHARE * width * height
+    samples = [
+        (frame, [b for b in boxes if (b[2] - b[0]) * (b[3] - b[1]) <= largest])
+        for frame, boxes in samples
+    ]
     if rules.ignore_corner_region:
         samples = [
             (frame, [b for b in boxes if not in_corner(b, width, height, rules)])
