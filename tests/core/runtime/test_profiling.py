@@ -27,6 +27,7 @@ from cosmos_curate.core.interfaces.stage_interface import (
 )
 from cosmos_curate.core.runs.profiles import COLUMNS, ProfileSummary, merge, stage_profiles
 from cosmos_curate.core.runtime.errors import ProfileRequestError
+from cosmos_curate.core.runtime.profilers import CpuProfiler
 from cosmos_curate.core.runtime.profiling import PROFILE_KINDS, profile_kinds
 from cosmos_curate.core.runtime.run_options import RunOptions
 
@@ -169,3 +170,14 @@ def test_workers_merge_by_name() -> None:
     assert merged.rows == (("x:1", 15.0, 3.0), ("y:2", 1.0, 1.0))
     assert merged.total == 300.0
     assert merged.worker == "2 worker(s)"
+
+
+def test_a_worker_too_quick_to_sample_still_writes_its_summary(tmp_path: Path) -> None:
+    """Calls shorter than pyinstrument's interval leave no samples: the summary has no rows
+    (it raised before, so a fast stage of a profiled run had an html file but no summary)."""
+    profiler = CpuProfiler()
+    profiler.start()
+    profiler.stop()
+    summary = profiler.write(tmp_path, "Quick", "host-1")
+    assert summary is not None and summary.rows == ()
+    assert (tmp_path / "cpu-host-1.html").is_file()

@@ -54,7 +54,8 @@ class CpuProfiler:
             return None
         html = folder / f"cpu-{worker}.html"
         publish_text(html, self._profiler.output_html())
-        rows = _function_times(session.root_frame())
+        root = session.root_frame()  # None when the calls were too short to be sampled
+        rows = [] if root is None else _function_times(root)
         return ProfileSummary(stage, self.kind, worker, tuple(rows), session.duration, (html.name,))
 
 
