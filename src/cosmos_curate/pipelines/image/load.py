@@ -3,6 +3,9 @@
 A file that cannot be used (empty, not an image, truncated, too many pixels) raises
 `ImageDecodeError` naming the file and the reason; the pipeline runs this stage with
 `ignore_failures`, so the runtime writes a failure record and the run goes on (exit 3).
+So does a missing file or an unreadable URL (a list file's entry). An image whose name has
+no image extension (a list entry such as `https://host/img?id=3`) is stored under the
+extension of the format found in its bytes.
 """
 
 from __future__ import annotations
@@ -11,6 +14,13 @@ from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorS
 from cosmos_curate.core.storage import StorageOptions, file_location
 from cosmos_curate.pipelines.image.decode import ImageDecodeError, decode_image
 from cosmos_curate.pipelines.image.tasks import ImageTask
+
+_FORMAT_EXTENSIONS = {"JPEG": ".jpg", "TIFF": ".tiff", "MPO": ".jpg"}
+
+
+def extension_for(image_format: str) -> str:
+    """The file extension for a Pillow format name (`JPEG` -> `.jpg`, `PNG` -> `.png`)."""
+    return _FORMAT_EXTENSIONS.get(image_format, "." + image_format.lower())
 
 
 class ImageLoadStage(CuratorStage[ImageTask, ImageTask]):
@@ -42,4 +52,5 @@ class ImageLoadStage(CuratorStage[ImageTask, ImageTask]):
             task.format, task.mode = decoded.format, decoded.mode
             task.exif_orientation = decoded.exif_orientation
             task.num_frames = decoded.num_frames
+            task.extension = task.extension or extension_for(decoded.format)
         return tasks

@@ -32,17 +32,22 @@ class ImageAnnotateOptions(StorageFlags, CheckedPaths, CaptionBackendOptions):
 
     # `--help` groups the options (longest name prefix wins), as video-split's.
     option_panels: ClassVar[tuple[tuple[str, tuple[str, ...]], ...]] = (
-        ("Input and output", ("input_path", "output_path", "s3_", "input_s3", "output_s3",
-                              "limit", "max_pixels", "load_")),
+        ("Input and output", ("input_path", "input_list", "output_path", "s3_", "input_s3",
+                              "output_s3", "limit", "max_pixels", "load_")),
         ("Filters", ("min_side", "max_aspect_ratio", "aesthetic_threshold")),
         ("Embeddings", ("no_embeddings", "embedding_", "clip_model_id", "aesthetic_model_id")),
         ("Captions", ("skip_captions", "caption", "openai_")),
         ("Workers", ("workers_per_stage",)),
     )  # fmt: skip
 
-    input_path: str = pydantic.Field(
+    input_path: str | None = pydantic.Field(
+        default=None,
         validation_alias=pydantic.AliasChoices("input_path", "input_image_path"),
         description="folder or s3://bucket/prefix of images, read recursively",
+    )
+    input_list: str | None = pydantic.Field(
+        default=None,
+        description="instead of --input-path: a file naming one image path or URL per line",
     )
     output_path: str = pydantic.Field(description="folder or s3://bucket/prefix for the output")
     limit: int | None = pydantic.Field(default=None, ge=1, description="process at most N images")
@@ -91,9 +96,24 @@ class ImageAnnotateOptions(StorageFlags, CheckedPaths, CaptionBackendOptions):
         default=None, ge=1, description="fixed workers per stage (unset: autoscale)"
     )
 
+    @pydantic.field_validator("input_list")
+    @classmethod
+    def _list_exists(cls, value: str | None) -> str | None:
+        if value is not None and not is_remote(value) and not Path(value).expanduser().is_file():
+            msg = f"--input-list {value}: no such file"
+            raise ValueError(msg)
+        return value
+
     @pydantic.model_validator(mode="after")
     def _consistent(self) -> ImageAnnotateOptions:
-        if not is_remote(self.input_path) and not is_remote(self.output_path):
+        if (self.input_path is None) == (self.input_list is None):
+            msg = "give one of --input-path (a folder or prefix) or --input-list (a list file)"
+            raise ValueError(msg)
+        if (
+            self.input_path is not None
+            and not is_remote(self.input_path)
+            and not is_remote(self.output_path)
+        ):
             source = Path(self.input_path).expanduser().resolve()
             target = Path(self.output_path).expanduser().resolve()
             if target == source or source in target.parents:

@@ -29,12 +29,19 @@ from cosmos_curate.pipelines.image.layout import ImageLayout
 from cosmos_curate.pipelines.image.load import ImageLoadStage
 from cosmos_curate.pipelines.image.options import ImageAnnotateOptions
 from cosmos_curate.pipelines.image.scoring import ImageClipPrepStage
-from cosmos_curate.pipelines.image.sources import list_images
+from cosmos_curate.pipelines.image.sources import image_sources, list_image_entries
 from cosmos_curate.pipelines.image.summary import build_image_summary
+from cosmos_curate.pipelines.image.table import write_parts
 from cosmos_curate.pipelines.image.tasks import ImageTask
 from cosmos_curate.pipelines.image.writer import ImageWriterStage
 from cosmos_curate.pipelines.registry import RunOptions, register_pipeline
-from cosmos_curate.pipelines.sketch import PipelineSketch, describe_files
+from cosmos_curate.pipelines.sketch import (
+    PipelineSketch,
+    built_stages,
+    describe_files,
+    sketch_inputs,
+    summarize,
+)
 from cosmos_curate.pipelines.video.annotation_options import CaptioningAlgorithm
 from cosmos_curate.pipelines.video.annotation_stages import caption_pair
 from cosmos_curate.pipelines.video.embedding import AESTHETIC_FILTER, ClipEmbeddingStage
@@ -128,7 +135,8 @@ def build_stages(options: ImageAnnotateOptions) -> list[CuratorStage[Any, Any] |
 class _InputPlan:
     """The images of this run, listed lazily; counts are final once iterated.
 
-    Images an earlier run wrote (kept or rejected) are skipped and counted.
+    Images an earlier run wrote (kept or rejected) are skipped, counted and kept in
+    `skipped_ids` (for the parquet parts an interrupted run left unwritten).
     """
 
     options: ImageAnnotateOptions
@@ -136,15 +144,18 @@ class _InputPlan:
     found: int = 0
     skipped: int = 0
     image_ids: list[str] = attrs.field(factory=list)
+    skipped_ids: list[str] = attrs.field(factory=list)
 
     def __iter__(self) -> Iterator[ImageTask]:
         limit = self.options.limit
-        for source in list_images(self.options.input_path, self.options.input_storage):
+        options = self.options
+        for source in image_sources(options.input_path, options.input_list, options.input_storage):
             if limit is not None and self.found >= limit:
                 return
             self.found += 1
             if self.layout.image_done(source.image_id):
                 self.skipped += 1
+                self.skipped_ids.append(source.image_id)
                 continue
             self.image_ids.append(source.image_id)
             yield ImageTask(
@@ -157,6 +168,21 @@ class _InputPlan:
 
 def describe_image_annotate(options: ImageAnnotateOptions) -> PipelineSketch:
     """The stages and images a run would use (`--dry-run`); creates nothing."""
+    if options.input_list is not None:
+        listed = options.input_list
+        stages, stage_problems = built_stages(lambda: build_stages(options))
+        found, problems = sketch_inputs(
+            lambda: summarize(
+                listed,
+                "images",
+                (
+                    (s.relative_path, None)
+                    for s in list_image_entries(listed, options.input_storage)
+                ),
+            )
+        )
+        return PipelineSketch((stages,), found, options.output_path, stage_problems + problems)
+    assert options.input_path is not None  # the options' check: one of the two is given
     return describe_files(
         lambda: build_stages(options),
         (options.input_path, options.input_storage, IMAGE_EXTENSIONS, "images"),
@@ -195,6 +221,7 @@ def annotate_images(options: ImageAnnotateOptions, **run_kwargs: Any) -> Pipelin
         wall_s=time.monotonic() - started,
     )
     summary["run_id"] = run.id
+    summary["parquet_parts"] = write_parts(layout, plan.skipped_ids + plan.image_ids, run.id)
     summary["options"] = options.model_dump(mode="json")
     publish_run_files(layout, run, result.failures_path, summary)
     return result

@@ -97,10 +97,15 @@ def write_table(layout: OutputLayout, video_id: str) -> bool:
     table = build_table(layout, video_id)
     if table is None:
         return False
+    publish_table(layout, table_key(video_id), table)
+    return True
+
+
+def publish_table(layout: OutputLayout, key: str, table: pa.Table) -> None:
+    """Store `table` as the parquet file `key`, whole and durably (the layout's storage)."""
     out = io.BytesIO()
     pq.write_table(table, out)
-    layout.write_bytes(table_key(video_id), out.getvalue())
-    return True
+    layout.write_bytes(key, out.getvalue())
 
 
 def ensure_table(layout: OutputLayout, video_id: str) -> bool:
