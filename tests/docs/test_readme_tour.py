@@ -44,10 +44,12 @@ SKIPPED = {
 SAMPLE_CLIPS = 4  # the sample's four shots, each long enough to stay a clip
 
 
-def tour_commands(text: str) -> list[tuple[str, str, str | None]]:
-    """Each shell command of the tour section: its words joined by single spaces (to match
-    CHECKS and SKIPPED), the line as written, and its skip reason (None: run it)."""
-    section = text.split("## A five-minute tour", 1)[1].split("\n## ", 1)[0]
+def tour_commands(
+    text: str, heading: str = "## A five-minute tour"
+) -> list[tuple[str, str, str | None]]:
+    """Each shell command of the section under `heading`: its words joined by single spaces
+    (to match CHECKS and SKIPPED), the line as written, and its skip reason (None: run it)."""
+    section = text.split(heading, 1)[1].split("\n## ", 1)[0]
     commands: list[tuple[str, str, str | None]] = []
     for block in re.findall(r"```bash\n(.*?)```", section, flags=re.DOTALL):
         for line in block.replace("\\\n", " ").splitlines():
