@@ -1,4 +1,4 @@
-"""`image-annotate` from a list file (`--input-list`), and its parquet parts.
+"""`image-annotate` from a list file (`--input-list`) and webdataset tars; its parquet parts.
 
 The list names good images (absolute, relative to the list, one without an extension),
 a missing file and a file that is not an image; blank lines, comments and a repeat are
@@ -7,7 +7,9 @@ skipped. Models: the video tests' tiny random CLIP and aesthetic head, no captio
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +26,13 @@ from cosmos_curate.models.clip import CLIP_MODEL_ID
 from cosmos_curate.pipelines import registry
 from cosmos_curate.pipelines.image.layout import ImageLayout
 from cosmos_curate.pipelines.image.pipeline import annotate_images
-from cosmos_curate.pipelines.image.sources import list_image_entries, read_image_list
+from cosmos_curate.pipelines.image.sources import (
+    list_image_entries,
+    list_images,
+    read_image_list,
+)
 from cosmos_curate.pipelines.image.table import SCHEMA_VERSION, TABLE_DIR, read_parts, write_parts
+from cosmos_curate.pipelines.image.tars import member_key
 
 
 def _pic(path: Path, seed: int, fmt: str | None = None) -> Path:
@@ -201,3 +208,74 @@ def test_bad_list_options_are_one_error_line(
     )
     assert message.format(tmp=tmp_path) in one_error_line(result, code=2)
     assert not (tmp_path / "new").exists()
+
+
+def _tar(path: Path, members: dict[str, bytes]) -> Path:
+    """A webdataset-style tar holding `members` (name -> bytes), in that order."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, "w") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def _png_bytes(seed: int) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(_images.picture(20 + seed, 16, seed)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def _tar_inputs(root: Path) -> dict[str, bytes]:
+    """Two tars with a member of the same name, a loose image and a tar that is not one."""
+    images = {
+        "shard-0.tar/000001.png": _png_bytes(1),
+        "shard-0.tar/sub/000002.png": _png_bytes(2),
+        "more/shard-1.tar/000001.png": _png_bytes(3),
+        "loose.png": _png_bytes(4),
+    }
+    _tar(root / "shard-0.tar", {
+        "000001.png": images["shard-0.tar/000001.png"], "000001.json": b"{}",
+        "sub/000002.png": images["shard-0.tar/sub/000002.png"], "000002.txt": b"a cat",
+    })  # fmt: skip
+    _tar(root / "more" / "shard-1.tar", {"000001.png": images["more/shard-1.tar/000001.png"]})
+    (root / "loose.png").write_bytes(images["loose.png"])
+    (root / "broken.tar").write_bytes(b"this is not a tar archive" * 40)
+    return images
+
+
+def test_tar_members_are_listed_with_ids_from_their_keys(tmp_path: Path) -> None:
+    """Image members only, ids `<key>-<hash>` told apart by tar; a bad tar is one source."""
+    images = _tar_inputs(tmp_path)
+    sources = {s.relative_path: s for s in list_images(str(tmp_path))}
+    assert set(sources) == {*images, "broken.tar/"}
+    assert sources["broken.tar/"].member is not None and sources["broken.tar/"].member.error
+    first, other = sources["shard-0.tar/000001.png"], sources["more/shard-1.tar/000001.png"]
+    assert first.image_id.startswith("000001-") and other.image_id.startswith("000001-")
+    assert first.image_id != other.image_id
+    assert member_key("sub/000002.seg.png") == "sub/000002"
+
+
+@pytest.mark.integration
+def test_tar_members_are_annotated_as_images(
+    ray_cluster: dict[str, object], tmp_path: Path
+) -> None:
+    """Each image member is written with its bytes; the unreadable tar is a failure record."""
+    images = _tar_inputs(tmp_path / "in")
+    out = tmp_path / "out"
+    summary = _run(
+        {"input_path": str(tmp_path / "in"), "output_path": str(out), "skip_captions": True,
+         "no_embeddings": True, "workers_per_stage": 1},
+    )  # fmt: skip
+    metas = {
+        r["relative_path"]: r
+        for r in (json.loads(p.read_text()) for p in (out / "metas").glob("*.json"))
+    }
+    assert set(metas) == set(images)
+    for name, data in images.items():
+        assert (out / metas[name]["image_path"]).read_bytes() == data, name
+    assert summary["failures"] == 1
+    assert "unreadable tar" in summary["failure_records"][0]["error"]
+    rows = pq.read_table(out / summary["parquet_parts"][0]).to_pylist()
+    assert sorted(r["image_id"] for r in rows) == sorted(m["image_id"] for m in metas.values())

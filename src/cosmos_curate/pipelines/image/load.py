@@ -3,9 +3,9 @@
 A file that cannot be used (empty, not an image, truncated, too many pixels) raises
 `ImageDecodeError` naming the file and the reason; the pipeline runs this stage with
 `ignore_failures`, so the runtime writes a failure record and the run goes on (exit 3).
-So does a missing file or an unreadable URL (a list file's entry). An image whose name has
-no image extension (a list entry such as `https://host/img?id=3`) is stored under the
-extension of the format found in its bytes.
+So does a missing file, an unreadable tar or an unreadable URL (a list file's entry). An
+image whose name has no image extension (a list entry such as `https://host/img?id=3`) is
+stored under the extension of the format found in its bytes.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageResource
 from cosmos_curate.core.storage import StorageOptions, file_location
 from cosmos_curate.pipelines.image.decode import ImageDecodeError, decode_image
+from cosmos_curate.pipelines.image.tars import read_member
 from cosmos_curate.pipelines.image.tasks import ImageTask
 
 _FORMAT_EXTENSIONS = {"JPEG": ".jpg", "TIFF": ".tiff", "MPO": ".jpg"}
@@ -40,11 +41,15 @@ class ImageLoadStage(CuratorStage[ImageTask, ImageTask]):
         """Process a batch; see the module docstring."""
         for task in tasks:
             folder, key = file_location(task.source, self.inputs)
-            data = folder.read_bytes(key)
+            if task.member is None:
+                data = folder.read_bytes(key)
+            else:
+                data = read_member(folder, key, task.member)
             try:
                 decoded = decode_image(data, self.max_pixels)
             except ImageDecodeError as exc:
-                msg = f"{task.source}: {exc}"
+                where = task.source + (f"/{task.member.name}" if task.member else "")
+                msg = f"{where}: {exc}"
                 raise ImageDecodeError(msg) from exc
             task.data = data
             task.rgb = decoded.rgb

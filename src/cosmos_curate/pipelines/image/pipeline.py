@@ -163,6 +163,7 @@ class _InputPlan:
                 image_id=source.image_id,
                 relative_path=source.relative_path,
                 extension=source.extension,
+                member=source.member,
             )
 
 

@@ -4,6 +4,8 @@ Listing goes through `core.storage.DataFolder` (streamed, in key order, recursiv
 driver, yielding names only; the load stage reads each file's bytes. An image's id is the
 video flow's (`video_id_for`): its file stem plus a hash of its path relative to the input,
 so files of the same name in different folders stay apart and a rerun finds the same ids.
+A webdataset `.tar` under the input gives its image members (`tars.py`), each with the id
+of `<tar path>/<member key>` (so `a.tar` and `b.tar` holding `000001.jpg` stay apart).
 
 A list file (`--input-list`) names one image per line: a local path or a storage URL
 (`s3://`, `https://`, ...); blank lines and `#` comments are skipped, a relative path is
@@ -21,6 +23,7 @@ import attrs
 
 from cosmos_curate.core.storage import DataFolder, StorageOptions, file_location, is_remote
 from cosmos_curate.pipelines.image.decode import IMAGE_EXTENSIONS
+from cosmos_curate.pipelines.image.tars import TAR_EXTENSION, TarMember, list_members, member_key
 from cosmos_curate.pipelines.video.sources import video_id_for
 
 
@@ -32,10 +35,12 @@ class ImageSource:
     relative_path: str
     image_id: str
     extension: str
+    member: TarMember | None = None
+    """Set for an image inside a webdataset tar (`url` is then the tar's)."""
 
 
 def list_images(input_path: str, options: StorageOptions | None = None) -> Iterator[ImageSource]:
-    """Every file with an image extension under `input_path`, recursively, in key order."""
+    """Every image under `input_path`, recursively, in key order: image files, tar members."""
     folder = DataFolder(input_path, options or StorageOptions())
     for entry in folder.list():
         extension = PurePosixPath(entry.key).suffix.lower()
@@ -43,6 +48,21 @@ def list_images(input_path: str, options: StorageOptions | None = None) -> Itera
             yield ImageSource(
                 folder.url_of(entry.key), entry.key, video_id_for(entry.key), extension
             )
+        elif extension == TAR_EXTENSION:
+            yield from _tar_images(folder, entry.key)
+
+
+def _tar_images(folder: DataFolder, key: str) -> Iterator[ImageSource]:
+    """The image members of one tar; ids from `<tar path>/<webdataset key>`."""
+    for member in list_members(folder, key, IMAGE_EXTENSIONS):
+        name = f"{key}/{member.name}"
+        yield ImageSource(
+            folder.url_of(key),
+            name,
+            video_id_for(f"{key}/{member_key(member.name)}"),
+            PurePosixPath(member.name).suffix.lower(),
+            member,
+        )
 
 
 def read_image_list(list_path: str, options: StorageOptions | None = None) -> list[str]:

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cosmos_curate.core.interfaces.stage_interface import PipelineTask
+from cosmos_curate.pipelines.image.tars import TarMember
 from cosmos_curate.pipelines.video.windows import CaptionWindow
 
 
@@ -29,6 +30,8 @@ class ImageTask(PipelineTask):
     relative_path: str
     extension: str
     """The output file's extension: the source's, lower-cased (`.jpg`, `.png`, ...)."""
+    member: TarMember | None = None
+    """For an image inside a webdataset tar (`source` is the tar): where its bytes are."""
     data: bytes | None = attrs.field(default=None, repr=False)
     """The original bytes, written out unchanged."""
     rgb: npt.NDArray[np.uint8] | None = attrs.field(default=None, repr=False)
