@@ -33,8 +33,9 @@ MARGIN = {"l": 60, "r": 20, "t": 6, "b": 45}
 
 
 def _figure(title: str, y_title: str, data: list[Figure], **extra: Any) -> Figure:
-    """The chart, its legend above the plot area with the title (lines split by `<br>`,
-    each short enough for a chart a third of a page wide) as the legend's heading.
+    """The chart, its legend above the plot area with the title as the legend's heading.
+
+    Title lines are split by `<br>`, each short enough for a chart a third of a page wide.
 
     The legend sits in a band at the top of the figure that Plotly reserves for it (the plot
     area shrinks to make room, never the legend onto the axes), and the figure is tall enough
