@@ -256,5 +256,3 @@ def split_transcode_stages(
         drop = options.motion_filter is MotionFilterMode.ENABLE
         stages.append(MotionFilterStage(options.motion_thresholds(), drop=drop))
     return stages
-
-

@@ -103,5 +103,3 @@ def detect_shots(path: Path, chunk: ChunkTask, detector: CutDetector) -> list[Sp
         return []
     cuts = [first + i for i in detect_cuts(scores, detector)]
     return spans_from_cuts(first, last + 1, cuts)
-
-
