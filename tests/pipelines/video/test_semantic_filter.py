@@ -5,7 +5,7 @@ clips of frames 0-30, 30-60 and 60-80), judged in caption windows of 16 frames.
 - served model: an OpenAI-compatible server on 127.0.0.1 that answers each category by the
   dominant colour of the frames it is sent, so the decisions follow the video's content;
 - local model: the tiny random LLaVA the caption tests use, whose answers are not JSON:
-  the filter in score-only mode records them, the classifier drops every clip as unreadable.
+  the filter records them and drops every clip as unreadable.
 """
 
 from __future__ import annotations
@@ -123,31 +123,25 @@ def test_served_model_filters_and_classifies_by_content(
 def test_local_vlm_unreadable_answers(
     ray_cluster: dict[str, object], scenes: Path, tmp_path: Path
 ) -> None:
-    """Score-only keeps and records what the tiny VLM said; enable drops unreadable clips."""
+    """The tiny VLM's answers are recorded per window; none reads as JSON, so all clips drop."""
     _synth.save_tiny_vlm()
     clips = _run(
         scenes,
         tmp_path / "out",
         caption_frames=2,
-        vlm_filter="score-only",
+        vlm_filter="enable",
         vlm_filter_categories="red,blue",
         vlm_filter_model_id=_synth.TINY_VLM_ID,
         vlm_filter_max_output_tokens=4,
         vlm_filter_num_gpus=0.25,
-        video_classifier="enable",
-        video_classifier_use_custom_categories=True,
-        video_classifier_allow="green",
-        video_classifier_model_id=_synth.TINY_VLM_ID,
-        video_classifier_max_output_tokens=4,
-        video_classifier_num_gpus=0.25,
     )
     assert sorted(clips) == ["0", "30", "60"]
     for record in clips.values():
-        assert record["filtered_by"] == "video_classifier"
-        assert record["qwen_rejection_stage"] == "classifier"
-        assert record["filter_reason"].startswith("no window shows an allowed category (green)")
-        scored = record["vlm_filter"]
-        assert scored["mode"] == "score-only" and scored["model"] == _synth.TINY_VLM_ID
-        assert scored["passed"] is False and scored["reason"].startswith("no window's answer")
-        assert all(w["answer"] and w["error"] == "unreadable answer" for w in scored["windows"])
-        assert record["qwen_type_classification"] == ["unclassified"]
+        assert (
+            record["filtered_by"] == "vlm_filter" and record["qwen_rejection_stage"] == "semantic"
+        )
+        assert record["filter_reason"].startswith("no window's answer could be read")
+        checked = record["vlm_filter"]
+        assert checked["mode"] == "enable" and checked["model"] == _synth.TINY_VLM_ID
+        assert record["models"]["vlm_filter"] == _synth.TINY_VLM_ID
+        assert all(w["answer"] and w["error"] == "unreadable answer" for w in checked["windows"])
