@@ -134,6 +134,14 @@ def traced_run(
     root.addHandler(handler)
     old_level = root.level
     root.setLevel(logging.DEBUG)
+    # An in-process CLI test earlier in this xdist worker leaves the package's logger at
+    # WARNING and not propagating (cli.common.configure_logging): hear it directly too.
+    ours = logging.getLogger("cosmos_curate")
+    ours_before = (ours.level, ours.disabled)
+    if not ours.propagate:
+        ours.addHandler(handler)
+    ours.setLevel(logging.DEBUG)
+    ours.disabled = False
     mp = pytest.MonkeyPatch()
     mp.setenv("OTEL_EXPORTER_OTLP_HEADERS", f"authorization=Bearer {SECRET}")
     try:
@@ -148,6 +156,9 @@ def traced_run(
         mp.undo()
         root.removeHandler(handler)
         root.setLevel(old_level)
+        ours.removeHandler(handler)
+        ours.setLevel(ours_before[0])
+        ours.disabled = ours_before[1]
     assert result.num_outputs == N_INPUTS
     yield run, "\n".join(handler.lines)
 
