@@ -24,12 +24,14 @@ def test_chunks_are_consumed_on_the_node_that_made_them(
 
     The wait for a busy or starting home worker is raised from its 0.5 s default: on a loaded
     CI machine a worker's start-up or one call can outlast 0.5 s, and this test checks where
-    chunks go when the policy waits for their node, not how fast a loaded machine is.
+    chunks go when the policy waits for their node, not how fast a loaded machine is. The
+    producer takes 0.5 s a task (30 s for all on one node), so that the other nodes' producers
+    are up before the first one has made every chunk (a CI run at 0.05 s made all 60 on one).
     """
     out = tmp_path / "result.json"
     proc = subprocess.run(
         [sys.executable, str(HERE / "locality_driver.py"), str(out),
-         "--address", three_nodes.address, "--tasks", "60", "--mb", "1", "--sleep", "0.05",
+         "--address", three_nodes.address, "--tasks", "60", "--mb", "1", "--sleep", "0.5",
          "--locality-wait", "30"],
         cwd=HERE, env=token_env, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip

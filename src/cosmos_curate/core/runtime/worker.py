@@ -61,9 +61,10 @@ def _enter_working_dir(folder: str | None) -> None:
     """Work in the driver's folder when this node has it (before the stage is loaded).
 
     A node without it (another machine) keeps its own: relative paths then name other
-    files than on the driver, which the warning says.
+    files than on the driver, which the warning says. When the driver's files were uploaded
+    (`CURATE_SHIP_CODE=upload`), the worker stays in Ray's copy of them, as documented.
     """
-    if folder is None:
+    if folder is None or _code_uploaded():
         return
     if os.path.isdir(folder):
         os.chdir(folder)
@@ -74,6 +75,16 @@ def _enter_working_dir(folder: str | None) -> None:
         folder,
         os.getcwd(),
     )
+
+
+def _code_uploaded() -> bool:
+    """Whether Ray runs this worker in an uploaded copy of the driver's folder."""
+    import ray
+
+    try:
+        return bool(ray.get_runtime_context().runtime_env.get("working_dir"))
+    except Exception:  # not in a Ray worker (a replayed stage): nothing was uploaded
+        return False
 
 
 class StageWorker:
