@@ -84,12 +84,14 @@ def prepare_windows(
         window.inputs = preparer.prepare([frames[i] for i in picked], prompt)
 
 
-class CaptionPrepStage(CuratorStage[ClipTask, ClipTask]):
-    """Cuts each clip into windows, decodes their sampled frames once, prepares inputs."""
+class WindowPrepStage(CuratorStage[ClipTask, ClipTask]):
+    """The CPU half of a window check (captions, semantic checks): holds the preparer.
 
-    def __init__(self, preparer: CaptionPreparer, prompt: Prompt, windows: WindowConfig) -> None:
+    Subclasses cut clips into windows and prepare them with their own prompt.
+    """
+
+    def __init__(self, preparer: CaptionPreparer, windows: WindowConfig) -> None:
         self._preparer = preparer
-        self.prompt = prompt
         self.windows = windows
 
     @property
@@ -101,6 +103,14 @@ class CaptionPrepStage(CuratorStage[ClipTask, ClipTask]):
     def model(self) -> ModelInterface | None:
         """The processor whose weights this stage loads (none for a served model)."""
         return self._preparer if isinstance(self._preparer, ModelInterface) else None
+
+
+class CaptionPrepStage(WindowPrepStage):
+    """Cuts each clip into windows, decodes their sampled frames once, prepares inputs."""
+
+    def __init__(self, preparer: CaptionPreparer, prompt: Prompt, windows: WindowConfig) -> None:
+        super().__init__(preparer, windows)
+        self.prompt = prompt
 
     def process_data(self, tasks: list[ClipTask]) -> list[ClipTask] | None:
         """Process a batch; see the class docstring."""
@@ -116,16 +126,11 @@ class CaptionPrepStage(CuratorStage[ClipTask, ClipTask]):
         return tasks
 
 
-class CaptionStage(CuratorStage[ClipTask, ClipTask]):
-    """Captions every prepared window of a batch of clips in one call to the captioner."""
+class WindowModelStage(CuratorStage[ClipTask, ClipTask]):
+    """The model half of a window check: answers prepared windows in one call per batch."""
 
     def __init__(
-        self,
-        captioner: Captioner,
-        model_name: str,
-        gpus: float = 0.75,
-        batch_size: int = 8,
-        cpus: float = 0.25,
+        self, captioner: Captioner, model_name: str, gpus: float, batch_size: int, cpus: float
     ) -> None:
         self._captioner = captioner
         self.model_name = model_name
@@ -136,7 +141,6 @@ class CaptionStage(CuratorStage[ClipTask, ClipTask]):
     @property
     def resources(self) -> CuratorStageResource:
         """CPUs and GPUs one worker needs."""
-        # Default 0.75 GPU: with the 0.25-GPU embedding stage, one GPU holds both.
         return CuratorStageResource(cpus=self.cpus, gpus=self.gpus)
 
     @property
@@ -146,24 +150,49 @@ class CaptionStage(CuratorStage[ClipTask, ClipTask]):
 
     @property
     def stage_batch_size(self) -> int:
-        """Clips per call, so one forward pass serves several clips."""
+        """Clips per call, so one generation serves several clips."""
         return self.batch_size
 
     def stage_setup(self) -> None:
         """Load the model, or resolve the served model's name."""
         self._captioner.setup()
 
+    def answer(self, windows: list[CaptionWindow]) -> None:
+        """Each window's model answer into its `caption` (its inputs are dropped)."""
+        pending = [w for w in windows if w.inputs is not None]
+        if not pending:
+            return
+        answers = self._captioner.generate([w.inputs for w in pending])
+        for window, text in zip(pending, answers, strict=True):
+            window.caption = text
+            window.inputs = None
+
+    @property
+    def answering_model(self) -> str:
+        """The model that answered: the served model's resolved name, else the configured one."""
+        return getattr(self._captioner, "model_name", None) or self.model_name
+
+
+class CaptionStage(WindowModelStage):
+    """Captions every prepared window of a batch of clips in one call to the captioner."""
+
+    def __init__(
+        self,
+        captioner: Captioner,
+        model_name: str,
+        gpus: float = 0.75,  # with the 0.25-GPU embedding stage, one GPU holds both
+        batch_size: int = 8,
+        cpus: float = 0.25,
+    ) -> None:
+        super().__init__(captioner, model_name, gpus, batch_size, cpus)
+
     def process_data(self, tasks: list[ClipTask]) -> list[ClipTask] | None:
         """Process a batch; see the class docstring."""
         live = [t for t in tasks if t.filtered_by is None and t.windows]
-        pending = [w for t in live for w in t.windows if w.inputs is not None]
-        if not pending:
+        if not any(w.inputs is not None for t in live for w in t.windows):
             return tasks
-        captions = self._captioner.generate([w.inputs for w in pending])
-        for window, caption in zip(pending, captions, strict=True):
-            window.caption = caption
-            window.inputs = None
-        model = getattr(self._captioner, "model_name", None) or self.model_name
+        self.answer([w for t in live for w in t.windows])
+        model = self.answering_model
         for task in live:
             task.caption = " ".join(w.caption for w in task.windows if w.caption)
             task.annotations["caption_model"] = model

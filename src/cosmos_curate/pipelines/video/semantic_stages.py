@@ -17,13 +17,13 @@ from typing import Any
 
 import attrs
 
-from cosmos_curate.core.interfaces.model_interface import ModelInterface
-from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageResource
 from cosmos_curate.pipelines.semantic.answers import ClassifierRule, FilterRule
 from cosmos_curate.pipelines.video.captioning import (
     Captioner,
     CaptionPreparer,
     WindowConfig,
+    WindowModelStage,
+    WindowPrepStage,
     prepare_windows,
 )
 from cosmos_curate.pipelines.video.tasks import ClipTask
@@ -49,23 +49,12 @@ class SemanticCheck:
         return "enable" if self.drop else "score-only"
 
 
-class SemanticPrepStage(CuratorStage[ClipTask, ClipTask]):
+class SemanticPrepStage(WindowPrepStage):
     """Windows, sampled frames and the check's prompt -> model inputs per window (CPU)."""
 
     def __init__(self, check: SemanticCheck, preparer: CaptionPreparer, windows: WindowConfig):
+        super().__init__(preparer, windows)
         self.check = check
-        self._preparer = preparer
-        self.windows = windows
-
-    @property
-    def resources(self) -> CuratorStageResource:
-        """CPUs and GPUs one worker needs."""
-        return CuratorStageResource(cpus=0.5)
-
-    @property
-    def model(self) -> ModelInterface | None:
-        """The processor whose weights this stage loads (none for a served model)."""
-        return self._preparer if isinstance(self._preparer, ModelInterface) else None
 
     def process_data(self, tasks: list[ClipTask]) -> list[ClipTask] | None:
         """Process a batch; see the class docstring."""
@@ -78,7 +67,7 @@ class SemanticPrepStage(CuratorStage[ClipTask, ClipTask]):
         return tasks
 
 
-class SemanticCheckStage(CuratorStage[ClipTask, ClipTask]):
+class SemanticCheckStage(WindowModelStage):
     """Answers every prepared window of a batch in one model call; judges and records."""
 
     def __init__(
@@ -89,41 +78,15 @@ class SemanticCheckStage(CuratorStage[ClipTask, ClipTask]):
         gpus: float = 1.0,
         batch_size: int = 16,
     ) -> None:
+        super().__init__(captioner, model_name, gpus, batch_size, cpus=0.25)
         self.check = check
-        self._captioner = captioner
-        self.model_name = model_name
-        self.gpus = gpus
-        self.batch_size = batch_size
-
-    @property
-    def resources(self) -> CuratorStageResource:
-        """CPUs and GPUs one worker needs."""
-        return CuratorStageResource(cpus=0.25, gpus=self.gpus)
-
-    @property
-    def model(self) -> ModelInterface | None:
-        """The model whose weights and env this stage uses (none for a served model)."""
-        return self._captioner if isinstance(self._captioner, ModelInterface) else None
-
-    @property
-    def stage_batch_size(self) -> int:
-        """Clips per call, so one generation serves several clips."""
-        return self.batch_size
-
-    def stage_setup(self) -> None:
-        """Load the model, or resolve the served model's name."""
-        self._captioner.setup()
 
     def process_data(self, tasks: list[ClipTask]) -> list[ClipTask] | None:
         """Process a batch; see the class docstring."""
         name = self.check.name
         live = [t for t in tasks if t.filtered_by is None and name in t.check_windows]
-        pending = [w for t in live for w in t.check_windows[name] if w.inputs is not None]
-        answers = self._captioner.generate([w.inputs for w in pending]) if pending else []
-        for window, answer in zip(pending, answers, strict=True):
-            window.caption = answer
-            window.inputs = None
-        model = getattr(self._captioner, "model_name", None) or self.model_name
+        self.answer([w for t in live for w in t.check_windows[name]])
+        model = self.answering_model
         for task in live:
             windows = task.check_windows.pop(name)
             self._record(task, [w.caption or "" for w in windows], windows, model)
