@@ -33,10 +33,14 @@ class Slow(CuratorStage[Job, Job]):
 
 
 class Write(CuratorStage[Job, Job]):
-    """The last stage: one output file per task (idempotent) and a log of every write."""
+    """The last stage: one output file per task (idempotent) and a log of every write.
 
-    def __init__(self, out: Path) -> None:
-        self.out = out
+    Each log line names the run that wrote it: a killed driver's workers can outlive it for a
+    moment and finish the tasks they hold while the resumed run starts.
+    """
+
+    def __init__(self, out: Path, run: str) -> None:
+        self.out, self.run = out, run
 
     @property
     def resources(self) -> CuratorStageResource:
@@ -46,7 +50,7 @@ class Write(CuratorStage[Job, Job]):
         for task in tasks:
             (self.out / f"{task.id}.done").write_text("ok")
             with (self.out.parent / "writes.log").open("a") as log:
-                log.write(f"{task.id}\n")
+                log.write(f"{self.run} {task.id}\n")
         return None
 
 
@@ -55,7 +59,7 @@ if __name__ == "__main__":
     out.mkdir(parents=True, exist_ok=True)
     run_pipeline(
         (Job(i) for i in range(n)),
-        [Slow(), Write(out)],
+        [Slow(), Write(out, resume)],
         checkpoint_dir=checkpoint,
         resume=resume == "resume",
         num_cpus=2,

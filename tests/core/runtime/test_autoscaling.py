@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 from typing import Any
 
@@ -46,11 +47,10 @@ def test_bottleneck_stage_gets_most_workers(ray_cluster: dict[str, Any]) -> None
     The sleeps are long enough that a loaded machine's scheduling delay (tens of ms per
     wake-up) cannot make the fast stage look as slow as the slow one.
     """
-    peaks: dict[str, int] = {"fast": 0, "slow": 0}
+    samples: list[dict[str, int]] = []
 
     def watch(progress: Any) -> None:
-        for stage in progress.stages:
-            peaks[stage.name] = max(peaks[stage.name], stage.workers_target)
+        samples.append({stage.name: stage.workers_target for stage in progress.stages})
 
     out = run_pipeline(
         (Job(i) for i in range(400)),
@@ -59,5 +59,11 @@ def test_bottleneck_stage_gets_most_workers(ray_cluster: dict[str, Any]) -> None
         collect_outputs=False,
     )
     assert out == []
-    assert peaks["slow"] >= 3 * peaks["fast"], peaks
-    assert peaks["slow"] >= 8, peaks  # 16 slots of 0.25 CPU: most go to the slow stage
+    # Compare the targets through the run, not their peaks: before the first measurements the
+    # slots are shared evenly, so the fast stage's peak is the start's even split.
+    middle = samples[len(samples) // 10 : len(samples) - len(samples) // 10]
+    assert middle, samples
+    fast = statistics.median(s.get("fast", 0) for s in middle)
+    slow = statistics.median(s.get("slow", 0) for s in middle)
+    assert slow >= 3 * fast, (fast, slow, samples)
+    assert max(s.get("slow", 0) for s in samples) >= 8, samples  # 16 slots of 0.25 CPU
