@@ -12,6 +12,7 @@ per worker. At the end the summary gives each lane's and each folder's time.
 
 from __future__ import annotations
 
+import os
 import signal
 from pathlib import Path
 
@@ -100,6 +101,7 @@ class _Span:
 
 _lanes: dict[str, _Span] = {}
 _folders: dict[str, _Span] = {}
+_tests: dict[str, list[float]] = {}  # node id: [setup, call, teardown] seconds
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -109,12 +111,20 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     folder = "/".join(parts[:2]) if len(parts) > 2 else parts[0]
     _lanes.setdefault(lane, _Span()).add(report)
     _folders.setdefault(folder, _Span()).add(report)
+    phase = ("setup", "call", "teardown").index(report.when)
+    _tests.setdefault(report.nodeid, [0.0, 0.0, 0.0])[phase] += report.duration
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Wall time (first start to last stop) and busy time of each lane, then of each folder."""
     if not _lanes:
         return
+    times = os.environ.get("CURATE_TEST_TIMES")
+    if times:  # every test's phases, slowest first: where the suite's time goes
+        rows = sorted(_tests.items(), key=lambda kv: -sum(kv[1]))
+        Path(times).write_text(
+            "".join(f"{sum(t):.2f}\t{t[0]:.2f}\t{t[1]:.2f}\t{t[2]:.2f}\t{n}\n" for n, t in rows)
+        )
     for title, spans in (("lanes", _lanes), ("folders", _folders)):
         terminalreporter.write_sep("=", f"wall time per {title[:-1]} (busy: sum of test times)")
         for name, span in sorted(spans.items(), key=lambda kv: -(kv[1].stop - kv[1].start)):
