@@ -17,12 +17,12 @@ BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 ROOT_DIR = os.path.dirname(BENCH_DIR)
 sys.path.insert(0, ROOT_DIR)
 
-from cosmos_curate.cluster.code_shipping import inherited_by_new_cluster  # noqa: E402
 from cosmos_curate.core.interfaces.stage_interface import (  # noqa: E402
     CuratorStage,
     CuratorStageResource,
     PipelineTask,
 )
+from cosmos_curate.core.ray_cluster.code_shipping import inherited_by_new_cluster  # noqa: E402
 
 
 @attrs.define

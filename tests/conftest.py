@@ -38,7 +38,7 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     """A local Ray cluster shared by the session: 4 logical CPUs and 1 declared GPU."""
     import ray
 
-    from cosmos_curate.cluster.code_shipping import inherited_by_new_cluster
+    from cosmos_curate.core.ray_cluster.code_shipping import inherited_by_new_cluster
 
     metrics_port = free_port()
     code = [str(Path(__file__).parent.parent), str(Path(__file__).parent)]

@@ -13,7 +13,7 @@ import pytest
 from tests.report.fake_progress import progress
 
 from cosmos_curate.cli.main import run as curate
-from cosmos_curate.cluster.ports import endpoints_dir, free_port, record_endpoint
+from cosmos_curate.core.ray_cluster.ports import endpoints_dir, free_port, record_endpoint
 from cosmos_curate.core.runs import create_run
 from cosmos_curate.report import RunRecorder, StageInfo
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import psutil
 
-from cosmos_curate.cluster.bind import is_loopback
+from cosmos_curate.core.ray_cluster.bind import is_loopback
 
 
 def listening(procs: Iterable[psutil.Process]) -> list[tuple[int, str, str, int]]:

@@ -16,9 +16,9 @@ import pytest
 from tests.cluster.cluster_helpers import base_env, free_port, start_cluster, stop_cluster
 from tests.cluster.listening import exposed, listening, tree
 
-from cosmos_curate.cluster.bind import bind_host, is_loopback
-from cosmos_curate.cluster.errors import BindHostError
-from cosmos_curate.cluster.ports import is_free
+from cosmos_curate.core.ray_cluster.bind import bind_host, is_loopback
+from cosmos_curate.core.ray_cluster.errors import BindHostError
+from cosmos_curate.core.ray_cluster.ports import is_free
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -103,7 +103,8 @@ def test_cluster_start_listens_on_loopback_only(tmp_path: Path) -> None:
 def _probe(address: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """`probe_address` (TCP connect, then one RPC with the token if any) from a new process."""
     code = (
-        "import sys; from cosmos_curate.cluster.address import parse_address, probe_address; "
+        "import sys; "
+        "from cosmos_curate.core.ray_cluster.address import parse_address, probe_address; "
         "probe_address(parse_address(sys.argv[1]))"
     )
     return subprocess.run(

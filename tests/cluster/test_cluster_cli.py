@@ -75,7 +75,7 @@ def test_stop_without_cluster_says_so(tmp_path: Path) -> None:
     """`stop` with no recorded cluster: one line naming the state file, exit 2 (in process)."""
     result = curate_in_process("cluster", "stop", "--state-file", str(tmp_path / "none.json"))
     assert result.returncode == 2  # rejected before anything started
-    assert "no local cluster recorded" in result.stderr
+    assert "no loopback cluster recorded" in result.stderr
 
 
 def test_state_file_json_round_trip(tmp_path: Path) -> None:

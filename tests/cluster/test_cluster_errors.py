@@ -11,9 +11,9 @@ import pytest
 from tests.cluster.cluster_helpers import base_env
 from tests.support import curate, free_port
 
-from cosmos_curate.cluster.address import parse_address, probe_address
-from cosmos_curate.cluster.errors import ClusterConnectionError, ClusterUnreachableError
 from cosmos_curate.cluster.state import ClusterState
+from cosmos_curate.core.ray_cluster.address import parse_address, probe_address
+from cosmos_curate.core.ray_cluster.errors import ClusterConnectionError, ClusterUnreachableError
 
 pytestmark = pytest.mark.integration
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from tests.cluster.cluster_helpers import base_env
 
-from cosmos_curate.cluster.code_shipping import upload_runtime_env
-from cosmos_curate.cluster.errors import ClusterConnectionError
+from cosmos_curate.core.ray_cluster.code_shipping import upload_runtime_env
+from cosmos_curate.core.ray_cluster.errors import ClusterConnectionError
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "TOPSECRET-value-42"

@@ -1,4 +1,4 @@
-"""The one port rule (`cluster.ports.choose_port`), on real sockets, and the commands using it."""
+"""The one port rule (`ray_cluster.ports.choose_port`), on real sockets, and its commands."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 from tests.support import curate_in_process, one_error_line
 
-from cosmos_curate.cluster.errors import PortUnavailableError
-from cosmos_curate.cluster.local_ports import LocalClusterPorts
-from cosmos_curate.cluster.ports import WORKER_PORT_RANGE, choose_port, is_free
+from cosmos_curate.cluster.loopback_ports import LoopbackPorts
+from cosmos_curate.core.ray_cluster.errors import PortUnavailableError
+from cosmos_curate.core.ray_cluster.ports import WORKER_PORT_RANGE, choose_port, is_free
 
 LOOPBACK = "127.0.0.1"
 
@@ -53,9 +53,9 @@ def test_a_chosen_busy_port_is_one_error_naming_the_option(busy: int) -> None:
 def test_a_loopback_cluster_rejects_a_busy_port_with_the_same_error(busy: int) -> None:
     """`curate cluster start`'s ports: the same rule and error class as every other listener."""
     with pytest.raises(PortUnavailableError, match=f"--port {busy}"):
-        LocalClusterPorts(LOOPBACK, None, None, busy).gcs()
+        LoopbackPorts(LOOPBACK, None, None, busy).gcs()
     with pytest.raises(PortUnavailableError, match=f"--metrics-port {busy}"):
-        LocalClusterPorts(LOOPBACK, busy, None, None)
+        LoopbackPorts(LOOPBACK, busy, None, None)
 
 
 def test_local_launch_with_a_busy_metrics_port_is_one_line_exit_2(busy: int) -> None:

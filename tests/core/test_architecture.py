@@ -209,6 +209,26 @@ def test_runtime_never_imports_the_cli_or_the_entry_point() -> None:
     assert offenders == []
 
 
+# Packages that are a user-facing feature (a command group and what only it needs). The
+# library's core sits below all of them: `cluster` is `curate cluster`, whose Ray plumbing
+# (address, auth, bind, ports, code shipping) the runtime takes from `core.ray_cluster`.
+FEATURE_PACKAGES = ("cli", "cluster", "image", "launch", "pipelines", "view")
+
+
+def test_core_imports_no_feature_package() -> None:
+    """`core/` (the runtime and its plumbing) is a library under every feature: none of its
+    modules imports `cli`, `cluster`, `image`, `launch`, `pipelines` or `view`."""
+    features = tuple(f"{PACKAGE}.{name}" for name in FEATURE_PACKAGES)
+    offenders = [
+        f"{module} -> {target}"
+        for module, targets in _import_graph().items()
+        if module.startswith(f"{PACKAGE}.core.")
+        for target in sorted(targets)
+        if target in features or target.startswith(tuple(f"{f}." for f in features))
+    ]
+    assert offenders == []
+
+
 STORAGE_CLIENTS = ("boto3", "botocore", "s3fs", "aiobotocore", "adlfs", "gcsfs", "fsspec")
 
 

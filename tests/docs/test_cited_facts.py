@@ -19,13 +19,13 @@ import attrs
 
 import cosmos_curate.pipelines
 from cosmos_curate.cli import errors, pipeline_cli
-from cosmos_curate.cluster.errors import ClusterAuthError, ClusterUnreachableError
 from cosmos_curate.core.interfaces.errors import PipelineExecutionError
 from cosmos_curate.core.interfaces.stage_interface import (
     CuratorStage,
     CuratorStageResource,
     CuratorStageSpec,
 )
+from cosmos_curate.core.ray_cluster.errors import ClusterAuthError, ClusterUnreachableError
 from cosmos_curate.core.runs.run import MARKER_FILE, RUN_LOG, RUN_SUMMARY
 from cosmos_curate.core.runtime.stage_spec import embedded_cpus
 from cosmos_curate.image import errors as image_errors

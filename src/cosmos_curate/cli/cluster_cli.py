@@ -19,18 +19,18 @@ from rich.table import Table
 from rich.text import Text
 
 from cosmos_curate.cli.common import configure_logging, err, out
-from cosmos_curate.cluster.bind import bind_host
-from cosmos_curate.cluster.local_cluster import (
+from cosmos_curate.cluster.loopback import (
     GiB,
-    LocalClusterConfig,
+    LoopbackClusterConfig,
     MiB,
-    start_local_cluster,
-    stop_local_cluster,
+    start_loopback_cluster,
+    stop_loopback_cluster,
 )
-from cosmos_curate.cluster.ports import check_port_number
 from cosmos_curate.cluster.processes import running_processes
 from cosmos_curate.cluster.state import STATE_VAR, ClusterState, default_state_file
 from cosmos_curate.cluster.status import ClusterStatus, cluster_status
+from cosmos_curate.core.ray_cluster.bind import bind_host
+from cosmos_curate.core.ray_cluster.ports import check_port_number
 from cosmos_curate.core.utils.preflight import PreflightError, check_finite
 from cosmos_curate.core.utils.settings import DEFAULT_METRICS_PORT
 from cosmos_curate.presentation.format import format_bytes, format_duration
@@ -38,7 +38,8 @@ from cosmos_curate.presentation.format import format_bytes, format_duration
 MIN_OBJECT_STORE_MB = 75  # Ray refuses a smaller object store
 
 app = typer.Typer(
-    help="Start, inspect and stop a local multi-node Ray cluster.", no_args_is_help=True
+    help="Start, inspect and stop a loopback multi-node Ray cluster on this machine.",
+    no_args_is_help=True,
 )
 
 StateFileOption = Annotated[
@@ -98,7 +99,7 @@ def start(
                         ("--client-port", client_port)):  # fmt: skip
         if value is not None:
             check_port_number(value, flag, allow_zero=True)
-    config = LocalClusterConfig(
+    config = LoopbackClusterConfig(
         workers=workers,
         num_cpus=num_cpus,
         num_gpus=num_gpus,
@@ -112,7 +113,7 @@ def start(
         head_ip=head_ip or bind_host(),
     )
     err.print(f"starting a Ray head{f' and {workers} worker node(s)' if workers else ''} ...")
-    state = start_local_cluster(config, path)
+    state = start_loopback_cluster(config, path)
     lines = [
         f"Ray cluster up: {len(state.nodes)} node(s)",
         f"  GCS address   {state.address}   (--ray-address {state.address})",
@@ -140,24 +141,26 @@ def status(
     *,
     ray_address: Annotated[
         str | None,
-        typer.Option("--ray-address", help="Any cluster's GCS address (default: the local one)."),
+        typer.Option(
+            "--ray-address", help="Any cluster's GCS address (default: the loopback one)."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
     state_file: StateFileOption = None,
 ) -> None:
-    """Nodes (CPUs, GPUs, memory), running pipelines (Ray jobs) and the local cluster's PIDs."""
+    """Nodes (CPUs, GPUs, memory), running pipelines (Ray jobs) and the loopback cluster's PIDs."""
     configure_logging(False)
-    local: ClusterState | None = None
+    loopback: ClusterState | None = None
     if ray_address is None:
-        local = ClusterState.load(state_file or default_state_file())
-        _use_local_token(local)
-        ray_address = local.address
+        loopback = ClusterState.load(state_file or default_state_file())
+        _use_loopback_token(loopback)
+        ray_address = loopback.address
     info = cluster_status(ray_address)
-    pids = sorted(p.pid for p in running_processes(local)) if local is not None else []
+    pids = sorted(p.pid for p in running_processes(loopback)) if loopback is not None else []
     if as_json:
         out.print_json(json.dumps({**info.as_dict(), "local_pids": pids}))
         return
-    _print_status(info, local, pids)
+    _print_status(info, loopback, pids)
 
 
 @app.command("stop")
@@ -171,7 +174,7 @@ def stop(
     """Stop exactly the processes `start` recorded (and Ray workers they spawned)."""
     configure_logging(False)
     path = state_file or default_state_file()
-    stopped = stop_local_cluster(path, keep_logs=keep_logs)
+    stopped = stop_loopback_cluster(path, keep_logs=keep_logs)
     out.print(f"stopped {len(stopped)} process(es): {' '.join(map(str, stopped)) or '-'}")
 
 
@@ -191,10 +194,10 @@ def _check_start_numbers(
         raise PreflightError(msg)
 
 
-def _use_local_token(state: ClusterState) -> None:
+def _use_loopback_token(state: ClusterState) -> None:
     import os
 
-    from cosmos_curate.cluster import auth
+    from cosmos_curate.core.ray_cluster import auth
 
     if (
         state.token_path
@@ -204,8 +207,8 @@ def _use_local_token(state: ClusterState) -> None:
         os.environ[auth.TOKEN_PATH_VAR] = state.token_path
 
 
-def _print_status(info: ClusterStatus, local: ClusterState | None, pids: list[int]) -> None:
-    metrics = {n.ip: n.metrics_port for n in local.nodes} if local is not None else {}
+def _print_status(info: ClusterStatus, loopback: ClusterState | None, pids: list[int]) -> None:
+    metrics = {n.ip: n.metrics_port for n in loopback.nodes} if loopback is not None else {}
     nodes = Table(
         "node",
         "address",
@@ -242,8 +245,8 @@ def _print_status(info: ClusterStatus, local: ClusterState | None, pids: list[in
             j.entrypoint or "-",
         )
     out.print(jobs if info.jobs else "no pipeline running")
-    if local is not None:
+    if loopback is not None:
         out.print(
-            f"local cluster: {len(pids)} process(es) running, started "
-            f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(local.started_at))}"
+            f"loopback cluster: {len(pids)} process(es) running, started "
+            f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(loopback.started_at))}"
         )

@@ -43,7 +43,9 @@ _CLI = "cosmos_curate.cli."
 GROUPS: dict[str, CommandGroup] = {
     "pipeline": CommandGroup(_CLI + "pipeline_cli", "app", "List and run registered pipelines."),
     "cluster": CommandGroup(
-        _CLI + "cluster_cli", "app", "Start, inspect and stop a local multi-node Ray cluster."
+        _CLI + "cluster_cli",
+        "app",
+        "Start, inspect and stop a loopback multi-node Ray cluster on this machine.",
     ),
     "image": CommandGroup(_CLI + "image_cli", "app", "Build and list the multi-env Docker image."),
     "model": CommandGroup(

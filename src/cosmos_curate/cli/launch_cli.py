@@ -14,8 +14,8 @@ import typer
 
 from cosmos_curate.cli.common import out, print_note
 from cosmos_curate.cli.errors import work_started
-from cosmos_curate.cluster.bind import LOOPBACK
-from cosmos_curate.cluster.ports import check_port_number, choose_port
+from cosmos_curate.core.ray_cluster.bind import LOOPBACK
+from cosmos_curate.core.ray_cluster.ports import check_port_number, choose_port
 from cosmos_curate.core.utils.settings import DEFAULT_METRICS_PORT
 from cosmos_curate.launch.local import (
     DEFAULT_IMAGE,

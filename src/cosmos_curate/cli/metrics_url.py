@@ -15,7 +15,7 @@ from typing import NoReturn
 import psutil
 
 from cosmos_curate.cli.common import print_note
-from cosmos_curate.cluster.ports import MetricsEndpoint, running_endpoints
+from cosmos_curate.core.ray_cluster.ports import MetricsEndpoint, running_endpoints
 from cosmos_curate.core.utils.preflight import PreflightError
 from cosmos_curate.core.utils.settings import DEFAULT_METRICS_PORT
 

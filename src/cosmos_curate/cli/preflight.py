@@ -1,7 +1,7 @@
 """Checks made before a pipeline starts: numbers, paths and the metrics port.
 
 Everything here runs before Ray starts and creates nothing; each failure is one
-`PreflightError` naming the option. The metrics port follows `cluster.ports.choose_port`:
+`PreflightError` naming the option. The metrics port follows `ray_cluster.ports.choose_port`:
 the default (`settings.DEFAULT_METRICS_PORT`) unless taken, then a free one, said; a chosen
 port that is taken is an error naming it.
 """
@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from cosmos_curate.cli.common import print_note
-from cosmos_curate.cluster.bind import bind_host, metrics_bind_host
-from cosmos_curate.cluster.ports import ChosenPort, check_port_number, choose_port
+from cosmos_curate.core.ray_cluster.bind import bind_host, metrics_bind_host
+from cosmos_curate.core.ray_cluster.ports import ChosenPort, check_port_number, choose_port
 from cosmos_curate.core.utils.preflight import (
     PreflightError,
     check_finite,

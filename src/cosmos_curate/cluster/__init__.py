@@ -1,19 +1,10 @@
-"""Ray clusters: addresses, auth, code shipping, and the local `curate cluster` cluster."""
+"""`curate cluster`: a multi-node Ray cluster on this machine, on loopback unless opened.
 
-from cosmos_curate.cluster.address import RayAddress, parse_address, probe_address
-from cosmos_curate.cluster.errors import (
-    ClusterAuthError,
-    ClusterConnectionError,
-    ClusterUnreachableError,
-    LocalClusterError,
-)
+Starting and stopping it (`loopback`, `loopback_ports`, `processes`), its state file
+(`state`) and what runs on a cluster (`status`). The Ray plumbing it shares with the
+runtime (addresses, auth, bind, ports, code shipping) is `cosmos_curate.core.ray_cluster`.
+"""
 
-__all__ = [
-    "ClusterAuthError",
-    "ClusterConnectionError",
-    "ClusterUnreachableError",
-    "LocalClusterError",
-    "RayAddress",
-    "parse_address",
-    "probe_address",
-]
+from cosmos_curate.cluster.errors import LoopbackClusterError
+
+__all__ = ["LoopbackClusterError"]

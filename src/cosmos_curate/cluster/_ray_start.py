@@ -2,7 +2,7 @@
 
 `ray start --node-ip-address=127.0.0.1` would replace the address by the machine's own,
 and then the GCS, raylet and metrics export listen on every interface (see
-`cosmos_curate.cluster.bind`). Here the loopback address is kept as given, so every
+`cosmos_curate.core.ray_cluster.bind`). Here the loopback address is kept as given, so every
 process of a `curate cluster start` node listens on 127.0.0.1 only; any other address
 behaves exactly as in `ray start`.
 """

@@ -1,39 +1,12 @@
-"""Errors about Ray clusters: reaching them, authenticating, and the local cluster's life."""
+"""Errors of the `curate cluster` feature: starting, finding and stopping the loopback cluster."""
 
 from __future__ import annotations
 
 from cosmos_curate.core.interfaces.errors import CurateError
 
 
-class ClusterConnectionError(CurateError):
-    """The Ray cluster at the given address could not be connected to."""
+class LoopbackClusterError(CurateError):
+    """`curate cluster start|stop` could not start, find or stop the loopback cluster."""
 
 
-class ClusterUnreachableError(ClusterConnectionError):
-    """Nothing that speaks Ray answers at the address (wrong host or port, cluster down)."""
-
-
-class ClusterAuthError(ClusterConnectionError):
-    """The cluster uses Ray token auth and this process has no token, or a wrong one."""
-
-
-class LocalClusterError(CurateError):
-    """`curate cluster start|stop` could not start, find or stop the local cluster."""
-
-
-class BindHostError(CurateError, ValueError):
-    """`CURATE_BIND_HOST` is set to something that is not an IP address or `auto`."""
-
-
-class PortUnavailableError(CurateError, ValueError):
-    """A port given on the command line is out of range or already in use."""
-
-
-__all__ = [
-    "BindHostError",
-    "ClusterAuthError",
-    "ClusterConnectionError",
-    "ClusterUnreachableError",
-    "LocalClusterError",
-    "PortUnavailableError",
-]
+__all__ = ["LoopbackClusterError"]

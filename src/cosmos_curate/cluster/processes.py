@@ -1,4 +1,4 @@
-"""Finding and stopping a local cluster's processes, by recorded PID and start time."""
+"""Finding and stopping a loopback cluster's processes, by recorded PID and start time."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import signal
 
 import psutil
 
-from cosmos_curate.cluster.errors import LocalClusterError
+from cosmos_curate.cluster.errors import LoopbackClusterError
 from cosmos_curate.cluster.state import ClusterState, ProcessRecord
 
 
@@ -52,7 +52,7 @@ def terminate(records: list[ProcessRecord], temp_dir: str, *, timeout_s: float =
 
     SIGTERM to the recorded processes first (a node's `ray start --block` stops its own
     children in order), then SIGTERM and finally SIGKILL to whatever is left. Raises
-    `LocalClusterError` if something survives SIGKILL.
+    `LoopbackClusterError` if something survives SIGKILL.
     """
     procs: dict[int, psutil.Process] = {}
     for record in records:
@@ -74,7 +74,7 @@ def terminate(records: list[ProcessRecord], temp_dir: str, *, timeout_s: float =
     if alive:
         pids = ", ".join(str(p.pid) for p in alive)
         msg = f"processes still running after SIGKILL: {pids}"
-        raise LocalClusterError(msg)
+        raise LoopbackClusterError(msg)
     return stopped
 
 

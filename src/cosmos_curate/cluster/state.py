@@ -1,4 +1,4 @@
-"""The local cluster's state file: its addresses and every process it started, by PID.
+"""The loopback cluster's state file: its addresses and every process it started, by PID.
 
 A PID alone could be reused by an unrelated process after ours exited, so each record
 keeps the process's start time too; only a process whose PID *and* start time match is
@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 import psutil
 
-from cosmos_curate.cluster.errors import LocalClusterError
+from cosmos_curate.cluster.errors import LoopbackClusterError
 from cosmos_curate.core.storage import publishing
 
 STATE_VAR = "CURATE_CLUSTER_STATE"
@@ -57,7 +57,7 @@ class ProcessRecord:
 
 @attrs.frozen
 class NodeRecord:
-    """One Ray node of the local cluster: its `ray start --block` launcher and children."""
+    """One Ray node of the loopback cluster: its `ray start --block` launcher and children."""
 
     role: str  # "head" or "worker"
     ip: str
@@ -108,7 +108,7 @@ class ClusterState:
 
     @classmethod
     def load(cls, path: Path) -> ClusterState:
-        """Read a state file; `LocalClusterError` if missing or unreadable."""
+        """Read a state file; `LoopbackClusterError` if missing or unreadable."""
         try:
             raw: dict[str, Any] = json.loads(path.read_text())
             nodes = tuple(
@@ -123,11 +123,11 @@ class ClusterState:
             )
             return cls(**raw, nodes=nodes)
         except FileNotFoundError as exc:
-            msg = f"no local cluster recorded in {path}; start one with `curate cluster start`"
-            raise LocalClusterError(msg) from exc
+            msg = f"no loopback cluster recorded in {path}; start one with `curate cluster start`"
+            raise LoopbackClusterError(msg) from exc
         except (OSError, ValueError, TypeError, KeyError) as exc:
             msg = f"cannot read the cluster state file {path}: {exc}"
-            raise LocalClusterError(msg) from exc
+            raise LoopbackClusterError(msg) from exc
 
 
 __all__ = [

@@ -9,9 +9,9 @@ from typing import Any
 
 import attrs
 
-from cosmos_curate.cluster.address import parse_address, probe_address
-from cosmos_curate.cluster.bind import loopback_kept
-from cosmos_curate.cluster.errors import ClusterConnectionError
+from cosmos_curate.core.ray_cluster.address import parse_address, probe_address
+from cosmos_curate.core.ray_cluster.bind import loopback_kept
+from cosmos_curate.core.ray_cluster.errors import ClusterConnectionError
 
 
 @attrs.frozen

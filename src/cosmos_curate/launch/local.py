@@ -6,7 +6,7 @@ weights path, the working folder at its own path (also the container's working d
 variables (values passed, never printed). On Docker's bridge the metrics port is published
 on 127.0.0.1 only and the embedded Ray inside binds the container's own interface
 (`CURATE_BIND_HOST=auto`) so that the published port answers; it then runs with Ray token
-auth (see `cosmos_curate.cluster.bind`). With `--network host` the container shares this
+auth (see `cosmos_curate.core.ray_cluster.bind`). With `--network host` the container shares this
 machine's interfaces, so Ray stays on 127.0.0.1 there. The container is removed at the end
 and its exit code is the command's.
 """
@@ -29,8 +29,8 @@ import docker
 import psutil
 import requests
 
-from cosmos_curate.cluster.bind import BIND_VAR
 from cosmos_curate.core.interfaces.errors import CurateError
+from cosmos_curate.core.ray_cluster.bind import BIND_VAR
 from cosmos_curate.core.utils import settings
 from cosmos_curate.image.build import DEFAULT_IMAGE_NAME, DEFAULT_IMAGE_TAG
 from cosmos_curate.image.daemon import connect

@@ -23,7 +23,7 @@ from typing import NoReturn
 import attrs
 import jinja2
 
-from cosmos_curate.cluster.bind import auth_disabled_message
+from cosmos_curate.core.ray_cluster.bind import auth_disabled_message
 from cosmos_curate.core.utils import settings
 from cosmos_curate.image.errors import InvalidImageReferenceError
 from cosmos_curate.image.reference import check_reference

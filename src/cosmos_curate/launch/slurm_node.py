@@ -22,9 +22,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
-from cosmos_curate.cluster import ports
-from cosmos_curate.cluster.errors import ClusterConnectionError
 from cosmos_curate.cluster.status import cluster_status
+from cosmos_curate.core.ray_cluster import ports
+from cosmos_curate.core.ray_cluster.errors import ClusterConnectionError
 from cosmos_curate.launch.slurm_jobs import SlurmError
 
 # Ray's defaults assume an idle machine; a loaded one needs longer to register agents. A

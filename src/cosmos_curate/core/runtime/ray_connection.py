@@ -1,10 +1,10 @@
-"""Connecting to Ray: an embedded local cluster or an existing one, and reading its capacity.
+"""Connecting to Ray: an embedded cluster or an existing one, and reading its capacity.
 
 An existing cluster is named by a GCS address (`host:port`) or a Ray Client address
 (`ray://host:10001`). Before `ray.init` the address is probed (a TCP connect, then one RPC
 with the auth token), so a wrong address or token is one clear error within seconds instead
-of Ray's long retry loop. `cosmos_curate.cluster.auth` handles the token and
-`cosmos_curate.cluster.code_shipping` how the driver's code reaches the cluster's workers.
+of Ray's long retry loop. The plumbing is `cosmos_curate.core.ray_cluster`: `auth` handles
+the token and `code_shipping` how the driver's code reaches the cluster's workers.
 """
 
 from __future__ import annotations
@@ -17,21 +17,24 @@ from typing import Any
 import attrs
 import ray
 
-from cosmos_curate.cluster.address import RayAddress, parse_address, probe_address
-from cosmos_curate.cluster.bind import (
+from cosmos_curate.core.ray_cluster.address import RayAddress, parse_address, probe_address
+from cosmos_curate.core.ray_cluster.bind import (
     bind_host,
     loopback_kept,
     metrics_bind_host,
     require_token_auth,
 )
-from cosmos_curate.cluster.code_shipping import driver_runtime_env, inherited_by_new_cluster
-from cosmos_curate.cluster.errors import (
+from cosmos_curate.core.ray_cluster.code_shipping import (
+    driver_runtime_env,
+    inherited_by_new_cluster,
+)
+from cosmos_curate.core.ray_cluster.errors import (
     ClusterAuthError,
     ClusterConnectionError,
     ClusterUnreachableError,
 )
-from cosmos_curate.cluster.ports import record_endpoint, remove_endpoint, require_free
-from cosmos_curate.cluster.signals import handlers_kept
+from cosmos_curate.core.ray_cluster.ports import record_endpoint, remove_endpoint, require_free
+from cosmos_curate.core.ray_cluster.signals import handlers_kept
 from cosmos_curate.core.runtime.planner import NodeCapacity
 from cosmos_curate.presentation.format import first_line
 
@@ -91,7 +94,7 @@ def connect(
         kwargs["runtime_env"] = runtime_env
     if num_gpus is not None:
         kwargs["num_gpus"] = num_gpus
-    # Loopback only unless CURATE_BIND_HOST says otherwise (see cosmos_curate.cluster.bind).
+    # Loopback only unless CURATE_BIND_HOST says otherwise (see core.ray_cluster.bind).
     host = kwargs["_node_ip_address"] = bind_host()
     require_token_auth(host)  # beyond loopback: token auth on
     if metrics_port is not None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from cosmos_curate.cluster.bind import LOOPBACK, metrics_bind_host
-from cosmos_curate.cluster.ports import choose_port, free_port
+from cosmos_curate.core.ray_cluster.bind import LOOPBACK, metrics_bind_host
+from cosmos_curate.core.ray_cluster.ports import choose_port, free_port
 
 
-class LocalClusterPorts:
+class LoopbackPorts:
     """The head's metrics, client and dashboard ports; `gcs()` picks the GCS port."""
 
     def __init__(

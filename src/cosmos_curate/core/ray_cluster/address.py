@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 import attrs
 
-from cosmos_curate.cluster import auth
-from cosmos_curate.cluster.errors import (
+from cosmos_curate.core.ray_cluster import auth
+from cosmos_curate.core.ray_cluster.errors import (
     ClusterAuthError,
     ClusterConnectionError,
     ClusterUnreachableError,

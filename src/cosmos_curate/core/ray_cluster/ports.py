@@ -26,7 +26,7 @@ from typing import Any
 import attrs
 import psutil
 
-from cosmos_curate.cluster.errors import PortUnavailableError
+from cosmos_curate.core.ray_cluster.errors import PortUnavailableError
 from cosmos_curate.core.storage import publish_json
 from cosmos_curate.core.utils import settings
 

@@ -3,7 +3,7 @@
 Each node is one `ray start --block` process (so it has a PID we own and it stops its
 children on SIGTERM), started in its own session with CPUs, memory and object store given.
 Every node has the same IP: 127.0.0.1 unless `CURATE_BIND_HOST` opens the cluster on
-purpose (see `cosmos_curate.cluster.bind`), and every Ray process then listens on that
+purpose (see `cosmos_curate.core.ray_cluster.bind`), and every Ray process then listens on that
 address only. Every port is explicit (free ones picked when not given) so several clusters
 and nodes can share the machine. The PIDs of every process go into a state file
 and `stop` ends exactly those (plus Ray workers they spawned), never a machine-wide Ray stop.
@@ -24,8 +24,12 @@ from pathlib import Path
 import attrs
 import psutil
 
-from cosmos_curate.cluster import auth
-from cosmos_curate.cluster.bind import (
+from cosmos_curate.cluster.errors import LoopbackClusterError
+from cosmos_curate.cluster.loopback_ports import LoopbackPorts
+from cosmos_curate.cluster.processes import descendants, running_processes, terminate
+from cosmos_curate.cluster.state import ClusterState, NodeRecord, ProcessRecord
+from cosmos_curate.core.ray_cluster import auth
+from cosmos_curate.core.ray_cluster.bind import (
     BIND_VAR,
     LOOPBACK,
     auth_disabled_message,
@@ -33,11 +37,7 @@ from cosmos_curate.cluster.bind import (
     head_env,
     is_loopback,
 )
-from cosmos_curate.cluster.errors import LocalClusterError
-from cosmos_curate.cluster.local_ports import LocalClusterPorts
-from cosmos_curate.cluster.ports import WORKER_PORT_RANGE, free_port
-from cosmos_curate.cluster.processes import descendants, running_processes, terminate
-from cosmos_curate.cluster.state import ClusterState, NodeRecord, ProcessRecord
+from cosmos_curate.core.ray_cluster.ports import WORKER_PORT_RANGE, free_port
 from cosmos_curate.core.utils import settings
 
 logger = logging.getLogger(__name__)
@@ -51,8 +51,8 @@ NODE_ENV = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_agent_register_timeout_ms": "12
 
 
 @attrs.frozen
-class LocalClusterConfig:
-    """How to start a local cluster; every node gets the same size."""
+class LoopbackClusterConfig:
+    """How to start a loopback cluster; every node gets the same size."""
 
     workers: int = 0
     num_cpus: float = 1.0
@@ -65,7 +65,7 @@ class LocalClusterConfig:
     client_port: int | None = None  # Ray Client; None: 10001 if free, else any; 0: any free
     dashboard: bool = False
     auth_mode: str = "token"  # "token" or "disabled"
-    head_ip: str = LOOPBACK  # every node's IP (one machine); see cosmos_curate.cluster.bind
+    head_ip: str = LOOPBACK  # every node's IP (one machine); see core.ray_cluster.bind
     start_timeout_s: float = 180.0
 
     def worker_ip(self, index: int) -> str:
@@ -82,10 +82,10 @@ class _Launch:
     log_path: Path
 
 
-def start_local_cluster(config: LocalClusterConfig, state_file: Path) -> ClusterState:
+def start_loopback_cluster(config: LoopbackClusterConfig, state_file: Path) -> ClusterState:
     """Start the head, then the worker nodes; write and return the state.
 
-    Raises `LocalClusterError` if a cluster recorded in `state_file` still runs, a port is
+    Raises `LoopbackClusterError` if a cluster recorded in `state_file` still runs, a port is
     taken, or a node does not come up (with the tail of its log); whatever was already
     started is stopped again.
     """
@@ -118,7 +118,7 @@ def start_local_cluster(config: LocalClusterConfig, state_file: Path) -> Cluster
     return state
 
 
-def stop_local_cluster(
+def stop_loopback_cluster(
     state_file: Path, *, keep_logs: bool = False, timeout_s: float = 20.0
 ) -> list[int]:
     """Stop every process of the cluster in `state_file`; returns the PIDs that were running.
@@ -143,38 +143,38 @@ def _refuse_if_running(state_file: Path) -> None:
         return
     try:
         state = ClusterState.load(state_file)
-    except LocalClusterError:
+    except LoopbackClusterError:
         return  # unreadable leftovers: overwritten below
     if running_processes(state):
         msg = (
-            f"a local cluster is already running at {state.address} (state file {state_file}); "
+            f"a loopback cluster is already running at {state.address} (state file {state_file}); "
             "stop it with `curate cluster stop` or pass another --state-file"
         )
-        raise LocalClusterError(msg)
+        raise LoopbackClusterError(msg)
 
 
-def _check_config(config: LocalClusterConfig) -> None:
+def _check_config(config: LoopbackClusterConfig) -> None:
     if config.auth_mode not in ("token", "disabled"):
         msg = f"auth mode {config.auth_mode!r}: use token or disabled"
-        raise LocalClusterError(msg)
+        raise LoopbackClusterError(msg)
     if config.workers < 0 or config.num_cpus < 0 or config.num_gpus < 0:
         msg = "workers, CPUs and GPUs must be >= 0"
-        raise LocalClusterError(msg)
+        raise LoopbackClusterError(msg)
     if config.auth_mode == "disabled" and beyond_loopback(config.head_ip):
-        raise LocalClusterError(auth_disabled_message(config.head_ip, "--auth disabled"))
+        raise LoopbackClusterError(auth_disabled_message(config.head_ip, "--auth disabled"))
     if is_loopback(config.head_ip) and config.head_ip != LOOPBACK:
         # Ray binds every interface for any node IP but exactly 127.0.0.1.
         msg = (
             f"--head-ip {config.head_ip}: Ray would listen on every interface for it; "
             f"use {LOOPBACK} (the default) or set {BIND_VAR} to open the cluster on purpose"
         )
-        raise LocalClusterError(msg)
+        raise LoopbackClusterError(msg)
     if config.client_port is not None and config.client_port in WORKER_PORT_RANGE:
         msg = f"Ray Client port {config.client_port} lies in Ray's worker port range 10002-19999"
-        raise LocalClusterError(msg)
+        raise LoopbackClusterError(msg)
 
 
-def _node_env(config: LocalClusterConfig, temp_dir: Path) -> tuple[dict[str, str], Path | None]:
+def _node_env(config: LoopbackClusterConfig, temp_dir: Path) -> tuple[dict[str, str], Path | None]:
     env = {**os.environ, **NODE_ENV}
     env.pop("RAY_ADDRESS", None)
     if config.auth_mode == "disabled":
@@ -200,7 +200,7 @@ def _ray_executable() -> list[str]:
     return [sys.executable, "-m", "cosmos_curate.cluster._ray_start"]
 
 
-def _node_flags(config: LocalClusterConfig, ip: str, metrics_port: int) -> list[str]:
+def _node_flags(config: LoopbackClusterConfig, ip: str, metrics_port: int) -> list[str]:
     free = free_port
     return [
         "--block",
@@ -221,7 +221,7 @@ def _node_flags(config: LocalClusterConfig, ip: str, metrics_port: int) -> list[
 
 
 def _head_command(
-    config: LocalClusterConfig, ports: LocalClusterPorts, gcs_port: int, temp_dir: str
+    config: LoopbackClusterConfig, ports: LoopbackPorts, gcs_port: int, temp_dir: str
 ) -> list[str]:
     return [
         *_ray_executable(),
@@ -238,7 +238,7 @@ def _head_command(
 
 
 def _worker_command(
-    config: LocalClusterConfig, address: str, ip: str, metrics_port: int
+    config: LoopbackClusterConfig, address: str, ip: str, metrics_port: int
 ) -> list[str]:
     return [
         *_ray_executable(),
@@ -272,12 +272,12 @@ def _launch(
 
 
 def _start_head(
-    config: LocalClusterConfig, env: dict[str, str], temp_dir: str
-) -> tuple[_Launch, LocalClusterPorts, int]:
+    config: LoopbackClusterConfig, env: dict[str, str], temp_dir: str
+) -> tuple[_Launch, LoopbackPorts, int]:
     # Retried with fresh ports: a free port picked here can be taken by another process
     # before Ray binds it, and a loaded machine can time out Ray's own start-up waits.
     for attempt in range(1, START_ATTEMPTS + 1):
-        ports = LocalClusterPorts(
+        ports = LoopbackPorts(
             config.head_ip, config.metrics_port, config.client_port, config.port
         )
         gcs_port = ports.gcs()
@@ -291,7 +291,7 @@ def _start_head(
         )
         try:
             _wait_ready([head], config.start_timeout_s)
-        except LocalClusterError:
+        except LoopbackClusterError:
             if attempt == START_ATTEMPTS or head.proc.poll() is None:
                 raise
             logger.warning("head node failed to start (attempt %d); retrying", attempt)
@@ -302,7 +302,7 @@ def _start_head(
 
 
 def _start_worker(
-    config: LocalClusterConfig, address: str, index: int, env: dict[str, str], temp_dir: Path
+    config: LoopbackClusterConfig, address: str, index: int, env: dict[str, str], temp_dir: Path
 ) -> _Launch:
     # One at a time, retried: on a loaded machine Ray's fixed 30 s raylet registration
     # wait can expire; the failed `ray start` has already stopped its own processes.
@@ -316,7 +316,7 @@ def _start_worker(
         )
         try:
             _wait_ready([launch], config.start_timeout_s)
-        except LocalClusterError:
+        except LoopbackClusterError:
             if attempt == START_ATTEMPTS or launch.proc.poll() is None:
                 raise
             logger.warning("worker node %s failed to start (attempt %d); retrying", ip, attempt)
@@ -336,11 +336,11 @@ def _wait_ready(launches: list[_Launch], timeout_s: float) -> None:
                 pending.remove(launch)
             elif launch.proc.poll() is not None:
                 msg = f"the {launch.role} node ({launch.ip}) exited while starting:\n{_tail(text)}"
-                raise LocalClusterError(msg)
+                raise LoopbackClusterError(msg)
         if pending and time.monotonic() > deadline:
             names = ", ".join(f"{x.role} ({x.log_path})" for x in pending)
             msg = f"Ray nodes not up after {timeout_s:g}s: {names}"
-            raise LocalClusterError(msg)
+            raise LoopbackClusterError(msg)
         if pending:
             time.sleep(0.3)
 
@@ -356,7 +356,7 @@ def _launcher_record(launch: _Launch) -> ProcessRecord | None:
         return None
 
 
-def _record(launch: _Launch, config: LocalClusterConfig) -> NodeRecord:
+def _record(launch: _Launch, config: LoopbackClusterConfig) -> NodeRecord:
     proc = psutil.Process(launch.proc.pid)
     return NodeRecord(
         role="head" if launch.role == "head" else "worker",
@@ -371,7 +371,7 @@ def _record(launch: _Launch, config: LocalClusterConfig) -> NodeRecord:
 
 
 __all__ = [
-    "LocalClusterConfig",
-    "start_local_cluster",
-    "stop_local_cluster",
+    "LoopbackClusterConfig",
+    "start_loopback_cluster",
+    "stop_loopback_cluster",
 ]

@@ -8,7 +8,7 @@ module that defined them. `CURATE_SHIP_CODE` picks the way:
 - `upload` (default for a cluster elsewhere): Ray uploads the `cosmos_curate` package as a
   `py_modules` entry and the driver's working directory as `working_dir`, so the cluster
   runs exactly the driver's version of the code. Only what git would track goes, never
-  secret files (`cosmos_curate.cluster.shipped_files` decides, `CURATE_SHIP_INCLUDE` adds
+  secret files (`cosmos_curate.core.ray_cluster.shipped_files` decides, `CURATE_SHIP_INCLUDE` adds
   files); they travel as one zip built here. `CURATE_WORKING_DIR` names another folder,
   or `none`.
 - `none`: ship nothing; the cluster's image already has the code.
@@ -27,9 +27,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from cosmos_curate.cluster import shipped_files
-from cosmos_curate.cluster.address import RayAddress
-from cosmos_curate.cluster.errors import ClusterConnectionError
+from cosmos_curate.core.ray_cluster import shipped_files
+from cosmos_curate.core.ray_cluster.address import RayAddress
+from cosmos_curate.core.ray_cluster.errors import ClusterConnectionError
 from cosmos_curate.presentation.format import format_bytes
 
 logger = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def driver_runtime_env(address: RayAddress | None) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def inherited_by_new_cluster(env_vars: Mapping[str, str]) -> Iterator[None]:
-    """Set `env_vars` in this process while a local cluster starts, then restore them.
+    """Set `env_vars` in this process while an embedded cluster starts, then restore them.
 
     The raylet, and so every worker it spawns, inherits them. Prefer this to a job
     `runtime_env` with `env_vars` for a cluster started here: those send every worker

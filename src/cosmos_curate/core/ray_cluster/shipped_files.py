@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 
 import attrs
 
-from cosmos_curate.cluster.errors import ClusterConnectionError
+from cosmos_curate.core.ray_cluster.errors import ClusterConnectionError
 
 INCLUDE_VAR = "CURATE_SHIP_INCLUDE"
 GIT_COMMAND = ("git", "ls-files", "-co", "--exclude-standard", "-z")

@@ -26,8 +26,8 @@ import secrets
 import socket
 from collections.abc import Iterator
 
-from cosmos_curate.cluster import auth
-from cosmos_curate.cluster.errors import BindHostError
+from cosmos_curate.core.ray_cluster import auth
+from cosmos_curate.core.ray_cluster.errors import BindHostError
 
 BIND_VAR = "CURATE_BIND_HOST"
 LOOPBACK = "127.0.0.1"
