@@ -40,9 +40,9 @@ from cosmos_curate.pipelines.semantic.categories import VIDEO_FILTER_CATEGORIES
 from cosmos_curate.pipelines.semantic.prompts import filter_prompt
 from cosmos_curate.pipelines.video import decode
 from cosmos_curate.pipelines.video.captioning import WindowConfig, prepare_windows
+from cosmos_curate.pipelines.video.split.text_filter import clip_text_verdict
+from cosmos_curate.pipelines.video.split.text_tracks import TextRules
 from cosmos_curate.pipelines.video.tasks import ClipTask
-from cosmos_curate.pipelines.video.text_filter import clip_text_verdict
-from cosmos_curate.pipelines.video.text_tracks import TextRules
 
 
 def make_clip(folder: Path, size: str, seconds: float, caption: bool) -> Path:

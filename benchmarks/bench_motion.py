@@ -36,7 +36,7 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from cosmos_curate.pipelines.video import decode
-from cosmos_curate.pipelines.video.motion import (
+from cosmos_curate.pipelines.video.split.motion import (
     clip_motion_score,
     clip_vector_motion,
 )

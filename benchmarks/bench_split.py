@@ -169,7 +169,7 @@ def place_transnetv2_weights(work: Path) -> None:
 
 def run_ours(video: Path, work: Path, cpus: int, algorithm: str) -> dict[str, Any]:
     """`video-split` on an embedded Ray cluster; wall time and per-stage busy seconds."""
-    from cosmos_curate.pipelines.video.split_pipeline import VideoSplitOptions, split_videos
+    from cosmos_curate.pipelines.video.split.pipeline import VideoSplitOptions, split_videos
 
     inputs = work / f"in_{algorithm}"
     inputs.mkdir(parents=True, exist_ok=True)

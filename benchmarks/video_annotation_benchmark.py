@@ -149,7 +149,7 @@ def embedding_benchmark(tasks: list[Any], root: Path, out: Path) -> None:
     from cosmos_curate.pipelines.video.embedding_table import EmbeddingTableStage
     from cosmos_curate.pipelines.video.frames import FrameExtractionStage
     from cosmos_curate.pipelines.video.layout import OutputLayout
-    from cosmos_curate.pipelines.video.writer import ClipWriterStage
+    from cosmos_curate.pipelines.video.split.writer import ClipWriterStage
 
     layout = OutputLayout(str(out))
     for task in tasks:  # the split stage's manifests, so the table stage sees videos finish

@@ -74,7 +74,7 @@ def main() -> None:
     from cosmos_curate.models.aesthetics import AESTHETIC_MODEL_ID
     from cosmos_curate.models.clip import CLIP_MODEL_ID
     from cosmos_curate.pipelines import registry
-    from cosmos_curate.pipelines.video.split_pipeline import VideoSplitOptions, run_video_split
+    from cosmos_curate.pipelines.video.split.pipeline import VideoSplitOptions, run_video_split
 
     _synth.save_tiny_clip(CLIP_MODEL_ID)
     _synth.save_tiny_aesthetic_head(AESTHETIC_MODEL_ID)

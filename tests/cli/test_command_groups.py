@@ -56,7 +56,7 @@ def test_video_split_help_at_80_columns_groups_options_and_never_cuts_a_name(
 ) -> None:
     """Every option name is whole at 80 columns; required ones first, in titled panels."""
     from cosmos_curate.cli.main import run
-    from cosmos_curate.pipelines.video.split_pipeline import VideoSplitOptions
+    from cosmos_curate.pipelines.video.split.pipeline import VideoSplitOptions
 
     monkeypatch.setenv("COLUMNS", "80")
     assert run(["pipeline", "run", "video-split", "--help"]) == 0

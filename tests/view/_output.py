@@ -27,9 +27,9 @@ from cosmos_curate.core.runs.run import create_run
 from cosmos_curate.core.runs.summary import save_run
 from cosmos_curate.pipelines.video.layout import OutputLayout
 from cosmos_curate.pipelines.video.previews import animated_webp, preview_key
+from cosmos_curate.pipelines.video.split.writer import ClipWriterStage
 from cosmos_curate.pipelines.video.tasks import ClipTask, VideoMeta
 from cosmos_curate.pipelines.video.windows import CaptionWindow
-from cosmos_curate.pipelines.video.writer import ClipWriterStage
 
 CAPTIONS = {
     "kite-0001_0000000_0000060": ["A red kite drifts over a grey sea.", "The kite dips low."],

@@ -55,7 +55,7 @@ BUILTIN_PIPELINES: tuple[PipelineInfo, ...] = (
     PipelineInfo(
         "video-split",
         "split, transcode, filter, embed, caption and write clips",
-        "cosmos_curate.pipelines.video.split_pipeline",
+        "cosmos_curate.pipelines.video.split.pipeline",
         needs=_VIDEO_NEEDS,
         extra="video",
     ),

@@ -19,7 +19,7 @@ from cosmos_curate.models.clip import CLIP_MODEL_ID, ClipImagePreprocessor
 from cosmos_curate.pipelines.video import decode
 from cosmos_curate.pipelines.video.embedding import AestheticReduction, ClipEmbeddingStage
 from cosmos_curate.pipelines.video.frames import FrameExtractionStage
-from cosmos_curate.pipelines.video.split_pipeline import VideoSplitOptions, build_stages
+from cosmos_curate.pipelines.video.split.pipeline import VideoSplitOptions, build_stages
 from cosmos_curate.pipelines.video.tasks import ClipTask
 
 

@@ -28,7 +28,7 @@ from cosmos_curate.models.clip import CLIP_MODEL_ID
 from cosmos_curate.pipelines import registry
 from cosmos_curate.pipelines.video.embedding_table import SCHEMA, read_table
 from cosmos_curate.pipelines.video.frames import sample_indices
-from cosmos_curate.pipelines.video.split_pipeline import split_videos
+from cosmos_curate.pipelines.video.split.pipeline import split_videos
 from cosmos_curate.pipelines.video.windows import compute_windows
 
 pytestmark = pytest.mark.integration

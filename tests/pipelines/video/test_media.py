@@ -10,7 +10,7 @@ from tests.pipelines.video import _synth
 
 from cosmos_curate.pipelines.video import decode
 from cosmos_curate.pipelines.video.frames import capped_size, even_subset, sample_indices
-from cosmos_curate.pipelines.video.motion import clip_motion_score, motion_score
+from cosmos_curate.pipelines.video.split.motion import clip_motion_score, motion_score
 
 
 def test_probe_reads_metadata(tmp_path: Path) -> None:

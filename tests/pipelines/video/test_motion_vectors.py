@@ -13,14 +13,14 @@ import pytest
 from tests.pipelines.video._ffmpeg_inputs import ffmpeg
 
 from cosmos_curate.pipelines.video import decode
-from cosmos_curate.pipelines.video.motion import (
+from cosmos_curate.pipelines.video.split.motion import (
     MotionFilterStage,
     MotionMethod,
     MotionThresholds,
     clip_motion_score,
     clip_vector_motion,
 )
-from cosmos_curate.pipelines.video.motion_vectors import VectorMotionMap
+from cosmos_curate.pipelines.video.split.motion_vectors import VectorMotionMap
 from cosmos_curate.pipelines.video.tasks import ClipTask
 
 PANS = {"static": 0, "slow": 1, "fast": 4}  # px per frame

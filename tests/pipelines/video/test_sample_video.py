@@ -10,7 +10,7 @@ import av
 import numpy as np
 
 from cosmos_curate.pipelines.video.sample_video import SAMPLE_RATE, SAMPLE_SHOTS, cut_times
-from cosmos_curate.pipelines.video.splitting import detect_cuts, difference_scores
+from cosmos_curate.pipelines.video.split.shots import detect_cuts, difference_scores
 
 
 def test_sample_has_its_announced_cuts_and_a_tone_per_shot(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from tests.pipelines.video import _annotation_fakes as fakes
 from tests.pipelines.video import _synth
 
 from cosmos_curate.pipelines import registry
-from cosmos_curate.pipelines.video.split_pipeline import split_videos
+from cosmos_curate.pipelines.video.split.pipeline import split_videos
 
 pytestmark = pytest.mark.integration
 

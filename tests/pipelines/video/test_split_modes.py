@@ -16,7 +16,7 @@ from tests.pipelines.video import _ffmpeg_inputs as media
 from tests.pipelines.video import _synth
 
 from cosmos_curate.pipelines import registry
-from cosmos_curate.pipelines.video.clip_encode import EncoderUnavailableError, check_encoder
+from cosmos_curate.pipelines.video.split.clip_encode import EncoderUnavailableError, check_encoder
 
 pytestmark = pytest.mark.integration
 
@@ -128,7 +128,7 @@ def test_missing_or_unusable_encoders_are_clear_errors(tmp_path: Path) -> None:
 
 def test_bit_rate_is_the_option_or_the_inputs() -> None:
     """4 Mbit/s by default; the input's own rate when asked and known, else the option's."""
-    from cosmos_curate.pipelines.video.clip_encode import EncodeSettings
+    from cosmos_curate.pipelines.video.split.clip_encode import EncodeSettings
     from cosmos_curate.pipelines.video.tasks import VideoMeta
 
     meta = VideoMeta(10.0, 25.0, 160, 90, "h264", 250, bit_rate=1_234_000)

@@ -19,7 +19,7 @@ from cosmos_curate.core.interfaces.errors import CurateError
 from cosmos_curate.models.aesthetics import AESTHETIC_MODEL_ID
 from cosmos_curate.models.clip import CLIP_MODEL_ID
 from cosmos_curate.pipelines import registry
-from cosmos_curate.pipelines.video.split_pipeline import (
+from cosmos_curate.pipelines.video.split.pipeline import (
     VideoSplitOptions,
     run_video_split,
     split_videos,

@@ -9,7 +9,14 @@ import pytest
 from tests.pipelines.video import _synth
 
 from cosmos_curate.pipelines.video import decode
-from cosmos_curate.pipelines.video.spans import (
+from cosmos_curate.pipelines.video.split.shots import (
+    CutDetector,
+    detect_cuts,
+    detect_shots,
+    difference_scores,
+    plan_chunks,
+)
+from cosmos_curate.pipelines.video.split.spans import (
     LengthRules,
     MaxLengthMode,
     SpanResult,
@@ -19,13 +26,6 @@ from cosmos_curate.pipelines.video.spans import (
     limit_spans,
     spans_from_cuts,
     spans_from_transitions,
-)
-from cosmos_curate.pipelines.video.splitting import (
-    CutDetector,
-    detect_cuts,
-    detect_shots,
-    difference_scores,
-    plan_chunks,
 )
 from cosmos_curate.pipelines.video.tasks import ChunkTask
 

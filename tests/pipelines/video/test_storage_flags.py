@@ -10,7 +10,7 @@ from cosmos_curate.core.storage import StorageOptions
 from cosmos_curate.pipelines.image.options import ImageAnnotateOptions
 from cosmos_curate.pipelines.video.dedup.pipeline import VideoDedupOptions
 from cosmos_curate.pipelines.video.shard.options import VideoShardOptions
-from cosmos_curate.pipelines.video.split_pipeline import VideoSplitOptions
+from cosmos_curate.pipelines.video.split.pipeline import VideoSplitOptions
 
 COMMANDS = (VideoSplitOptions, VideoDedupOptions, VideoShardOptions, ImageAnnotateOptions)
 

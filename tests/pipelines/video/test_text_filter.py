@@ -17,8 +17,8 @@ import pytest
 from tests.pipelines.video._ffmpeg_inputs import ffmpeg
 
 from cosmos_curate.pipelines import registry
-from cosmos_curate.pipelines.video.split_pipeline import split_videos
-from cosmos_curate.pipelines.video.text_tracks import Box, TextRules, judge_text
+from cosmos_curate.pipelines.video.split.pipeline import split_videos
+from cosmos_curate.pipelines.video.split.text_tracks import Box, TextRules, judge_text
 
 W, H = 160, 120
 

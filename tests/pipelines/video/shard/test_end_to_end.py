@@ -27,7 +27,7 @@ from cosmos_curate.models.aesthetics import AESTHETIC_MODEL_ID
 from cosmos_curate.models.clip import CLIP_MODEL_ID
 from cosmos_curate.pipelines.video.dedup.pipeline import VideoDedupOptions, dedup_videos
 from cosmos_curate.pipelines.video.shard.pipeline import VideoShardOptions, shard_videos
-from cosmos_curate.pipelines.video.split_pipeline import VideoSplitOptions, split_videos
+from cosmos_curate.pipelines.video.split.pipeline import VideoSplitOptions, split_videos
 
 pytestmark = pytest.mark.integration
 

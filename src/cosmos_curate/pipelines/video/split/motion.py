@@ -23,8 +23,8 @@ import numpy.typing as npt
 
 from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageResource
 from cosmos_curate.pipelines.video import decode
-from cosmos_curate.pipelines.video.motion_vectors import VectorMotion, VectorMotionMap
-from cosmos_curate.pipelines.video.splitting import difference_scores
+from cosmos_curate.pipelines.video.split.motion_vectors import VectorMotion, VectorMotionMap
+from cosmos_curate.pipelines.video.split.shots import difference_scores
 from cosmos_curate.pipelines.video.tasks import ClipTask
 
 MOTION_SIZE = (64, 36)

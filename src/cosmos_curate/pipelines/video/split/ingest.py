@@ -10,7 +10,7 @@ from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorS
 from cosmos_curate.core.storage import StorageOptions
 from cosmos_curate.pipelines.video import decode, sources
 from cosmos_curate.pipelines.video.layout import OutputLayout
-from cosmos_curate.pipelines.video.splitting import plan_chunks
+from cosmos_curate.pipelines.video.split.shots import plan_chunks
 from cosmos_curate.pipelines.video.tasks import ChunkTask, VideoTask
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cosmos_curate.pipelines.video import decode
-from cosmos_curate.pipelines.video.spans import Span, spans_from_cuts
+from cosmos_curate.pipelines.video.split.spans import Span, spans_from_cuts
 from cosmos_curate.pipelines.video.tasks import ChunkTask
 
 DETECT_SIZE = (64, 36)

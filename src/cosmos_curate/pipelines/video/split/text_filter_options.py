@@ -6,7 +6,7 @@ import enum
 
 import pydantic
 
-from cosmos_curate.pipelines.video.text_tracks import TextRules
+from cosmos_curate.pipelines.video.split.text_tracks import TextRules
 
 
 class TextFilterMode(enum.StrEnum):

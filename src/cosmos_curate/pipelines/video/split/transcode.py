@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageResource
 from cosmos_curate.pipelines.video import sources
-from cosmos_curate.pipelines.video.clip_encode import EncodeSettings, check_encoder, encode_span
+from cosmos_curate.pipelines.video.split.clip_encode import (
+    EncodeSettings,
+    check_encoder,
+    encode_span,
+)
 from cosmos_curate.pipelines.video.storage import S3Config
 from cosmos_curate.pipelines.video.tasks import ClipTask
 

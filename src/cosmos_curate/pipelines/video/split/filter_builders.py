@@ -14,16 +14,19 @@ from cosmos_curate.models.text_detector import TEXT_DETECTOR_NAME
 from cosmos_curate.pipelines.semantic.prompts import classifier_prompt, filter_prompt
 from cosmos_curate.pipelines.video.annotation_stages import backend_placement, caption_models
 from cosmos_curate.pipelines.video.captioning import WindowConfig
-from cosmos_curate.pipelines.video.semantic_options import SemanticMode, SemanticOptions
-from cosmos_curate.pipelines.video.semantic_stages import (
+from cosmos_curate.pipelines.video.split.semantic_options import SemanticMode, SemanticOptions
+from cosmos_curate.pipelines.video.split.semantic_stages import (
     VIDEO_CLASSIFIER,
     VLM_FILTER,
     SemanticCheck,
     SemanticCheckStage,
     SemanticPrepStage,
 )
-from cosmos_curate.pipelines.video.text_filter import ArtificialTextFilterStage
-from cosmos_curate.pipelines.video.text_filter_options import TextFilterMode, TextFilterOptions
+from cosmos_curate.pipelines.video.split.text_filter import ArtificialTextFilterStage
+from cosmos_curate.pipelines.video.split.text_filter_options import (
+    TextFilterMode,
+    TextFilterOptions,
+)
 
 Stages = list[CuratorStage[Any, Any]]
 

@@ -43,26 +43,26 @@ from cosmos_curate.pipelines.video.annotation_stages import (
 )
 from cosmos_curate.pipelines.video.embedding import AestheticReduction
 from cosmos_curate.pipelines.video.embedding_table import ensure_table
-from cosmos_curate.pipelines.video.filter_builders import (
-    build_semantic_stages,
-    build_text_filter_stages,
-    filter_models,
-)
 from cosmos_curate.pipelines.video.layout import OutputLayout
-from cosmos_curate.pipelines.video.semantic_options import SemanticOptions
-from cosmos_curate.pipelines.video.split_builders import (
+from cosmos_curate.pipelines.video.split.builders import (
     SplittingAlgorithm,
     SplitTranscodeOptions,
     split_transcode_stages,
 )
+from cosmos_curate.pipelines.video.split.filter_builders import (
+    build_semantic_stages,
+    build_text_filter_stages,
+    filter_models,
+)
+from cosmos_curate.pipelines.video.split.semantic_options import SemanticOptions
+from cosmos_curate.pipelines.video.split.text_filter_options import TextFilterOptions
+from cosmos_curate.pipelines.video.split.writer import ClipWriterStage
 from cosmos_curate.pipelines.video.summary import (
     build_summary,
     prepare_output,
     publish_run_files,
 )
 from cosmos_curate.pipelines.video.tasks import VideoTask
-from cosmos_curate.pipelines.video.text_filter_options import TextFilterOptions
-from cosmos_curate.pipelines.video.writer import ClipWriterStage
 
 __all__ = ["SplittingAlgorithm", "VideoSplitOptions", "build_stages", "split_videos"]
 
@@ -72,7 +72,7 @@ class VideoSplitOptions(
 ):
     """Options of `curate pipeline run video-split`.
 
-    Splitting ones live in `split_builders`, embedding and caption ones in `annotation_options`,
+    Splitting ones live in `builders`, embedding and caption ones in `annotation_options`,
     the content filters' in `text_filter_options` and `semantic_options`.
     """
 

@@ -16,24 +16,24 @@ import pydantic
 
 from cosmos_curate.core.interfaces.stage_interface import CuratorStage
 from cosmos_curate.models.transnetv2 import TRANSNETV2_MODEL_ID, TransNetV2
-from cosmos_curate.pipelines.video.clip_encode import EncodeSettings, check_encoder
-from cosmos_curate.pipelines.video.ingest import VideoIngestStage
 from cosmos_curate.pipelines.video.layout import OutputLayout
-from cosmos_curate.pipelines.video.motion import (
+from cosmos_curate.pipelines.video.split.clip_encode import EncodeSettings, check_encoder
+from cosmos_curate.pipelines.video.split.ingest import VideoIngestStage
+from cosmos_curate.pipelines.video.split.motion import (
     MotionFilterMode,
     MotionFilterStage,
     MotionThresholds,
 )
-from cosmos_curate.pipelines.video.spans import LengthRules, MaxLengthMode
-from cosmos_curate.pipelines.video.split_stages import (
+from cosmos_curate.pipelines.video.split.shots import CutDetector
+from cosmos_curate.pipelines.video.split.spans import LengthRules, MaxLengthMode
+from cosmos_curate.pipelines.video.split.stages import (
     ChunkClips,
     ClipSplitStage,
     TransNetFramesStage,
     TransNetV2SplitStage,
 )
-from cosmos_curate.pipelines.video.splitting import CutDetector
+from cosmos_curate.pipelines.video.split.transcode import TranscodeStage
 from cosmos_curate.pipelines.video.storage import CheckedPaths, StorageFlags
-from cosmos_curate.pipelines.video.transcode import TranscodeStage
 
 
 class Encoder(enum.StrEnum):

@@ -16,8 +16,8 @@ from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorS
 from cosmos_curate.models.text_detector import DETECT_MAX_SIDE, TextDetector
 from cosmos_curate.pipelines.video.clip_frames import decode_frames
 from cosmos_curate.pipelines.video.frames import capped_size
+from cosmos_curate.pipelines.video.split.text_tracks import TextRules, TextVerdict, judge_text
 from cosmos_curate.pipelines.video.tasks import ClipTask
-from cosmos_curate.pipelines.video.text_tracks import TextRules, TextVerdict, judge_text
 
 ARTIFICIAL_TEXT_FILTER = "artificial_text"
 

@@ -16,7 +16,8 @@ from cosmos_curate.core.storage import StorageOptions
 from cosmos_curate.models.transnetv2 import FRAME_HEIGHT, FRAME_WIDTH, TransNetV2
 from cosmos_curate.pipelines.video import decode, sources
 from cosmos_curate.pipelines.video.layout import OutputLayout, clip_id_for
-from cosmos_curate.pipelines.video.spans import (
+from cosmos_curate.pipelines.video.split.shots import CutDetector, detect_shots
+from cosmos_curate.pipelines.video.split.spans import (
     LengthRules,
     SpanResult,
     apply_length_rules,
@@ -25,7 +26,6 @@ from cosmos_curate.pipelines.video.spans import (
     limit_spans,
     spans_from_transitions,
 )
-from cosmos_curate.pipelines.video.splitting import CutDetector, detect_shots
 from cosmos_curate.pipelines.video.tasks import ChunkTask, ClipTask
 
 SPLIT_ALGORITHMS = ("transnetv2", "shot", "fixed-stride", "whole-video")
