@@ -153,13 +153,34 @@ def test_generator_input_and_empty_input(ray_cluster: dict[str, Any]) -> None:
     assert run_pipeline([], [Stamp("g")]) == []
 
 
-def test_num_workers_per_node_runs_exactly_that_many(ray_cluster: dict[str, Any]) -> None:
+class WaitForPeers(Stamp):
+    """Each worker signs in at set-up and starts work once `peers` workers have signed in, so
+    the test checks how many workers run, not whether the second started before the first
+    had done every task."""
+
+    def __init__(self, key: str, delay: float, folder: Path, peers: int) -> None:
+        super().__init__(key, delay, cpus=0.25)
+        self.folder, self.peers = folder, peers
+
+    def stage_setup(self) -> None:
+        (self.folder / str(os.getpid())).touch()
+        deadline = time.time() + 120
+        while len(list(self.folder.iterdir())) < self.peers and time.time() < deadline:
+            time.sleep(0.05)
+
+
+def test_num_workers_per_node_runs_exactly_that_many(
+    ray_cluster: dict[str, Any], tmp_path: Path
+) -> None:
     """num_workers_per_node=2 on the one-node cluster: tasks land on exactly two processes."""
+    workers = tmp_path / "workers"
+    workers.mkdir()
     out = run_pipeline(
         [Item(i) for i in range(40)],
-        [CuratorStageSpec(Stamp("io", 0.05, cpus=0.25), num_workers_per_node=2)],
+        [CuratorStageSpec(WaitForPeers("io", 0.05, workers, 2), num_workers_per_node=2)],
     )
     assert len({t.pids["io"] for t in out}) == 2
+    assert len(list(workers.iterdir())) == 2  # no third worker was started
 
 
 class GpuSleep(CuratorStage[Item, Item]):
