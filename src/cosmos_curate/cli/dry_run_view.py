@@ -10,6 +10,7 @@ from rich.table import Table
 from cosmos_curate.cli import preflight
 from cosmos_curate.cli.common import out, print_error, print_note, wide_out
 from cosmos_curate.core.interfaces.errors import CurateError
+from cosmos_curate.core.runtime.errors import StoreFractionError
 from cosmos_curate.core.runtime.run_options import RunOptions
 from cosmos_curate.pipelines import registry
 from cosmos_curate.pipelines.dry_run import DryRunPlan, StagePlan, plan_run
@@ -109,7 +110,8 @@ def dry_run(
         problems.append(str(exc))
     try:
         run = RunOptions(**run_fields)
-    except ValueError:  # already a problem above (an out-of-range store fraction)
+    except StoreFractionError as exc:  # a problem of the plan; the default plans the rest
+        problems.append(str(exc))
         run = RunOptions(**{**run_fields, "object_store_fraction": None})
     if entry.describe is None:
         problems.append(

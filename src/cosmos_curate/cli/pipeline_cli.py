@@ -141,8 +141,7 @@ _RUN_PARAMETERS = [
     ),
     _run_option(
         "object_store_fraction", float | None, None,
-        "Share (0-1] of the cluster's object store that queued task data may fill "
-        "(default 0.5; see docs/RUNTIME.md).",
+        "Share (0-1] of the object store queued task data may fill (RunOptions; default 0.5).",
     ),
     _run_option(
         "stage_save", str | None, None,
@@ -264,12 +263,12 @@ def _pipeline_command(entry: registry.PipelineEntry) -> Callable[..., None]:
         if values["dry_run"]:
             fields = {k: v for k, v in values.items() if k in _RUN_OPTION_FIELDS}
             raise typer.Exit(dry_run_view.dry_run(entry, options, values, fields))
-        port = preflight.check_run(values)
         progress = values["progress"]
-        run = registry.RunOptions(
+        run = registry.RunOptions(  # the record checks its own fields (one error line, exit 2)
             **{k: v for k, v in values.items() if k in _RUN_OPTION_FIELDS},
             show_progress=stderr_is_terminal() if progress is None else progress,
         )
+        port = preflight.check_run(values)
         if port is not None:
             run = attrs.evolve(run, metrics_port=port)
         outputs_path = getattr(options, "output_path", None)

@@ -8,7 +8,6 @@ port that is taken is an error naming it.
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -67,10 +66,6 @@ def check_run(values: dict[str, Any]) -> int | None:
     """
     check_finite(values["num_cpus"], "--num-cpus", minimum=0)
     check_finite(values["num_gpus"], "--num-gpus", minimum=0)
-    fraction = values.get("object_store_fraction")
-    if fraction is not None and not (math.isfinite(fraction) and 0 < fraction <= 1):
-        msg = f"--object-store-fraction {fraction}: give a number in (0, 1], e.g. 0.5"
-        raise PreflightError(msg)
     check_run_paths(values["failures_path"], values["checkpoint_dir"])
     if values["resume"] and values["checkpoint_dir"] is None:
         msg = "--resume needs --checkpoint-dir DIR (the journal of the run to resume)"

@@ -34,7 +34,7 @@ def test_budget_is_a_fraction_of_the_store_split_over_the_stage_queues() -> None
     assert budget.total_bytes == 200 * MB and budget.share == 100 * MB and budget.bounded
     assert not ByteBudget.from_store(0, 0.5, 3).bounded
     with pytest.raises(ValueError, match="object_store_fraction"):
-        ByteBudget.from_store(400 * MB, 1.5, 2)
+        EngineOptions(object_store_fraction=1.5)
     with pytest.raises(ValueError, match="object_store_fraction"):
         RunOptions(object_store_fraction=0)
     assert RunOptions(object_store_fraction=0.25).engine.object_store_fraction == 0.25

@@ -1,12 +1,17 @@
-"""Run options, declared once: keywords of `execute_pipeline`, the registry's, the CLI's (pure)."""
+"""Run options, declared and checked once: `execute_pipeline`'s, the registry's, the CLI's."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import attrs
+import pytest
+from tests.core.runtime.test_streaming import Item, Stamp
+from tests.support import curate_in_process, one_error_line
 
 from cosmos_curate.cli import pipeline_cli
+from cosmos_curate.core.interfaces.pipeline_interface import run_pipeline
+from cosmos_curate.core.runtime.errors import StoreFractionError
 from cosmos_curate.core.runtime.run_options import EngineOptions, RunOptions
 from cosmos_curate.core.runtime.stage_spec import WeightsPolicy
 from cosmos_curate.pipelines import registry
@@ -61,3 +66,22 @@ def test_defaults_apply_where_the_caller_said_nothing() -> None:
     assert RunOptions(collect_outputs=False).engine.collect_outputs is False
     assert run.weights_policy == WeightsPolicy(download_missing=False, s3_prefix=None)
     assert RunOptions(check_weights=False).weights_policy is None
+
+
+@pytest.mark.parametrize("bad", ["1.5", "0", "nan"])
+def test_a_bad_store_fraction_gets_one_message_from_library_and_cli(
+    bad: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`run_pipeline(..., object_store_fraction=X)` and `--object-store-fraction X` fail with
+    the same message (the record's one check): the CLI prints it as its one `error:` line,
+    exits 2 and creates no run folder."""
+    with pytest.raises(StoreFractionError) as raised:
+        run_pipeline([Item(0)], [Stamp("a")], object_store_fraction=float(bad))
+    message = str(raised.value)
+    assert message.startswith(f"object_store_fraction {float(bad)}:")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CURATE_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    cli = curate_in_process("pipeline", "run", "hello-world", "--object-store-fraction", bad)
+    assert one_error_line(cli, 2) == f"error: {message}"
+    assert list(tmp_path.iterdir()) == []

@@ -14,6 +14,8 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import attrs
+
 from cosmos_curate.core.interfaces.errors import PipelineExecutionError
 from cosmos_curate.core.interfaces.results import PipelineResult
 from cosmos_curate.core.interfaces.stage_interface import (
@@ -52,21 +54,9 @@ def run_pipeline(  # noqa: PLR0917 - upstream's positional signature
     `runner`, `stage_save_config` and `args` are upstream's (same positions); `runner` and
     `args` are accepted and ignored with one warning; `stage_save_config`'s `stages` and
     `sample_rate` become `stage_save` and `stage_save_sample_rate` (its path is not used:
-    saves go to the run folder, and the warning says so). Options (keywords, the fields of
-    `RunOptions`):
-    `ray_address` (default: the connected cluster, else `RAY_ADDRESS`, else an embedded local Ray),
-    `require_gpu` (error instead of CPU fallback), `failures_path` (JSON lines of failure
-    records), `ignore_failures`, `show_progress` (live rich display), `metrics_port`
-    (embedded cluster's metrics export port, default `settings.DEFAULT_METRICS_PORT`),
-    `num_cpus`/`num_gpus` (embedded cluster size), `collect_outputs` (False: drop the last
-    stage's outputs, for huge runs), `check_weights` (default True: fail fast, before any
-    worker starts, when a model's weights are missing), `download_missing` (fetch them instead),
-    `progress_callbacks`, `engine_options`, `checkpoint_dir` (journal of the inputs that
-    fully left the pipeline) and `resume` (skip the inputs an earlier run's journal lists;
-    the input must come in the same order), `stage_save` (stage names whose sampled calls
-    are saved in the run folder for `curate stage replay`) and `stage_save_sample_rate`
-    (their share of calls saved, default 1). Each worker node also makes sure it has the
-    weights, once per node, before its workers set up.
+    saves go to the run folder, and the warning says so). Options: the fields of
+    `RunOptions` as keywords (its docstring documents each). Each worker node also makes
+    sure it has the weights, once per node, before its workers set up.
     """
     rate = getattr(stage_save_config, "sample_rate", 0.0)
     if stage_save_config is not None and rate:  # upstream's rate 0 saves nothing
@@ -85,10 +75,18 @@ def run_pipeline(  # noqa: PLR0917 - upstream's positional signature
 def execute_pipeline(
     input_tasks: Iterable[PipelineTask],
     stages: Sequence[CuratorStage[Any, Any] | CuratorStageSpec],
+    run_options: RunOptions | None = None,
     **options: Any,
 ) -> PipelineResult:
-    """Like `run_pipeline` (keywords only), but returns a `PipelineResult` with counts."""
-    run_options = RunOptions(**options)
+    """Like `run_pipeline`, but returns a `PipelineResult` with counts.
+
+    The options are `run_options` (default `RunOptions()`) with the keywords' fields
+    replaced: `execute_pipeline(tasks, stages, run, collect_outputs=True)`.
+    """
+    if run_options is None:
+        run_options = RunOptions(**options)
+    elif options:
+        run_options = attrs.evolve(run_options, **options)
     # Ray is imported here, when a pipeline runs, so that defining stages never needs it.
     from cosmos_curate.core.runtime.session import execute
 

@@ -37,10 +37,7 @@ class ByteBudget:
 
     @classmethod
     def from_store(cls, store_bytes: float, fraction: float, n_stages: int) -> ByteBudget:
-        """`fraction` of an object store of `store_bytes` for a pipeline of `n_stages`."""
-        if not 0 < fraction <= 1:
-            msg = f"object_store_fraction must be in (0, 1], got {fraction}"
-            raise ValueError(msg)
+        """`fraction` (`EngineOptions` checked it) of a `store_bytes` store, `n_stages` queues."""
         return cls(int(max(0.0, store_bytes) * fraction), max(1, n_stages))
 
     @property

@@ -42,3 +42,7 @@ class ProfileRequestError(CurateError, ValueError):
 
 class OtlpEndpointError(CurateError, ValueError):
     """`otlp_endpoint` is not an http:// or https:// URL with a host."""
+
+
+class StoreFractionError(CurateError, ValueError):
+    """`object_store_fraction` is not a share in (0, 1]."""

@@ -16,6 +16,7 @@ import attrs
 from cosmos_curate.core.interfaces.results import PipelineProgress
 from cosmos_curate.core.runtime.bundling import BundlePolicy
 from cosmos_curate.core.runtime.byte_budget import DEFAULT_STORE_FRACTION
+from cosmos_curate.core.runtime.errors import StoreFractionError
 from cosmos_curate.core.runtime.profiling import profile_kinds
 from cosmos_curate.core.runtime.stage_spec import WeightsPolicy
 from cosmos_curate.core.runtime.tracing import check_otlp_endpoint
@@ -23,6 +24,13 @@ from cosmos_curate.core.utils import settings
 
 ProgressCallback = Callable[[PipelineProgress], None]
 """Receives a progress record every `EngineOptions.report_interval_s` and at the end."""
+
+
+def _check_store_fraction(_instance: object, _attribute: object, value: float | None) -> None:
+    """The one check of `object_store_fraction` (both records' field; None: the default)."""
+    if value is not None and not 0 < value <= 1:  # NaN fails the comparison too
+        msg = f"object_store_fraction {value}: give a share in (0, 1] of the object store, e.g. 0.5"
+        raise StoreFractionError(msg)
 
 
 @attrs.frozen
@@ -42,8 +50,10 @@ class EngineOptions:
     min_busy_share_to_grow: float = 0.5
     journal_flush_interval_s: float = 0.5
     bundle_policy: BundlePolicy = attrs.field(factory=BundlePolicy)
-    object_store_fraction: float = attrs.field(default=DEFAULT_STORE_FRACTION)
-    """Share of the cluster's object store the run may fill (see `byte_budget`)."""
+    object_store_fraction: float = attrs.field(
+        default=DEFAULT_STORE_FRACTION, validator=_check_store_fraction
+    )
+    """As `RunOptions.object_store_fraction` (which, when given, replaces this one)."""
     locality: bool = True
     """Send a chunk preferably to a free worker on the node that made it."""
     locality_wait_s: float = 0.5
@@ -51,12 +61,6 @@ class EngineOptions:
     (when its node has workers of the stage, all busy)."""
     store_poll_interval_s: float = 2.0
     """How often Ray is asked how full its object store is (for the progress record)."""
-
-    @object_store_fraction.validator
-    def _check_fraction(self, _attribute: object, value: float) -> None:
-        if not 0 < value <= 1:
-            msg = f"object_store_fraction must be in (0, 1], got {value}"
-            raise ValueError(msg)
 
 
 def _optional_path(value: str | Path | None) -> Path | None:
@@ -77,7 +81,10 @@ def _sample_rate(value: float | None) -> float:
 
 @attrs.frozen(kw_only=True)
 class RunOptions:
-    """Every option of a run; `run_pipeline(..., **options)` takes these names as keywords.
+    """Every option of a run, documented and checked here only.
+
+    `run_pipeline(..., **options)` takes these names as keywords; `execute_pipeline` and the
+    pipelines' library calls (`split_videos(options, run_options)`, ...) take the record.
 
     - `ray_address`: the cluster (default: the connected one, else `RAY_ADDRESS`, else an
       embedded local Ray);
@@ -98,8 +105,9 @@ class RunOptions:
     - `ignore_failures`: the default of stages whose spec leaves `ignore_failures` None:
       False stops the run with `PipelineExecutionError` at the first task that fails every
       attempt (upstream's behaviour); True records it and goes on;
-    - `object_store_fraction`: share of the cluster's object store that queued and
-      in-flight task data may fill (default 0.5; see docs/RUNTIME.md, byte budgets);
+    - `object_store_fraction`: share in (0, 1] of the cluster's object store that queued
+      and in-flight task data may fill (default 0.5, or `engine_options`'; see
+      docs/RUNTIME.md, byte budgets);
     - `stage_save`: stage names (a list, or `"A,B"`) whose calls' inputs and outputs are
       saved in the run folder for `curate stage replay`; `stage_save_sample_rate`: the
       share of their calls saved, evenly spaced, the first always (default 1.0: all);
@@ -128,7 +136,7 @@ class RunOptions:
     checkpoint_dir: Path | None = attrs.field(default=None, converter=_optional_path)
     resume: bool = False
     ignore_failures: bool = False
-    object_store_fraction: float | None = attrs.field(default=None)
+    object_store_fraction: float | None = attrs.field(default=None, validator=_check_store_fraction)
     stage_save: tuple[str, ...] = attrs.field(default=(), converter=_stage_names)
     stage_save_sample_rate: float = attrs.field(default=1.0, converter=_sample_rate)
     profile: tuple[str, ...] = attrs.field(default=(), converter=profile_kinds)
@@ -136,14 +144,8 @@ class RunOptions:
     progress_callbacks: tuple[ProgressCallback, ...] = attrs.field(default=(), converter=tuple)
     engine_options: EngineOptions | None = None
 
-    @object_store_fraction.validator
-    def _check_fraction(self, _attribute: object, value: float | None) -> None:
-        if value is not None and not 0 < value <= 1:
-            msg = f"object_store_fraction must be in (0, 1], got {value}"
-            raise ValueError(msg)
-
     def as_kwargs(self) -> dict[str, Any]:
-        """The options as keywords for `execute_pipeline(inputs, stages, **kwargs)`."""
+        """The options as keywords; `execute_pipeline(..., run_options=self)` needs none."""
         return attrs.asdict(self, recurse=False)
 
     @property
