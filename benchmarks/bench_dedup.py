@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import psutil
 
+from cosmos_curate.core.interfaces.pipeline_interface import RunOptions
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 EPS = 0.01
@@ -181,7 +183,7 @@ def main() -> None:
         )
         with PeakRss() as peak:
             t0 = time.monotonic()
-            dedup_videos(options, metrics_port=None)
+            dedup_videos(options, RunOptions(metrics_port=None))
             ours_s = time.monotonic() - t0
         ray.shutdown()
         import pyarrow.parquet as pq

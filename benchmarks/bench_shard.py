@@ -61,6 +61,7 @@ def main() -> None:
         tar_s = time.monotonic() - t0
         import ray
 
+        from cosmos_curate.core.interfaces.pipeline_interface import RunOptions
         from cosmos_curate.pipelines.video.shard.pipeline import VideoShardOptions, shard_videos
 
         ray.init(address="local", num_cpus=args.cpus, include_dashboard=False)
@@ -69,7 +70,7 @@ def main() -> None:
             target_tar_size_mb=args.tar_mb,
         )  # fmt: skip
         t0 = time.monotonic()
-        result = shard_videos(options, metrics_port=None)
+        result = shard_videos(options, RunOptions(metrics_port=None))
         subprocess.run(["sync"], check=False)
         ours_s = time.monotonic() - t0
         ray.shutdown()

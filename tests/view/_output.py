@@ -110,6 +110,7 @@ def make_output(root: Path, runs: Path) -> Path:
 
 def dedup_and_shard(root: Path, split: Path) -> tuple[Path, Path]:
     """Run video-dedup (eps 0.01, 0.05, 0.3) and video-shard (at eps 0.05) on `split`."""
+    from cosmos_curate.core.interfaces.pipeline_interface import RunOptions
     from cosmos_curate.pipelines.video.dedup.pipeline import VideoDedupOptions, dedup_videos
     from cosmos_curate.pipelines.video.shard.pipeline import VideoShardOptions, shard_videos
 
@@ -117,12 +118,12 @@ def dedup_and_shard(root: Path, split: Path) -> tuple[Path, Path]:
     dedup_videos(
         VideoDedupOptions(input_path=str(split), output_path=str(dedup), n_clusters=1, eps=EPS,
                           workers_per_stage=1),
-        metrics_port=None,
+        RunOptions(metrics_port=None),
     )  # fmt: skip
     shard_videos(
         VideoShardOptions(input_path=str(split), output_path=str(shards), dedup_path=str(dedup),
                           eps=0.05, workers_per_stage=1),
-        metrics_port=None,
+        RunOptions(metrics_port=None),
     )  # fmt: skip
     return dedup, shards
 
@@ -135,7 +136,7 @@ class Viewer:
     url: str
 
     @classmethod
-    def start(cls, path: Path, runs: Path, *args: str) -> Viewer:
+    def start(cls, path: Path | str, runs: Path, *args: str) -> Viewer:
         """Start `curate view PATH --port 0 ARGS` and wait (up to WAIT_S) for its URL."""
         env = {**os.environ, "CURATE_RUNS_DIR": str(runs)}
         process = subprocess.Popen(

@@ -9,6 +9,7 @@ import pytest
 from tests.pipelines.video.dedup import _fake_split
 
 from cosmos_curate.core import runs
+from cosmos_curate.core.interfaces.pipeline_interface import RunOptions
 from cosmos_curate.pipelines.video.dedup.pipeline import VideoDedupOptions, dedup_videos
 
 
@@ -51,7 +52,7 @@ def test_a_library_dedup_call_makes_one_run_folder(
         input_path=str(split), output_path=str(out), n_clusters=3, eps=[0.01],
         max_cluster_rows_in_memory=4, chunk_size=8, workers_per_stage=1,
     )  # fmt: skip
-    dedup_videos(options, metrics_port=None)
+    dedup_videos(options, RunOptions(metrics_port=None))
     new = [root / name for name in sorted({p.name for p in root.iterdir()} - before)]
     made = [run for run in map(runs.read_run, new) if run is not None]
     assert len(made) == 1, new

@@ -23,6 +23,7 @@ from tests.pipelines.video import _annotation_fakes as fakes
 from tests.pipelines.video import _synth
 from tests.support import curate, curate_in_process, one_error_line
 
+from cosmos_curate.core.interfaces.pipeline_interface import RunOptions
 from cosmos_curate.models.aesthetics import AESTHETIC_MODEL_ID
 from cosmos_curate.models.clip import CLIP_MODEL_ID
 from cosmos_curate.pipelines import registry
@@ -84,7 +85,7 @@ def _run_on_session_cluster(**raw: Any) -> dict[str, Any]:
     """Parse `raw` as the CLI does (registry), run on the session's cluster, read the summary."""
     entry = registry.get_pipeline("image-annotate")
     options = registry.parse_options(entry, raw)
-    annotate_images(options, metrics_port=None, check_weights=False)  # type: ignore[arg-type]
+    annotate_images(options, RunOptions(metrics_port=None, check_weights=False))
     summary: dict[str, Any] = json.loads((Path(raw["output_path"]) / "summary.json").read_text())
     return summary
 

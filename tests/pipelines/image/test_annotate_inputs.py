@@ -21,6 +21,7 @@ from tests.pipelines.image import _images
 from tests.pipelines.video import _synth
 from tests.support import curate_in_process, one_error_line
 
+from cosmos_curate.core.interfaces.pipeline_interface import RunOptions
 from cosmos_curate.models.aesthetics import AESTHETIC_MODEL_ID
 from cosmos_curate.models.clip import CLIP_MODEL_ID
 from cosmos_curate.pipelines import registry
@@ -73,7 +74,7 @@ def test_a_list_file_gives_its_entries_once_in_order(tmp_path: Path) -> None:
 def _run(raw: dict[str, Any]) -> dict[str, Any]:
     entry = registry.get_pipeline("image-annotate")
     options = registry.parse_options(entry, raw)
-    annotate_images(options, metrics_port=None, check_weights=False)  # type: ignore[arg-type]
+    annotate_images(options, RunOptions(metrics_port=None, check_weights=False))
     summary: dict[str, Any] = json.loads((Path(raw["output_path"]) / "summary.json").read_text())
     return summary
 

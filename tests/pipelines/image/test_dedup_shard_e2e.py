@@ -24,6 +24,7 @@ from tests.pipelines.image import _images
 from tests.pipelines.video import _synth
 from tests.support import curate_in_process
 
+from cosmos_curate.core.interfaces.pipeline_interface import RunOptions
 from cosmos_curate.models.aesthetics import AESTHETIC_MODEL_ID
 from cosmos_curate.models.clip import CLIP_MODEL_ID
 from cosmos_curate.pipelines import registry
@@ -103,13 +104,13 @@ def chain(ray_cluster: dict[str, object], tmp_path_factory: pytest.TempPathFacto
             {"input_path": str(inputs), "output_path": str(annotated), "skip_captions": True,
              "workers_per_stage": 1},
         )  # fmt: skip
-        annotate = annotate_images(options, metrics_port=None, check_weights=False)  # type: ignore[arg-type]
+        annotate = annotate_images(options, RunOptions(metrics_port=None, check_weights=False))
         dedup_result = dedup_images(
             ImageDedupOptions(
                 input_path=str(annotated), output_path=str(dedup), eps=[EPS, 0.3],
                 n_clusters=2, n_examples=5, workers_per_stage=1,
             ),
-            metrics_port=None,
+            RunOptions(metrics_port=None),
         )  # fmt: skip
         cli = curate_in_process(
             "pipeline", "run", "image-shard", "--input-path", str(annotated),

@@ -112,11 +112,11 @@ def describe_image_dedup(options: ImageDedupOptions) -> PipelineSketch:
 )
 def run_image_dedup(options: ImageDedupOptions, run: RunOptions) -> Any:
     """Run the pipeline; results under `options.output_path` (see docs/IMAGE_PIPELINE.md)."""
-    return dedup_images(options, **run.as_kwargs())
+    return dedup_images(options, run)
 
 
-def dedup_images(options: ImageDedupOptions, **run_kwargs: Any) -> Any:
-    """Library entry point: `run_kwargs` go to `execute_pipeline` (Ray address, ...).
+def dedup_images(options: ImageDedupOptions, run_options: RunOptions | None = None) -> Any:
+    """Library entry point: `run_options` say how to run (Ray address, ...; `RunOptions`).
 
     The previous results under `output_path` are replaced only when this run succeeds.
     """
@@ -129,7 +129,7 @@ def dedup_images(options: ImageDedupOptions, **run_kwargs: Any) -> Any:
         "image-dedup",
         options.output_path,
         options.output_storage,
-        run_kwargs,
+        run_options,
         body,
         failure_kind="image",
     )
@@ -180,7 +180,7 @@ def _dedup_into(
         summary.update(counts)
     summary.update(
         failures=runs.num_failures,
-        failures_path=runs.run_kwargs["failures_path"] if runs.num_failures else None,
+        failures_path=str(runs.failures_path) if runs.failures_path else None,
         wall_time_s=round(time.monotonic() - started, 3),
         options=user_options.model_dump(mode="json"),
     )

@@ -16,7 +16,6 @@ from typing import Any
 
 import attrs
 
-from cosmos_curate.core import runs
 from cosmos_curate.core.interfaces.pipeline_interface import PipelineResult, execute_pipeline
 from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageSpec
 from cosmos_curate.core.utils import settings
@@ -35,6 +34,7 @@ from cosmos_curate.pipelines.image.table import write_parts
 from cosmos_curate.pipelines.image.tasks import ImageTask
 from cosmos_curate.pipelines.image.writer import ImageWriterStage
 from cosmos_curate.pipelines.registry import RunOptions, register_pipeline
+from cosmos_curate.pipelines.run_setup import bind_run
 from cosmos_curate.pipelines.sketch import (
     PipelineSketch,
     built_stages,
@@ -195,24 +195,23 @@ def describe_image_annotate(options: ImageAnnotateOptions) -> PipelineSketch:
 @register_pipeline("image-annotate", ImageAnnotateOptions, describe=describe_image_annotate)
 def run_image_annotate(options: ImageAnnotateOptions, run: RunOptions) -> PipelineResult:
     """Run the pipeline; writes images, metadata and `summary.json` under the output."""
-    return annotate_images(options, **run.as_kwargs())
+    return annotate_images(options, run)
 
 
-def annotate_images(options: ImageAnnotateOptions, **run_kwargs: Any) -> PipelineResult:
-    """Library entry point: `run_kwargs` go to `execute_pipeline` (Ray address, ...).
+def annotate_images(
+    options: ImageAnnotateOptions, run_options: RunOptions | None = None
+) -> PipelineResult:
+    """Library entry point: `run_options` say how to run (Ray address, ...; `RunOptions`).
 
     Failure records go to `OUT/failures/<run id>.jsonl` unless `failures_path` is given.
     """
     layout = options.layout()
     prepare_output(layout)
     plan = _InputPlan(options, layout)
-    run = runs.run_for("image-annotate", run_kwargs.get("run_dir"))
-    run_kwargs["run_dir"] = run.folder
-    if run_kwargs.get("failures_path") is None:
-        run_kwargs["failures_path"] = str(runs.failures_file(run, options.output_path))
-    run_kwargs["collect_outputs"] = False  # the summary is built from the files written
+    run, run_options = bind_run("image-annotate", run_options, options.output_path)
     started = time.monotonic()
-    result = execute_pipeline(plan, build_stages(options), **run_kwargs)
+    # the summary is built from the files written
+    result = execute_pipeline(plan, build_stages(options), run_options, collect_outputs=False)
     summary = build_image_summary(
         layout,
         image_ids=plan.image_ids,

@@ -218,13 +218,13 @@ def describe_image_shard(options: ImageShardOptions) -> PipelineSketch:
 )
 def run_image_shard(options: ImageShardOptions, run: RunOptions) -> Any:
     """Run the pipeline; tars and indexes under `options.output_path`."""
-    return shard_images(options, **run.as_kwargs())
+    return shard_images(options, run)
 
 
-def shard_images(options: ImageShardOptions, **run_kwargs: Any) -> Any:
-    """Library entry point: `run_kwargs` go to `execute_pipeline` (Ray address, ...).
+def shard_images(options: ImageShardOptions, run_options: RunOptions | None = None) -> Any:
+    """Library entry point: `run_options` say how to run (Ray address, ...; `RunOptions`).
 
     Returns the run's result; its `num_failures` counts every failure record, including one
     per kept image the plan leaves out (skipped, dropped, or its file outside the input).
     """
-    return shard(options, IMAGE, run_kwargs)
+    return shard(options, IMAGE, run_options)

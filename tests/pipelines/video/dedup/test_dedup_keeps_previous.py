@@ -10,6 +10,7 @@ import pytest
 from tests.core.weights.fixtures import moto_s3, s3_env  # noqa: F401  (moto server fixtures)
 from tests.pipelines.video.dedup import _fake_split
 
+from cosmos_curate.core.interfaces.pipeline_interface import RunOptions
 from cosmos_curate.core.storage import StorageOptions
 from cosmos_curate.pipelines.video.dedup import results
 from cosmos_curate.pipelines.video.dedup.pipeline import VideoDedupOptions, dedup_videos
@@ -54,13 +55,13 @@ def test_a_run_that_fails_part_way_leaves_the_previous_results_byte_identical(
     out = tmp_path / "dedup"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    dedup_videos(_options(good, out), metrics_port=None)
+    dedup_videos(_options(good, out), RunOptions(metrics_port=None))
     before = _tree(out)
     assert "extraction/dedup_summary_0.01.csv" in before and "summary.json" in before
 
     bad = _unusable_split(tmp_path / "bad")
     with pytest.raises(SplitOutputError, match="no clip"):
-        dedup_videos(_options(bad, out), metrics_port=None)
+        dedup_videos(_options(bad, out), RunOptions(metrics_port=None))
     assert _tree(out) == before
     assert len(list((out / "failures").glob("*.jsonl"))) == 2  # the failed run's records
     assert not [p.name for p in out.iterdir() if p.name.startswith(".dedup-")]

@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from tests.pipelines.video.dedup import _fake_split
 
+from cosmos_curate.core.interfaces.pipeline_interface import RunOptions
 from cosmos_curate.pipelines import registry
 from cosmos_curate.pipelines.video.dedup.pipeline import VideoDedupOptions, dedup_videos
 from cosmos_curate.pipelines.video.dedup.split_output import SplitOutputError
@@ -34,7 +35,7 @@ def dedup_run(
         input_path=str(dataset[0]), output_path=str(out), n_clusters=3, eps=[0.01, 0.3],
         max_cluster_rows_in_memory=4, chunk_size=8, workers_per_stage=1,
     )  # fmt: skip
-    return out, dedup_videos(options, metrics_port=None)
+    return out, dedup_videos(options, RunOptions(metrics_port=None))
 
 
 def _removed(out: Path, tag: str) -> set[str]:

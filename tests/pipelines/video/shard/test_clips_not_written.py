@@ -17,6 +17,7 @@ import pytest
 from tests.pipelines.video.dedup import _fake_split
 from tests.support import free_port
 
+from cosmos_curate.core.interfaces.pipeline_interface import RunOptions
 from cosmos_curate.pipelines.video.shard.options import VideoShardOptions
 from cosmos_curate.pipelines.video.shard.pipeline import shard_videos
 
@@ -130,7 +131,7 @@ def test_skipped_and_dropped_clips_are_listed_and_counted_as_failures(
         input_path=str(split), output_path=str(out), skip_unbucketed=True,
         drop_small_shards=True, min_clips_per_tar=2, workers_per_stage=1,
     )  # fmt: skip
-    result = shard_videos(options, metrics_port=None)
+    result = shard_videos(options, RunOptions(metrics_port=None))
     assert _tar_samples(out) == {}
     listed = _listed(out)
     assert {c: r["reason"] for c, r in listed.items()} == {

@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import free_port
 from tests.pipelines.video.dedup import _fake_split
 
+from cosmos_curate.core.interfaces.pipeline_interface import RunOptions
 from cosmos_curate.pipelines.video.dedup.pipeline import VideoDedupOptions, dedup_videos
 from cosmos_curate.pipelines.video.shard.dedup_filter import DedupPathError
 from cosmos_curate.pipelines.video.shard.pipeline import (
@@ -33,7 +34,7 @@ def prepared(
     options = VideoDedupOptions(
         input_path=str(split), output_path=str(dedup), n_clusters=2, workers_per_stage=1
     )
-    dedup_videos(options, metrics_port=None)
+    dedup_videos(options, RunOptions(metrics_port=None))
     return split, dedup, roles
 
 
@@ -58,7 +59,7 @@ def test_shards_leave_out_duplicates_and_list_the_unreadable_video(
     """Samples = all clips - one per planted pair - the unreadable video; the 3 s clip: `other`."""
     split, dedup, roles = prepared
     out = tmp_path / "shards"
-    result = shard_videos(_options(split, dedup, out), metrics_port=None)
+    result = shard_videos(_options(split, dedup, out), RunOptions(metrics_port=None))
     keys = _keys(out)
     assert len(keys) == len(set(keys)) == 24 + 2 + 1 + 1  # distinct, parquet, bare, short
     assert result.num_failures == 1  # the broken .npy: recorded, left out of the plan
@@ -88,13 +89,13 @@ def test_a_rerun_writes_only_the_missing_tars(
     split, dedup, _ = prepared
     out = tmp_path / "shards"
     options = _options(split, dedup, out)
-    shard_videos(options, metrics_port=None)
+    shard_videos(options, RunOptions(metrics_port=None))
     tars = sorted(out.rglob("*.tar"))
     lost = tars[1]
     lost.unlink()
     (lost.parent / f".{lost.name}.123.abcdef.part").write_bytes(b"half a tar")
     before = {p: p.stat().st_mtime_ns for p in tars if p != lost}
-    shard_videos(options, metrics_port=None)
+    shard_videos(options, RunOptions(metrics_port=None))
     assert lost.is_file()
     assert {p: p.stat().st_mtime_ns for p in before} == before  # finished tars untouched
     index = json.loads((out / "index.json").read_text())
@@ -108,9 +109,11 @@ def test_a_rerun_with_other_options_is_refused(
     """Another tar size would re-cut finished tars: refused, naming a new output path."""
     split, dedup, _ = prepared
     out = tmp_path / "shards"
-    shard_videos(_options(split, dedup, out), metrics_port=None)
+    shard_videos(_options(split, dedup, out), RunOptions(metrics_port=None))
     with pytest.raises(ShardPlanError, match="new --output-path"):
-        shard_videos(_options(split, dedup, out, target_tar_size_mb=1), metrics_port=None)
+        shard_videos(
+            _options(split, dedup, out, target_tar_size_mb=1), RunOptions(metrics_port=None)
+        )
 
 
 def test_a_dedup_path_without_tables_is_refused(
@@ -119,7 +122,7 @@ def test_a_dedup_path_without_tables_is_refused(
     """`--dedup-path` pointing at a folder with no pruning tables: an error before any work."""
     split, _, _ = prepared
     with pytest.raises(DedupPathError, match="video-dedup"):
-        shard_videos(_options(split, tmp_path, tmp_path / "o"), metrics_port=None)
+        shard_videos(_options(split, tmp_path, tmp_path / "o"), RunOptions(metrics_port=None))
     assert not (tmp_path / "o").exists()
 
 
@@ -129,7 +132,7 @@ def test_any_eps_works_from_the_full_tables(
     """An eps the dedup run did not write is applied to the full tables (0.3 removes more)."""
     split, dedup, _ = prepared
     out = tmp_path / "shards"
-    shard_videos(_options(split, dedup, out, eps=0.9), metrics_port=None)
+    shard_videos(_options(split, dedup, out, eps=0.9), RunOptions(metrics_port=None))
     index = json.loads((out / "index.json").read_text())
     assert index["clips_removed_by_dedup"] > 4
 

@@ -18,8 +18,9 @@ import attrs
 import numpy as np
 
 from cosmos_curate.core.interfaces.stage_interface import CuratorStageSpec
-from cosmos_curate.core.runs import failures_file, run_for
+from cosmos_curate.core.runtime.run_options import RunOptions
 from cosmos_curate.core.storage import StorageOptions
+from cosmos_curate.pipelines.run_setup import bind_run
 from cosmos_curate.pipelines.video.dedup import kmeans, report, results, storage
 from cosmos_curate.pipelines.video.dedup.cluster_dedup import ClusterResult
 from cosmos_curate.pipelines.video.dedup.runs import Runs, chunk_videos, sample_videos
@@ -99,7 +100,7 @@ def run_staged(
     pipeline: str,
     output_path: str,
     outputs: StorageOptions,
-    run_kwargs: dict[str, Any],
+    run_options: RunOptions | None,
     body: Callable[[str, str, Runs], None],
     *,
     failure_kind: str = "video",
@@ -110,13 +111,10 @@ def run_staged(
     interrupted run leaves the previous ones as they were. Returns the combined result of
     every runtime pipeline `body` ran through `runs`.
     """
-    run = run_for(pipeline, run_kwargs.get("run_dir"))
-    run_kwargs["run_dir"] = run.folder
-    if run_kwargs.get("failures_path") is None:
-        run_kwargs["failures_path"] = str(failures_file(run, output_path))
+    run, run_options = bind_run(pipeline, run_options, output_path)
     results.recover(output_path, outputs)
     staged = results.staging_path(output_path, run.id)
-    runs = Runs(run_kwargs, kind=failure_kind)
+    runs = Runs(run_options, kind=failure_kind)
     try:
         body(staged, run.id, runs)
     except BaseException:
@@ -144,7 +142,7 @@ def semantic_dedup(
         for cid, count in task.cluster_counts.items():
             sizes[cid] = sizes.get(cid, 0) + count
     if not sizes:  # fail closed: an empty dedup output would let every item through silently
-        where = runs.run_kwargs["failures_path"]
+        where = runs.run_options.failures_path
         msg = f"no {item[:-1]} could be assigned to a cluster; see {where}"
         raise SplitOutputError(msg)
     dedup_stage = ClusterDedupStage(

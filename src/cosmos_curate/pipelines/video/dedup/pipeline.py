@@ -102,11 +102,11 @@ def describe_video_dedup(options: VideoDedupOptions) -> PipelineSketch:
 )
 def run_video_dedup(options: VideoDedupOptions, run: RunOptions) -> Any:
     """Run the pipeline; results under `options.output_path` (see docs/VIDEO_PIPELINE.md)."""
-    return dedup_videos(options, **run.as_kwargs())
+    return dedup_videos(options, run)
 
 
-def dedup_videos(options: VideoDedupOptions, **run_kwargs: Any) -> Any:
-    """Library entry point: `run_kwargs` go to `execute_pipeline` (Ray address, ...).
+def dedup_videos(options: VideoDedupOptions, run_options: RunOptions | None = None) -> Any:
+    """Library entry point: `run_options` say how to run (Ray address, ...; `RunOptions`).
 
     The previous results under `output_path` are replaced only when this run succeeds.
     """
@@ -116,7 +116,7 @@ def dedup_videos(options: VideoDedupOptions, **run_kwargs: Any) -> Any:
         _dedup_into(staged, videos, run_id, options, runs)
 
     return engine.run_staged(
-        "video-dedup", options.output_path, options.output_storage, run_kwargs, body
+        "video-dedup", options.output_path, options.output_storage, run_options, body
     )
 
 
@@ -141,7 +141,7 @@ def _dedup_into(
         "run_id": run_id,
         **counts,
         "failures": runs.num_failures,
-        "failures_path": runs.run_kwargs["failures_path"] if runs.num_failures else None,
+        "failures_path": str(runs.failures_path) if runs.failures_path else None,
         "wall_time_s": round(time.monotonic() - started, 3),
         "options": user_options.model_dump(mode="json"),
     }

@@ -15,6 +15,7 @@ import attrs
 import numpy as np
 
 from cosmos_curate.core.interfaces.pipeline_interface import execute_pipeline
+from cosmos_curate.core.runtime.run_options import RunOptions
 from cosmos_curate.pipelines.video.dedup.report import append_failures
 from cosmos_curate.pipelines.video.dedup.split_output import VideoClips, group_videos
 from cosmos_curate.pipelines.video.dedup.stages import EmbeddingChunkTask
@@ -42,7 +43,8 @@ def sample_videos(videos: Sequence[VideoClips], clips: int, seed: int) -> list[V
 class Runs:
     """Runs pipelines with shared options and keeps what the final result needs."""
 
-    run_kwargs: dict[str, Any]
+    run_options: RunOptions
+    """Every run's options (`bind_run` set its folder and failure records file)."""
     kind: str = "video"
     """What a failed group is called in its failure record (`video <id>`, `image <id>`)."""
     results: list[Any] = attrs.field(factory=list)
@@ -51,21 +53,24 @@ class Runs:
 
     def run(self, tasks: Iterable[Any], stages: list[Any], stage_name: str) -> list[Any]:
         """One pipeline over `tasks`; returns the last stage's outputs."""
-        result = execute_pipeline(
-            list(tasks), stages, **{**self.run_kwargs, "collect_outputs": True}
-        )
+        result = execute_pipeline(list(tasks), stages, self.run_options, collect_outputs=True)
         self.results.append(result)
         outputs = list(result.outputs)
         new = [
             f for task in outputs for f in getattr(task, "failed_videos", [])
             if f[0] not in self.failed_video_ids
         ]  # fmt: skip
-        path = self.run_kwargs.get("failures_path")
+        path = self.run_options.failures_path
         if path is not None:
-            append_failures(Path(path), new, stage_name, self.kind)
+            append_failures(path, new, stage_name, self.kind)
         self.failed_video_ids |= {f[0] for f in new}
         self.video_failures += len(new)
         return outputs
+
+    @property
+    def failures_path(self) -> Path | None:
+        """The failure records file, once there is a failure (None before)."""
+        return self.run_options.failures_path if self.num_failures else None
 
     @property
     def num_failures(self) -> int:
@@ -81,11 +86,10 @@ class Runs:
             elapsed_s=sum(r.progress.elapsed_s for r in self.results),
             failures=self.num_failures,
         )
-        failures_path = self.run_kwargs.get("failures_path") if self.num_failures else None
         return attrs.evolve(
             last,
             outputs=[],
             num_failures=self.num_failures,
-            failures_path=Path(failures_path) if failures_path else None,
+            failures_path=self.failures_path,
             progress=progress,
         )

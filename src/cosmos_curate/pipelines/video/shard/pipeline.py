@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from cosmos_curate.core.interfaces.stage_interface import CuratorStageSpec
-from cosmos_curate.core.runs import failures_file, run_for
 from cosmos_curate.core.storage import StorageOptions
 from cosmos_curate.pipelines.registry import RunOptions, register_pipeline
+from cosmos_curate.pipelines.run_setup import bind_run
 from cosmos_curate.pipelines.sketch import PipelineSketch, sketch_inputs
 from cosmos_curate.pipelines.video.dedup import storage
 from cosmos_curate.pipelines.video.dedup.runs import Runs
@@ -109,7 +109,7 @@ def describe_video_shard(options: VideoShardOptions) -> PipelineSketch:
 )
 def run_video_shard(options: VideoShardOptions, run: RunOptions) -> Any:
     """Run the pipeline; tars and indexes under `options.output_path`."""
-    return shard_videos(options, **run.as_kwargs())
+    return shard_videos(options, run)
 
 
 def _chunks(videos: list[VideoClips], size: int) -> list[ClipInfoTask]:
@@ -228,17 +228,17 @@ def _account(
     return path
 
 
-def shard_videos(options: VideoShardOptions, **run_kwargs: Any) -> Any:
-    """Library entry point: `run_kwargs` go to `execute_pipeline` (Ray address, ...).
+def shard_videos(options: VideoShardOptions, run_options: RunOptions | None = None) -> Any:
+    """Library entry point: `run_options` say how to run (Ray address, ...; `RunOptions`).
 
     Returns the run's result; its `num_failures` counts every failure record, including one
     per kept clip the plan leaves out (skipped, dropped, or its mp4 outside the input).
     """
-    return shard(options, VIDEO, run_kwargs)
+    return shard(options, VIDEO, run_options)
 
 
-def shard(options: ShardSettings, kind: ShardKind, run_kwargs: dict[str, Any]) -> Any:
-    """A shard run of `kind` (see the module docstring); `run_kwargs` as `shard_videos`'."""
+def shard(options: ShardSettings, kind: ShardKind, run_options: RunOptions | None) -> Any:
+    """A shard run of `kind` (see the module docstring); `run_options` as `shard_videos`'."""
     started = time.monotonic()
     inputs = options.input_storage
     videos = kind.list_groups(options.input_path, inputs)
@@ -249,11 +249,8 @@ def shard(options: ShardSettings, kind: ShardKind, run_kwargs: dict[str, Any]) -
     )
     kept = [v.subset(c for c in v.clip_ids if c not in removed) for v in videos]
     kept = [v for v in kept if v.clip_ids]
-    run = run_for(kind.pipeline, run_kwargs.get("run_dir"))
-    run_kwargs["run_dir"] = run.folder
-    if run_kwargs.get("failures_path") is None:
-        run_kwargs["failures_path"] = str(failures_file(run, options.output_path))
-    runs = Runs(run_kwargs, kind=kind.group)
+    run, run_options = bind_run(kind.pipeline, run_options, options.output_path)
+    runs = Runs(run_options, kind=kind.group)
     stage = CuratorStageSpec(
         kind.read_stage(options.input_path, inputs), num_workers=options.workers_per_stage,
         **stage_options(),
@@ -264,7 +261,7 @@ def shard(options: ShardSettings, kind: ShardKind, run_kwargs: dict[str, Any]) -
     _check_plan(options.output_path, plan, options.output_storage)
     written = _write_tars(options, kind, plan, kept, runs)
     not_written = _not_written(options, kind.refused, plan, infos, kept)
-    _account(options, kind, not_written, runs, str(run_kwargs["failures_path"]))
+    _account(options, kind, not_written, runs, str(run_options.failures_path))
     index.write_indexes(
         options,
         plan,
@@ -277,7 +274,7 @@ def shard(options: ShardSettings, kind: ShardKind, run_kwargs: dict[str, Any]) -
         run_info={
             "run_id": run.id,
             "failures": runs.num_failures,
-            "failures_path": run_kwargs["failures_path"] if runs.num_failures else None,
+            "failures_path": str(runs.failures_path) if runs.failures_path else None,
             "wall_time_s": round(time.monotonic() - started, 3),
         },
     )
