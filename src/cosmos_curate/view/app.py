@@ -6,7 +6,9 @@ the run's failure records, `/files/<path>` a file under the output (HTTP range r
 for seeking), `/report` the run's report page. With a dedup output, `/api/dedup` is what an
 eps keeps and removes; with a shard output, `/api/shards` its buckets and tars,
 `/api/tar/<path>` a tar's samples and `/member/<path>?name=` one member's bytes (ranges
-too). Only GET and HEAD exist: nothing writes.
+too). The output may be local or on a store (`source.Source`); handlers that read files
+are plain functions, run in a thread, so a slow store never blocks the event loop. Only GET
+and HEAD exist: nothing writes.
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cosmos_curate.core.interfaces.results import read_failure_records
+from cosmos_curate.core.interfaces.results import parse_failure_records
 from cosmos_curate.view.extras import DedupRoutes, ShardRoutes
 from cosmos_curate.view.index import SCORES, OutputIndex, Row
 from cosmos_curate.view.outputs import Opened
-from cosmos_curate.view.paths import find_report, inside, not_found
+from cosmos_curate.view.paths import not_found
 from cosmos_curate.view.query import Query, run_query
+from cosmos_curate.view.run_report import find_report
 
 TOKEN_COOKIE = "curate_view_token"
 
@@ -92,8 +95,9 @@ class ViewRoutes:
 
     def __init__(self, opened: Opened) -> None:
         self.index = opened.index
+        self.source = opened.index.source
         self.views = {"dedup": opened.dedup is not None, "shards": opened.shards is not None}
-        self.report_path = find_report(self.index.root)
+        self.report_path = find_report(self.source)
 
     async def page(self, request: Request) -> Response:
         return HTMLResponse(_static("index.html"))
@@ -111,7 +115,7 @@ class ViewRoutes:
         return JSONResponse(
             {
                 "kind": self.index.kind,
-                "root": str(self.index.root),
+                "root": str(self.source),
                 "total": page.total,
                 "page": query.page,
                 "per": query.per,
@@ -124,40 +128,41 @@ class ViewRoutes:
             }
         )
 
-    async def item(self, request: Request) -> Response:
+    def item(self, request: Request) -> Response:
         row = self.index.row(request.path_params["item_id"])
-        path = None if row is None else inside(self.index.root, row.meta)
-        if row is None or path is None:
+        data = None if row is None else self.source.read(row.meta)
+        if row is None or data is None:
             return not_found()
         try:
-            record = json.loads(path.read_bytes())
-        except (OSError, ValueError):
+            record = json.loads(data)
+        except ValueError:
             return not_found()
         siblings = [
             {"id": r.id, "kept": r.kept, "start_s": r.start_s} for r in self.index.siblings(row)
         ]
         return JSONResponse({**row_json(row), "record": record, "siblings": siblings})
 
-    async def failures(self, request: Request) -> Response:
-        folder = self.index.root / "failures"
+    def failures(self, request: Request) -> Response:
         records = []
-        for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else []:
-            if inside(self.index.root, f"failures/{path.name}") is None:
-                continue
-            for record in read_failure_records(path):
+        keys = [k for k in self.source.keys("failures") if k.count("/") == 1]
+        for key, data in self.source.read_many([k for k in keys if k.endswith(".jsonl")]):
+            run = key.removeprefix("failures/").removesuffix(".jsonl")
+            for record in parse_failure_records(data.decode("utf-8", "replace")):
                 records.append(
-                    {"run": path.stem, "stage": record.stage, "error": record.error,
+                    {"run": run, "stage": record.stage, "error": record.error,
                      "attempts": record.attempts, "task": record.task_repr[:500],
                      "timestamp": record.timestamp}
                 )  # fmt: skip
         return JSONResponse({"failures": records})
 
-    async def file(self, request: Request) -> Response:
-        path = inside(self.index.root, request.path_params["key"])
-        return not_found() if path is None else FileResponse(path)
+    def file(self, request: Request) -> Response:
+        return self.source.response(request.path_params["key"], request.headers.get("range"))
 
-    async def report(self, request: Request) -> Response:
-        return not_found() if self.report_path is None else FileResponse(self.report_path)
+    def report(self, request: Request) -> Response:
+        found = self.report_path
+        if isinstance(found, str):
+            return self.source.response(found, request.headers.get("range"))
+        return not_found() if found is None else FileResponse(found)
 
 
 def create_app(opened: Opened | OutputIndex, token: str | None = None) -> Starlette:

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from cosmos_curate.view import shards as shard_data
-from cosmos_curate.view.dedup import DedupIndex, Pair
+from cosmos_curate.view.dedup import DedupIndex, ExactPair, Pair
 from cosmos_curate.view.index import OutputIndex, Row
 from cosmos_curate.view.paths import not_found
 from cosmos_curate.view.query import MAX_PER_PAGE, PER_PAGE
@@ -27,7 +27,10 @@ def _int(text: str | None, default: int, low: int, high: int) -> int:
 
 
 class DedupRoutes:
-    """`/api/dedup?eps=&cluster=&page=&per=`: what one of the run's eps values keeps and removes."""
+    """`/api/dedup?eps=&cluster=&page=&per=&exact_page=`: what an eps keeps and removes.
+
+    Exact duplicates (same bytes, an image-dedup run's) are listed too: removed at every eps.
+    """
 
     def __init__(self, dedup: DedupIndex, index: OutputIndex, row_json: RowJson) -> None:
         self.dedup = dedup
@@ -47,9 +50,21 @@ class DedupRoutes:
             "duplicate_of": self._clip(pair.duplicate_of),
         }
 
-    def _eps(self, text: str | None) -> float:
-        """The run's eps nearest `text` (the first one when missing or malformed)."""
+    def _exact(self, pair: ExactPair) -> dict[str, Any]:
+        return {
+            "sha256": pair.sha256,
+            "removed": self._clip(pair.id),
+            "duplicate_of": self._clip(pair.duplicate_of),
+        }
+
+    def _eps(self, text: str | None) -> float | None:
+        """The run's eps nearest `text` (the first when missing or malformed).
+
+        None when the run computed none (exact duplicates only).
+        """
         values = self.dedup.eps_values
+        if not values:
+            return None
         try:
             wanted = float(text) if text else values[0]
         except ValueError:
@@ -60,27 +75,36 @@ class DedupRoutes:
         params = request.query_params
         eps = self._eps(params.get("eps"))
         cluster = _int(params.get("cluster"), -1, -1, 2**62)
-        view = self.dedup.at(eps, None if cluster < 0 else cluster)
+        view = None if eps is None else self.dedup.at(eps, None if cluster < 0 else cluster)
         per = _int(params.get("per"), PER_PAGE, 1, MAX_PER_PAGE)
         page = _int(params.get("page"), 1, 1, 10**9)
-        shown = view.pairs[(page - 1) * per : page * per]
+        exact_page = _int(params.get("exact_page"), 1, 1, 10**9)
+        pairs = [] if view is None else view.pairs
+        shown = pairs[(page - 1) * per : page * per]
+        exact = self.dedup.exact[(exact_page - 1) * per : exact_page * per]
         counts = self.dedup.summary.get("eps")
+        removed_by_cluster = {} if view is None else view.removed_by_cluster
         return JSONResponse(
             {
+                "kind": self.index.kind,
                 "eps": eps,
-                "threshold": 1 - eps,
+                "threshold": None if eps is None else 1 - eps,
                 "eps_values": list(self.dedup.eps_values),
-                "root": str(self.dedup.root),
-                "kept": view.kept,
-                "removed": view.removed,
-                "total": view.total,
+                "root": str(self.dedup.source),
+                "kept": None if view is None else view.kept,
+                "removed": None if view is None else view.removed,
+                "total": None if view is None else view.total,
+                "exact_removed": len(self.dedup.exact),
+                "exact_groups": self.dedup.exact_groups,
+                "exact_page": exact_page,
+                "exact": [self._exact(p) for p in exact],
                 "run_counts": counts if isinstance(counts, dict) else None,
                 "cluster": None if cluster < 0 else cluster,
                 "clusters": [
-                    {"cluster": c, "size": n, "removed": view.removed_by_cluster.get(c, 0)}
+                    {"cluster": c, "size": n, "removed": removed_by_cluster.get(c, 0)}
                     for c, n in sorted(self.sizes.items(), key=lambda cn: (-cn[1], cn[0]))
                 ],
-                "pairs_total": len(view.pairs),
+                "pairs_total": len(pairs),
                 "page": page,
                 "per": per,
                 "pairs": [self._pair(p) for p in shown],
@@ -109,30 +133,33 @@ class ShardRoutes:
                 "clips_unbucketed", "clips_not_written", "missing_tars", "dedup")  # fmt: skip
         return JSONResponse(
             {
-                "root": str(self.shards.root),
+                "root": str(self.shards.source),
                 **{k: index.get(k) for k in keys},
                 "buckets": [self._bucket(b) for b in self.shards.buckets],
             }
         )
 
-    async def tar(self, request: Request) -> Response:
-        path = self.shards.tar_path(request.path_params["path"])
-        if path is None:
+    def tar(self, request: Request) -> Response:
+        source = self.shards.source
+        key = self.shards.tar_key(request.path_params["path"])
+        size = None if key is None else source.size(key)
+        if key is None or size is None:
             return not_found()
-        found = shard_data.members(path)
+        found = shard_data.members(source, key)
         return JSONResponse(
-            {"path": request.path_params["path"], "bytes": path.stat().st_size,
-             "samples": shard_data.samples(found)}
+            {"path": key, "bytes": size, "samples": shard_data.samples(found)}
         )  # fmt: skip
 
-    async def member(self, request: Request) -> Response:
-        path = self.shards.tar_path(request.path_params["path"])
+    def member(self, request: Request) -> Response:
+        source = self.shards.source
+        key = self.shards.tar_key(request.path_params["path"])
         name = request.query_params.get("name")
-        found = [m for m in shard_data.members(path) if m.name == name] if path else []
-        if path is None or not found:
+        found = [m for m in shard_data.members(source, key) if m.name == name] if key else []
+        if key is None or not found:
             return not_found()
         member = found[0]
         media_type = mimetypes.guess_type(member.name)[0] or "application/octet-stream"
         return part_response(
-            path, member.offset, member.size, media_type, request.headers.get("range")
-        )
+            source.reader(key), member.offset, member.size, media_type,
+            request.headers.get("range"),
+        )  # fmt: skip

@@ -1,8 +1,9 @@
 """The viewer's in-memory index of one output: a compact row per clip or image.
 
 Built once at start-up from the metadata JSON files (`metas/` for kept items, and
-`filtered_clips/` or `filtered_images/` for dropped ones). A row keeps only what the grid,
-search, sort and filters need; a clip's page reads its full JSON from disk when asked.
+`filtered_clips/` or `filtered_images/` for dropped ones), local or on a store (fetched
+concurrently, a batch at a time). A row keeps only what the grid, search, sort and filters
+need; a clip's page reads its full JSON when asked.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import attrs
 
 from cosmos_curate.view.errors import ViewPathError
+from cosmos_curate.view.source import Source, open_source
 
 # Score names in a record's `scores`, in the order rows keep them.
 SCORES = ("aesthetic", "motion", "motion_global_mean", "motion_per_patch_min_256")
@@ -52,7 +54,7 @@ class Row:
 class OutputIndex:
     """Every row of an output, kept rows first, each part sorted by id."""
 
-    root: Path
+    source: Source
     kind: str
     rows: tuple[Row, ...]
     by_id: dict[str, int]
@@ -159,35 +161,45 @@ def _records(root: Path, folder: str) -> Iterator[tuple[str, dict[str, Any]]]:
         os.close(folder_fd)
 
 
-def detect_kind(root: Path) -> str:
-    """Which pipeline wrote `root`: video-split or image-annotate."""
-    if (root / "clips").is_dir() or (root / "filtered_clips").is_dir():
+def _remote_records(source: Source, folder: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """`(name, record)` of each readable JSON object directly in the store's `folder`."""
+    prefix = folder + "/"
+    keys = [k for k in source.keys(folder) if k.endswith(".json") and "/" not in k[len(prefix) :]]
+    for key, data in source.read_many(keys):
+        try:
+            record = _decode(data.decode())
+        except ValueError:
+            continue
+        if type(record) is dict:
+            yield key[len(prefix) :], record
+
+
+def detect_kind(source: Source) -> str:
+    """Which pipeline wrote the output: video-split or image-annotate."""
+    if source.has_folder("clips") or source.has_folder("filtered_clips"):
         return VIDEO
-    if (root / "images").is_dir() or (root / "filtered_images").is_dir():
+    if source.has_folder("images") or source.has_folder("filtered_images"):
         return IMAGE
     msg = (
-        f"{root} holds no clips/, filtered_clips/, images/ or filtered_images/: "
+        f"{source} holds no clips/, filtered_clips/, images/ or filtered_images/: "
         "give the --output-path of a video-split or image-annotate run"
     )
     raise ViewPathError(msg)
 
 
-def build_index(root: Path) -> OutputIndex:
-    """Read every metadata record under `root` (a local output folder) into an index."""
-    if not root.is_dir():
-        msg = (
-            f"{root} is not a folder: give the output folder of a video-split or image-annotate run"
-        )
-        raise ViewPathError(msg)
-    root = root.resolve()
-    kind = detect_kind(root)
+def build_index(source: Source | Path) -> OutputIndex:
+    """Read every metadata record of an output (a `Source`, or a local folder) into an index."""
+    if not isinstance(source, Source):
+        source = open_source(str(source))
+    kind = detect_kind(source)
     dropped = "filtered_clips" if kind == VIDEO else "filtered_images"
     rows: list[Row] = []
     for folder, kept in (("metas", True), (dropped, False)):
         prefix = folder + "/"
-        rows += [
-            row_of(record, prefix + name, kept, kind) for name, record in _records(root, folder)
-        ]
+        found = (
+            _records(source.root, folder) if source.is_local else _remote_records(source, folder)
+        )
+        rows += [row_of(record, prefix + name, kept, kind) for name, record in found]
     reasons = Counter(r.filtered_by or "unknown" for r in rows if not r.kept)
     by_id = {r.id: i for i, r in enumerate(rows)}
-    return OutputIndex(root, kind, tuple(rows), by_id, dict(sorted(reasons.items())))
+    return OutputIndex(source, kind, tuple(rows), by_id, dict(sorted(reasons.items())))

@@ -1,13 +1,15 @@
 """A part of a file served as a file of its own, with single HTTP range requests (for seeking).
 
-Used for a member inside a tar: the member's bytes are `[offset, offset + size)` of the tar.
-One range per request (what video players send); several ranges get the whole part.
+Used for a member inside a tar (the member's bytes are `[offset, offset + size)` of the
+tar) and for a whole file on object storage. One range per request (what video players
+send); several ranges get the whole part.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import anyio
@@ -15,6 +17,9 @@ from starlette.responses import Response, StreamingResponse
 
 CHUNK = 1 << 16
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+Reader = Callable[[int, int], AsyncIterator[bytes] | Iterator[bytes]]
+"""`read(start, length)`: the bytes `[start, start + length)` of a file, in chunks."""
 
 
 def wanted_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -47,10 +52,18 @@ async def _read(path: Path, start: int, length: int) -> AsyncIterator[bytes]:
             yield chunk
 
 
+def local_reader(path: Path) -> Reader:
+    """The reader of the local file `path`."""
+    return functools.partial(_read, path)
+
+
 def part_response(
-    path: Path, offset: int, size: int, media_type: str, range_header: str | None
+    read: Reader, offset: int, size: int, media_type: str, range_header: str | None
 ) -> Response:
-    """Bytes `[offset, offset + size)` of `path` as a response (206 for a range, 416 past it)."""
+    """Bytes `[offset, offset + size)` that `read` reads, as a response.
+
+    206 for a range, 416 for one past the end.
+    """
     headers = {"accept-ranges": "bytes"}
     try:
         wanted = wanted_range(range_header, size)
@@ -59,9 +72,9 @@ def part_response(
         return Response(status_code=416, headers=headers)
     if wanted is None:
         headers["content-length"] = str(size)
-        return StreamingResponse(_read(path, offset, size), 200, headers, media_type)
+        return StreamingResponse(read(offset, size), 200, headers, media_type)
     first, last = wanted
     headers["content-range"] = f"bytes {first}-{last}/{size}"
     headers["content-length"] = str(last - first + 1)
-    body = _read(path, offset + first, last - first + 1)
+    body = read(offset + first, last - first + 1)
     return StreamingResponse(body, 206, headers, media_type)

@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import json
 import tarfile
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
 import attrs
 
 from cosmos_curate.view.errors import ViewPathError
-from cosmos_curate.view.paths import inside
+from cosmos_curate.view.source import Source
 
 INDEX = "index.json"
 
 
-def is_shard_output(root: Path) -> bool:
-    """Whether `root` looks like a `video-shard` output (its `index.json` and bucket list)."""
-    return (root / INDEX).is_file() and (root / "wdinfo_list.csv").is_file()
+def is_shard_output(source: Source) -> bool:
+    """Whether the output is a `video-shard` output (its `index.json` and bucket list)."""
+    return source.size(INDEX) is not None and source.size("wdinfo_list.csv") is not None
 
 
 @attrs.frozen
@@ -55,32 +55,32 @@ class Member:
 
 @attrs.frozen
 class ShardIndex:
-    """The shard output at `root`: its `index.json` and buckets."""
+    """The shard output of `source`: its `index.json` and buckets."""
 
-    root: Path
+    source: Source
     index: dict[str, Any]
     buckets: tuple[Bucket, ...]
 
-    def tar_path(self, relative: str) -> Path | None:
-        """The tar `relative` names, when it is one of the listed tars (else None)."""
+    def tar_key(self, relative: str) -> str | None:
+        """`relative` when it names one of the listed tars (else None)."""
         listed = any(t.path == relative for b in self.buckets for t in b.tars)
-        return inside(self.root, relative) if listed else None
+        return relative if listed else None
 
 
-def _bucket(root: Path, entry: dict[str, Any]) -> Bucket | None:
+def _bucket(source: Source, entry: dict[str, Any]) -> Bucket | None:
     name = entry.get("bucket")
     if not isinstance(name, str):
         return None
-    wdinfo_path = inside(root, f"{name}/wdinfo.json")
     try:
-        wdinfo = json.loads(wdinfo_path.read_text(encoding="utf-8")) if wdinfo_path else {}
-    except (OSError, ValueError):
+        wdinfo = json.loads(source.read(f"{name}/wdinfo.json") or b"{}")
+    except ValueError:
         wdinfo = {}
+    wdinfo = wdinfo if isinstance(wdinfo, dict) else {}
     tars = []
     for relative in wdinfo.get("data_list") or []:
-        path = inside(root, f"{name}/{relative}") if isinstance(relative, str) else None
-        if path is not None:
-            tars.append(Tar(f"{name}/{relative}", path.stat().st_size))
+        size = source.size(f"{name}/{relative}") if isinstance(relative, str) else None
+        if size is not None:
+            tars.append(Tar(f"{name}/{relative}", size))
     samples = entry.get("samples")
     planned = entry.get("tars_planned")
     return Bucket(
@@ -91,21 +91,21 @@ def _bucket(root: Path, entry: dict[str, Any]) -> Bucket | None:
     )
 
 
-def load_shards(root: Path) -> ShardIndex:
-    """Read the shard output at `root` (a local folder)."""
+def load_shards(source: Source) -> ShardIndex:
+    """Read the shard output of `source`."""
     try:
-        index = json.loads((root / INDEX).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        msg = f"{root / INDEX} cannot be read ({exc}): give the output of a video-shard run"
+        index = json.loads(source.read(INDEX) or b"")
+    except ValueError as exc:
+        msg = f"{source}/{INDEX} cannot be read ({exc}): give the output of a video-shard run"
         raise ViewPathError(msg) from exc
     entries = index.get("buckets") if isinstance(index, dict) else None
-    buckets = [_bucket(root, e) for e in entries or [] if isinstance(e, dict)]
-    return ShardIndex(root, index, tuple(b for b in buckets if b is not None))
+    buckets = [_bucket(source, e) for e in entries or [] if isinstance(e, dict)]
+    return ShardIndex(source, index, tuple(b for b in buckets if b is not None))
 
 
-def members(tar: Path) -> list[Member]:
-    """The regular files inside `tar`, in the order they are stored."""
-    with tarfile.open(tar, "r:") as opened:
+def members(source: Source, tar: str) -> list[Member]:
+    """The regular files inside the tar `tar`, in the order they are stored (headers only)."""
+    with source.open(tar) as handle, tarfile.open(fileobj=handle, mode="r:") as opened:
         return [Member(m.name, m.offset_data, m.size) for m in opened if m.isfile()]
 
 

@@ -91,6 +91,23 @@ def test_open_read_reads_ranges(backend_folder: DataFolder) -> None:
         assert handle.read(4) == bytes([44, 45, 46, 47])
 
 
+def test_read_range_size_and_read_many(backend_folder: DataFolder) -> None:
+    """One range of a file, its size, and many small files at once (missing ones: None)."""
+    folder = backend_folder
+    folder.write_bytes("r.bin", bytes(range(256)) * 4)
+    assert folder.read_range("r.bin", 300, 304) == bytes([44, 45, 46, 47])
+    assert folder.read_range("r.bin", 1020, 2000) == bytes([252, 253, 254, 255])
+    assert (folder.size("r.bin"), folder.size("nope.bin")) == (1024, None)
+    keys = [f"m/{n:04d}.json" for n in range(300)]  # more than one batch
+    for key in keys[::10]:
+        folder.write_bytes(key, key.encode())
+    found = list(folder.read_many(keys))
+    assert [k for k, _ in found] == keys
+    assert all(
+        data == (key.encode() if n % 10 == 0 else None) for n, (key, data) in enumerate(found)
+    )
+
+
 def test_delete_removes_only_named_keys(backend_folder: DataFolder) -> None:
     """Deleting keys removes those and nothing else; a missing key is not an error."""
     folder = backend_folder

@@ -188,8 +188,13 @@ def short_repr(obj: object) -> str:
 
 def read_failure_records(path: Path) -> list[FailureRecord]:
     """Parse a failure-records file; a torn last line (crash mid-write) is ignored."""
+    return parse_failure_records(path.read_text(encoding="utf-8"))
+
+
+def parse_failure_records(text: str) -> list[FailureRecord]:
+    """The records of a failure-records file's text (JSON lines; torn lines are skipped)."""
     records: list[FailureRecord] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         if not line.strip():
             continue
         try:

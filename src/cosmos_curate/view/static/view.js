@@ -191,11 +191,37 @@ function pairSide(label, clip, kind) {
         clip.caption ? el("div", { class: "caption" }, clip.caption) : null)));
 }
 
+function exactSection(data) {
+  const noun = data.kind === "image-annotate" ? "images" : "clips";
+  const pairs = el("div", { id: "exact-pairs" });
+  for (const p of data.exact) {
+    pairs.append(el("div", { class: "pair", "data-removed": p.removed.id, "data-of": p.duplicate_of.id },
+      pairSide("removed (same bytes)", p.removed, data.kind),
+      el("div", { class: "similarity" }, "identical", el("br"), el("span", { class: "muted", title: p.sha256 }, "sha256 " + p.sha256.slice(0, 12) + "…")),
+      pairSide("kept", p.duplicate_of, data.kind)));
+  }
+  const more = data.exact_removed > data.exact_page * data.per
+    ? el("a", { href: link("/dedup", { exact_page: String(data.exact_page + 1), ...(data.eps !== null ? { eps: String(data.eps) } : {}) }) }, "more exact duplicates")
+    : null;
+  return el("div", { id: "exact" },
+    el("h3", {}, "Exact duplicates"),
+    el("p", { id: "exact-counts" }, data.exact_removed + " " + noun + " removed in " + data.exact_groups +
+      " groups of identical bytes (SHA-256), at every eps, before the semantic step"),
+    pairs, more);
+}
+
 async function showDedup() {
   const query = new URLSearchParams(location.search);
   query.delete("token");
   const data = await getJSON(link("/api/dedup", query));
-  document.getElementById("root").textContent = data.root + " (video-dedup)";
+  const image = data.kind === "image-annotate";
+  const noun = image ? "images" : "clips";
+  document.getElementById("root").textContent = data.root + (image ? " (image-dedup)" : " (video-dedup)");
+  const exact = data.exact_removed || data.eps === null ? exactSection(data) : null;
+  if (data.eps === null) {
+    main.replaceChildren(el("p", { class: "muted", id: "exact-only" }, "This run found exact duplicates only (--exact-only): no eps to choose."), exact);
+    return;
+  }
   const go = (eps, cluster) => {
     const q = { eps: String(eps) };
     if (cluster !== null && cluster !== undefined) q.cluster = String(cluster);
@@ -208,8 +234,8 @@ async function showDedup() {
   const run = data.run_counts && data.run_counts[String(data.eps)];
   const counts = el("p", { id: "dedup-counts" },
     "eps " + data.eps + " (removed when similarity > " + Number(data.threshold).toPrecision(4) + "): keeps " + data.kept +
-    ", removes " + data.removed + " of " + data.total + " embedded clips" + (run ? " (the run wrote: kept " + run.kept + ", removed " + run.removed + ")" : ""));
-  const clusters = el("table", { id: "clusters" }, el("tr", {}, el("th", {}, "cluster"), el("th", {}, "clips"), el("th", {}, "removed at this eps")));
+    ", removes " + data.removed + " of " + data.total + " embedded " + noun + (run ? " (the run wrote: kept " + run.kept + ", removed " + run.removed + ")" : ""));
+  const clusters = el("table", { id: "clusters" }, el("tr", {}, el("th", {}, "cluster"), el("th", {}, noun), el("th", {}, "removed at this eps")));
   for (const c of data.clusters) {
     clusters.append(el("tr", { class: c.cluster === data.cluster ? "here" : null },
       el("td", {}, el("a", { href: go(data.eps, c.cluster) }, String(c.cluster))), el("td", {}, String(c.size)), el("td", {}, String(c.removed))));
@@ -217,14 +243,14 @@ async function showDedup() {
   const pairs = el("div", { id: "pairs" });
   for (const p of data.pairs) {
     pairs.append(el("div", { class: "pair", "data-removed": p.removed.id, "data-of": p.duplicate_of.id },
-      pairSide("removed", p.removed, "video-split"),
+      pairSide("removed", p.removed, data.kind),
       el("div", { class: "similarity" }, "cosine " + Number(p.similarity).toFixed(4), el("br"), "cluster " + p.cluster),
-      pairSide("duplicate of (kept at this eps unless also listed)", p.duplicate_of, "video-split")));
+      pairSide("duplicate of (kept at this eps unless also listed)", p.duplicate_of, data.kind)));
   }
-  if (!data.pairs.length) pairs.append(el("p", { class: "muted", id: "no-pairs" }, "This eps removes no clip" + (data.cluster !== null ? " in this cluster." : ".")));
+  if (!data.pairs.length) pairs.append(el("p", { class: "muted", id: "no-pairs" }, "This eps removes no " + (image ? "image" : "clip") + (data.cluster !== null ? " in this cluster." : ".")));
   const title = el("h2", {}, data.cluster !== null ? "Cluster " + data.cluster + " " : "", data.cluster !== null ? el("a", { href: go(data.eps, null) }, "(all clusters)") : null);
   main.replaceChildren(el("div", { class: "controls" }, el("label", { for: "eps-slider" }, "eps "), slider, " ", marks),
-    counts, title, el("div", { class: "dedup" }, el("div", {}, el("h3", {}, "Clusters"), clusters),
+    counts, exact, title, el("div", { class: "dedup" }, el("div", {}, el("h3", {}, "Clusters"), clusters),
       el("div", {}, el("h3", {}, data.pairs_total + " removed near-duplicates, most similar first"), pairs)));
 }
 
