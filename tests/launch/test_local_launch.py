@@ -103,17 +103,17 @@ def test_host_network_keeps_ray_on_loopback() -> None:
     CURATE_BIND_HOST=auto, so it is not set there (Ray stays on 127.0.0.1) and nothing is
     published; on Docker's bridge the container's own interface is used, as before."""
     host = LaunchSpec(command=("true",), network="host")
-    assert "CURATE_BIND_HOST" not in host.run_kwargs()["environment"]
+    assert "CURATE_BIND_HOST" not in host.create_kwargs()["environment"]
     assert "CURATE_BIND_HOST" not in host.docker_command()
-    assert host.run_kwargs()["ports"] == {}
+    assert host.create_kwargs()["ports"] == {}
     bridge = LaunchSpec(command=("true",))
-    assert bridge.run_kwargs()["environment"]["CURATE_BIND_HOST"] == "auto"
+    assert bridge.create_kwargs()["environment"]["CURATE_BIND_HOST"] == "auto"
 
 
 def test_spec_publishes_metrics_on_loopback_and_requests_gpus() -> None:
     """The docker SDK arguments: the metrics port on 127.0.0.1 only; GPUs as device requests."""
     spec = LaunchSpec(command=("true",), gpus=GpuRequest.parse("all"), metrics_port=9123)
-    kwargs = spec.run_kwargs()
+    kwargs = spec.create_kwargs()
     assert kwargs["ports"] == {"9002/tcp": ("127.0.0.1", 9123)}
     [request] = kwargs["device_requests"]
     assert (request["Count"], request["Capabilities"]) == (-1, [["gpu"]])

@@ -154,7 +154,7 @@ class LaunchSpec:
             return {}
         return {f"{METRICS_PORT}/tcp": ("127.0.0.1", self.metrics_port)}
 
-    def run_kwargs(self) -> dict[str, Any]:
+    def create_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of `client.containers.create` (holds secrets: never print)."""
         return {
             "image": self.image,
@@ -171,7 +171,6 @@ class LaunchSpec:
             "labels": {LABEL_LAUNCHED_BY: "curate local launch"},
             "stdin_open": False,
             "tty": False,
-            "detach": True,
         }
 
     def docker_command(self) -> str:
@@ -264,10 +263,8 @@ def _require_image(client: docker.DockerClient, reference: str) -> None:
 
 
 def _create(client: docker.DockerClient, spec: LaunchSpec) -> Any:
-    kwargs = spec.run_kwargs()
-    kwargs.pop("detach")
     try:
-        return client.containers.create(**kwargs)
+        return client.containers.create(**spec.create_kwargs())
     except docker.errors.APIError as exc:
         text = " ".join(str(exc.explanation or exc).split())
         if "could not select device driver" in text:
