@@ -17,7 +17,15 @@ from typing import Any
 import pytest
 from tests.core.weights.fixtures import moto_s3  # noqa: F401  (the moto server fixture)
 from tests.support import free_port
-from tests.view._output import WAIT_S, Viewer, get, get_json, make_output
+from tests.view._output import (
+    EMBEDDINGS,
+    WAIT_S,
+    Viewer,
+    dedup_and_shard,
+    get,
+    get_json,
+    make_output,
+)
 
 from cosmos_curate.core.runs.run import create_run
 from cosmos_curate.core.runs.summary import save_run
@@ -27,6 +35,7 @@ pytestmark = pytest.mark.integration
 PROFILE = "view-test"
 BUCKET = "views"
 PREFIX = "runs/a/clips"
+KITE0, KITE60, CITY = EMBEDDINGS
 
 
 def _client(endpoint: str) -> Any:
@@ -56,6 +65,26 @@ def _aws_env(tmp: Path) -> dict[str, str]:
     return env
 
 
+def _upload(client: Any, folder: Path, prefix: str) -> None:
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        key = f"{prefix}/{path.relative_to(folder).as_posix()}"
+        client.put_object(Bucket=BUCKET, Key=key, Body=path.read_bytes())
+
+
+def _start(uploaded: tuple[Path, Path, str], url: str, *args: str) -> Viewer:
+    """`curate view URL` with the profile and endpoint, as a user whose AWS profile it is."""
+    out, runs, endpoint = uploaded
+    with pytest.MonkeyPatch.context() as mp:
+        for name in [n for n in os.environ if n.startswith("AWS_")]:
+            mp.delenv(name)
+        for name, value in _aws_env(out.parent).items():
+            if name.startswith("AWS_"):
+                mp.setenv(name, value)
+        return Viewer.start(
+            url, runs, "--s3-profile", PROFILE, "--s3-endpoint-url", endpoint, *args
+        )
+
+
 @pytest.fixture(scope="module")
 def uploaded(
     moto_s3: str,  # noqa: F811
@@ -67,9 +96,7 @@ def uploaded(
     out = make_output(root, runs)
     client = _client(moto_s3)
     client.create_bucket(Bucket=BUCKET)
-    for path in sorted(p for p in out.rglob("*") if p.is_file()):
-        key = f"{PREFIX}/{path.relative_to(out).as_posix()}"
-        client.put_object(Bucket=BUCKET, Key=key, Body=path.read_bytes())
+    _upload(client, out, PREFIX)
     run = create_run("video-split", root=runs)  # a run whose output was the bucket's prefix
     save_run(run, {"pipeline": "video-split", "outputs_path": f"s3://{BUCKET}/{PREFIX}/"}, "")
     (run.folder / "report.html").write_text("<html><body>the S3 run's report</body></html>")
@@ -78,19 +105,22 @@ def uploaded(
 
 @pytest.fixture(scope="module")
 def viewer(uploaded: tuple[Path, Path, str]) -> Iterator[Viewer]:
-    out, runs, endpoint = uploaded
-    env = _aws_env(out.parent)
-    with pytest.MonkeyPatch.context() as mp:
-        for name in [n for n in os.environ if n.startswith("AWS_")]:
-            mp.delenv(name)
-        for name, value in env.items():
-            if name.startswith("AWS_"):
-                mp.setenv(name, value)
-        served = Viewer.start(
-            f"s3://{BUCKET}/{PREFIX}", runs, "--s3-profile", PROFILE, "--s3-endpoint-url", endpoint
-        )
+    served = _start(uploaded, f"s3://{BUCKET}/{PREFIX}")
     yield served
     served.stop()
+
+
+@pytest.fixture(scope="module")
+def dedup_and_shard_urls(
+    ray_cluster: dict[str, object], uploaded: tuple[Path, Path, str]
+) -> tuple[str, str]:
+    """The real video-dedup and video-shard outputs of the split, uploaded beside it."""
+    out = uploaded[0]
+    dedup, shards = dedup_and_shard(out.parent, out)
+    client = _client(uploaded[2])
+    _upload(client, dedup, "runs/a/dedup")
+    _upload(client, shards, "runs/a/shards")
+    return f"s3://{BUCKET}/runs/a/dedup", f"s3://{BUCKET}/runs/a/shards"
 
 
 def test_grid_and_clip_pages_come_from_the_bucket(viewer: Viewer) -> None:
@@ -144,6 +174,37 @@ def test_dropped_failures_and_report_from_the_bucket(viewer: Viewer) -> None:
 def test_nothing_else_is_served(viewer: Viewer, key: str) -> None:
     """Keys that are not plain keys of the output, or missing ones: 404."""
     assert get(viewer.base() + key)[0] == 404
+
+
+def test_dedup_and_shard_outputs_on_s3_with_their_split_on_s3(
+    uploaded: tuple[Path, Path, str], dedup_and_shard_urls: tuple[str, str]
+) -> None:
+    """The dedup view's pairs and a shard tar's samples and members, all read from the bucket."""
+    split = f"s3://{BUCKET}/{PREFIX}"
+    dedup = _start(uploaded, dedup_and_shard_urls[0], "--split", split)
+    try:
+        data = get_json(dedup.base() + "api/dedup?eps=0.05")
+        assert data["root"] == dedup_and_shard_urls[0] and data["removed"] == 1
+        [pair] = data["pairs"]  # type: ignore[misc]
+        assert (pair["removed"]["id"], pair["duplicate_of"]["id"]) == (KITE0, KITE60)
+        status, _, body = get(dedup.base() + pair["removed"]["media"].lstrip("/"))
+        assert status == 200 and body[4:8] == b"ftyp"
+    finally:
+        dedup.stop()
+    shards = _start(uploaded, dedup_and_shard_urls[1], "--split", split)
+    try:
+        [bucket] = get_json(shards.base() + "api/shards")["buckets"]  # type: ignore[misc]
+        [tar] = bucket["tars"]
+        samples = get_json(shards.base() + "api/tar/" + tar["path"])["samples"]
+        assert sorted(s["key"] for s in samples) == sorted([KITE60, CITY])  # type: ignore[attr-defined]
+        whole = (uploaded[0] / "clips" / f"{CITY}.mp4").read_bytes()
+        url = f"{shards.base()}member/{tar['path']}?name={CITY}.mp4"
+        assert get(url)[2] == whole
+        status, headers, body = get(url, {"Range": "bytes=100-299"})
+        assert status == 206 and body == whole[100:300]
+        assert headers["content-range"] == f"bytes 100-299/{len(whole)}"
+    finally:
+        shards.stop()
 
 
 def _view(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
