@@ -78,4 +78,4 @@ def run_probe(options: ProbeOptions, run: RunOptions) -> PipelineResult:
     stage = WhereStage(options.record_dir, options.fail_at, options.delay)
     spec = CuratorStageSpec(stage, num_workers_per_node=1)
     tasks = [ProbeTask(index=i) for i in range(options.count)]
-    return execute_pipeline(tasks, [spec], **run.as_kwargs())
+    return execute_pipeline(tasks, [spec], run)

@@ -4,7 +4,7 @@ A pipeline registers a function and a pydantic model of its options:
 
     @register_pipeline("hello-world", HelloWorldOptions, "GPT-2 completes two prompts")
     def hello_world(options: HelloWorldOptions, run: RunOptions) -> PipelineResult:
-        return execute_pipeline(tasks, stages, **run.as_kwargs())
+        return execute_pipeline(tasks, stages, run)
 
 `RunOptions` (how to run: Ray address, GPU policy, progress, ...) is the runtime's one
 declaration of the run options, re-exported here for pipeline modules. Pipelines of other

@@ -26,7 +26,7 @@ class ProbeOptions(pydantic.BaseModel):
 def run_probe(options: ProbeOptions, run: RunOptions) -> PipelineResult:
     """Run the probe stage and print one line per task: driver, setup and process interpreters."""
     result = execute_pipeline(
-        [ProbeTask(index=i) for i in range(options.tasks)], [ProbeStage()], **run.as_kwargs()
+        [ProbeTask(index=i) for i in range(options.tasks)], [ProbeStage()], run
     )
     for task in result.outputs:
         print(

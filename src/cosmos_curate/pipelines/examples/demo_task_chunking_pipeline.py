@@ -82,7 +82,7 @@ def describe_chunking(options: ChunkingOptions) -> PipelineSketch:
 def run_chunking(options: ChunkingOptions, run: RunOptions) -> PipelineResult:
     """Run the chunking demo."""
     tasks = [SentenceTask(index=i, sentence=s) for i, s in enumerate(options.sentences)]
-    return execute_pipeline(tasks, [SplitWordsStage(), UpperCaseStage()], **run.as_kwargs())
+    return execute_pipeline(tasks, [SplitWordsStage(), UpperCaseStage()], run)
 
 
 def main() -> None:

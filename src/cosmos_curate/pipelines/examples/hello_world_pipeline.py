@@ -123,7 +123,7 @@ def describe_hello_world(options: HelloWorldOptions) -> PipelineSketch:
 def run_hello_world(options: HelloWorldOptions, run: RunOptions) -> PipelineResult:
     """Run hello-world with these options."""
     tasks = [HelloWorldTask(prompt=p) for p in options.prompts]
-    return execute_pipeline(tasks, build_stages(options.max_new_tokens), **run.as_kwargs())
+    return execute_pipeline(tasks, build_stages(options.max_new_tokens), run)
 
 
 def main() -> None:
