@@ -169,6 +169,7 @@ def place_transnetv2_weights(work: Path) -> None:
 
 def run_ours(video: Path, work: Path, cpus: int, algorithm: str) -> dict[str, Any]:
     """`video-split` on an embedded Ray cluster; wall time and per-stage busy seconds."""
+    from cosmos_curate.core.interfaces.pipeline_interface import RunOptions
     from cosmos_curate.pipelines.video.split.pipeline import VideoSplitOptions, split_videos
 
     inputs = work / f"in_{algorithm}"
@@ -187,7 +188,8 @@ def run_ours(video: Path, work: Path, cpus: int, algorithm: str) -> dict[str, An
     # Ray's CPUs are logical: one worker per stage needs ~3.5 of them, more than 2 cores have;
     # the cores are shared by time, as the peer's processes share them.
     ray_cpus = max(cpus, 4)
-    result = split_videos(options, num_cpus=ray_cpus, metrics_port=None, show_progress=False)
+    run_options = RunOptions(num_cpus=ray_cpus, metrics_port=None, show_progress=False)
+    result = split_videos(options, run_options)
     wall = time.monotonic() - started
     summary = json.loads((out / "summary.json").read_text())
     stages = {s.name: round(s.process_seconds_total, 1) for s in result.progress.stages}

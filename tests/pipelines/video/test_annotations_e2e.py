@@ -23,6 +23,7 @@ from tests.pipelines.video import _annotation_fakes as fakes
 from tests.pipelines.video import _synth
 from tests.support import curate, curate_in_process, free_port, one_error_line
 
+from cosmos_curate.core.interfaces.pipeline_interface import RunOptions
 from cosmos_curate.models.aesthetics import AESTHETIC_MODEL_ID
 from cosmos_curate.models.clip import CLIP_MODEL_ID
 from cosmos_curate.pipelines import registry
@@ -56,7 +57,7 @@ def _run(inputs: Path, out: Path, **flags: Any) -> dict[str, Any]:
     options = registry.parse_options(entry, raw)
     # Workers read the weights root the session cluster started with; stages load from the
     # root the driver pins, so the per-node check is skipped (as in test_split_pipeline).
-    split_videos(options, metrics_port=None, check_weights=False)  # type: ignore[arg-type]
+    split_videos(options, RunOptions(metrics_port=None, check_weights=False))
     summary: dict[str, Any] = json.loads((out / "summary.json").read_text())
     return summary
 

@@ -23,6 +23,7 @@ from PIL import Image
 from tests.pipelines.video import _annotation_fakes as fakes
 from tests.pipelines.video import _synth
 
+from cosmos_curate.core.interfaces.pipeline_interface import RunOptions
 from cosmos_curate.pipelines import registry
 from cosmos_curate.pipelines.video.split.pipeline import split_videos
 
@@ -61,7 +62,7 @@ def _run(inputs: Path, out: Path, **flags: Any) -> dict[str, dict[str, Any]]:
         **flags,
     }
     options = registry.parse_options(registry.get_pipeline("video-split"), raw)
-    split_videos(options, metrics_port=None, check_weights=False)  # type: ignore[arg-type]
+    split_videos(options, RunOptions(metrics_port=None, check_weights=False))
     records = [*out.glob("metas/*.json"), *out.glob("filtered_clips/*.json")]
     loaded = [json.loads(p.read_text()) for p in records]
     return {str(r["span"]["start_frame"]): r for r in loaded}

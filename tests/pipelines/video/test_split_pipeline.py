@@ -16,6 +16,7 @@ import pytest
 from tests.pipelines.video import _synth
 
 from cosmos_curate.core.interfaces.errors import CurateError
+from cosmos_curate.core.interfaces.pipeline_interface import RunOptions
 from cosmos_curate.models.aesthetics import AESTHETIC_MODEL_ID
 from cosmos_curate.models.clip import CLIP_MODEL_ID
 from cosmos_curate.pipelines import registry
@@ -59,7 +60,7 @@ def _run(options: VideoSplitOptions) -> dict[str, Any]:
     # root from the environment the session cluster started with, not this test's; the
     # driver-side check is covered by test_missing_weights_error_names_the_download_command
     # and the stages load from the root the driver pins (models/_weights.py).
-    split_videos(options, metrics_port=None, check_weights=False)
+    split_videos(options, RunOptions(metrics_port=None, check_weights=False))
     summary: dict[str, Any] = json.loads((Path(options.output_path) / "summary.json").read_text())
     return summary
 

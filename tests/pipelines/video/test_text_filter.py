@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from tests.pipelines.video._ffmpeg_inputs import ffmpeg
 
+from cosmos_curate.core.interfaces.pipeline_interface import RunOptions
 from cosmos_curate.pipelines import registry
 from cosmos_curate.pipelines.video.split.pipeline import split_videos
 from cosmos_curate.pipelines.video.split.text_tracks import Box, TextRules, judge_text
@@ -100,7 +101,7 @@ def test_burnt_in_caption_is_dropped_plain_clip_kept(
             "workers_per_stage": 1,
         },
     )
-    split_videos(options, metrics_port=None, check_weights=False)  # type: ignore[arg-type]
+    split_videos(options, RunOptions(metrics_port=None, check_weights=False))
 
     dropped = _json(out / "filtered_clips")
     kept = _json(out / "metas")

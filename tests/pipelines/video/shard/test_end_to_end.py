@@ -23,6 +23,7 @@ import numpy.typing as npt
 import pytest
 from tests.pipelines.video import _synth
 
+from cosmos_curate.core.interfaces.pipeline_interface import RunOptions
 from cosmos_curate.models.aesthetics import AESTHETIC_MODEL_ID
 from cosmos_curate.models.clip import CLIP_MODEL_ID
 from cosmos_curate.pipelines.video.dedup.pipeline import VideoDedupOptions, dedup_videos
@@ -103,17 +104,17 @@ def flow(
             # the fast frame-difference detector: the planted cuts come out whole
             splitting_algorithm="shot", min_clip_len_frames=0, crop_s=0.0,
         )  # fmt: skip
-        split_videos(split, metrics_port=None, check_weights=False)
+        split_videos(split, RunOptions(metrics_port=None, check_weights=False))
     dedup = VideoDedupOptions(
         input_path=str(out["split"]), output_path=str(out["dedup"]), n_clusters=2,
         workers_per_stage=1,
     )  # fmt: skip
-    dedup_videos(dedup, metrics_port=None)
+    dedup_videos(dedup, RunOptions(metrics_port=None))
     shard = VideoShardOptions(
         input_path=str(out["split"]), output_path=str(out["shards"]), dedup_path=str(out["dedup"]),
         duration_buckets_s=[1.0], target_tar_size_mb=0.05, workers_per_stage=1,
     )  # fmt: skip
-    shard_videos(shard, metrics_port=None)
+    shard_videos(shard, RunOptions(metrics_port=None))
     return out
 
 

@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, ClassVar
 
 import attrs
 import pydantic
 
-from cosmos_curate.core import runs
 from cosmos_curate.core.interfaces.pipeline_interface import PipelineResult, execute_pipeline
 from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageSpec
 from cosmos_curate.core.runtime.journal import DoneSet, read_done
@@ -30,6 +28,7 @@ from cosmos_curate.models.aesthetics import AESTHETIC_MODEL_ID
 from cosmos_curate.models.clip import CLIP_MODEL_ID
 from cosmos_curate.models.transnetv2 import TRANSNETV2_MODEL_ID
 from cosmos_curate.pipelines.registry import RunOptions, register_pipeline
+from cosmos_curate.pipelines.run_setup import bind_run
 from cosmos_curate.pipelines.sketch import PipelineSketch, describe_files
 from cosmos_curate.pipelines.video import sources
 from cosmos_curate.pipelines.video.annotation_options import CaptionOptions, EmbeddingOptions
@@ -207,32 +206,30 @@ def describe_video_split(options: VideoSplitOptions) -> PipelineSketch:
 )
 def run_video_split(options: VideoSplitOptions, run: RunOptions) -> PipelineResult:
     """Run the pipeline; writes clips and `summary.json` under `options.output_path`."""
-    return split_videos(options, **run.as_kwargs())
+    return split_videos(options, run)
 
 
-def _journal_done(run_kwargs: dict[str, Any]) -> DoneSet | None:
+def _journal_done(run_options: RunOptions | None) -> DoneSet | None:
     """The positions a resumed run's journal lists as done; None without a journal."""
-    folder = run_kwargs.get("checkpoint_dir")
-    if folder is None:
+    if run_options is None or run_options.checkpoint_dir is None:
         return None
-    return read_done(Path(folder)) if run_kwargs.get("resume") else DoneSet()
+    return read_done(run_options.checkpoint_dir) if run_options.resume else DoneSet()
 
 
-def split_videos(options: VideoSplitOptions, **run_kwargs: Any) -> PipelineResult:
-    """Library entry point: `run_kwargs` go to `execute_pipeline` (Ray address, ...).
+def split_videos(
+    options: VideoSplitOptions, run_options: RunOptions | None = None
+) -> PipelineResult:
+    """Library entry point: `run_options` say how to run (Ray address, ...; `RunOptions`).
 
     Failure records go to `OUT/failures/<run id>.jsonl` unless `failures_path` is given.
     """
     layout = options.layout()
     prepare_output(layout)
-    plan = _InputPlan(options, layout, _journal_done(run_kwargs))
-    run = runs.run_for("video-split", run_kwargs.get("run_dir"))
-    run_kwargs["run_dir"] = run.folder
-    if run_kwargs.get("failures_path") is None:
-        run_kwargs["failures_path"] = str(runs.failures_file(run, options.output_path))
-    run_kwargs["collect_outputs"] = False  # the summary is built from the files on disk
+    plan = _InputPlan(options, layout, _journal_done(run_options))
+    run, run_options = bind_run("video-split", run_options, options.output_path)
     started = time.monotonic()
-    result = execute_pipeline(plan, build_stages(options), **run_kwargs)
+    # the summary is built from the files on disk
+    result = execute_pipeline(plan, build_stages(options), run_options, collect_outputs=False)
     wall_s = time.monotonic() - started
     summary = build_summary(
         layout,
