@@ -56,6 +56,7 @@ ROWS = [
     Row("cpus-text", (*HW, "--num-cpus", "abc"), ("--num-cpus",)),
     Row("gpus-negative", (*HW, "--num-gpus", "-0.5"), ("--num-gpus",)),
     Row("gpus-inf", (*HW, "--num-gpus", "inf"), ("--num-gpus",)),
+    Row("store-fraction-high", (*HW, "--object-store-fraction", "1.5"), ("object_store_fraction",)),
     Row("tokens-zero", (*HW, "--max-new-tokens", "0"), ("--max-new-tokens",)),
     Row("tokens-text", (*HW, "--max-new-tokens", "many"), ("--max-new-tokens",)),
     Row("tokens-huge", (*HW, "--max-new-tokens", "100000"), ("--max-new-tokens",)),
