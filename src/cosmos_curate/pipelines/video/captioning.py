@@ -18,6 +18,7 @@ import numpy.typing as npt
 from cosmos_curate.core.interfaces.model_interface import ModelInterface
 from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageResource
 from cosmos_curate.pipelines.video.clip_frames import decode_frames, window_sample_indices
+from cosmos_curate.pipelines.video.clip_stage import ClipStage
 from cosmos_curate.pipelines.video.frames import capped_size
 from cosmos_curate.pipelines.video.prompts import Prompt
 from cosmos_curate.pipelines.video.tasks import ClipTask
@@ -84,7 +85,7 @@ def prepare_windows(
         window.inputs = preparer.prepare([frames[i] for i in picked], prompt)
 
 
-class WindowPrepStage(CuratorStage[ClipTask, ClipTask]):
+class WindowPrepStage(ClipStage):
     """The CPU half of a window check (captions, semantic checks): holds the preparer.
 
     Subclasses cut clips into windows and prepare them with their own prompt.
@@ -112,18 +113,14 @@ class CaptionPrepStage(WindowPrepStage):
         super().__init__(preparer, windows)
         self.prompt = prompt
 
-    def process_data(self, tasks: list[ClipTask]) -> list[ClipTask] | None:
-        """Process a batch; see the class docstring."""
-        for task in tasks:
-            if task.filtered_by is not None or task.encoded is None:
-                continue
-            windows = ensure_windows(task, self.windows)
-            prepare_windows(task, windows, self.windows, self._preparer, self.prompt.text)
-            task.frames = None  # the writer needs the encoded clip, not the frames
-            task.annotations.update(
-                caption_prompt_variant=self.prompt.name, caption_prompt=self.prompt.text
-            )
-        return tasks
+    def process_clip(self, task: ClipTask, encoded: bytes) -> None:
+        """Process one live clip; see the class docstring."""
+        windows = ensure_windows(task, self.windows)
+        prepare_windows(task, windows, self.windows, self._preparer, self.prompt.text)
+        task.frames = None  # the writer needs the encoded clip, not the frames
+        task.annotations.update(
+            caption_prompt_variant=self.prompt.name, caption_prompt=self.prompt.text
+        )
 
 
 class WindowModelStage(CuratorStage[ClipTask, ClipTask]):

@@ -16,10 +16,11 @@ import numpy as np
 import numpy.typing as npt
 
 from cosmos_curate.core.interfaces.model_interface import ModelInterface
-from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageResource
+from cosmos_curate.core.interfaces.stage_interface import CuratorStageResource
 from cosmos_curate.models.aesthetics import ClipAesthetics
 from cosmos_curate.models.video_embedder import VideoEmbedder, VideoEmbedPreprocessor
 from cosmos_curate.pipelines.video.clip_frames import decode_frames
+from cosmos_curate.pipelines.video.clip_stage import ClipStage
 from cosmos_curate.pipelines.video.frames import capped_size, sample_indices
 from cosmos_curate.pipelines.video.model_stage import BatchedModelStage
 from cosmos_curate.pipelines.video.tasks import ClipTask
@@ -92,7 +93,7 @@ class ClipEmbeddingStage(BatchedModelStage[ClipAesthetics]):
         return tasks
 
 
-class VideoEmbedPrepStage(CuratorStage[ClipTask, ClipTask]):
+class VideoEmbedPrepStage(ClipStage):
     """Decodes each clip at `sampling_fps` and runs the video model's processor (CPU)."""
 
     def __init__(self, preprocessor: VideoEmbedPreprocessor, sampling_fps: float = 2.0) -> None:
@@ -109,20 +110,14 @@ class VideoEmbedPrepStage(CuratorStage[ClipTask, ClipTask]):
         """The model whose weights and env this stage uses."""
         return self._preprocessor
 
-    def process_data(self, tasks: list[ClipTask]) -> list[ClipTask] | None:
-        """Process a batch; see the class docstring."""
-        for task in tasks:
-            if task.filtered_by is not None or task.encoded is None:
-                continue
-            total = task.num_frames or (task.end_frame - task.start_frame)
-            width, height = capped_size(
-                task.width or task.meta.width, task.height or task.meta.height
-            )
-            indices = sample_indices(total, task.meta.fps, self.sampling_fps)
-            frames = decode_frames(task.encoded, indices, width, height)
-            stack = np.stack([frames[i] for i in sorted(frames)])
-            task.embedding_inputs = self._preprocessor.preprocess(stack)
-        return tasks
+    def process_clip(self, task: ClipTask, encoded: bytes) -> None:
+        """Process one live clip; see the class docstring."""
+        total = task.num_frames or (task.end_frame - task.start_frame)
+        width, height = capped_size(task.width or task.meta.width, task.height or task.meta.height)
+        indices = sample_indices(total, task.meta.fps, self.sampling_fps)
+        frames = decode_frames(encoded, indices, width, height)
+        stack = np.stack([frames[i] for i in sorted(frames)])
+        task.embedding_inputs = self._preprocessor.preprocess(stack)
 
 
 class VideoEmbeddingStage(BatchedModelStage[VideoEmbedder]):

@@ -14,9 +14,10 @@ import numpy as np
 import numpy.typing as npt
 
 from cosmos_curate.core.interfaces.model_interface import ModelInterface
-from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageResource
+from cosmos_curate.core.interfaces.stage_interface import CuratorStageResource
 from cosmos_curate.models.clip import ClipImagePreprocessor
 from cosmos_curate.pipelines.video import decode
+from cosmos_curate.pipelines.video.clip_stage import ClipStage
 from cosmos_curate.pipelines.video.tasks import ClipTask
 
 FRAME_MAX_SIDE = 448
@@ -44,7 +45,7 @@ def capped_size(width: int, height: int, max_side: int = FRAME_MAX_SIDE) -> tupl
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-class FrameExtractionStage(CuratorStage[ClipTask, ClipTask]):
+class FrameExtractionStage(ClipStage):
     """Decodes frames at `extract_fps` and prepares them for the embedding model.
 
     `keep_frames=False` drops the frames once preprocessed (no captioning downstream).
@@ -67,18 +68,14 @@ class FrameExtractionStage(CuratorStage[ClipTask, ClipTask]):
         """The model whose weights and env this stage uses."""
         return self._preprocessor
 
-    def process_data(self, tasks: list[ClipTask]) -> list[ClipTask] | None:
-        """Process a batch; see the class docstring."""
-        for task in tasks:
-            if task.filtered_by is not None or task.encoded is None:
-                continue
-            frames, times = self.extract(task)
-            task.embedding_inputs = self._preprocessor.preprocess(frames)
-            task.frame_times_s = times
-            task.frames = frames if self.keep_frames else None
-        return tasks
+    def process_clip(self, task: ClipTask, encoded: bytes) -> None:
+        """Process one live clip; see the class docstring."""
+        frames, times = self.extract(task, encoded)
+        task.embedding_inputs = self._preprocessor.preprocess(frames)
+        task.frame_times_s = times
+        task.frames = frames if self.keep_frames else None
 
-    def extract(self, task: ClipTask) -> tuple[npt.NDArray[np.uint8], list[float]]:
+    def extract(self, task: ClipTask, encoded: bytes) -> tuple[npt.NDArray[np.uint8], list[float]]:
         """The sampled RGB frames `(T, H, W, 3)` and their times within the clip."""
         total = task.num_frames or (task.end_frame - task.start_frame)
         wanted = set(sample_indices(total, task.meta.fps, self.extract_fps))
@@ -86,7 +83,7 @@ class FrameExtractionStage(CuratorStage[ClipTask, ClipTask]):
         picked: list[npt.NDArray[np.uint8]] = []
         times: list[float] = []
         for index, array in decode.frames_as_arrays(
-            io.BytesIO(task.encoded or b""), width=width, height=height
+            io.BytesIO(encoded), width=width, height=height
         ):
             if index in wanted:
                 picked.append(array)

@@ -12,13 +12,14 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageResource
+from cosmos_curate.core.interfaces.stage_interface import CuratorStageResource
 from cosmos_curate.pipelines.video.captioning import WindowConfig, ensure_windows
 from cosmos_curate.pipelines.video.clip_frames import (
     decode_frames,
     size_for_height,
     window_sample_indices,
 )
+from cosmos_curate.pipelines.video.clip_stage import ClipStage
 from cosmos_curate.pipelines.video.layout import OutputLayout
 from cosmos_curate.pipelines.video.tasks import ClipTask
 
@@ -46,7 +47,7 @@ def animated_webp(frames: Sequence[npt.NDArray[np.uint8]], fps: float, quality: 
     return out.getvalue()
 
 
-class PreviewStage(CuratorStage[ClipTask, ClipTask]):
+class PreviewStage(ClipStage):
     """Writes one animated WebP per caption window of each clip."""
 
     def __init__(
@@ -66,23 +67,19 @@ class PreviewStage(CuratorStage[ClipTask, ClipTask]):
         """CPUs and GPUs one worker needs."""
         return CuratorStageResource(cpus=0.5)
 
-    def process_data(self, tasks: list[ClipTask]) -> list[ClipTask] | None:
-        """Process a batch; see the class docstring."""
-        for task in tasks:
-            if task.filtered_by is not None or task.encoded is None:
-                continue
-            windows = ensure_windows(task, self.windows)
-            picks = [
-                window_sample_indices((w.start_frame, w.end_frame), task.meta.fps, self.target_fps)
-                for w in windows
-            ]
-            width, height = size_for_height(
-                task.width or task.meta.width, task.height or task.meta.height, self.target_height
-            )
-            frames = decode_frames(task.encoded, {i for p in picks for i in p}, width, height)
-            for window, picked in zip(windows, picks, strict=True):
-                key = preview_key(task.clip_id, window.start_frame, window.end_frame)
-                data = animated_webp([frames[i] for i in picked], self.target_fps)
-                self.layout.write_bytes(key, data)
-                window.preview_path = key
-        return tasks
+    def process_clip(self, task: ClipTask, encoded: bytes) -> None:
+        """Process one live clip; see the class docstring."""
+        windows = ensure_windows(task, self.windows)
+        picks = [
+            window_sample_indices((w.start_frame, w.end_frame), task.meta.fps, self.target_fps)
+            for w in windows
+        ]
+        width, height = size_for_height(
+            task.width or task.meta.width, task.height or task.meta.height, self.target_height
+        )
+        frames = decode_frames(encoded, {i for p in picks for i in p}, width, height)
+        for window, picked in zip(windows, picks, strict=True):
+            key = preview_key(task.clip_id, window.start_frame, window.end_frame)
+            data = animated_webp([frames[i] for i in picked], self.target_fps)
+            self.layout.write_bytes(key, data)
+            window.preview_path = key

@@ -21,8 +21,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageResource
+from cosmos_curate.core.interfaces.stage_interface import CuratorStageResource
 from cosmos_curate.pipelines.video import decode
+from cosmos_curate.pipelines.video.clip_stage import ClipStage
 from cosmos_curate.pipelines.video.split.motion_vectors import VectorMotion, VectorMotionMap
 from cosmos_curate.pipelines.video.split.shots import difference_scores
 from cosmos_curate.pipelines.video.tasks import ClipTask
@@ -106,7 +107,7 @@ def score_clip_motion(task: ClipTask, thresholds: MotionThresholds) -> str | Non
     return None
 
 
-class MotionFilterStage(CuratorStage[ClipTask, ClipTask]):
+class MotionFilterStage(ClipStage):
     """Scores every clip's motion; with `drop`, marks low-motion clips as filtered."""
 
     def __init__(self, thresholds: MotionThresholds, drop: bool = True) -> None:
@@ -119,12 +120,8 @@ class MotionFilterStage(CuratorStage[ClipTask, ClipTask]):
         # Decodes an already downscaled clip, converting no frame: a fraction of a core.
         return CuratorStageResource(cpus=0.25)
 
-    def process_data(self, tasks: list[ClipTask]) -> list[ClipTask] | None:
-        """Process a batch; see the class docstring."""
-        for task in tasks:
-            if task.filtered_by is not None or task.encoded is None:
-                continue
-            reason = score_clip_motion(task, self.thresholds)
-            if self.drop and reason is not None:
-                task.drop(MOTION_FILTER, reason)
-        return tasks
+    def process_clip(self, task: ClipTask, encoded: bytes) -> None:
+        """Process one live clip; see the class docstring."""
+        reason = score_clip_motion(task, self.thresholds)
+        if self.drop and reason is not None:
+            task.drop(MOTION_FILTER, reason)

@@ -56,15 +56,11 @@ class SemanticPrepStage(WindowPrepStage):
         super().__init__(preparer, windows)
         self.check = check
 
-    def process_data(self, tasks: list[ClipTask]) -> list[ClipTask] | None:
-        """Process a batch; see the class docstring."""
-        for task in tasks:
-            if task.filtered_by is not None or task.encoded is None:
-                continue
-            windows = self.windows.windows_for(task)
-            prepare_windows(task, windows, self.windows, self._preparer, self.check.prompt)
-            task.check_windows[self.check.name] = windows
-        return tasks
+    def process_clip(self, task: ClipTask, encoded: bytes) -> None:
+        """Process one live clip; see the class docstring."""
+        windows = self.windows.windows_for(task)
+        prepare_windows(task, windows, self.windows, self._preparer, self.check.prompt)
+        task.check_windows[self.check.name] = windows
 
 
 class SemanticCheckStage(WindowModelStage):

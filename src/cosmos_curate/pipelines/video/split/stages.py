@@ -7,6 +7,8 @@ rerun knows when a video is finished.
 
 from __future__ import annotations
 
+import abc
+
 import attrs
 import numpy as np
 
@@ -70,7 +72,30 @@ class ChunkClips:
         return clips
 
 
-class ClipSplitStage(CuratorStage[ChunkTask, ClipTask]):
+class ChunkSplitStage(CuratorStage[ChunkTask, ClipTask], abc.ABC):
+    """Chunk -> clips: a subclass finds the chunk's spans (`spans_for`), the base emits them.
+
+    Each chunk's spans become clip tasks and its manifest is written (`ChunkClips.emit`); the
+    chunk's decoded frames, if any, are let go before its clips go downstream.
+    """
+
+    clips: ChunkClips
+
+    def process_data(self, tasks: list[ChunkTask]) -> list[ClipTask] | None:
+        """Process a batch; see the class docstring."""
+        clips: list[ClipTask] = []
+        for chunk in tasks:
+            result = self.spans_for(chunk)
+            chunk.frames = None
+            clips.extend(self.clips.emit(chunk, result))
+        return clips
+
+    @abc.abstractmethod
+    def spans_for(self, chunk: ChunkTask) -> SpanResult:
+        """The chunk's clip spans after the length rules, and the count dropped."""
+
+
+class ClipSplitStage(ChunkSplitStage):
     """Chunk -> clips by `shot` (frame differences), `fixed-stride` or `whole-video`.
 
     `fixed-stride` windows are `clip_len_s` long and start every `stride_s`; `whole-video`
@@ -115,10 +140,6 @@ class ClipSplitStage(CuratorStage[ChunkTask, ClipTask]):
         path = sources.local_path(chunk.source, self.clips.inputs)
         return apply_length_rules(detect_shots(path, chunk, self.detector), fps, self.rules)
 
-    def process_data(self, tasks: list[ChunkTask]) -> list[ClipTask] | None:
-        """Process a batch; see the class docstring."""
-        return [clip for chunk in tasks for clip in self.clips.emit(chunk, self.spans_for(chunk))]
-
 
 class TransNetFramesStage(CuratorStage[ChunkTask, ChunkTask]):
     """Decodes a chunk into 48x27 RGB frames for TransNetV2 (CPU, ahead of the model stage)."""
@@ -155,7 +176,7 @@ class TransNetFramesStage(CuratorStage[ChunkTask, ChunkTask]):
         return tasks
 
 
-class TransNetV2SplitStage(CuratorStage[ChunkTask, ClipTask]):
+class TransNetV2SplitStage(ChunkSplitStage):
     """Shot transitions from TransNetV2 (`threshold` on its per-frame probability) -> clips.
 
     Runs on a fraction of a GPU (`gpus`) when the cluster has one; on a cluster without
@@ -194,12 +215,3 @@ class TransNetV2SplitStage(CuratorStage[ChunkTask, ClipTask]):
         probs = self._model.predict(chunk.frames)
         shots = spans_from_transitions(probs > self.threshold, offset=chunk.start_frame)
         return apply_length_rules(shots, chunk.meta.fps, self.rules)
-
-    def process_data(self, tasks: list[ChunkTask]) -> list[ClipTask] | None:
-        """Process a batch; see the class docstring."""
-        clips: list[ClipTask] = []
-        for chunk in tasks:
-            result = self.spans_for(chunk)
-            chunk.frames = None
-            clips.extend(self.clips.emit(chunk, result))
-        return clips

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageResource
+from cosmos_curate.core.interfaces.stage_interface import CuratorStageResource
 from cosmos_curate.models.text_detector import DETECT_MAX_SIDE, TextDetector
 from cosmos_curate.pipelines.video.clip_frames import decode_frames
+from cosmos_curate.pipelines.video.clip_stage import ClipStage
 from cosmos_curate.pipelines.video.frames import capped_size
 from cosmos_curate.pipelines.video.split.text_tracks import TextRules, TextVerdict, judge_text
 from cosmos_curate.pipelines.video.tasks import ClipTask
@@ -55,7 +56,7 @@ def verdict_record(verdict: TextVerdict, rules: TextRules, device: str) -> dict[
     }
 
 
-class ArtificialTextFilterStage(CuratorStage[ClipTask, ClipTask]):
+class ArtificialTextFilterStage(ClipStage):
     """Checks every live clip for overlay text; drops the ones that have it."""
 
     def __init__(
@@ -75,16 +76,12 @@ class ArtificialTextFilterStage(CuratorStage[ClipTask, ClipTask]):
         """Load the detection model."""
         self._detector.setup()
 
-    def process_data(self, tasks: list[ClipTask]) -> list[ClipTask] | None:
-        """Process a batch; see the class docstring."""
-        for task in tasks:
-            if task.filtered_by is not None or task.encoded is None:
-                continue
-            verdict = clip_text_verdict(task, self._detector, self.rules)
-            task.annotations["post_production_text"] = verdict.has_text
-            task.annotations["artificial_text"] = verdict_record(
-                verdict, self.rules, self._detector.device
-            )
-            if verdict.has_text:
-                task.drop(ARTIFICIAL_TEXT_FILTER, f"overlay text: {verdict.reason}")
-        return tasks
+    def process_clip(self, task: ClipTask, encoded: bytes) -> None:
+        """Process one live clip; see the class docstring."""
+        verdict = clip_text_verdict(task, self._detector, self.rules)
+        task.annotations["post_production_text"] = verdict.has_text
+        task.annotations["artificial_text"] = verdict_record(
+            verdict, self.rules, self._detector.device
+        )
+        if verdict.has_text:
+            task.drop(ARTIFICIAL_TEXT_FILTER, f"overlay text: {verdict.reason}")
