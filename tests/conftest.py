@@ -27,7 +27,6 @@ os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 
 SESSION_CPUS = 4
 SESSION_GPUS = 1  # declared, not real: tests of fractional GPU packing
-RAY_START_ATTEMPTS = 3
 
 
 __all__ = ["free_port"]  # kept importable from here for tests not yet moved to tests.support
@@ -39,26 +38,19 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     import ray
 
     from cosmos_curate.core.ray_cluster.code_shipping import inherited_by_new_cluster
+    from cosmos_curate.core.runtime.ray_connection import start_embedded
 
     metrics_port = free_port()
     code = [str(Path(__file__).parent.parent), str(Path(__file__).parent)]
-    for attempt in range(1, RAY_START_ATTEMPTS + 1):
-        try:
-            with inherited_by_new_cluster({"PYTHONPATH": os.pathsep.join(code)}):
-                ray.init(
-                    address="local",
-                    num_cpus=SESSION_CPUS,
-                    num_gpus=SESSION_GPUS,
-                    include_dashboard=False,
-                    _metrics_export_port=metrics_port,
-                )
-            break
-        except Exception as exc:
-            # Ray gives its raylet a fixed 30 s to register; at load 40 on 2 cores it can miss
-            # that. Start again rather than fail every test of this worker.
-            ray.shutdown()
-            if attempt == RAY_START_ATTEMPTS or "timed out during startup" not in str(exc):
-                raise
+    with inherited_by_new_cluster({"PYTHONPATH": os.pathsep.join(code)}):
+        # Started again if its node misses Ray's fixed 30 s window on a loaded machine.
+        start_embedded(
+            address="local",
+            num_cpus=SESSION_CPUS,
+            num_gpus=SESSION_GPUS,
+            include_dashboard=False,
+            _metrics_export_port=metrics_port,
+        )
     try:
         yield {"metrics_port": metrics_port, "cpus": SESSION_CPUS, "gpus": SESSION_GPUS}
     finally:

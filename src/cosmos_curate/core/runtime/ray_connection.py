@@ -101,9 +101,37 @@ def connect(
         require_free(metrics_bind_host(host), metrics_port, "metrics port")
         kwargs["_metrics_export_port"] = metrics_port
     with inherited_by_new_cluster(env_vars), loopback_kept(host), handlers_kept():
-        ray.init(**kwargs)
+        start_embedded(**kwargs)
     record = record_endpoint(metrics_port, host) if metrics_port else None
     return RayConnection(started_here=True, address=None, endpoint_record=record)
+
+
+EMBEDDED_START_ATTEMPTS = 3
+_START_TIMED_OUT = "timed out during startup"  # Ray's words when its node missed the window
+
+
+def start_embedded(**init_kwargs: Any) -> None:
+    """`ray.init(**init_kwargs)` for a new cluster, with up to 3 tries.
+
+    A try is repeated only when the node misses Ray's fixed 30 s registration window, as it
+    can on a machine busy with other work; the half-started processes are stopped first.
+    Other errors are raised.
+    """
+    for attempt in range(1, EMBEDDED_START_ATTEMPTS + 1):
+        try:
+            ray.init(**init_kwargs)
+        except Exception as exc:  # Ray raises a bare Exception for this one
+            ray.shutdown()
+            if _START_TIMED_OUT not in str(exc) or attempt == EMBEDDED_START_ATTEMPTS:
+                raise
+            logger.warning(
+                "Ray's node did not start within Ray's 30 s (is the machine busy?); "
+                "starting it again (try %d of %d)",
+                attempt + 1,
+                EMBEDDED_START_ATTEMPTS,
+            )
+        else:
+            return
 
 
 def _connect_existing(raw: str) -> RayConnection:
