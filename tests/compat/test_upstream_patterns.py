@@ -141,7 +141,8 @@ def test_failing_stage_stops_the_run_and_resume_finishes_it(
     switch, log, ckpt = tmp_path / "broken", tmp_path / "done.log", tmp_path / "ckpt"
     failures = tmp_path / "failures.jsonl"
     switch.touch()
-    stages = [CuratorStageSpec(FailOn(12, switch, log, delay=0.05), 1), PassThrough()]
+    fail = FailOn(12, switch, log, delay=0.05, after_journal=ckpt / "journal.jsonl")
+    stages = [CuratorStageSpec(fail, 1), PassThrough()]
     with pytest.raises(PipelineExecutionError) as caught:
         run_pipeline(_clips(20), stages, checkpoint_dir=ckpt, failures_path=failures)
     error = caught.value

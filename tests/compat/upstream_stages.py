@@ -155,10 +155,22 @@ class UpstreamSetupHooks(CuratorStage):
 
 
 class FailOn(CuratorStage):
-    """Raises on one clip id while `switch` exists; logs every clip it finishes."""
+    """Raises on one clip id while `switch` exists; logs every clip it finishes.
 
-    def __init__(self, bad_id: int, switch: Path, log: Path, delay: float = 0.0) -> None:
+    With `after_journal`, it raises only once that resume journal lists a finished clip, so
+    a run stopped by the failure has journaled work however slowly the next stage started.
+    """
+
+    def __init__(
+        self,
+        bad_id: int,
+        switch: Path,
+        log: Path,
+        delay: float = 0.0,
+        after_journal: Path | None = None,
+    ) -> None:
         self.bad_id, self.switch, self.log, self.delay = bad_id, switch, log, delay
+        self.after_journal = after_journal
 
     @property
     def resources(self) -> CuratorStageResource:
@@ -168,7 +180,15 @@ class FailOn(CuratorStage):
         for task in tasks:
             time.sleep(self.delay)
             if task.clip_id == self.bad_id and self.switch.exists():
+                self._wait_for_the_journal()
                 raise ValueError(f"corrupt clip {task.clip_id}")
             with self.log.open("a") as f:
                 f.write(f"{task.clip_id}\n")
         return tasks
+
+    def _wait_for_the_journal(self) -> None:
+        deadline = time.monotonic() + 120
+        while self.after_journal is not None and time.monotonic() < deadline:
+            if self.after_journal.exists() and '"done"' in self.after_journal.read_text():
+                return
+            time.sleep(0.05)
