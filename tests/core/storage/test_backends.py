@@ -106,6 +106,11 @@ def test_read_range_size_and_read_many(backend_folder: DataFolder) -> None:
     assert all(
         data == (key.encode() if n % 10 == 0 else None) for n, (key, data) in enumerate(found)
     )
+    folder.write_bytes("m/empty.json", b"")  # no byte 0 to ask a range from
+    assert list(folder.read_many(["m/empty.json", "m/0000.json"])) == [
+        ("m/empty.json", b""),
+        ("m/0000.json", b"m/0000.json"),
+    ]
 
 
 def test_delete_removes_only_named_keys(backend_folder: DataFolder) -> None:
