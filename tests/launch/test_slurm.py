@@ -139,7 +139,8 @@ def test_two_node_job_runs_the_pipeline_on_both_nodes(
     """A 2-node job: Ray head on n1, worker on n2, the pipeline used both; job exit code 0."""
     records = tmp_path / "records"
     records.mkdir()
-    args = ["--nodes", "2", "--metrics-port", "0", *RAY_ARGS, "--", *probe(records)]
+    command = probe(records, "--meet", "2")  # both nodes' workers up before work starts
+    args = ["--nodes", "2", "--metrics-port", "0", *RAY_ARGS, "--", *command]
     result = submit_and_wait(args, job_env, tmp_path)
     print(
         f"\n[slurm] passing job: exit {result['code']}, first output after "
