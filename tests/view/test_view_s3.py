@@ -223,8 +223,8 @@ def _rejected(result: subprocess.CompletedProcess[str], url: str, words: str) ->
 def test_bad_bucket_profile_prefix_or_credentials_are_one_error_line(
     uploaded: tuple[Path, Path, str], tmp_path: Path
 ) -> None:
-    """A missing bucket, an unknown profile, an empty prefix, no credentials: one `error:`
-    line naming the URL and the cause, exit 2, nothing served."""
+    """A missing bucket, an unknown profile, an empty prefix, no credentials, an unknown
+    scheme: one `error:` line naming the URL and the cause, exit 2, nothing served."""
     endpoint = uploaded[2]
     env = _aws_env(tmp_path)
     no_credentials = {**env, "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}
@@ -233,6 +233,7 @@ def test_bad_bucket_profile_prefix_or_credentials_are_one_error_line(
         (env, f"s3://{BUCKET}/{PREFIX}", ("--s3-profile", "nobody"), "no AWS profile 'nobody'"),
         (env, f"s3://{BUCKET}/empty", ("--s3-profile", PROFILE), "holds no files"),
         (no_credentials, f"s3://{BUCKET}/{PREFIX}", (), "no credentials"),
+        (env, "ftp://host/out", (), "unknown storage scheme"),
     ]
     for case_env, url, args, words in cases:
         _rejected(_view(case_env, url, *args, "--s3-endpoint-url", endpoint), url, words)

@@ -49,7 +49,7 @@ def view(
         str | None,
         typer.Option(
             "--split",
-            help="For a dedup or shard output: the split output it came from "
+            help="For a dedup or shard output: the output it came from, a folder or URL "
             "(default: the input path its run recorded).",
             show_default=False,
         ),

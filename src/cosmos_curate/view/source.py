@@ -18,7 +18,7 @@ from typing import IO
 import attrs
 from starlette.responses import FileResponse, Response
 
-from cosmos_curate.core.storage import DataFolder, StorageOptions, is_remote, key_problem
+from cosmos_curate.core.storage import DataFolder, StorageOptions, key_problem, parse_url
 from cosmos_curate.core.storage.failures import Failure, classify
 from cosmos_curate.view.errors import ViewPathError
 from cosmos_curate.view.paths import inside, not_found
@@ -175,8 +175,8 @@ def open_source(path: str, options: StorageOptions | None = None) -> Source:
     store that refuses or cannot be reached.
     """
     options = options or StorageOptions()
-    if not is_remote(path):
-        local = Path(path).expanduser()
+    if parse_url(path).is_local:  # StorageURLError (exit 2): an unknown scheme, no bucket
+        local = Path(parse_url(path).root)
         if not local.is_dir():
             msg = f"{path} is not a folder: give the output folder or URL of a curate run"
             raise ViewPathError(msg)
