@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from tests.support import free_port
 
-from cosmos_curate.cli.run_report import run_and_report
+from cosmos_curate.cli.run_record import run_and_record
 from cosmos_curate.core import runs
 from cosmos_curate.core.interfaces.results import PipelineProgress, PipelineResult
 from cosmos_curate.models.tiny_random_gpt2 import save_tiny_gpt2
@@ -74,7 +74,7 @@ def test_25_runs_keep_2_and_both_outputs_beside_them_stay_intact(
     before = [_snapshot(out) for out in outputs]
     monkeypatch.setenv("CURATE_RUNS_KEEP", "2")
     for _ in range(25):
-        code = run_and_report(
+        code = run_and_record(
             "hello-world", lambda _folder: _empty_result(), str(outputs[0]),
             as_json=False, verbose=False, print_summary=lambda _name, _result: None,
         )  # fmt: skip

@@ -7,7 +7,7 @@ from typing import Any
 import attrs
 from rich.table import Table
 
-from cosmos_curate.cli import preflight
+from cosmos_curate.cli import run_checks
 from cosmos_curate.cli.common import out, print_error, print_note, wide_out
 from cosmos_curate.core.interfaces.errors import CurateError
 from cosmos_curate.core.runtime.errors import StoreFractionError
@@ -105,7 +105,7 @@ def dry_run(
     """
     problems = []
     try:
-        preflight.check_run(values)
+        run_checks.check_run(values)
     except CurateError as exc:
         problems.append(str(exc))
     try:

@@ -20,7 +20,7 @@ import typer
 from rich.table import Table
 from typer.core import TyperCommand, TyperGroup
 
-from cosmos_curate.cli import common, dry_run_view, preflight, run_config, run_report
+from cosmos_curate.cli import common, dry_run_view, run_checks, run_config, run_record
 from cosmos_curate.cli.common import configure_logging, out, stderr_is_terminal, wide_out
 from cosmos_curate.cli.help_text import literal_help
 from cosmos_curate.core.interfaces.results import PipelineResult
@@ -268,11 +268,11 @@ def _pipeline_command(entry: registry.PipelineEntry) -> Callable[..., None]:
             **{k: v for k, v in values.items() if k in _RUN_OPTION_FIELDS},
             show_progress=stderr_is_terminal() if progress is None else progress,
         )
-        port = preflight.check_run(values)
+        port = run_checks.check_run(values)
         if port is not None:
             run = attrs.evolve(run, metrics_port=port)
         outputs_path = getattr(options, "output_path", None)
-        code = run_report.run_and_report(
+        code = run_record.run_and_record(
             entry.name, lambda run_dir: entry.run(options, attrs.evolve(run, run_dir=run_dir)),
             outputs_path,
             as_json=values["as_json"], verbose=values["verbose"], print_summary=print_summary,

@@ -3,7 +3,7 @@
 A kind of output gives the run its items as `DedupItems` (groups read together: a video's
 clips, or one image each; embeddings as `split_output.read_video_embeddings` reads them);
 `semantic_dedup` then runs the three runtime pipelines (k-means sample, assign, per-cluster
-dedup) and writes the tables and reports. `run_staged` wraps a whole run so that its
+dedup) and writes the tables and summaries. `run_staged` wraps a whole run so that its
 results are built in a staging folder and switched in only when it succeeded (`results`).
 """
 
@@ -21,7 +21,7 @@ from cosmos_curate.core.interfaces.stage_interface import CuratorStageSpec
 from cosmos_curate.core.runtime.run_options import RunOptions
 from cosmos_curate.core.storage import StorageOptions
 from cosmos_curate.pipelines.run_setup import bind_run
-from cosmos_curate.pipelines.video.dedup import kmeans, report, results, storage
+from cosmos_curate.pipelines.video.dedup import kmeans, results, storage, summary
 from cosmos_curate.pipelines.video.dedup.cluster_dedup import ClusterResult
 from cosmos_curate.pipelines.video.dedup.runs import Runs, chunk_videos, sample_videos
 from cosmos_curate.pipelines.video.dedup.split_output import SplitOutputError, VideoClips
@@ -153,7 +153,7 @@ def semantic_dedup(
         [ClusterTask(c) for c in order], [spec(dedup_stage, options)], "ClusterDedupStage"
     )
     cluster_results = [t.result for t in deduped if t.result is not None]
-    counts = _write_reports(staged, items, options, cluster_results)
+    counts = _write_summaries(staged, items, options, cluster_results)
     return {
         f"{groups}_found": len(items.groups),
         f"{groups}_failed": len(runs.failed_video_ids),
@@ -210,12 +210,12 @@ def _sample_matrix(
     return matrix
 
 
-def _write_reports(
+def _write_summaries(
     staged: str, items: DedupItems, options: DedupSettings, found: list[ClusterResult]
 ) -> dict[str, dict[str, int]]:
-    counts = report.per_eps_counts(found, options.eps)
-    report.write_counts_csv(staged, counts, options.output_storage)
-    report.write_examples(
+    counts = summary.per_eps_counts(found, options.eps)
+    summary.write_counts_csv(staged, counts, options.output_storage)
+    summary.write_examples(
         staged,
         input_path=options.input_path,
         results=found,

@@ -1,6 +1,6 @@
 """A dedup run builds its results in a staging folder beside the last good ones, then switches.
 
-A run writes everything (centroids, cluster shards, pruning tables, reports, `summary.json`)
+A run writes everything (centroids, cluster shards, pruning tables, summaries, `summary.json`)
 under `OUT/.dedup-staging-<run>/`. Only when it succeeded are the entries it wrote switched
 in: each previous entry of the same name is renamed aside into `OUT/.dedup-previous-<run>/`,
 the new ones are renamed in, the folder is fsynced, and only then is the aside removed. A run

@@ -16,9 +16,9 @@ import numpy as np
 
 from cosmos_curate.core.interfaces.pipeline_interface import execute_pipeline
 from cosmos_curate.core.runtime.run_options import RunOptions
-from cosmos_curate.pipelines.video.dedup.report import append_failures
 from cosmos_curate.pipelines.video.dedup.split_output import VideoClips, group_videos
 from cosmos_curate.pipelines.video.dedup.stages import EmbeddingChunkTask
+from cosmos_curate.pipelines.video.dedup.summary import append_failures
 
 
 def chunk_videos(videos: Sequence[VideoClips], chunk_size: int) -> list[EmbeddingChunkTask]:

@@ -87,7 +87,7 @@ def where_lines(summary: dict[str, Any]) -> list[str]:
     return lines
 
 
-def run_and_report(
+def run_and_record(
     name: str,
     runner: Callable[[Path], PipelineResult],
     outputs_path: str | None,
@@ -144,6 +144,6 @@ __all__ = [
     "Tee",
     "capture_stderr",
     "release_stderr",
-    "run_and_report",
+    "run_and_record",
     "where_lines",
 ]
