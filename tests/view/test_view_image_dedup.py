@@ -1,8 +1,9 @@
-"""`curate view` over a real image-dedup output: its exact (SHA-256) duplicate groups.
+"""`curate view` over real image-dedup outputs: exact (SHA-256) groups, and beside SemDeDup.
 
-image-annotate (no models: no captions, no embeddings) reads five distinct pictures and three
-byte-identical copies (two of one picture, one of another) under other names; image-dedup
-`--exact-only` hashes them on the session's Ray. The viewer is a real process over HTTP.
+image-annotate (no captions; the video tests' tiny random CLIP and aesthetic head, seeded)
+reads five distinct pictures and three byte-identical copies (two of one picture, one of
+another) under other names; image-dedup runs twice on the session's Ray: `--exact-only`,
+and exact + semantic at eps 0.3. The viewer is a real process over HTTP.
 """
 
 from __future__ import annotations
@@ -17,10 +18,13 @@ from typing import Any
 import pytest
 from PIL import Image
 from tests.pipelines.image import _images
+from tests.pipelines.video import _synth
 from tests.report.browser import load_url
 from tests.view._output import Viewer, get, get_json
 
 from cosmos_curate.core.interfaces.pipeline_interface import RunOptions
+from cosmos_curate.models.aesthetics import AESTHETIC_MODEL_ID
+from cosmos_curate.models.clip import CLIP_MODEL_ID
 from cosmos_curate.pipelines import registry
 from cosmos_curate.pipelines.image.dedup import ImageDedupOptions, dedup_images
 from cosmos_curate.pipelines.image.pipeline import annotate_images
@@ -34,10 +38,13 @@ COPIES = {"copies/a1.png": "a.png", "copies/a2.png": "a.png", "more/c1.png": "c.
 @pytest.fixture(scope="module")
 def outputs(
     ray_cluster: dict[str, object], tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Path, Path, Path]:
-    """(inputs, annotated, dedup) folders and the runs folder beside them."""
+) -> tuple[Path, Path, Path, Path]:
+    """(inputs, annotated, exact-only dedup, exact + semantic dedup); runs beside them."""
+    import torch
+
     root = tmp_path_factory.mktemp("view-image-dedup")
     inputs, annotated, dedup = root / "in", root / "annotated", root / "dedup"
+    full = root / "dedup-full"
     for seed, name in enumerate(DISTINCT):
         _images.save(inputs / name, Image.fromarray(_images.picture(48 + 8 * seed, 40, seed)))
     for copy, original in COPIES.items():
@@ -45,11 +52,15 @@ def outputs(
         shutil.copyfile(inputs / original, inputs / copy)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CURATE_RUNS_DIR", str(root / "runs"))
+        mp.setenv("CURATE_WEIGHTS_DIR", str(root / "weights"))
+        torch.manual_seed(0)
+        _synth.save_tiny_clip(CLIP_MODEL_ID)
+        _synth.save_tiny_aesthetic_head(AESTHETIC_MODEL_ID)
         entry = registry.get_pipeline("image-annotate")
         options = registry.parse_options(
             entry,
             {"input_path": str(inputs), "output_path": str(annotated), "skip_captions": True,
-             "no_embeddings": True, "workers_per_stage": 1},
+             "workers_per_stage": 1},
         )  # fmt: skip
         annotate_images(options, RunOptions(metrics_port=None, check_weights=False))
         dedup_images(
@@ -57,12 +68,24 @@ def outputs(
                               workers_per_stage=1),
             RunOptions(metrics_port=None),
         )  # fmt: skip
-    return inputs, annotated, dedup
+        dedup_images(
+            ImageDedupOptions(input_path=str(annotated), output_path=str(full), eps=[0.3],
+                              n_clusters=1, workers_per_stage=1),
+            RunOptions(metrics_port=None),
+        )  # fmt: skip
+    return inputs, annotated, dedup, full
 
 
 @pytest.fixture(scope="module")
-def viewer(outputs: tuple[Path, Path, Path]) -> Iterator[Viewer]:
+def viewer(outputs: tuple[Path, Path, Path, Path]) -> Iterator[Viewer]:
     served = Viewer.start(outputs[2], outputs[2].parent / "runs")  # the annotate output: recorded
+    yield served
+    served.stop()
+
+
+@pytest.fixture(scope="module")
+def full_viewer(outputs: tuple[Path, Path, Path, Path]) -> Iterator[Viewer]:
+    served = Viewer.start(outputs[3], outputs[3].parent / "runs")
     yield served
     served.stop()
 
@@ -74,7 +97,7 @@ def _bytes_of(viewer: Viewer, item: dict[str, Any]) -> bytes:
 
 
 def test_exact_groups_are_shown_with_the_kept_image(
-    viewer: Viewer, outputs: tuple[Path, Path, Path]
+    viewer: Viewer, outputs: tuple[Path, Path, Path, Path]
 ) -> None:
     """The dedup view lists each removed copy beside the image it equals, with the SHA-256."""
     data = get_json(viewer.base() + "api/dedup")
@@ -113,3 +136,19 @@ def test_exact_pairs_render_in_chromium(viewer: Viewer, tmp_path: Path) -> None:
     assert set(pairs) == expected and len(pairs) == 3, page.dom[-3000:]
     assert "3 images removed in 2 groups of identical bytes" in page.dom
     assert 'id="exact-only"' in page.dom and "identical" in page.dom
+
+
+def test_exact_groups_beside_the_semantic_view(full_viewer: Viewer, tmp_path: Path) -> None:
+    """An exact + semantic run: the eps view covers the five unique images, and the same
+    exact groups are listed beside it (removed at every eps); the page shows both."""
+    data = get_json(full_viewer.base() + "api/dedup?eps=0.3")
+    assert data["eps_values"] == [0.3] and data["total"] == len(DISTINCT)
+    assert (data["exact_removed"], data["exact_groups"]) == (3, 2)
+    exact = data["exact"]
+    pairs = data["pairs"]
+    assert isinstance(exact, list) and isinstance(pairs, list)
+    semantic = {p["removed"]["id"] for p in pairs} | {p["duplicate_of"]["id"] for p in pairs}
+    assert not semantic & {p["removed"]["id"] for p in exact}  # copies never reach SemDeDup
+    page = load_url(full_viewer.base() + "dedup?eps=0.3", tmp_path / "profile")
+    assert 'id="eps-slider"' in page.dom and "3 images removed in 2 groups" in page.dom
+    assert f"of {len(DISTINCT)} embedded images" in page.dom, page.dom[-3000:]
