@@ -3,7 +3,8 @@
 Names are video-split's where the meaning is the same (`--aesthetic-threshold`,
 `--no-embeddings`, `--skip-captions`, `--caption-model-id`, `--openai-*`, ...) and
 upstream Cosmos-Curate's image pipeline's otherwise (`--input-image-path` is accepted for
-`--input-path`, `--caption-prep-min-pixels`); docs/IMAGE_PIPELINE.md puts them side by side.
+`--input-path`, `--caption-prep-min-pixels`, `--semantic-filter*` and `--image-classifier*`
+from `ImageSemanticOptions`); docs/IMAGE_PIPELINE.md puts them side by side.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from cosmos_curate.pipelines.image.captions import DEFAULT_MAX_PIXELS, DEFAULT_M
 from cosmos_curate.pipelines.image.decode import DEFAULT_MAX_PIXELS as DEFAULT_IMAGE_PIXELS
 from cosmos_curate.pipelines.image.layout import ImageLayout
 from cosmos_curate.pipelines.image.prompts import IMAGE_CAPTION_PROMPTS
-from cosmos_curate.pipelines.video.annotation_options import CaptionBackendOptions
+from cosmos_curate.pipelines.image.semantic_options import ImageSemanticOptions
 from cosmos_curate.pipelines.video.prompts import Prompt, resolve_prompt
 from cosmos_curate.pipelines.video.storage import CheckedPaths, StorageFlags
 
 
-class ImageAnnotateOptions(StorageFlags, CheckedPaths, CaptionBackendOptions):
+class ImageAnnotateOptions(StorageFlags, CheckedPaths, ImageSemanticOptions):
     """Options of `curate pipeline run image-annotate`."""
 
     model_config = pydantic.ConfigDict(extra="forbid", populate_by_name=True)
@@ -35,6 +36,8 @@ class ImageAnnotateOptions(StorageFlags, CheckedPaths, CaptionBackendOptions):
         ("Input and output", ("input_path", "input_list", "output_path", "s3_", "input_s3",
                               "output_s3", "limit", "max_pixels", "load_")),
         ("Filters", ("min_side", "max_aspect_ratio", "aesthetic_threshold")),
+        ("Semantic filter", ("semantic_filter",)),
+        ("Image classifier", ("image_classifier",)),
         ("Embeddings", ("no_embeddings", "embedding_", "clip_model_id", "aesthetic_model_id")),
         ("Captions", ("skip_captions", "caption", "openai_")),
         ("Workers", ("workers_per_stage",)),

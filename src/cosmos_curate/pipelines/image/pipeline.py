@@ -3,7 +3,8 @@
 Stages (each its own worker pool, CPU work kept out of the GPU stages):
 load (read + decode; unreadable files become failure records) -> [size/aspect filter] ->
 [CLIP preparation (CPU) -> CLIP embedding + aesthetic score (fractional GPU, the video
-flow's `ClipEmbeddingStage`)] -> [caption preparation (CPU) -> captioning (VLM on GPU or
+flow's `ClipEmbeddingStage`)] -> [semantic filter, image classifier: each a preparation
+(CPU) and a VLM stage (`semantic.py`)] -> [caption preparation (CPU) -> captioning (VLM on GPU or
 a served model, the video flow's `CaptionStage`)] -> writer. Bracketed stages run when the
 options ask for them.
 """
@@ -28,6 +29,12 @@ from cosmos_curate.pipelines.image.layout import ImageLayout
 from cosmos_curate.pipelines.image.load import ImageLoadStage
 from cosmos_curate.pipelines.image.options import ImageAnnotateOptions
 from cosmos_curate.pipelines.image.scoring import ImageClipPrepStage
+from cosmos_curate.pipelines.image.semantic import (
+    build_semantic_stages,
+    check_models,
+    check_settings,
+    semantic_checks,
+)
 from cosmos_curate.pipelines.image.sources import image_sources, list_image_entries
 from cosmos_curate.pipelines.image.summary import build_image_summary
 from cosmos_curate.pipelines.image.table import write_parts
@@ -69,7 +76,7 @@ def configured_filters(options: ImageAnnotateOptions) -> dict[str, dict[str, Any
         }
     if options.aesthetic_threshold is not None:
         filters[AESTHETIC_FILTER] = {"threshold": options.aesthetic_threshold}
-    return filters
+    return filters | check_settings(options)
 
 
 def models_used(options: ImageAnnotateOptions) -> dict[str, str]:
@@ -82,7 +89,7 @@ def models_used(options: ImageAnnotateOptions) -> dict[str, str]:
     if not options.skip_captions:
         local = options.captioning_algorithm is CaptioningAlgorithm.LOCAL
         models["caption"] = options.caption_model_id if local else options.openai_model_name
-    return models
+    return models | check_models(options)
 
 
 def build_stages(options: ImageAnnotateOptions) -> list[CuratorStage[Any, Any] | CuratorStageSpec]:
@@ -96,7 +103,7 @@ def build_stages(options: ImageAnnotateOptions) -> list[CuratorStage[Any, Any] |
         stages += [
             ImageClipPrepStage(
                 ClipImagePreprocessor(options.clip_model_id, root),
-                keep_pixels=not options.skip_captions,
+                keep_pixels=not options.skip_captions or bool(semantic_checks(options)),
             ),
             ClipEmbeddingStage(
                 ClipAesthetics(options.clip_model_id, options.aesthetic_model_id, root),
@@ -106,6 +113,8 @@ def build_stages(options: ImageAnnotateOptions) -> list[CuratorStage[Any, Any] |
                 gpus=options.embedding_gpus_per_worker,
             ),
         ]
+    pixels = (options.caption_prep_min_pixels, options.caption_prep_max_pixels)
+    stages += build_semantic_stages(options, pixels, not options.skip_captions, root)
     if not options.skip_captions:
         preparer, caption_stage = caption_pair(options, root)
         stages += [

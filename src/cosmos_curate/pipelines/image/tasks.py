@@ -2,9 +2,10 @@
 
 Its filter, scoring and caption fields have the names and meaning of the video flow's
 `ClipTask` (`filtered_by`, `embedding_inputs`, `embedding`, `aesthetic_score`, `windows`,
-`caption`, `annotations`, `drop`), so the video flow's CLIP + aesthetics stage
-(`ClipEmbeddingStage`) and caption stage (`CaptionStage`) run on images unchanged; an image
-is captioned as a single caption window. Heavy payloads stay out of `repr`, so failure
+`caption`, `check_windows`, `annotations`, `drop`), so the video flow's CLIP + aesthetics
+stage (`ClipEmbeddingStage`), caption stage (`CaptionStage`) and semantic check stage
+(`SemanticCheckStage`) run on images unchanged; an image is captioned (and judged) as a
+single window. Heavy payloads stay out of `repr`, so failure
 records stay readable.
 """
 
@@ -48,6 +49,8 @@ class ImageTask(PipelineTask):
     embedding_inputs: npt.NDArray[np.float32] | None = attrs.field(default=None, repr=False)
     embedding: npt.NDArray[np.float32] | None = attrs.field(default=None, repr=False)
     windows: list[CaptionWindow] = attrs.field(factory=list, repr=False)
+    check_windows: dict[str, list[CaptionWindow]] = attrs.field(factory=dict, repr=False)
+    """The semantic checks' inputs and answers by check name (`semantic.py`), as `ClipTask`'s."""
     annotations: dict[str, Any] = attrs.field(factory=dict)
 
     @property
@@ -65,6 +68,7 @@ class ImageTask(PipelineTask):
         self.rgb = None
         self.embedding_inputs = None
         self.windows.clear()
+        self.check_windows.clear()
 
     def release_payloads(self) -> None:
         """Free every heavy field (after the writer)."""
@@ -74,3 +78,4 @@ class ImageTask(PipelineTask):
         self.embedding = None
         for window in self.windows:
             window.inputs = None
+        self.check_windows.clear()

@@ -21,6 +21,15 @@ VIDEO_FILTER_CATEGORIES: tuple[str, ...] = (
     "unnatural speed",
 )
 
+# image-annotate's default (`--semantic-filter-categories` unset): the video list without
+# what only motion shows (camera motion, zoom, speed) or only a clip has (video in video).
+IMAGE_FILTER_CATEGORIES: tuple[str, ...] = tuple(
+    c
+    for c in VIDEO_FILTER_CATEGORIES
+    if c
+    not in ("slideshow", "video in video", "abrupt camera motion", "fast zoom", "unnatural speed")
+)
+
 # Upstream's media-type taxonomy: the classifier's labels unless custom categories are used.
 MEDIA_TYPE_LABELS: tuple[str, ...] = (
     "movie/film_scene",

@@ -15,12 +15,8 @@ import enum
 import pydantic
 
 from cosmos_curate.pipelines.semantic.answers import ClassifierRule, FilterRule
-from cosmos_curate.pipelines.semantic.categories import (
-    MEDIA_TYPE_LABELS,
-    VIDEO_FILTER_CATEGORIES,
-    read_list_file,
-    split_list,
-)
+from cosmos_curate.pipelines.semantic.categories import VIDEO_FILTER_CATEGORIES
+from cosmos_curate.pipelines.semantic.rules import classifier_rule, filter_rule, listed_names
 from cosmos_curate.pipelines.video.annotation_options import (
     CaptionBackendOptions,
     CaptioningAlgorithm,
@@ -144,73 +140,59 @@ class SemanticOptions(CaptionBackendOptions):
 
     def vlm_filter_rule(self) -> FilterRule:
         """The filter's categories and threshold."""
-        categories = split_list(self.vlm_filter_categories)
-        if self.vlm_filter_categories is not None and not categories:
-            msg = "--vlm-filter-categories: give at least one category"
-            raise ValueError(msg)
-        return FilterRule(
-            tuple(categories or VIDEO_FILTER_CATEGORIES), self.vlm_filter_rejection_threshold
+        return filter_rule(
+            self.vlm_filter_categories,
+            VIDEO_FILTER_CATEGORIES,
+            self.vlm_filter_rejection_threshold,
+            "--vlm-filter",
         )
 
     def video_classifier_rule(self) -> ClassifierRule:
         """The classifier's categories, allow and block lists, and threshold."""
-        allow = _names(self.video_classifier_allow, self.video_classifier_allow_file, "allow")
-        block = _names(self.video_classifier_block, self.video_classifier_block_file, "block")
-        custom = self.video_classifier_use_custom_categories
-        if custom and not (allow or block):
-            msg = (
-                "--video-classifier-use-custom-categories needs --video-classifier-allow or "
-                "--video-classifier-block"
-            )
-            raise ValueError(msg)
-        if not custom:
-            for flag, names in (("allow", allow), ("block", block)):
-                unknown = [n for n in names if n not in MEDIA_TYPE_LABELS]
-                if unknown:
-                    msg = (
-                        f"--video-classifier-{flag}: unknown type {unknown[0]!r} (one of "
-                        f"{', '.join(MEDIA_TYPE_LABELS)}; "
-                        "or --video-classifier-use-custom-categories)"
-                    )
-                    raise ValueError(msg)
-        labels = tuple(dict.fromkeys([*allow, *block])) if custom else MEDIA_TYPE_LABELS
-        return ClassifierRule(
-            labels, tuple(allow), tuple(block), self.video_classifier_rejection_threshold, custom
+        flag = "--video-classifier"
+        return classifier_rule(
+            listed_names(
+                self.video_classifier_allow, self.video_classifier_allow_file, f"{flag}-allow"
+            ),
+            listed_names(
+                self.video_classifier_block, self.video_classifier_block_file, f"{flag}-block"
+            ),
+            self.video_classifier_use_custom_categories,
+            self.video_classifier_rejection_threshold,
+            flag,
         )
 
     def check_backend(self, prefix: str) -> CaptionBackendOptions:
         """The caption backend options of one check (`vlm_filter` or `video_classifier`)."""
-        endpoint: CaptioningAlgorithm = getattr(self, f"{prefix}_endpoint")
-        base_url = getattr(self, f"{prefix}_openai_base_url") or self.openai_base_url
-        if endpoint is CaptioningAlgorithm.OPENAI and not base_url:
-            flag = prefix.replace("_", "-")
-            msg = f"--{flag}-endpoint openai needs --{flag}-openai-base-url (or --openai-base-url)"
-            raise ValueError(msg)
-        return CaptionBackendOptions(
-            captioning_algorithm=endpoint,
-            caption_model_id=getattr(self, f"{prefix}_model_id") or self.caption_model_id,
-            caption_max_tokens=getattr(self, f"{prefix}_max_output_tokens"),
-            caption_batch_size=getattr(self, f"{prefix}_batch_size"),
-            caption_gpus=getattr(self, f"{prefix}_num_gpus"),
-            openai_base_url=base_url,
-            openai_model_name=getattr(self, f"{prefix}_openai_model_name"),
-            openai_api_key_env=self.openai_api_key_env,
-            openai_caption_retries=getattr(self, f"{prefix}_openai_retries"),
-            openai_retry_delay_seconds=getattr(self, f"{prefix}_openai_retry_delay_seconds"),
-            openai_max_concurrent=self.openai_max_concurrent,
-        )
+        return check_backend(self, prefix, "endpoint")
 
 
-def _names(listed: str | None, file: str | None, flag: str) -> list[str]:
-    """Names from the comma-separated flag and the file, flag's first, without repeats."""
-    names = split_list(listed)
-    if listed is not None and not names:
-        msg = f"--video-classifier-{flag}: give at least one type"
+def check_backend(
+    options: CaptionBackendOptions, prefix: str, endpoint: str
+) -> CaptionBackendOptions:
+    """The caption backend of one check whose options are `<prefix>_<name>` fields.
+
+    `<prefix>_<endpoint>` chooses local or openai; `<prefix>_model_id`, `_max_output_tokens`,
+    `_batch_size`, `_num_gpus` and `_openai_*` override the captioning backend's (image-annotate
+    and video-split share this).
+    """
+    field = getattr(options, f"{prefix}_{endpoint}")
+    base_url = getattr(options, f"{prefix}_openai_base_url") or options.openai_base_url
+    if field is CaptioningAlgorithm.OPENAI and not base_url:
+        flag = "--" + prefix.replace("_", "-")
+        chooser = f"{flag}-{endpoint.replace('_', '-')}"
+        msg = f"{chooser} openai needs {flag}-openai-base-url (or --openai-base-url)"
         raise ValueError(msg)
-    if file is not None:
-        try:
-            names += read_list_file(file)
-        except ValueError as error:
-            msg = f"--video-classifier-{flag}-file {error}"
-            raise ValueError(msg) from error
-    return list(dict.fromkeys(names))
+    return CaptionBackendOptions(
+        captioning_algorithm=field,
+        caption_model_id=getattr(options, f"{prefix}_model_id") or options.caption_model_id,
+        caption_max_tokens=getattr(options, f"{prefix}_max_output_tokens"),
+        caption_batch_size=getattr(options, f"{prefix}_batch_size"),
+        caption_gpus=getattr(options, f"{prefix}_num_gpus"),
+        openai_base_url=base_url,
+        openai_model_name=getattr(options, f"{prefix}_openai_model_name"),
+        openai_api_key_env=options.openai_api_key_env,
+        openai_caption_retries=getattr(options, f"{prefix}_openai_retries"),
+        openai_retry_delay_seconds=getattr(options, f"{prefix}_openai_retry_delay_seconds"),
+        openai_max_concurrent=options.openai_max_concurrent,
+    )

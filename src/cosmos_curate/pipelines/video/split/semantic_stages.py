@@ -6,7 +6,8 @@ them with the check's prompt; `SemanticCheckStage` asks the model (a local VLM, 
 one) about every window of a batch of clips in one call and judges each clip from its
 windows' answers (`pipelines/semantic/answers.py`). The clip's metadata gets the verdict
 under the check's name (`vlm_filter` or `video_classifier`: mode, model, passed, reason,
-labels, each window's answer); the classifier's labels also go to upstream's
+labels, each window's answer); the image flow runs `SemanticCheckStage` on images (one
+window each). The classifier's labels also go to upstream's
 `qwen_type_classification`. In `enable` mode a failing clip is dropped with the reason
 (upstream's `qwen_rejection_stage` says which check); `score-only` drops nothing.
 """
@@ -30,8 +31,6 @@ from cosmos_curate.pipelines.video.tasks import ClipTask
 
 VLM_FILTER = "vlm_filter"
 VIDEO_CLASSIFIER = "video_classifier"
-# Upstream's `qwen_rejection_stage` values.
-REJECTION_STAGES = {VLM_FILTER: "semantic", VIDEO_CLASSIFIER: "classifier"}
 
 
 @attrs.frozen
@@ -97,5 +96,7 @@ class SemanticCheckStage(WindowModelStage):
         if isinstance(self.check.rule, ClassifierRule):
             task.annotations["qwen_type_classification"] = list(verdict.labels)
         if self.check.drop and not verdict.passed:
-            task.annotations["qwen_rejection_stage"] = REJECTION_STAGES[self.check.name]
+            # upstream's `qwen_rejection_stage` values; the image flow's checks share them
+            stage = "classifier" if isinstance(self.check.rule, ClassifierRule) else "semantic"
+            task.annotations["qwen_rejection_stage"] = stage
             task.drop(self.check.name, verdict.reason)
