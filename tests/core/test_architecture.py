@@ -259,6 +259,71 @@ def test_only_settings_reads_curate_variables() -> None:
     assert offenders == []
 
 
+# `presentation.format.first_line` is the one way to take an error's first line (it strips,
+# skips leading blanks and names an exception with no message); a hand-written `[0]` of the
+# lines fails on an empty message.
+FIRST_LINE_BY_HAND = re.compile(
+    r"""splitlines\(\)\[0\]|split\(\s*["']\\n["']\s*(?:,\s*1\s*)?\)\[0\]|partition\(\s*["']\\n["']\s*\)\[0\]"""
+)
+
+
+def test_one_first_line_helper() -> None:
+    """An error's first line is taken by `presentation.format.first_line` only."""
+    offenders = [
+        f"{name}:{number}"
+        for name, path in _modules().items()
+        if name != f"{PACKAGE}.presentation.format"
+        for number, line in enumerate(path.read_text("utf-8").splitlines(), 1)
+        if FIRST_LINE_BY_HAND.search(line)
+    ]
+    assert offenders == []
+
+
+# What a CLI module may not do itself: make, move, sync or delete files and folders, mint ids
+# or pick the runs folder. A command parses, calls the library (`core.runs` for the run
+# folder, log, summary and retention; `core.storage` for files), and prints.
+CLI_FORBIDDEN_CALLS = frozenset({
+    "fsync", "mkdir", "mkdtemp", "mkstemp", "rename", "rmdir", "rmtree", "runs_root",
+    "token_hex", "unlink", "uuid4", "write_bytes", "write_text",
+})
+CLI_FORBIDDEN_IMPORTS = frozenset({"shutil", "tempfile", "uuid"})
+
+
+def _cli_run_or_storage_logic(tree: ast.AST) -> list[str]:
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [
+                alias.name for alias in node.names
+            ]
+            found += [f"imports {n}" for n in names if n.split(".")[0] in CLI_FORBIDDEN_IMPORTS]
+        elif isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            is_os = isinstance(func, ast.Attribute) and getattr(func.value, "id", "") == "os"
+            if name in CLI_FORBIDDEN_CALLS or (is_os and name in {"replace", "remove"}):
+                found.append(f"calls {name}() at line {node.lineno}")
+            elif name == "open" and any(
+                isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+                and set(arg.value) & set("wax")
+                for arg in [*node.args[1:], *(k.value for k in node.keywords if k.arg == "mode")]
+            ):
+                found.append(f"opens a file to write at line {node.lineno}")
+    return found
+
+
+def test_cli_modules_hold_no_run_or_storage_logic() -> None:
+    """`cli/` modules write, move and delete no files, mint no run ids and never pick the runs
+    folder: the run's records come from `core.runs`, files from `core.storage`."""
+    offenders = {
+        name: found
+        for name, path in _modules().items()
+        if name.startswith(f"{PACKAGE}.cli.")
+        and (found := _cli_run_or_storage_logic(ast.parse(path.read_text("utf-8"))))
+    }
+    assert offenders == {}
+
+
 def test_no_module_over_the_size_limit() -> None:
     """Every module of src/ stays under ~400 lines (a sign to split by responsibility)."""
     big = {

@@ -19,6 +19,7 @@ import typer
 import yaml
 
 from cosmos_curate.core.interfaces.errors import CurateError
+from cosmos_curate.presentation.format import first_line
 
 NOT_IN_FILE = frozenset({"config", "print_config", "dry_run"})
 """Options a config file does not set (they say what to do with the file, not the run)."""
@@ -51,7 +52,7 @@ def read_config(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        detail = str(exc).splitlines()[0]
+        detail = first_line(exc)
         msg = f"--config {path}: not valid {'TOML' if path.suffix == '.toml' else 'YAML'}: {detail}"
         raise RunConfigError(msg) from exc
     if data is None:

@@ -49,6 +49,7 @@ from cosmos_curate.pipelines.video.shard.stages import (
 )
 from cosmos_curate.pipelines.video.shard.tar_writer import samples
 from cosmos_curate.pipelines.video.storage import StoragePathError
+from cosmos_curate.presentation.format import first_line
 
 MB = 1024 * 1024
 log = logging.getLogger(__name__)
@@ -189,7 +190,7 @@ def _not_written(
         if tar.path not in existing:
             detail = f"{tar.path} was not written (see the failure records); a rerun retries it"
             known.update({c: LeftOut(c, left_out.TAR_NOT_WRITTEN, detail) for c in tar.clip_ids})
-    errors = {vid: err.splitlines()[0] for t in infos for vid, err, _ in t.failed_videos}
+    errors = {vid: first_line(err) for t in infos for vid, err, _ in t.failed_videos}
     planned = {c for t in plan.tars if t.path in existing for c in t.clip_ids}
     found = []
     for video in kept:
