@@ -249,14 +249,56 @@ def test_only_core_storage_makes_storage_clients() -> None:
 
 def test_only_settings_reads_curate_variables() -> None:
     """`CURATE_*` variables are read in `core.utils.settings` only (one name, one default, one
-    docstring each); other modules call its functions. Setting them for a child is fine."""
+    docstring each); other modules call its functions. Setting them for a child is fine.
+    A read through a constant (`os.environ.get(SOME_VAR)`, `SOME_VAR = "CURATE_..."` or
+    `settings.SOME_VAR`) counts as a read."""
     reads = re.compile(r"""(?:environ\.get|getenv|environ\[)\(?\s*["']CURATE_""")
+    modules = {name: path.read_text("utf-8") for name, path in _modules().items()}
+    constants = {name for text in modules.values() for name in _curate_constants(ast.parse(text))}
     offenders = [
         name
-        for name, path in _modules().items()
-        if name != f"{PACKAGE}.core.utils.settings" and reads.search(path.read_text("utf-8"))
+        for name, text in modules.items()
+        if name != f"{PACKAGE}.core.utils.settings"
+        and (reads.search(text) or _reads_through(ast.parse(text), constants))
     ]
     assert offenders == []
+
+
+def _curate_constants(tree: ast.AST) -> set[str]:
+    """Names bound to a `"CURATE_..."` string, or to another module's such name."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            value = node.value
+            is_name = isinstance(value, ast.Constant) and str(value.value).startswith("CURATE_")
+            is_alias = isinstance(value, ast.Attribute) and value.attr.endswith("_VAR")
+            if is_name or is_alias:
+                found |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return found
+
+
+def _reads_through(tree: ast.AST, constants: set[str]) -> bool:
+    """Whether the module reads the environment with one of `constants` as the key."""
+    def named(key: ast.expr) -> bool:
+        return (isinstance(key, ast.Name) and key.id in constants) or (
+            isinstance(key, ast.Attribute) and key.attr in constants
+        )
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args:
+            environ = ast.unparse(node.func.value)
+            if node.func.attr in {"get", "pop", "getenv"} and named(node.args[0]) and (
+                "environ" in environ or environ == "os"
+            ):
+                return True
+        if (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.ctx, ast.Load)
+            and "environ" in ast.unparse(node.value)
+            and named(node.slice)
+        ):
+            return True
+    return False
 
 
 # `presentation.format.first_line` is the one way to take an error's first line (it strips,

@@ -17,18 +17,14 @@ import psutil
 
 from cosmos_curate.cluster.errors import LoopbackClusterError
 from cosmos_curate.core.storage import publishing
+from cosmos_curate.core.utils import settings
 
-STATE_VAR = "CURATE_CLUSTER_STATE"
+STATE_VAR = settings.CLUSTER_STATE_VAR
 
 
 def default_state_file() -> Path:
     """`$CURATE_CLUSTER_STATE`, else `<user cache>/cosmos_curate/cluster/state.json`."""
-    override = os.environ.get(STATE_VAR)
-    if override:
-        return Path(override).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    cache = Path(xdg) if xdg else Path.home() / ".cache"
-    return cache / "cosmos_curate" / "cluster" / "state.json"
+    return settings.cluster_state_file()
 
 
 @attrs.frozen

@@ -16,13 +16,14 @@ registry imports a plugin when its pipeline runs or when every pipeline is liste
 from __future__ import annotations
 
 import importlib
-import os
 from importlib import metadata
 
 import attrs
 
+from cosmos_curate.core.utils import settings
+
 ENTRY_POINT_GROUP = "cosmos_curate.pipelines"
-PLUGINS_VARIABLE = "CURATE_PIPELINE_MODULES"
+PLUGINS_VARIABLE = settings.PIPELINE_MODULES_VAR
 """Comma-separated importable modules that call `register_pipeline` (user pipelines)."""
 
 
@@ -67,5 +68,4 @@ def entry_point_plugins() -> list[Plugin]:
 
 def variable_plugins() -> list[Plugin]:
     """The modules `CURATE_PIPELINE_MODULES` names, in order."""
-    named = os.environ.get(PLUGINS_VARIABLE, "").split(",")
-    return [Plugin(module) for module in dict.fromkeys(filter(None, map(str.strip, named)))]
+    return [Plugin(module) for module in dict.fromkeys(settings.pipeline_modules())]

@@ -28,8 +28,9 @@ from collections.abc import Iterator
 
 from cosmos_curate.core.ray_cluster import auth
 from cosmos_curate.core.ray_cluster.errors import BindHostError
+from cosmos_curate.core.utils import settings
 
-BIND_VAR = "CURATE_BIND_HOST"
+BIND_VAR = settings.BIND_HOST_VAR
 LOOPBACK = "127.0.0.1"
 # Ray's switch for "clusters on this platform": off means node IPs stay on loopback.
 RAY_CLUSTER_VAR = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
@@ -37,7 +38,7 @@ RAY_CLUSTER_VAR = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 
 def bind_host() -> str:
     """The IP Ray should bind: `CURATE_BIND_HOST` (an IP or `auto`), else 127.0.0.1."""
-    raw = os.environ.get(BIND_VAR, "").strip()
+    raw = settings.bind_host_setting()
     if not raw:
         return LOOPBACK
     if raw.lower() == "auto":

@@ -30,12 +30,13 @@ from typing import Any
 from cosmos_curate.core.ray_cluster import shipped_files
 from cosmos_curate.core.ray_cluster.address import RayAddress
 from cosmos_curate.core.ray_cluster.errors import ClusterConnectionError
+from cosmos_curate.core.utils import settings
 from cosmos_curate.presentation.format import format_bytes
 
 logger = logging.getLogger(__name__)
 
-SHIP_VAR = "CURATE_SHIP_CODE"
-WORKING_DIR_VAR = "CURATE_WORKING_DIR"
+SHIP_VAR = settings.SHIP_CODE_VAR
+WORKING_DIR_VAR = settings.WORKING_DIR_VAR
 UPLOAD_EXCLUDES = [
     ".git",
     ".venv",
@@ -51,7 +52,7 @@ UPLOAD_EXCLUDES = [
 
 def driver_runtime_env(address: RayAddress | None) -> dict[str, Any]:
     """The job-level `runtime_env` for a driver connecting to `address` (None: embedded)."""
-    mode = os.environ.get(SHIP_VAR, "auto").strip().lower() or "auto"
+    mode = settings.ship_code_mode()
     if mode not in ("auto", "path", "upload", "none"):
         msg = f"{SHIP_VAR}={mode!r}: use auto, path, upload or none"
         raise ClusterConnectionError(msg)
@@ -94,7 +95,7 @@ def upload_runtime_env() -> dict[str, Any]:
 
     package = Path(cosmos_curate.__file__).resolve().parent
     env: dict[str, Any] = {"py_modules": [str(package)], "excludes": list(UPLOAD_EXCLUDES)}
-    working_dir = os.environ.get(WORKING_DIR_VAR, os.getcwd())
+    working_dir = settings.working_dir()
     if working_dir.lower() != "none":
         folder = Path(working_dir).expanduser().resolve()
         if not folder.is_dir():

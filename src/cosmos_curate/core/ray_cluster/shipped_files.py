@@ -21,8 +21,9 @@ from pathlib import Path, PurePosixPath
 import attrs
 
 from cosmos_curate.core.ray_cluster.errors import ClusterConnectionError
+from cosmos_curate.core.utils import settings
 
-INCLUDE_VAR = "CURATE_SHIP_INCLUDE"
+INCLUDE_VAR = settings.SHIP_INCLUDE_VAR
 GIT_COMMAND = ("git", "ls-files", "-co", "--exclude-standard", "-z")
 SECRET_NAMES = (
     ".env*",
@@ -139,7 +140,7 @@ def included_files(root: Path, patterns: Iterable[str]) -> list[str]:
 
 def include_patterns() -> list[str]:
     """The globs in `CURATE_SHIP_INCLUDE` (comma-separated; none when unset)."""
-    return [p for p in os.environ.get(INCLUDE_VAR, "").split(",") if p.strip()]
+    return settings.ship_include()
 
 
 def write_zip(selection: Selection, destination: Path) -> Path:

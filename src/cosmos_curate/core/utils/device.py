@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
+from cosmos_curate.core.utils import settings
 
-DEVICE_ENV_VAR = "CURATE_DEVICE"
+DEVICE_ENV_VAR = settings.DEVICE_VAR
 
 
 def preferred_device() -> str:
@@ -13,7 +13,7 @@ def preferred_device() -> str:
     The runtime sets `CURATE_DEVICE=cpu` in workers of GPU stages running in CPU fallback;
     otherwise CUDA is used when torch sees it.
     """
-    forced = os.environ.get(DEVICE_ENV_VAR)
+    forced = settings.forced_device()
     if forced:
         return forced
     try:

@@ -117,3 +117,55 @@ def models_config() -> Path | None:
     """The model registry file named by `CURATE_MODELS_CONFIG` (None: the default one)."""
     override = os.environ.get("CURATE_MODELS_CONFIG")
     return Path(override).expanduser() if override else None
+
+
+# Variables read elsewhere too (set for a child, named in messages): one spelling each.
+PIPELINE_MODULES_VAR = "CURATE_PIPELINE_MODULES"
+CLUSTER_STATE_VAR = "CURATE_CLUSTER_STATE"
+SHIP_CODE_VAR = "CURATE_SHIP_CODE"
+WORKING_DIR_VAR = "CURATE_WORKING_DIR"
+SHIP_INCLUDE_VAR = "CURATE_SHIP_INCLUDE"
+BIND_HOST_VAR = "CURATE_BIND_HOST"
+DEVICE_VAR = "CURATE_DEVICE"
+
+
+def _listed(name: str) -> list[str]:
+    return [part.strip() for part in os.environ.get(name, "").split(",") if part.strip()]
+
+
+def pipeline_modules() -> list[str]:
+    """The modules `CURATE_PIPELINE_MODULES` names (comma-separated), in order."""
+    return _listed(PIPELINE_MODULES_VAR)
+
+
+def cluster_state_file() -> Path:
+    """`CURATE_CLUSTER_STATE`, else `<user cache>/cosmos_curate/cluster/state.json`."""
+    override = os.environ.get(CLUSTER_STATE_VAR)
+    if override:
+        return Path(override).expanduser()
+    return _user_cache_dir() / "cosmos_curate" / "cluster" / "state.json"
+
+
+def ship_code_mode() -> str:
+    """`CURATE_SHIP_CODE` lower-cased (default `auto`); the code shipping checks its value."""
+    return os.environ.get(SHIP_CODE_VAR, "auto").strip().lower() or "auto"
+
+
+def working_dir() -> str:
+    """`CURATE_WORKING_DIR` as given (a folder or `none`), else the current folder."""
+    return os.environ.get(WORKING_DIR_VAR, os.getcwd())
+
+
+def ship_include() -> list[str]:
+    """The globs in `CURATE_SHIP_INCLUDE` (comma-separated; none when unset)."""
+    return _listed(SHIP_INCLUDE_VAR)
+
+
+def bind_host_setting() -> str:
+    """`CURATE_BIND_HOST` as given, stripped (an IP, `auto`, or empty when unset)."""
+    return os.environ.get(BIND_HOST_VAR, "").strip()
+
+
+def forced_device() -> str | None:
+    """`CURATE_DEVICE` (set by the runtime in CPU-fallback workers of GPU stages), else None."""
+    return os.environ.get(DEVICE_VAR) or None
