@@ -9,13 +9,13 @@ can seek in them. Remote access goes through `core.storage` with the run's `Stor
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from cosmos_curate.core.interfaces.errors import CurateError
-from cosmos_curate.core.storage import DataFolder, file_location
+from cosmos_curate.core.storage import DataFolder, file_location, publish_staged
+from cosmos_curate.core.storage.publish import temp_name_for
 from cosmos_curate.core.utils import settings
 from cosmos_curate.pipelines.video.storage import S3Config, is_s3
 
@@ -68,7 +68,10 @@ def local_path(source: str, s3: S3Config | None = None) -> Path:
     if target.is_file():
         return target
     cache.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f"{target.name}.{os.getpid()}.part")
-    folder.get_file(key, partial)
-    partial.replace(target)  # atomic: readers never see a half-downloaded file
+    partial = temp_name_for(target)  # unique per call: concurrent downloads never share one
+    try:
+        folder.get_file(key, partial)
+        publish_staged(partial, target)  # readers never see a half-downloaded file
+    finally:
+        partial.unlink(missing_ok=True)
     return target
