@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.core.storage.backends import azurite  # noqa: F401  (the Azurite fixture)
 from tests.core.weights.fixtures import moto_s3  # noqa: F401  (the moto server fixture)
 from tests.support import free_port
 from tests.view._output import (
@@ -245,3 +246,18 @@ def test_unreachable_endpoint_is_one_error_line(tmp_path: Path) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
     result = _view(_aws_env(tmp_path), url, "--s3-profile", PROFILE, "--s3-endpoint-url", dead)
     _rejected(result, url, "cannot be reached")
+
+
+def test_azure_missing_container_or_dead_endpoint_is_one_error_line(
+    azurite: str,  # noqa: F811  (the fixture imported above)
+    tmp_path: Path,
+) -> None:
+    """On Azure Blob (Azurite): a container that does not exist, and an endpoint nothing
+    listens on, are each one `error:` line naming the URL and the cause, exit 2."""
+    env = {**os.environ, "AZURE_STORAGE_CONNECTION_STRING": azurite}
+    url = "az://no-such-container/clips"
+    _rejected(_view(env, url), url, "container or bucket does not exist")
+    port = azurite.split("BlobEndpoint=http://127.0.0.1:")[1].split("/", maxsplit=1)[0]
+    dead = azurite.replace(f"127.0.0.1:{port}", f"127.0.0.1:{free_port()}")
+    env = {**os.environ, "AZURE_STORAGE_CONNECTION_STRING": dead}
+    _rejected(_view(env, url), url, "cannot be reached")

@@ -158,13 +158,22 @@ def _store_problem(url: str, options: StorageOptions, exc: BaseException) -> Vie
     kind, code = found
     if code == "ProfileNotFound":
         return ViewPathError(f"cannot read {url}: no AWS profile {options.s3_profile!r}")
-    why = {
-        Failure.NO_CREDENTIALS: "no credentials: set --s3-profile or the AWS_* variables",
-        Failure.NO_BUCKET: "the bucket does not exist",
-        Failure.DENIED: f"access denied ({code}): check --s3-profile and the credentials",
-        Failure.UNREACHABLE: f"the store cannot be reached ({code}): check --s3-endpoint-url",
-        Failure.OTHER: f"the store answered {code}",
-    }[kind]
+    if parse_url(url).protocol == "s3":
+        why = {
+            Failure.NO_CREDENTIALS: "no credentials: set --s3-profile or the AWS_* variables",
+            Failure.NO_BUCKET: "the bucket does not exist",
+            Failure.DENIED: f"access denied ({code}): check --s3-profile and the credentials",
+            Failure.UNREACHABLE: f"the store cannot be reached ({code}): check --s3-endpoint-url",
+            Failure.OTHER: f"the store answered {code}",
+        }[kind]
+    else:  # Azure Blob, GCS: credentials and endpoint come from their usual variables
+        why = {
+            Failure.NO_CREDENTIALS: "no credentials: set the store's credential variables",
+            Failure.NO_BUCKET: "the container or bucket does not exist",
+            Failure.DENIED: f"access denied ({code}): check the store's credentials",
+            Failure.UNREACHABLE: f"the store cannot be reached ({code}): check its endpoint",
+            Failure.OTHER: f"the store answered {code}",
+        }[kind]
     return ViewPathError(f"cannot read {url}: {why}")
 
 
