@@ -7,6 +7,7 @@ a missing and a refusing sbatch run as real processes.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -116,3 +117,21 @@ def test_rejected_submit_leaves_no_folder(tmp_path: Path) -> None:
         "error: sbatch rejected the job: Batch job submission failed: Invalid partition"
     )
     assert not (tmp_path / "runs").exists()
+
+
+def test_job_folder_is_named_as_a_run_is(tmp_path: Path) -> None:
+    """An accepted submit records the job in `runs/slurm/<time>-<name>-<id>/`, the id minted
+    by `core.runs` as every run id is (one format, one place), with the script and record."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    sbatch = bin_dir / "sbatch"  # a Slurm that accepts the job as job 4242
+    sbatch.write_text("#!/bin/sh\necho 4242\n")
+    sbatch.chmod(0o755)
+    args = ["slurm", "submit", "--job-name", "nightly", "--", "true"]
+    result = curate(args, tmp_path, PATH=f"{bin_dir}:/usr/bin:/bin")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "4242"
+    folders = list((tmp_path / "runs" / "slurm").iterdir())
+    assert len(folders) == 1
+    assert re.fullmatch(r"\d{8}-\d{6}-nightly-[0-9a-f]{6}", folders[0].name), folders[0].name
+    assert {"sbatch.sh", "job.json"} <= {p.name for p in folders[0].iterdir()}

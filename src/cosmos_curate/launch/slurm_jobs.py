@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -80,9 +78,10 @@ def jobs_root() -> Path:
 
 
 def new_job_dir(root: Path, job_name: str) -> Path:
-    """A fresh, empty job folder `<root>/<name>-<time>-<random>`."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = root / f"{job_name}-{stamp}-{secrets.token_hex(3)}"
+    """A fresh, empty job folder `<root>/<time>-<name>-<random>`, named as a run's id is."""
+    from cosmos_curate.core.runs import mint_run  # not at import: `slurm status` needs no fsspec
+
+    path = mint_run(job_name, root=root).folder
     path.mkdir(parents=True)
     return path
 
