@@ -24,6 +24,7 @@ from tests.pipelines.video import _synth
 
 from cosmos_curate.core.interfaces.pipeline_interface import RunOptions
 from cosmos_curate.pipelines import registry
+from cosmos_curate.pipelines.image.options import ImageAnnotateOptions
 from cosmos_curate.pipelines.image.pipeline import annotate_images
 
 pytestmark = pytest.mark.integration
@@ -66,6 +67,7 @@ def _run(inputs: Path, out: Path, **flags: Any) -> dict[str, Any]:
         **flags,
     }
     options = registry.parse_options(registry.get_pipeline("image-annotate"), raw)
+    assert isinstance(options, ImageAnnotateOptions)
     annotate_images(options, RunOptions(metrics_port=None, check_weights=False))
     records = {}
     for folder in ("metas", "filtered_images"):
@@ -122,33 +124,46 @@ def test_served_model_filters_and_classifies_by_content(
     assert len(server.requests) == 5
 
 
-def test_score_only_keeps_every_image_and_records_the_local_vlms_answers(
+def test_score_only_keeps_every_image_and_records_the_verdicts(
     ray_cluster: dict[str, object], colours: Path, tmp_path: Path
 ) -> None:
-    """Score-only filter and classifier on the tiny VLM: all kept, each answer recorded."""
+    """Score-only filter (tiny local VLM) and classifier (served): all kept, verdicts recorded.
+
+    The tiny VLM's answers are no JSON (enable mode would reject every image); the classifier
+    blocks blue (enable mode would reject it). Score-only rejects nothing.
+    """
     _synth.save_tiny_vlm()
-    run = _run(
-        colours,
-        tmp_path / "out",
-        caption_model_id=_synth.TINY_VLM_ID,
-        semantic_filter_score_only=True,
-        semantic_filter_max_output_tokens=4,
-        semantic_filter_num_gpus=0.25,
-        image_classifier_score_only=True,
-        image_classifier_use_custom_categories=True,
-        image_classifier_block="blue",
-        image_classifier_max_output_tokens=4,
-        image_classifier_num_gpus=0.25,
-    )
+    server = fakes.FakeOpenAIServer(answer=_colour_answer).start()
+    try:
+        run = _run(
+            colours,
+            tmp_path / "out",
+            semantic_filter_score_only=True,
+            semantic_filter_model_id=_synth.TINY_VLM_ID,
+            semantic_filter_max_output_tokens=4,
+            semantic_filter_num_gpus=0.25,
+            image_classifier_score_only=True,
+            image_classifier_use_custom_categories=True,
+            image_classifier_block="blue",
+            image_classifier_model_variant="openai",
+            image_classifier_openai_base_url=server.url,
+        )
+    finally:
+        server.stop()
     assert run["summary"]["num_images_passed"] == len(COLOURS)
     assert run["summary"]["images_filtered_by"] == {}
     for name, record in run["images"].items():
         assert record["folder"] == "metas" and record["filtered_by"] is None, name
-        assert "semantic_filter" not in record["filters"]  # score-only rejects nothing
-        for check in ("semantic_filter", "image_classifier"):
-            verdict = record[check]
-            assert verdict["mode"] == "score-only" and verdict["model"] == _synth.TINY_VLM_ID
-            assert record["models"][check] == _synth.TINY_VLM_ID
-            (window,) = verdict["windows"]
-            assert window["answer"] and window["error"] == "unreadable answer"
-        assert record["semantic_filter"]["passed"] is False  # what enable mode would do
+        assert record["filters"] == {}  # score-only checks reject nothing
+        verdict = record["semantic_filter"]
+        assert verdict["mode"] == "score-only" and verdict["model"] == _synth.TINY_VLM_ID
+        assert record["models"]["semantic_filter"] == _synth.TINY_VLM_ID
+        (window,) = verdict["windows"]
+        assert window["answer"] and window["error"] == "unreadable answer"
+        assert verdict["passed"] is False  # what enable mode would have rejected
+        assert record["image_classifier"]["mode"] == "score-only"
+    blue = run["images"]["blue"]["image_classifier"]
+    assert (
+        blue["passed"] is False and blue["reason"] == "shows blocked blue in 1 of 1 windows (> 0.5)"
+    )
+    assert run["images"]["green"]["image_classifier"]["passed"] is True
