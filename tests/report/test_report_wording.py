@@ -21,6 +21,7 @@ from cosmos_curate.core.interfaces.stage_interface import (
 from cosmos_curate.core.runs import create_run, run_summary
 from cosmos_curate.report import read_series
 from cosmos_curate.report.analysis import bottleneck_sentence
+from cosmos_curate.report.series import SERIES_FILE
 
 pytestmark = pytest.mark.integration
 
@@ -44,18 +45,30 @@ class Count(CuratorStage[Item, Item]):
 
 
 class Spin(CuratorStage[Item, Item]):
-    """One call that keeps a core busy for `seconds` (a video being split)."""
+    """One call that keeps a core busy for `seconds` (a video being split), and on until the
+    run's recorder has appended `points` lines to `series` meanwhile: a loaded machine's
+    recorder may sample less often than every 0.5 s, and the test counts samples, not time."""
 
     seconds = 8.0
+    points = 16
+
+    def __init__(self, series: Path) -> None:
+        self.series = series
+
+    def _lines(self) -> int:
+        return len(self.series.read_bytes().splitlines()) if self.series.exists() else 0
 
     @property
     def resources(self) -> CuratorStageResource:
         return CuratorStageResource(cpus=0.5)
 
     def process_data(self, tasks: list[Item]) -> list[Item] | None:
-        end = time.monotonic() + self.seconds
-        while time.monotonic() < end:
-            sum(range(1000))
+        start = time.monotonic()
+        first = self._lines()
+        while time.monotonic() - start < self.seconds or (
+            self._lines() - first < self.points and time.monotonic() - start < 120
+        ):
+            sum(range(100_000))
         return tasks
 
 
@@ -86,11 +99,12 @@ def test_a_two_task_run_reads_as_too_short_to_judge(
 def test_a_single_long_call_is_the_bottleneck(
     ray_cluster: dict[str, Any], isolated_dirs: Path
 ) -> None:
-    """One task that Spin works on for 8 s (16 recorded points): Spin is named from its
+    """One task that Spin works on for 8 s and 16 recorded points: Spin is named from its
     busy time, though no queue built up and Count finished at once; its CPU and memory are
     read while the call runs, not only when it returns."""
     run = create_run("one-long-task")
-    result = execute_pipeline([Item(0)], [Count(), Spin()], run_dir=run.folder)
+    stages = [Count(), Spin(run.folder / SERIES_FILE)]
+    result = execute_pipeline([Item(0)], stages, run_dir=run.folder)
     series = read_series(run.folder)
     sentence = bottleneck_sentence(series)
     assert sentence.startswith("Spin is the bottleneck"), sentence
