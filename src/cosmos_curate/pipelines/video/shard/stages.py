@@ -135,10 +135,6 @@ class WriteTarStage(CuratorStage[TarTask, TarTask]):
         """I/O bound: half a CPU."""
         return CuratorStageResource(cpus=0.5)
 
-    def stage_setup(self) -> None:
-        """Import webdataset once per worker (it imports torch: seconds, not per tar)."""
-        import webdataset  # noqa: F401
-
     def process_data(self, tasks: list[TarTask]) -> list[TarTask]:
         """Write each tar (or skip it when it exists)."""
         for task in tasks:

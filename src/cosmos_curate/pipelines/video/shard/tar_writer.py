@@ -5,13 +5,21 @@ dot; the metadata keeps the real id). Every file is read through `split_paths.re
 so a `clip_path` naming anything outside the split output is never packed. The tar is
 built in a scratch file and published at once (`storage.publish`: durable locally, one
 upload on S3): a reader never sees a partial tar at its final name.
+
+The tar is written here rather than through `webdataset.TarWriter` (whose stream mode
+re-copies every payload in 10 KB slices, and whose import pulls in torch); the bytes are
+the same layout: per member a PAX header from `tarfile.TarInfo.tobuf`, mode 0444, owner
+`bigdata`, the write time as mtime, members of a sample in sorted extension order.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
+import time
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -71,19 +79,71 @@ def samples(
         yield sample
 
 
+_OWNER = "bigdata"
+_MODE = 0o444
+_NUL_BLOCK = bytes(tarfile.BLOCKSIZE)
+
+
+def encode_member(extension: str, value: object) -> bytes | bytearray | memoryview:
+    """A sample value as a member's bytes: bytes as they are, text as UTF-8, arrays as `.npy`."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, np.ndarray) and extension.rsplit(".", 1)[-1].lower() == "npy":
+        stream = io.BytesIO()
+        np.lib.format.write_array(stream, value)
+        return stream.getbuffer()
+    msg = f"sample member {extension!r}: cannot store a {type(value).__name__} in a tar"
+    raise ValueError(msg)
+
+
+def _write_member(out: IO[bytes], name: str, data: bytes | bytearray | memoryview) -> int:
+    """Append one member (header, payload in one write, padding); its size in bytes."""
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mtime = time.time()  # type: ignore[assignment]  # float: kept in a PAX header
+    info.mode = _MODE
+    info.uname = info.gname = _OWNER
+    out.write(info.tobuf(tarfile.PAX_FORMAT, tarfile.ENCODING, "surrogateescape"))
+    out.write(data)
+    remainder = info.size % tarfile.BLOCKSIZE
+    if remainder:
+        out.write(_NUL_BLOCK[remainder:])
+    return info.size
+
+
+def write_sample(out: IO[bytes], sample: dict[str, Any]) -> int:
+    """Append a webdataset sample's members (`<key>.<ext>`, extensions sorted); bytes written."""
+    if "__key__" not in sample:
+        msg = "sample has no __key__"
+        raise ValueError(msg)
+    key = sample["__key__"]
+    members = [(ext, encode_member(ext, sample[ext])) for ext in sorted(sample) if ext[0] != "_"]
+    return sum(_write_member(out, f"{key}.{ext}", data) for ext, data in members)
+
+
+def _end_archive(out: IO[bytes], offset: int) -> None:
+    """Two zero blocks, then zeros up to a whole tar record (as `tarfile` ends a stream)."""
+    offset += 2 * tarfile.BLOCKSIZE
+    out.write(_NUL_BLOCK * 2)
+    remainder = offset % tarfile.RECORDSIZE
+    if remainder:
+        out.write(bytes(tarfile.RECORDSIZE - remainder))
+
+
 def write_tar(
     destination: str, sample_iter: Iterator[dict[str, Any]], outputs: StorageOptions
 ) -> tuple[int, int]:
     """Write the samples into a tar at `destination`, atomically; `(samples, bytes)`."""
-    import webdataset
-
     scratch = storage.temp_file_for(destination)
     count = 0
     try:
-        with scratch.open("wb") as raw, webdataset.TarWriter(raw) as writer:
+        with scratch.open("wb", buffering=1 << 20) as out:
             for sample in sample_iter:
-                writer.write(sample)
+                write_sample(out, sample)
                 count += 1
+            _end_archive(out, out.tell())
         size = scratch.stat().st_size
     except BaseException:
         scratch.unlink(missing_ok=True)
