@@ -72,14 +72,11 @@ def run_ours(inputs: Path, out: Path, run_dir: Path, args: argparse.Namespace) -
     from tests.pipelines.video import _synth
 
     from cosmos_curate.core.interfaces.pipeline_interface import RunOptions
-    from cosmos_curate.pipelines import registry
-    from cosmos_curate.pipelines.image.pipeline import annotate_images
+    from cosmos_curate.pipelines.image.pipeline import ImageAnnotateOptions, annotate_images
     from cosmos_curate.report.busy import phases
     from cosmos_curate.report.series import read_series
 
-    entry = registry.get_pipeline("image-annotate")
-    options = registry.parse_options(
-        entry,
+    options = ImageAnnotateOptions.model_validate(
         {
             "input_path": str(inputs),
             "output_path": str(out),
@@ -136,7 +133,7 @@ def peer(
     )
 
     torch.set_num_threads(os.cpu_count() or 1)
-    clip = CLIPModel.from_pretrained(weights / ids["clip"]).eval()
+    clip = CLIPModel.from_pretrained(weights / ids["clip"]).eval()  # type: ignore[no-untyped-call]
     clip_proc = CLIPImageProcessor.from_pretrained(weights / ids["clip"])
     state = load_file(str(weights / ids["aesthetic"] / "model.safetensors"))
     head = torch.nn.Sequential(
@@ -147,8 +144,8 @@ def peer(
     head.load_state_dict(
         {k.replace("layers.0.", "0.").replace("layers.2.", "1."): v for k, v in state.items()}
     )
-    vlm = AutoModelForImageTextToText.from_pretrained(weights / ids["vlm"]).eval()
-    vlm_proc = AutoProcessor.from_pretrained(weights / ids["vlm"])
+    vlm = AutoModelForImageTextToText.from_pretrained(weights / ids["vlm"]).eval()  # type: ignore[no-untyped-call]
+    vlm_proc = AutoProcessor.from_pretrained(weights / ids["vlm"])  # type: ignore[no-untyped-call]
     text = vlm_proc.apply_chat_template(
         [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": PROMPT}]}],
         add_generation_prompt=True,
@@ -209,7 +206,7 @@ def _peer_proc(
     sizes: dict[str, int],
     q: multiprocessing.Queue,  # type: ignore[type-arg]
 ) -> None:
-    q.put(peer(*args, **sizes))
+    q.put(peer(*args, batch=sizes["batch"], tokens=sizes["tokens"]))
 
 
 def run_peer(
