@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -39,6 +40,19 @@ def make_split(root: Path, clips: int, clip_mb: float) -> int:
         np.save(root / "embeddings" / f"{cid}.npy", rng.normal(size=512).astype(np.float32))
         total += len(data)
     return total
+
+
+def write_window(shards: Path) -> tuple[float, float]:
+    """`(first member's mtime, last tar's mtime)`: when the write stage wrote its first byte
+    and finished its last tar (each member carries the time it was written)."""
+    tars = list(shards.rglob("*.tar"))
+    starts = []
+    for path in tars:
+        with tarfile.open(path) as tar:
+            first = tar.next()
+            if first is not None:
+                starts.append(first.mtime)
+    return min(starts), max(p.stat().st_mtime for p in tars)
 
 
 def main() -> None:
@@ -75,6 +89,7 @@ def main() -> None:
         ours_s = time.monotonic() - t0
         ray.shutdown()
         index = json.loads((work / "shards" / "index.json").read_text())
+        first, last = write_window(work / "shards")
         tars = sum(b["tars"] for b in index["buckets"])
         print(
             f"\n{args.clips} clips x {args.clip_mb} MB = {mb:,.0f} MB, {tars} tars of ~{args.tar_mb} MB, {args.cpus} CPUs\n"  # noqa: E501
@@ -88,6 +103,10 @@ def main() -> None:
         busy = write.process_seconds_total
         print(f"| video-shard, WriteTarStage busy time (summed over workers) | {busy:.1f} | "
               f"{mb / busy:,.0f} | {tar_s / busy:.2f}x |")  # fmt: skip
+        span = last - first
+        print(f"| video-shard, write phase wall (first member written to last tar closed; "
+              f"{write.workers_peak} writers at once) | {span:.1f} | {mb / span:,.0f} | "
+              f"{tar_s / span:.2f}x |")  # fmt: skip
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
