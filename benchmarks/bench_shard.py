@@ -76,7 +76,8 @@ def main() -> None:
         import ray
 
         from cosmos_curate.core.interfaces.pipeline_interface import RunOptions
-        from cosmos_curate.pipelines.video.shard.pipeline import VideoShardOptions, shard_videos
+        from cosmos_curate.pipelines.video.shard.options import VideoShardOptions
+        from cosmos_curate.pipelines.video.shard.pipeline import shard_videos
 
         ray.init(address="local", num_cpus=args.cpus, include_dashboard=False)
         options = VideoShardOptions(
