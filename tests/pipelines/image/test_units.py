@@ -92,5 +92,6 @@ def test_help_at_80_columns_groups_options_and_names_the_upstream_flag(
     assert cut == []
     panels = [line.split("─ ")[1].split(" ─")[0] for line in text.splitlines() if "╭─ " in line]
     assert panels[1:] == [
-        "Input and output", "Filters", "Embeddings", "Captions", "Workers", "Run (how and where)",
+        "Input and output", "Filters", "Semantic filter", "Image classifier", "Embeddings",
+        "Captions", "Workers", "Run (how and where)",
     ]  # fmt: skip
