@@ -25,6 +25,11 @@ if [ "${1:-}" = "--quick" ]; then
     quick=1
     shift
 fi
+# Let Python cache compiled modules (__pycache__): some machines set PYTHONDONTWRITEBYTECODE,
+# and uv installs without .pyc files, so every process of the run (each Ray worker, each
+# `curate` the tests start) would compile Ray, transformers and this package from source again:
+# about 1.5 CPU s per process. Written once, on first import; never needed for correctness.
+unset PYTHONDONTWRITEBYTECODE
 # Services the integration tests start (Docker, Prometheus, ...) must exist: no silent skips.
 export CURATE_REQUIRE_SERVICES=1
 if [ "$quick" -eq 0 ]; then
