@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageResource
+import numpy as np
+import numpy.typing as npt
+
+from cosmos_curate.core.interfaces.stage_interface import CuratorStageResource
+from cosmos_curate.pipelines.image.image_stage import ImageStage
 from cosmos_curate.pipelines.image.tasks import ImageTask
 
 SIZE_FILTER = "size"
@@ -20,7 +24,7 @@ def size_problem(
     return None
 
 
-class SizeFilterStage(CuratorStage[ImageTask, ImageTask]):
+class SizeFilterStage(ImageStage):
     """Marks images failing `size_problem` as rejected (`filtered_by="size"`, with why)."""
 
     def __init__(self, min_side: int | None, max_aspect_ratio: float | None) -> None:
@@ -32,12 +36,9 @@ class SizeFilterStage(CuratorStage[ImageTask, ImageTask]):
         """A fraction of a CPU: it only compares numbers."""
         return CuratorStageResource(cpus=0.25)
 
-    def process_data(self, tasks: list[ImageTask]) -> list[ImageTask] | None:
-        """Process a batch; see the class docstring."""
-        for task in tasks:
-            if task.filtered_by is not None or task.width is None or task.height is None:
-                continue
-            problem = size_problem(task.width, task.height, self.min_side, self.max_aspect_ratio)
-            if problem is not None:
-                task.drop(SIZE_FILTER, problem)
-        return tasks
+    def process_image(self, task: ImageTask, rgb: npt.NDArray[np.uint8]) -> None:
+        """Process one live image; see the class docstring."""
+        height, width = rgb.shape[:2]
+        problem = size_problem(width, height, self.min_side, self.max_aspect_ratio)
+        if problem is not None:
+            task.drop(SIZE_FILTER, problem)

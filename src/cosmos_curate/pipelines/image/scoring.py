@@ -7,13 +7,17 @@ it (`filtered_by="aesthetic"`).
 
 from __future__ import annotations
 
+import numpy as np
+import numpy.typing as npt
+
 from cosmos_curate.core.interfaces.model_interface import ModelInterface
-from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageResource
+from cosmos_curate.core.interfaces.stage_interface import CuratorStageResource
 from cosmos_curate.models.clip import ClipImagePreprocessor
+from cosmos_curate.pipelines.image.image_stage import ImageStage
 from cosmos_curate.pipelines.image.tasks import ImageTask
 
 
-class ImageClipPrepStage(CuratorStage[ImageTask, ImageTask]):
+class ImageClipPrepStage(ImageStage):
     """Runs the CLIP image processor on each image; frees the pixels unless captions follow."""
 
     def __init__(self, preprocessor: ClipImagePreprocessor, keep_pixels: bool) -> None:
@@ -30,12 +34,8 @@ class ImageClipPrepStage(CuratorStage[ImageTask, ImageTask]):
         """The processor whose weights this stage loads."""
         return self._preprocessor
 
-    def process_data(self, tasks: list[ImageTask]) -> list[ImageTask] | None:
-        """Process a batch; see the class docstring."""
-        for task in tasks:
-            if task.filtered_by is not None or task.rgb is None:
-                continue
-            task.embedding_inputs = self._preprocessor.preprocess(task.rgb[None])
-            if not self.keep_pixels:
-                task.rgb = None
-        return tasks
+    def process_image(self, task: ImageTask, rgb: npt.NDArray[np.uint8]) -> None:
+        """Process one live image; see the class docstring."""
+        task.embedding_inputs = self._preprocessor.preprocess(rgb[None])
+        if not self.keep_pixels:
+            task.rgb = None

@@ -13,22 +13,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cosmos_curate.core.interfaces.model_interface import ModelInterface
-from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageResource
-from cosmos_curate.pipelines.image.captions import fit_pixels
+import numpy as np
+import numpy.typing as npt
+
+from cosmos_curate.core.interfaces.stage_interface import CuratorStage
+from cosmos_curate.pipelines.image.captions import ImageWindowPrepStage
 from cosmos_curate.pipelines.image.semantic_options import ImageSemanticOptions
 from cosmos_curate.pipelines.image.tasks import ImageTask
 from cosmos_curate.pipelines.semantic.prompts import classifier_prompt, filter_prompt
 from cosmos_curate.pipelines.video.annotation_stages import backend_placement, caption_models
 from cosmos_curate.pipelines.video.captioning import CaptionPreparer
 from cosmos_curate.pipelines.video.split.semantic_stages import SemanticCheck, SemanticCheckStage
-from cosmos_curate.pipelines.video.windows import CaptionWindow
 
 SEMANTIC_FILTER = "semantic_filter"
 IMAGE_CLASSIFIER = "image_classifier"
 
 
-class ImageSemanticPrepStage(CuratorStage[ImageTask, ImageTask]):
+class ImageSemanticPrepStage(ImageWindowPrepStage):
     """Resizes each live image and prepares it with the check's prompt (CPU).
 
     `keep_pixels`: leave the decoded pixels for a later stage (another check, captions).
@@ -42,33 +43,15 @@ class ImageSemanticPrepStage(CuratorStage[ImageTask, ImageTask]):
         keep_pixels: bool,
         cpus: float = 0.5,
     ) -> None:
+        super().__init__(preparer, *pixels, cpus)
         self.check = check
-        self._preparer = preparer
-        self.min_pixels, self.max_pixels = pixels
         self.keep_pixels = keep_pixels
-        self.cpus = cpus
 
-    @property
-    def resources(self) -> CuratorStageResource:
-        """`cpus` per worker (the processor's resize and tokenisation)."""
-        return CuratorStageResource(cpus=self.cpus)
-
-    @property
-    def model(self) -> ModelInterface | None:
-        """The processor whose weights this stage loads (none for a served model)."""
-        return self._preparer if isinstance(self._preparer, ModelInterface) else None
-
-    def process_data(self, tasks: list[ImageTask]) -> list[ImageTask] | None:
-        """Process a batch; see the class docstring."""
-        for task in tasks:
-            if task.filtered_by is not None or task.rgb is None:
-                continue
-            shown = fit_pixels(task.rgb, self.min_pixels, self.max_pixels)
-            inputs = self._preparer.prepare([shown], self.check.prompt)
-            task.check_windows[self.check.name] = [CaptionWindow(0, 1, inputs=inputs)]
-            if not self.keep_pixels:
-                task.rgb = None
-        return tasks
+    def process_image(self, task: ImageTask, rgb: npt.NDArray[np.uint8]) -> None:
+        """Process one live image; see the class docstring."""
+        task.check_windows[self.check.name] = [self.window(rgb, self.check.prompt)]
+        if not self.keep_pixels:
+            task.rgb = None
 
 
 def semantic_checks(options: ImageSemanticOptions) -> list[SemanticCheck]:
