@@ -110,6 +110,21 @@ ROWS = [
         ("pipeline", "run", "image-annotate", "--input-path", "{tmp}", "--output-path", "{tmp}/o",
          "--semantic-filter", "--semantic-filter-rejection-threshold", "1.5"),
         ("--semantic-filter-rejection-threshold",)),
+    # image-annotate's embedder: a registry model that embeds images, a served one's endpoint
+    *[Row(f"image-embedding-{name}", ("pipeline", "run", "image-annotate", "--input-path",
+                                      "{tmp}", "--output-path", "{tmp}/o", *args), names)
+      for name, args, names in [
+          ("model-unknown", ("--embedding-model-id", "no-such/embedder"),
+           ("--embedding-model-id", "no-such/embedder", "clip_vit")),
+          ("model-not-an-embedder", ("--embedding-model-id", "gpt2"),
+           ("--embedding-model-id", "does not embed images")),
+          ("openai-no-url", ("--embedding-algorithm", "openai"),
+           ("--embedding-algorithm", "--embedding-openai-base-url")),
+          ("openai-key-env-unset", ("--embedding-algorithm", "openai",
+                                    "--embedding-openai-base-url", "http://127.0.0.1:9/v1",
+                                    "--embedding-openai-api-key-env", "CURATE_NO_SUCH_KEY_VAR"),
+           ("--embedding-openai-api-key-env", "CURATE_NO_SUCH_KEY_VAR")),
+      ]],
     Row("openai-key-env-unset",
         ("pipeline", "run", "video-split", "--input-path", "{tmp}", "--output-path", "{tmp}/o",
          "--captioning-algorithm", "openai", "--openai-base-url", "http://127.0.0.1:9/v1",

@@ -9,6 +9,8 @@ the value from the environment of the process that sends it. The workers of a cl
 driver starts inherit the driver's environment; a remote cluster's workers need the variable
 set where the cluster was started (see docs/CLUSTERS.md). The key goes only to the origin
 (scheme, host, port) of `base_url`: a redirect elsewhere is followed without it.
+`OpenAIEndpoint` (requests, retries, the key's rules) also serves the embeddings client
+(`openai_embedder.py`).
 """
 
 from __future__ import annotations
@@ -34,7 +36,11 @@ DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
 _RETRY_STATUSES = {408, 409, 425, 429, 500, 502, 503, 504}
 
 
-class CaptionAPIError(RuntimeError):
+class OpenAIAPIError(RuntimeError):
+    """An OpenAI-compatible endpoint refused a request or kept failing after the retries."""
+
+
+class CaptionAPIError(OpenAIAPIError):
     """The caption endpoint refused a request or kept failing after the retries."""
 
 
@@ -67,8 +73,8 @@ class ApiKey:
         """Raise `MissingApiKeyError` when the key is required and not set here."""
         if self.required and not self.present:
             msg = (
-                f"{self.variable} is not set in this process's environment: the caption "
-                "workers read the API key from it (set it where the cluster was started)"
+                f"{self.variable} is not set in this process's environment: the workers "
+                "read the API key from it (set it where the cluster was started)"
             )
             raise MissingApiKeyError(msg)
 
@@ -108,6 +114,59 @@ class _SameOriginAuthRedirects(urllib.request.HTTPRedirectHandler):
 
 
 _OPENER = urllib.request.build_opener(_SameOriginAuthRedirects)
+
+
+@attrs.frozen
+class OpenAIEndpoint:
+    """An OpenAI-compatible server at `base_url` (`http://host:port/v1`): JSON requests.
+
+    Retries refused-for-now answers (429, 5xx, ...) and unreachable servers `retries` times,
+    `retry_delay_s` apart (growing); the key goes to the origin of `base_url` only. Failures
+    raise `error` (the caller's subclass of `OpenAIAPIError`) with a one-line message.
+    """
+
+    base_url: str
+    api_key: ApiKey = ApiKey()
+    retries: int = 3
+    retry_delay_s: float = 1.0
+    timeout_s: float = 120.0
+    error: type[OpenAIAPIError] = CaptionAPIError
+
+    def served_model(self, name: str, flag: str) -> str:
+        """`name`, or for `auto` the first model `/models` lists (`flag` names the option)."""
+        if name != AUTO_MODEL:
+            return name
+        listed = self.request("GET", "/models", None)
+        models = listed.get("data") if isinstance(listed, dict) else None
+        if not models:
+            msg = f"{self.base_url}/models lists no model; pass {flag}"
+            raise self.error(msg)
+        return str(models[0]["id"])
+
+    def request(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
+        """The parsed JSON answer of `method base_url+path` with `body`."""
+        url = self.base_url.rstrip("/") + path
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        headers = {"Content-Type": "application/json", **self.api_key.header()}
+        last = ""
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(self.retry_delay_s * attempt)
+            request = urllib.request.Request(url, data=data, headers=headers, method=method)
+            try:
+                with _OPENER.open(request, timeout=self.timeout_s) as response:
+                    return json.loads(response.read().decode("utf-8"))
+            except urllib.error.HTTPError as exc:
+                detail = exc.read()[:300].decode("utf-8", "replace")
+                last = f"HTTP {exc.code} from {url}: {detail}"
+                if exc.code not in _RETRY_STATUSES:
+                    raise self.error(last) from None
+            except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+                last = f"cannot reach {url}: {getattr(exc, 'reason', exc)}"
+            except json.JSONDecodeError:
+                last = f"{url} answered with something that is not JSON"
+        msg = f"{last} (gave up after {self.retries + 1} attempts)"
+        raise self.error(msg)
 
 
 @attrs.frozen
@@ -151,13 +210,14 @@ class OpenAICaptioner:
     def setup(self) -> None:
         """Check the API key is here; resolve `auto` to the first model at `/models`."""
         self.api_key.check()
-        if self.model_name == AUTO_MODEL:
-            listed = self._request("GET", "/models", None)
-            models = listed.get("data") if isinstance(listed, dict) else None
-            if not models:
-                msg = f"{self.base_url}/models lists no model; pass --openai-model-name"
-                raise CaptionAPIError(msg)
-            self.model_name = str(models[0]["id"])
+        self.model_name = self.endpoint.served_model(self.model_name, "--openai-model-name")
+
+    @property
+    def endpoint(self) -> OpenAIEndpoint:
+        """The server the captions come from."""
+        return OpenAIEndpoint(
+            self.base_url, self.api_key, self.retries, self.retry_delay_s, self.timeout_s
+        )
 
     def generate(self, inputs: Sequence[ApiCaptionInput]) -> list[str]:
         """One caption per input, in order; up to `max_concurrent` requests in flight."""
@@ -178,34 +238,10 @@ class OpenAICaptioner:
             "max_tokens": self.max_tokens,
             "temperature": 0.0,
         }
-        reply = self._request("POST", "/chat/completions", body)
+        reply = self.endpoint.request("POST", "/chat/completions", body)
         try:
             text = reply["choices"][0]["message"]["content"]
         except (KeyError, IndexError, TypeError) as exc:
             msg = f"{self.base_url}/chat/completions answered without choices[0].message.content"
             raise CaptionAPIError(msg) from exc
         return str(text or "").strip()
-
-    def _request(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
-        url = self.base_url.rstrip("/") + path
-        data = None if body is None else json.dumps(body).encode("utf-8")
-        headers = {"Content-Type": "application/json", **self.api_key.header()}
-        last = ""
-        for attempt in range(self.retries + 1):
-            if attempt:
-                time.sleep(self.retry_delay_s * attempt)
-            request = urllib.request.Request(url, data=data, headers=headers, method=method)
-            try:
-                with _OPENER.open(request, timeout=self.timeout_s) as response:
-                    return json.loads(response.read().decode("utf-8"))
-            except urllib.error.HTTPError as exc:
-                detail = exc.read()[:300].decode("utf-8", "replace")
-                last = f"HTTP {exc.code} from {url}: {detail}"
-                if exc.code not in _RETRY_STATUSES:
-                    raise CaptionAPIError(last) from None
-            except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-                last = f"cannot reach {url}: {getattr(exc, 'reason', exc)}"
-            except json.JSONDecodeError:
-                last = f"{url} answered with something that is not JSON"
-        msg = f"{last} (gave up after {self.retries + 1} attempts)"
-        raise CaptionAPIError(msg)

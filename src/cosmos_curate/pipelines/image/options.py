@@ -4,7 +4,8 @@ Names are video-split's where the meaning is the same (`--aesthetic-threshold`,
 `--no-embeddings`, `--skip-captions`, `--caption-model-id`, `--openai-*`, ...) and
 upstream Cosmos-Curate's image pipeline's otherwise (`--input-image-path` is accepted for
 `--input-path`, `--caption-prep-min-pixels`, `--semantic-filter*` and `--image-classifier*`
-from `ImageSemanticOptions`); docs/IMAGE_PIPELINE.md puts them side by side.
+from `ImageSemanticOptions`); the embedding options are `ImageEmbeddingOptions`'s.
+docs/IMAGE_PIPELINE.md puts them side by side.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import pydantic
 
 from cosmos_curate.core.storage import is_remote
 from cosmos_curate.models.aesthetics import AESTHETIC_MODEL_ID
-from cosmos_curate.models.clip import CLIP_MODEL_ID
 from cosmos_curate.pipelines.image.captions import DEFAULT_MAX_PIXELS, DEFAULT_MIN_PIXELS
 from cosmos_curate.pipelines.image.decode import DEFAULT_MAX_PIXELS as DEFAULT_IMAGE_PIXELS
+from cosmos_curate.pipelines.image.embedding_options import ImageEmbeddingOptions
 from cosmos_curate.pipelines.image.layout import ImageLayout
 from cosmos_curate.pipelines.image.prompts import IMAGE_CAPTION_PROMPTS
 from cosmos_curate.pipelines.image.semantic_options import ImageSemanticOptions
@@ -26,7 +27,7 @@ from cosmos_curate.pipelines.video.prompts import Prompt, resolve_prompt
 from cosmos_curate.pipelines.video.storage import CheckedPaths, StorageFlags
 
 
-class ImageAnnotateOptions(StorageFlags, CheckedPaths, ImageSemanticOptions):
+class ImageAnnotateOptions(StorageFlags, CheckedPaths, ImageEmbeddingOptions, ImageSemanticOptions):
     """Options of `curate pipeline run image-annotate`."""
 
     model_config = pydantic.ConfigDict(extra="forbid", populate_by_name=True)
@@ -71,16 +72,8 @@ class ImageAnnotateOptions(StorageFlags, CheckedPaths, ImageSemanticOptions):
     aesthetic_threshold: float | None = pydantic.Field(
         default=None, description="reject images whose aesthetic score is below (unset: keep all)"
     )
-    no_embeddings: bool = pydantic.Field(default=False, description="write no embeddings (.npy)")
-    clip_model_id: str = pydantic.Field(default=CLIP_MODEL_ID, description="CLIP checkpoint")
     aesthetic_model_id: str = pydantic.Field(
         default=AESTHETIC_MODEL_ID, description="aesthetic head checkpoint"
-    )
-    embedding_batch_size: int = pydantic.Field(
-        default=16, ge=1, description="images per CLIP forward pass"
-    )
-    embedding_gpus_per_worker: float = pydantic.Field(
-        default=0.25, gt=0, description="GPUs per CLIP worker"
     )
     skip_captions: bool = pydantic.Field(default=False, description="do not caption images")
     caption_prompt_variant: str = pydantic.Field(

@@ -3,7 +3,9 @@
 Stages (each its own worker pool, CPU work kept out of the GPU stages):
 load (read + decode; unreadable files become failure records) -> [size/aspect filter] ->
 [CLIP preparation (CPU) -> CLIP embedding + aesthetic score (fractional GPU, the video
-flow's `ClipEmbeddingStage`)] -> [semantic filter, image classifier: each a preparation
+flow's `ClipEmbeddingStage`)] -> [another embedder (`--embedding-algorithm`): a Cosmos-Embed1
+preparation (CPU) and the video flow's `VideoEmbeddingStage`, or requests to an embeddings
+endpoint (`embedding.py`)] -> [semantic filter, image classifier: each a preparation
 (CPU) and a VLM stage (`semantic.py`)] -> [caption preparation (CPU) -> captioning (VLM on GPU or
 a served model, the video flow's `CaptionStage`)] -> writer. Bracketed stages run when the
 options ask for them.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -22,8 +25,16 @@ from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorS
 from cosmos_curate.core.utils import settings
 from cosmos_curate.models.aesthetics import ClipAesthetics
 from cosmos_curate.models.clip import ClipImagePreprocessor
+from cosmos_curate.models.openai_captioner import ApiKey
+from cosmos_curate.models.openai_embedder import OpenAIImageEmbedder
+from cosmos_curate.models.video_embedder import VideoEmbedder, VideoEmbedPreprocessor
 from cosmos_curate.pipelines.image.captions import ImageCaptionPrepStage
 from cosmos_curate.pipelines.image.decode import IMAGE_EXTENSIONS
+from cosmos_curate.pipelines.image.embedding import (
+    ImageEndpointEmbeddingStage,
+    ImageStillClipPrepStage,
+)
+from cosmos_curate.pipelines.image.embedding_options import ImageEmbeddingAlgorithm
 from cosmos_curate.pipelines.image.filters import SIZE_FILTER, SizeFilterStage
 from cosmos_curate.pipelines.image.layout import ImageLayout
 from cosmos_curate.pipelines.image.load import ImageLoadStage
@@ -51,7 +62,11 @@ from cosmos_curate.pipelines.sketch import (
 )
 from cosmos_curate.pipelines.video.annotation_options import CaptioningAlgorithm
 from cosmos_curate.pipelines.video.annotation_stages import caption_pair
-from cosmos_curate.pipelines.video.embedding import AESTHETIC_FILTER, ClipEmbeddingStage
+from cosmos_curate.pipelines.video.embedding import (
+    AESTHETIC_FILTER,
+    ClipEmbeddingStage,
+    VideoEmbeddingStage,
+)
 from cosmos_curate.pipelines.video.summary import (
     prepare_output,
     publish_run_files,
@@ -60,10 +75,19 @@ from cosmos_curate.pipelines.video.summary import (
 __all__ = ["ImageAnnotateOptions", "annotate_images", "build_stages"]
 
 Stages = list[CuratorStage[Any, Any]]
+_PER_IMAGE_FAILURES = (ImageLoadStage, ImageEndpointEmbeddingStage)
+
+
+def _embedder(options: ImageAnnotateOptions) -> tuple[ImageEmbeddingAlgorithm, str | None] | None:
+    """The algorithm and checkpoint that embed the images, or None without embeddings."""
+    return None if options.no_embeddings else options.embedding_model()
 
 
 def _clip_needed(options: ImageAnnotateOptions) -> bool:
-    return not options.no_embeddings or options.aesthetic_threshold is not None
+    """CLIP runs when it makes the embeddings or scores images for the aesthetic filter."""
+    embedder = _embedder(options)
+    clip_embeds = embedder is not None and embedder[0] is ImageEmbeddingAlgorithm.CLIP
+    return clip_embeds or options.aesthetic_threshold is not None
 
 
 def configured_filters(options: ImageAnnotateOptions) -> dict[str, dict[str, Any]]:
@@ -84,8 +108,8 @@ def models_used(options: ImageAnnotateOptions) -> dict[str, str]:
     models: dict[str, str] = {}
     if _clip_needed(options):
         models["aesthetic"] = options.aesthetic_model_id
-    if not options.no_embeddings:
-        models["embedding"] = options.clip_model_id
+    if (embedder := _embedder(options)) is not None:
+        models["embedding"] = embedder[1] or options.embedding_openai_model_name
     if not options.skip_captions:
         local = options.captioning_algorithm is CaptioningAlgorithm.LOCAL
         models["caption"] = options.caption_model_id if local else options.openai_model_name
@@ -99,20 +123,7 @@ def build_stages(options: ImageAnnotateOptions) -> list[CuratorStage[Any, Any] |
     stages: Stages = [load]
     if SIZE_FILTER in configured_filters(options):
         stages.append(SizeFilterStage(options.min_side, options.max_aspect_ratio))
-    if _clip_needed(options):
-        stages += [
-            ImageClipPrepStage(
-                ClipImagePreprocessor(options.clip_model_id, root),
-                keep_pixels=not options.skip_captions or bool(semantic_checks(options)),
-            ),
-            ClipEmbeddingStage(
-                ClipAesthetics(options.clip_model_id, options.aesthetic_model_id, root),
-                options.aesthetic_threshold,
-                batch_size=options.embedding_batch_size,
-                keep_embedding=not options.no_embeddings,
-                gpus=options.embedding_gpus_per_worker,
-            ),
-        ]
+    stages += _embedding_stages(options, root)
     pixels = (options.caption_prep_min_pixels, options.caption_prep_max_pixels)
     stages += build_semantic_stages(options, pixels, not options.skip_captions, root)
     if not options.skip_captions:
@@ -134,9 +145,55 @@ def build_stages(options: ImageAnnotateOptions) -> list[CuratorStage[Any, Any] |
         CuratorStageSpec(
             s,
             num_workers=options.workers_per_stage,
-            ignore_failures=True if s is load else None,  # bad files are data: record, go on
+            # bad files and failed embedding requests are data: record them, go on
+            ignore_failures=True if isinstance(s, _PER_IMAGE_FAILURES) else None,
         )
         for s in stages
+    ]
+
+
+def _embedding_stages(options: ImageAnnotateOptions, root: Path | None) -> Stages:
+    """CLIP (embedding and/or aesthetic score), then another embedder when one is chosen."""
+    embedder = _embedder(options)
+    other = embedder is not None and embedder[0] is not ImageEmbeddingAlgorithm.CLIP
+    pixels_later = not options.skip_captions or bool(semantic_checks(options))
+    stages: Stages = []
+    clip = options.clip_checkpoint
+    if _clip_needed(options):
+        stages += [
+            ImageClipPrepStage(
+                ClipImagePreprocessor(clip, root), keep_pixels=pixels_later or other
+            ),
+            ClipEmbeddingStage(
+                ClipAesthetics(clip, options.aesthetic_model_id, root),
+                options.aesthetic_threshold,
+                batch_size=options.embedding_batch_size,
+                keep_embedding=embedder is not None and not other,
+                gpus=options.embedding_gpus_per_worker,
+            ),
+        ]
+    if embedder is None or not other:
+        return stages
+    algorithm, model_id = embedder
+    if model_id is None:
+        served = OpenAIImageEmbedder(
+            base_url=options.embedding_base_url or "",
+            model_name=options.embedding_openai_model_name,
+            api_key=ApiKey.from_env(options.embedding_api_key_env),
+            dimensions=options.embedding_openai_dimensions,
+            retries=options.embedding_openai_retries,
+            retry_delay_s=options.embedding_openai_retry_delay_seconds,
+        )
+        return [*stages, ImageEndpointEmbeddingStage(served, keep_pixels=pixels_later)]
+    return [
+        *stages,
+        ImageStillClipPrepStage(VideoEmbedPreprocessor(model_id, root), pixels_later),
+        VideoEmbeddingStage(
+            VideoEmbedder(model_id, root),
+            algorithm.value,
+            batch_size=options.embedding_batch_size,
+            gpus=options.embedding_gpus_per_worker,
+        ),
     ]
 
 

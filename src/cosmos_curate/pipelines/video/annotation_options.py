@@ -123,7 +123,7 @@ class CaptionBackendOptions(pydantic.BaseModel):
             msg = "--captioning-algorithm openai needs --openai-base-url"
             raise ValueError(msg)
         if self.captioning_algorithm is CaptioningAlgorithm.OPENAI:
-            _check_api_key_env(self.openai_api_key_env)
+            check_api_key_env(self.openai_api_key_env)
         return self
 
 
@@ -201,15 +201,15 @@ class CaptionOptions(CaptionBackendOptions):
         )
 
 
-def _check_api_key_env(variable: str) -> None:
-    """The API key variable is a variable name, and set here unless it is the default.
+def check_api_key_env(variable: str, flag: str = "--openai-api-key-env") -> None:
+    """The API key variable (`flag`'s value) is a variable name, set here unless the default.
 
     Only the name travels with the stage; workers read the value from their environment.
     The default `OPENAI_API_KEY` may be unset (a local server that wants no key).
     """
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", variable):
-        msg = f"--openai-api-key-env {variable!r}: give the name of an environment variable"
+        msg = f"{flag} {variable!r}: give the name of an environment variable"
         raise ValueError(msg)
     if variable != DEFAULT_API_KEY_ENV and not os.environ.get(variable):
-        msg = f"--openai-api-key-env {variable}: {variable} is not set in this environment"
+        msg = f"{flag} {variable}: {variable} is not set in this environment"
         raise ValueError(msg)
