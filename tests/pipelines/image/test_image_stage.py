@@ -16,6 +16,10 @@ from PIL import Image
 
 from cosmos_curate.models.openai_captioner import OpenAIInputPreparer
 from cosmos_curate.pipelines.image.captions import ImageCaptionPrepStage, ImageWindowPrepStage
+from cosmos_curate.pipelines.image.embedding import (
+    ImageEndpointEmbeddingStage,
+    ImageStillClipPrepStage,
+)
 from cosmos_curate.pipelines.image.filters import SizeFilterStage
 from cosmos_curate.pipelines.image.image_stage import ImageStage
 from cosmos_curate.pipelines.image.scoring import ImageClipPrepStage
@@ -112,8 +116,12 @@ def test_semantic_prep_keeps_pixels_only_when_asked() -> None:
 
 
 @pytest.mark.parametrize(
-    "stage", [SizeFilterStage, ImageClipPrepStage, ImageCaptionPrepStage, ImageSemanticPrepStage]
-)
+    "stage",
+    [
+        SizeFilterStage, ImageClipPrepStage, ImageCaptionPrepStage, ImageSemanticPrepStage,
+        ImageStillClipPrepStage, ImageEndpointEmbeddingStage,
+    ],
+)  # fmt: skip
 def test_per_image_stages_write_only_process_image(stage: type[ImageStage]) -> None:
     """Each per-image stage keeps the base's walk (and its skip rule) instead of its own."""
     assert issubclass(stage, ImageStage)

@@ -15,18 +15,20 @@ Both free the pixels unless a later stage (semantic checks, captions) needs them
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from cosmos_curate.core.interfaces.model_interface import ModelInterface
-from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageResource
+from cosmos_curate.core.interfaces.stage_interface import CuratorStageResource
 from cosmos_curate.models.openai_captioner import encode_jpeg
 from cosmos_curate.models.openai_embedder import EmbeddingAPIError, OpenAIImageEmbedder
 from cosmos_curate.models.video_embedder import VideoEmbedPreprocessor
+from cosmos_curate.pipelines.image.image_stage import ImageStage
 from cosmos_curate.pipelines.image.tasks import ImageTask
 
 OPENAI_ALGORITHM = "openai"
 
 
-class ImageStillClipPrepStage(CuratorStage[ImageTask, ImageTask]):
+class ImageStillClipPrepStage(ImageStage):
     """Runs a video embedding model's processor on each live image, as a one-frame clip."""
 
     def __init__(self, preprocessor: VideoEmbedPreprocessor, keep_pixels: bool) -> None:
@@ -43,18 +45,14 @@ class ImageStillClipPrepStage(CuratorStage[ImageTask, ImageTask]):
         """The processor whose weights (and checkpoint code) this stage loads."""
         return self._preprocessor
 
-    def process_data(self, tasks: list[ImageTask]) -> list[ImageTask] | None:
-        """Process a batch; see the class docstring."""
-        for task in tasks:
-            if task.filtered_by is not None or task.rgb is None:
-                continue
-            task.embedding_inputs = self._preprocessor.preprocess(task.rgb[None])
-            if not self.keep_pixels:
-                task.rgb = None
-        return tasks
+    def process_image(self, task: ImageTask, rgb: npt.NDArray[np.uint8]) -> None:
+        """Process one live image; see the class docstring."""
+        task.embedding_inputs = self._preprocessor.preprocess(rgb[None])
+        if not self.keep_pixels:
+            task.rgb = None
 
 
-class ImageEndpointEmbeddingStage(CuratorStage[ImageTask, ImageTask]):
+class ImageEndpointEmbeddingStage(ImageStage):
     """Embeds each live image through a served model; see the module docstring."""
 
     def __init__(self, embedder: OpenAIImageEmbedder, keep_pixels: bool) -> None:
@@ -75,20 +73,16 @@ class ImageEndpointEmbeddingStage(CuratorStage[ImageTask, ImageTask]):
         """Check the API key is here; resolve the served model's name."""
         self._embedder.setup()
 
-    def process_data(self, tasks: list[ImageTask]) -> list[ImageTask] | None:
-        """Process a batch; see the module docstring."""
-        for task in tasks:
-            if task.filtered_by is not None or task.rgb is None:
-                continue
-            try:
-                vector = self._embedder.embed(encode_jpeg(task.rgb))
-            except EmbeddingAPIError as exc:
-                msg = f"image {task.source}: {exc}"
-                raise EmbeddingAPIError(msg) from exc
-            task.embedding = np.asarray(vector, dtype=np.float32)
-            task.annotations.update(
-                embedding_algorithm=OPENAI_ALGORITHM, embedding_model=self._embedder.model_name
-            )
-            if not self.keep_pixels:
-                task.rgb = None
-        return tasks
+    def process_image(self, task: ImageTask, rgb: npt.NDArray[np.uint8]) -> None:
+        """Process one live image; see the module docstring."""
+        try:
+            vector = self._embedder.embed(encode_jpeg(rgb))
+        except EmbeddingAPIError as exc:
+            msg = f"image {task.source}: {exc}"
+            raise EmbeddingAPIError(msg) from exc
+        task.embedding = np.asarray(vector, dtype=np.float32)
+        task.annotations.update(
+            embedding_algorithm=OPENAI_ALGORITHM, embedding_model=self._embedder.model_name
+        )
+        if not self.keep_pixels:
+            task.rgb = None
