@@ -8,8 +8,13 @@ folders there, `HF_HUB_OFFLINE=1` and a tiny random GPT-2 where the real one wou
 exit 0 and leave what `CHECKS` says the README promises. A command the README gains without a
 check fails the test until it gets one (or a skip tag).
 
-Several commands start an embedded Ray, so this module is slow (minutes on 2 shared cores); it
-is one test in its own module, hence its own xdist group (tests/lanes.py).
+The pipeline runs join one Ray node the test starts on loopback (`RAY_ADDRESS`, as a user with
+a running cluster has it; `tests/cluster/cluster_helpers.loopback`), so each command pays for
+its own work, not for starting and stopping an embedded Ray; the commands run in the node's
+working folder, so relative paths mean the same to the driver and the workers. Starting an
+embedded Ray is what the CLI tests' own `curate pipeline run` processes check
+(tests/cli/test_pipeline_cli.py). Still minutes on 2 shared cores; one test in its own module,
+hence its own xdist group (tests/lanes.py).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tests.cluster.cluster_helpers import loopback
 
 from cosmos_curate.core.utils.model_utils import get_local_dir_for_weights_name
 from cosmos_curate.core.weights import store
@@ -142,22 +148,26 @@ def test_tour_commands_parse_with_their_skip_reasons() -> None:
             _check_for(words)
 
 
-def test_every_tour_command_runs_as_written(tmp_path: Path) -> None:
-    """In a fresh working folder, offline: each command exits 0 and leaves what it promises."""
-    save_tiny_gpt2(get_local_dir_for_weights_name(GPT2_MODEL_ID))  # what the quickstart does
-    work = tmp_path / "work"
-    work.mkdir()
-    env = dict(os.environ)  # CURATE_WEIGHTS_DIR and CURATE_RUNS_DIR: tmp_path (conftest)
-    env.pop("RAY_ADDRESS", None)
-    env["HF_HUB_OFFLINE"] = "1"
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    for words, command, reason in tour_commands(README.read_text(encoding="utf-8")):
-        if reason is not None:
-            continue
-        check = _check_for(words)
-        proc = subprocess.run(["bash", "-c", command], cwd=work, env=env, capture_output=True,
-                              text=True, timeout=900, check=False)
-        assert proc.returncode == 0, f"{command}\n{proc.stderr[-3000:]}"
-        if words.startswith("curate pipeline run"):
-            assert "report:" in proc.stderr and "log:" in proc.stderr, proc.stderr[-2000:]
-        check(work, proc)
+def test_every_tour_command_runs_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a fresh working folder, offline, with a running Ray node: each command exits 0 and
+    leaves what it promises."""
+    (tmp_path / "cluster").mkdir()
+    with loopback(tmp_path / "cluster") as cluster:
+        # The node's weights folder is the one the commands use (and the checks read).
+        monkeypatch.setenv("CURATE_WEIGHTS_DIR", str(cluster.weights_dir))
+        save_tiny_gpt2(get_local_dir_for_weights_name(GPT2_MODEL_ID))  # what the quickstart does
+        work = cluster.workdir  # empty; CURATE_RUNS_DIR: tmp_path (conftest)
+        env = {**cluster.env, "HF_HUB_OFFLINE": "1"}
+        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+        for words, command, reason in tour_commands(README.read_text(encoding="utf-8")):
+            if reason is not None:
+                continue
+            check = _check_for(words)
+            proc = subprocess.run(["bash", "-c", command], cwd=work, env=env,
+                                  capture_output=True, text=True, timeout=900, check=False)
+            assert proc.returncode == 0, f"{command}\n{proc.stderr[-3000:]}"
+            if words.startswith("curate pipeline run"):
+                assert "report:" in proc.stderr and "log:" in proc.stderr, proc.stderr[-2000:]
+            check(work, proc)
