@@ -58,12 +58,12 @@ def semantic_checks(options: ImageSemanticOptions) -> list[SemanticCheck]:
     """The enabled checks, filter first (upstream's order)."""
     checks = []
     if options.enabled(SEMANTIC_FILTER):
-        rule = options.semantic_filter_rule()
+        rule = options.filter_rule()
         prompt = filter_prompt(rule.categories, media="image")
         drop = not options.semantic_filter_score_only
         checks.append(SemanticCheck(SEMANTIC_FILTER, prompt, rule, drop))
     if options.enabled(IMAGE_CLASSIFIER):
-        labels = options.image_classifier_rule()
+        labels = options.classifier_rule()
         prompt = classifier_prompt(labels.labels, media="image")
         drop = not options.image_classifier_score_only
         checks.append(SemanticCheck(IMAGE_CLASSIFIER, prompt, labels, drop))

@@ -42,11 +42,11 @@ def semantic_checks(options: SemanticOptions) -> list[SemanticCheck]:
     """The enabled checks, filter first."""
     checks = []
     if options.vlm_filter is not SemanticMode.DISABLE:
-        rule = options.vlm_filter_rule()
+        rule = options.filter_rule()
         drop = options.vlm_filter is SemanticMode.ENABLE
         checks.append(SemanticCheck(VLM_FILTER, filter_prompt(rule.categories), rule, drop))
     if options.video_classifier is not SemanticMode.DISABLE:
-        labels = options.video_classifier_rule()
+        labels = options.classifier_rule()
         drop = options.video_classifier is SemanticMode.ENABLE
         prompt = classifier_prompt(labels.labels)
         checks.append(SemanticCheck(VIDEO_CLASSIFIER, prompt, labels, drop))
