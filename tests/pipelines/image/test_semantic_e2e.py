@@ -8,10 +8,7 @@ Inputs: three solid red, green and blue images.
 
 from __future__ import annotations
 
-import base64
-import io
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -29,19 +26,7 @@ from cosmos_curate.pipelines.image.pipeline import annotate_images
 
 pytestmark = pytest.mark.integration
 
-COLOURS = ("red", "green", "blue")
-
-
-def _colour_answer(body: dict[str, Any]) -> str:
-    """Yes for each asked colour that dominates the image of the request."""
-    content = body["messages"][0]["content"]
-    prompt = next(part["text"] for part in content if part["type"] == "text")
-    asked = re.findall(r'"([^"]+)": "yes" or "no"', prompt)
-    image = next(part for part in content if part["type"] == "image_url")
-    data = base64.b64decode(image["image_url"]["url"].split(",", 1)[1])
-    pixels = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.float64)
-    seen = COLOURS[int(pixels.reshape(-1, 3).mean(axis=0).argmax())]
-    return json.dumps({name: "yes" if name == seen else "no" for name in asked})
+COLOURS = fakes.COLOURS
 
 
 @pytest.fixture
@@ -81,8 +66,7 @@ def test_served_model_filters_and_classifies_by_content(
     ray_cluster: dict[str, object], colours: Path, tmp_path: Path
 ) -> None:
     """Red is rejected by the filter, blue by the classifier's allow list; green is kept."""
-    server = fakes.FakeOpenAIServer(answer=_colour_answer).start()
-    try:
+    with fakes.colour_judge() as server:
         run = _run(
             colours,
             tmp_path / "out",
@@ -96,8 +80,6 @@ def test_served_model_filters_and_classifies_by_content(
             image_classifier_model_variant="openai",
             openai_base_url=server.url,
         )
-    finally:
-        server.stop()
     red, green, blue = (run["images"][name] for name in COLOURS)
     assert red["folder"] == "filtered_images" and red["filtered_by"] == "semantic_filter"
     assert red["filter_reason"] == "shows red in 1 of 1 windows (> 0.5)"
@@ -133,8 +115,7 @@ def test_score_only_keeps_every_image_and_records_the_verdicts(
     blocks blue (enable mode would reject it). Score-only rejects nothing.
     """
     _synth.save_tiny_vlm()
-    server = fakes.FakeOpenAIServer(answer=_colour_answer).start()
-    try:
+    with fakes.colour_judge() as server:
         run = _run(
             colours,
             tmp_path / "out",
@@ -148,8 +129,6 @@ def test_score_only_keeps_every_image_and_records_the_verdicts(
             image_classifier_model_variant="openai",
             image_classifier_openai_base_url=server.url,
         )
-    finally:
-        server.stop()
     assert run["summary"]["num_images_passed"] == len(COLOURS)
     assert run["summary"]["images_filtered_by"] == {}
     for name, record in run["images"].items():

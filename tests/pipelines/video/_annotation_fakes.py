@@ -4,21 +4,26 @@
   `trust_remote_code`: a processor with `num_video_frames`, `get_video_embeddings`);
 - a random GPT-2 as the caption enhancement model;
 - an OpenAI-compatible chat completions server on 127.0.0.1 that checks the API key and the
-  image parts and answers with how many frames it saw.
+  image parts and answers with how many frames it saw;
+- on it, a served VLM for the semantic checks of images and clips (`colour_judge`) that says
+  yes to each asked colour dominating a picture it is sent, so decisions follow content.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
+import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import attrs
+import numpy as np
 
 from cosmos_curate.core.utils.model_utils import get_local_dir_for_weights_name
 
@@ -26,6 +31,7 @@ TINY_VIDEO_EMBED_ID = "test-org/tiny-video-embed"
 TINY_ENHANCER_ID = "test-org/tiny-enhancer"
 SERVED_MODEL = "served-tiny-vlm"
 EMBED_DIM, NUM_FRAMES, RESOLUTION = 12, 4, 16
+COLOURS = ("red", "green", "blue")
 
 _MODELING = """
 import torch
@@ -222,3 +228,29 @@ def _check_jpeg(url: str) -> None:
     assert url.startswith(prefix), url[:40]
     with Image.open(io.BytesIO(base64.b64decode(url[len(prefix) :]))) as image:
         assert image.format == "JPEG"
+
+
+def colour_answer(body: dict[str, Any]) -> str:
+    """A check's JSON answer: yes for each asked colour that dominates one of the pictures."""
+    from PIL import Image
+
+    content = body["messages"][0]["content"]
+    prompt = next(part["text"] for part in content if part["type"] == "text")
+    asked = re.findall(r'"([^"]+)": "yes" or "no"', prompt)
+    seen = set()
+    for part in content:
+        if part["type"] == "image_url":
+            data = base64.b64decode(part["image_url"]["url"].split(",", 1)[1])
+            pixels = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.float64)
+            seen.add(COLOURS[int(pixels.reshape(-1, 3).mean(axis=0).argmax())])
+    return json.dumps({name: "yes" if name in seen else "no" for name in asked})
+
+
+@contextlib.contextmanager
+def colour_judge() -> Iterator[FakeOpenAIServer]:
+    """A served VLM answering semantic checks by colour (`colour_answer`), stopped after."""
+    server = FakeOpenAIServer(answer=colour_answer).start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -10,16 +10,11 @@ clips of frames 0-30, 30-60 and 60-80), judged in caption windows of 16 frames.
 
 from __future__ import annotations
 
-import base64
-import io
 import json
-import re
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-from PIL import Image
 from tests.pipelines.video import _annotation_fakes as fakes
 from tests.pipelines.video import _synth
 
@@ -28,22 +23,6 @@ from cosmos_curate.pipelines import registry
 from cosmos_curate.pipelines.video.split.pipeline import split_videos
 
 pytestmark = pytest.mark.integration
-
-COLOURS = ("red", "green", "blue")
-
-
-def _colour_answer(body: dict[str, Any]) -> str:
-    """Yes for each asked colour that dominates one of the request's frames."""
-    content = body["messages"][0]["content"]
-    prompt = next(part["text"] for part in content if part["type"] == "text")
-    asked = re.findall(r'"([^"]+)": "yes" or "no"', prompt)
-    seen = set()
-    for part in content:
-        if part["type"] == "image_url":
-            data = base64.b64decode(part["image_url"]["url"].split(",", 1)[1])
-            pixels = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.float64)
-            seen.add(COLOURS[int(pixels.reshape(-1, 3).mean(axis=0).argmax())])
-    return json.dumps({name: "yes" if name in seen else "no" for name in asked})
 
 
 def _run(inputs: Path, out: Path, **flags: Any) -> dict[str, dict[str, Any]]:
@@ -79,8 +58,7 @@ def test_served_model_filters_and_classifies_by_content(
     ray_cluster: dict[str, object], scenes: Path, tmp_path: Path
 ) -> None:
     """The red clip is dropped by the filter with its reason; the others are labelled."""
-    server = fakes.FakeOpenAIServer(answer=_colour_answer).start()
-    try:
+    with fakes.colour_judge() as server:
         clips = _run(
             scenes,
             tmp_path / "out",
@@ -95,8 +73,6 @@ def test_served_model_filters_and_classifies_by_content(
             video_classifier_endpoint="openai",
             openai_base_url=server.url,
         )
-    finally:
-        server.stop()
     red = clips["0"]
     assert red["filtered_by"] == "vlm_filter" and red["qwen_rejection_stage"] == "semantic"
     assert red["filter_reason"] == "shows red in 2 of 2 windows (> 0.5)"
