@@ -7,9 +7,11 @@ key; the viewer runs as a real process with `--s3-profile` (a credentials file) 
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,8 @@ from tests.view._output import (
 
 from cosmos_curate.core.runs.run import create_run
 from cosmos_curate.core.runs.summary import save_run
+from cosmos_curate.core.storage.failures import Failure, classify
+from cosmos_curate.core.storage.filesystems import filesystem
 
 pytestmark = pytest.mark.integration
 
@@ -261,3 +265,21 @@ def test_azure_missing_container_or_dead_endpoint_is_one_error_line(
     dead = azurite.replace(f"127.0.0.1:{port}", f"127.0.0.1:{free_port()}")
     env = {**os.environ, "AZURE_STORAGE_CONNECTION_STRING": dead}
     _rejected(_view(env, url), url, "cannot be reached")
+
+
+def test_a_refused_azure_connection_is_given_up_within_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Nothing listens at the Azure endpoint: the store reports it unreachable in seconds, not
+    after the SDK's default waits (15, 18 and 24 s, each +-3 s: at least 48 s). The bound sits
+    between the two, wide enough for a loaded machine."""
+    dead = (
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey="
+        f"{base64.b64encode(b'key').decode()};BlobEndpoint=http://127.0.0.1:{free_port()}/x;"
+    )
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", dead)
+    started = time.monotonic()
+    with pytest.raises(Exception) as raised:
+        filesystem("abfs").ls("clips/x")
+    assert classify(raised.value) == (Failure.UNREACHABLE, "ServiceRequestError")
+    assert time.monotonic() - started < 30
