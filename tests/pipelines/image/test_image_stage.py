@@ -22,7 +22,7 @@ from cosmos_curate.pipelines.image.embedding import (
 )
 from cosmos_curate.pipelines.image.filters import SizeFilterStage
 from cosmos_curate.pipelines.image.image_stage import ImageStage
-from cosmos_curate.pipelines.image.scoring import ImageClipPrepStage
+from cosmos_curate.pipelines.image.scoring import ImageClipPrepStage, ImageModelPrepStage
 from cosmos_curate.pipelines.image.semantic import ImageSemanticPrepStage
 from cosmos_curate.pipelines.image.tasks import ImageTask
 from cosmos_curate.pipelines.semantic.answers import FilterRule
@@ -133,6 +133,13 @@ def test_both_vlm_preparations_share_one_base() -> None:
     for stage in (ImageCaptionPrepStage, ImageSemanticPrepStage):
         assert issubclass(stage, ImageWindowPrepStage)
         assert not {"window", "resources", "model"} & set(vars(stage))
+
+
+def test_both_embedding_preparations_share_one_base() -> None:
+    """CLIP and a video embedding model prepare images one way (`ImageModelPrepStage`)."""
+    for stage in (ImageClipPrepStage, ImageStillClipPrepStage):
+        assert issubclass(stage, ImageModelPrepStage)
+        assert not {"process_image", "resources", "model"} & set(vars(stage))
 
 
 def test_an_image_stage_survives_the_trip_to_a_worker() -> None:

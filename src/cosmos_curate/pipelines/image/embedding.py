@@ -17,39 +17,22 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from cosmos_curate.core.interfaces.model_interface import ModelInterface
 from cosmos_curate.core.interfaces.stage_interface import CuratorStageResource
 from cosmos_curate.models.openai_captioner import encode_jpeg
 from cosmos_curate.models.openai_embedder import EmbeddingAPIError, OpenAIImageEmbedder
 from cosmos_curate.models.video_embedder import VideoEmbedPreprocessor
 from cosmos_curate.pipelines.image.image_stage import ImageStage
+from cosmos_curate.pipelines.image.scoring import ImageModelPrepStage
 from cosmos_curate.pipelines.image.tasks import ImageTask
 
 OPENAI_ALGORITHM = "openai"
 
 
-class ImageStillClipPrepStage(ImageStage):
+class ImageStillClipPrepStage(ImageModelPrepStage):
     """Runs a video embedding model's processor on each live image, as a one-frame clip."""
 
     def __init__(self, preprocessor: VideoEmbedPreprocessor, keep_pixels: bool) -> None:
-        self._preprocessor = preprocessor
-        self.keep_pixels = keep_pixels
-
-    @property
-    def resources(self) -> CuratorStageResource:
-        """Half a CPU: resize and normalise."""
-        return CuratorStageResource(cpus=0.5)
-
-    @property
-    def model(self) -> ModelInterface | None:
-        """The processor whose weights (and checkpoint code) this stage loads."""
-        return self._preprocessor
-
-    def process_image(self, task: ImageTask, rgb: npt.NDArray[np.uint8]) -> None:
-        """Process one live image; see the class docstring."""
-        task.embedding_inputs = self._preprocessor.preprocess(rgb[None])
-        if not self.keep_pixels:
-            task.rgb = None
+        super().__init__(preprocessor, keep_pixels)
 
 
 class ImageEndpointEmbeddingStage(ImageStage):
