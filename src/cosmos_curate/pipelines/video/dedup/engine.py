@@ -120,6 +120,8 @@ def run_staged(
     except BaseException:
         results.discard(staged, outputs)
         raise
+    finally:
+        runs.close()
     results.publish(output_path, staged, outputs)
     return runs.combined_result()
 

@@ -2,7 +2,9 @@
 
 `Runs` passes the same options (and failure-records file) to each `execute_pipeline`, writes
 records for the videos a stage reported as unreadable, and merges the results into one, so
-`curate pipeline run` shows every stage and counts every failure.
+`curate pipeline run` shows every stage and counts every failure. The first pipeline starts
+(or joins) Ray and the others reuse it until `close()`: an embedded cluster per pipeline
+cost a Ray start-up each (seconds; tens on a busy machine).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import attrs
 import numpy as np
 
 from cosmos_curate.core.interfaces.pipeline_interface import execute_pipeline
+from cosmos_curate.core.interfaces.stage_interface import as_stage_spec
 from cosmos_curate.core.runtime.run_options import RunOptions
 from cosmos_curate.pipelines.video.dedup.split_output import VideoClips, group_videos
 from cosmos_curate.pipelines.video.dedup.stages import EmbeddingChunkTask
@@ -50,9 +53,11 @@ class Runs:
     results: list[Any] = attrs.field(factory=list)
     failed_video_ids: set[str] = attrs.field(factory=set)
     video_failures: int = 0
+    _connection: Any = attrs.field(default=None, init=False, repr=False)
 
     def run(self, tasks: Iterable[Any], stages: list[Any], stage_name: str) -> list[Any]:
         """One pipeline over `tasks`; returns the last stage's outputs."""
+        self._hold_ray(stages)
         result = execute_pipeline(list(tasks), stages, self.run_options, collect_outputs=True)
         self.results.append(result)
         outputs = list(result.outputs)
@@ -66,6 +71,31 @@ class Runs:
         self.failed_video_ids |= {f[0] for f in new}
         self.video_failures += len(new)
         return outputs
+
+    def close(self) -> None:
+        """Let go of Ray: an embedded cluster the first pipeline started stops here."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _hold_ray(self, stages: list[Any]) -> None:
+        """Connect as `execute_pipeline` would, once; its own connect then reuses this one."""
+        if self._connection is not None:
+            return
+        # Ray is imported only when a pipeline runs (see core.interfaces.pipeline_interface).
+        from cosmos_curate.core.runtime import ray_connection
+        from cosmos_curate.core.runtime.stage_spec import embedded_cpus
+
+        options = self.run_options
+        cpus = options.num_cpus
+        if cpus is None:
+            cpus = embedded_cpus([as_stage_spec(s) for s in stages])
+        self._connection = ray_connection.connect(
+            options.ray_address,
+            num_cpus=cpus,
+            num_gpus=options.num_gpus,
+            metrics_port=options.metrics_port,
+        )
 
     @property
     def failures_path(self) -> Path | None:

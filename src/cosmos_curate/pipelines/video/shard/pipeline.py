@@ -252,33 +252,36 @@ def shard(options: ShardSettings, kind: ShardKind, run_options: RunOptions | Non
     kept = [v for v in kept if v.clip_ids]
     run, run_options = bind_run(kind.pipeline, run_options, options.output_path)
     runs = Runs(run_options, kind=kind.group)
-    stage = CuratorStageSpec(
-        kind.read_stage(options.input_path, inputs), num_workers=options.workers_per_stage,
-        **stage_options(),
-    )  # fmt: skip
-    read_name = type(stage.stage).__name__
-    infos = runs.run(_chunks(kept, options.chunk_size), [stage], read_name)
-    plan = _plan(options, infos)
-    _check_plan(options.output_path, plan, options.output_storage)
-    written = _write_tars(options, kind, plan, kept, runs)
-    not_written = _not_written(options, kind.refused, plan, infos, kept)
-    _account(options, kind, not_written, runs, str(run_options.failures_path))
-    index.write_indexes(
-        options,
-        plan,
-        noun=kind.noun,
-        data_keys=kind.data_keys,
-        clips_found=sum(len(v.clip_ids) for v in videos),
-        removed_by_dedup=len(removed & {c for v in videos for c in v.clip_ids}),
-        written=written,
-        not_written=not_written,
-        run_info={
-            "run_id": run.id,
-            "failures": runs.num_failures,
-            "failures_path": str(runs.failures_path) if runs.failures_path else None,
-            "wall_time_s": round(time.monotonic() - started, 3),
-        },
-    )
+    try:
+        stage = CuratorStageSpec(
+            kind.read_stage(options.input_path, inputs), num_workers=options.workers_per_stage,
+            **stage_options(),
+        )  # fmt: skip
+        read_name = type(stage.stage).__name__
+        infos = runs.run(_chunks(kept, options.chunk_size), [stage], read_name)
+        plan = _plan(options, infos)
+        _check_plan(options.output_path, plan, options.output_storage)
+        written = _write_tars(options, kind, plan, kept, runs)
+        not_written = _not_written(options, kind.refused, plan, infos, kept)
+        _account(options, kind, not_written, runs, str(run_options.failures_path))
+        index.write_indexes(
+            options,
+            plan,
+            noun=kind.noun,
+            data_keys=kind.data_keys,
+            clips_found=sum(len(v.clip_ids) for v in videos),
+            removed_by_dedup=len(removed & {c for v in videos for c in v.clip_ids}),
+            written=written,
+            not_written=not_written,
+            run_info={
+                "run_id": run.id,
+                "failures": runs.num_failures,
+                "failures_path": str(runs.failures_path) if runs.failures_path else None,
+                "wall_time_s": round(time.monotonic() - started, 3),
+            },
+        )
+    finally:
+        runs.close()
     return runs.combined_result()
 
 
