@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,11 +17,8 @@ from tests.pipelines.video.dedup import _fake_split
 from cosmos_curate.core.interfaces.pipeline_interface import RunOptions
 from cosmos_curate.pipelines.video.dedup.pipeline import VideoDedupOptions, dedup_videos
 from cosmos_curate.pipelines.video.shard.dedup_filter import DedupPathError
-from cosmos_curate.pipelines.video.shard.pipeline import (
-    ShardPlanError,
-    VideoShardOptions,
-    shard_videos,
-)
+from cosmos_curate.pipelines.video.shard.options import VideoShardOptions
+from cosmos_curate.pipelines.video.shard.pipeline import ShardPlanError, shard_videos
 
 pytestmark = pytest.mark.integration
 
@@ -36,6 +34,24 @@ def prepared(
     )
     dedup_videos(options, RunOptions(metrics_port=None))
     return split, dedup, roles
+
+
+@pytest.fixture(scope="module")
+def sharded(
+    prepared: tuple[Path, Path, dict[str, list[str]]], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Any]:
+    """One finished shard run with the default test options: its folder and result. Tests
+    that change the folder work on a copy (`_copy`)."""
+    split, dedup, _ = prepared
+    out = tmp_path_factory.mktemp("sharded") / "shards"
+    return out, shard_videos(_options(split, dedup, out), RunOptions(metrics_port=None))
+
+
+def _copy(sharded: tuple[Path, Any], tmp_path: Path) -> Path:
+    """A copy of the finished shard folder (file times kept), as that run left it."""
+    out = tmp_path / "shards"
+    shutil.copytree(sharded[0], out)
+    return out
 
 
 def _options(split: Path, dedup: Path, out: Path, **extra: Any) -> VideoShardOptions:
@@ -54,12 +70,11 @@ def _keys(out: Path) -> list[str]:
 
 
 def test_shards_leave_out_duplicates_and_list_the_unreadable_video(
-    prepared: tuple[Path, Path, dict[str, list[str]]], tmp_path: Path
+    prepared: tuple[Path, Path, dict[str, list[str]]], sharded: tuple[Path, Any]
 ) -> None:
     """Samples = all clips - one per planted pair - the unreadable video; the 3 s clip: `other`."""
-    split, dedup, roles = prepared
-    out = tmp_path / "shards"
-    result = shard_videos(_options(split, dedup, out), RunOptions(metrics_port=None))
+    _, _, roles = prepared
+    out, result = sharded
     keys = _keys(out)
     assert len(keys) == len(set(keys)) == 24 + 2 + 1 + 1  # distinct, parquet, bare, short
     assert result.num_failures == 1  # the broken .npy: recorded, left out of the plan
@@ -83,13 +98,14 @@ def test_shards_leave_out_duplicates_and_list_the_unreadable_video(
 
 
 def test_a_rerun_writes_only_the_missing_tars(
-    prepared: tuple[Path, Path, dict[str, list[str]]], tmp_path: Path
+    prepared: tuple[Path, Path, dict[str, list[str]]],
+    sharded: tuple[Path, Any],
+    tmp_path: Path,
 ) -> None:
     """After a crash (one tar gone, a half-written scratch file left) a rerun finishes the job."""
     split, dedup, _ = prepared
-    out = tmp_path / "shards"
+    out = _copy(sharded, tmp_path)
     options = _options(split, dedup, out)
-    shard_videos(options, RunOptions(metrics_port=None))
     tars = sorted(out.rglob("*.tar"))
     lost = tars[1]
     lost.unlink()
@@ -104,12 +120,13 @@ def test_a_rerun_writes_only_the_missing_tars(
 
 
 def test_a_rerun_with_other_options_is_refused(
-    prepared: tuple[Path, Path, dict[str, list[str]]], tmp_path: Path
+    prepared: tuple[Path, Path, dict[str, list[str]]],
+    sharded: tuple[Path, Any],
+    tmp_path: Path,
 ) -> None:
     """Another tar size would re-cut finished tars: refused, naming a new output path."""
     split, dedup, _ = prepared
-    out = tmp_path / "shards"
-    shard_videos(_options(split, dedup, out), RunOptions(metrics_port=None))
+    out = _copy(sharded, tmp_path)
     with pytest.raises(ShardPlanError, match="new --output-path"):
         shard_videos(
             _options(split, dedup, out, target_tar_size_mb=1), RunOptions(metrics_port=None)
