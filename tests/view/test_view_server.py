@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import http.client
-import os
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from tests.support import curate_in_process
 from tests.view._output import WAIT_S, Viewer, get, get_json, make_output
 
 
@@ -177,22 +175,17 @@ def test_ctrl_c_exits_130(output: tuple[Path, Path]) -> None:
     assert served.stop() == 130
 
 
-def _curate(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cosmos_curate.cli.main", "view", *args],
-        capture_output=True, text=True, timeout=WAIT_S, check=False, env=dict(os.environ),
-    )  # fmt: skip
-
-
 def test_port_in_use_and_bad_path_are_rejected(output: tuple[Path, Path], tmp_path: Path) -> None:
-    """A taken port or a folder that is no output: one `error:` line, exit 2, nothing served."""
+    """A taken port or a folder that is no output: one `error:` line, exit 2, nothing served.
+
+    Both are refused before anything is served, so `curate view` runs in this process."""
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = str(taken.getsockname()[1])
-        result = _curate(str(output[0]), "--port", port)
+        result = curate_in_process("view", str(output[0]), "--port", port)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.count("error:") == 1 and f"127.0.0.1:{port}" in result.stderr
-    result = _curate(str(tmp_path), "--port", "0")
+    result = curate_in_process("view", str(tmp_path), "--port", "0")
     assert result.returncode == 2 and result.stdout == ""
     assert "error:" in result.stderr and "video-split" in result.stderr
