@@ -208,6 +208,36 @@ def _check_episode(episode: Path, expected_clips: set[str]) -> None:
     assert not broken, f"{episode.name}: published clips that do not decode: {broken}"
 
 
+def _run_or_kill(
+    cluster: Loopback,
+    driver: subprocess.Popen[bytes],
+    episode: Path,
+    wall: float,
+    *,
+    moment: float,
+    spent: Counter[str],
+    workers: bool,
+) -> int | None:
+    """Let the driver work `moment` seconds past its first write, then kill it (and with
+    `workers` its stage workers) and wait until the cluster is free: None. A driver that
+    exits first: its exit code. Adds the seconds of each phase to `spent`."""
+    mark = time.monotonic()
+    written = _first_write(episode / "out", wall, driver)
+    spent["start-up"] += time.monotonic() - mark
+    mark = time.monotonic()
+    try:
+        rc = driver.wait(timeout=None if written is None else moment)
+    except subprocess.TimeoutExpired:
+        spent["working"] += time.monotonic() - mark
+        mark = time.monotonic()
+        _kill_all(driver, cluster, workers=workers)
+        _wait_released(cluster)
+        spent["kill and release"] += time.monotonic() - mark
+        return None
+    spent["working"] += time.monotonic() - mark
+    return rc
+
+
 def test_sigkill_at_random_moments_then_resume_loses_and_repeats_nothing(
     loopback_cluster: Loopback, tmp_path: Path
 ) -> None:
@@ -229,39 +259,37 @@ def test_sigkill_at_random_moments_then_resume_loses_and_repeats_nothing(
 
     rng = random.Random(SEED)
     kills = resumes = 0
+    spent: Counter[str] = Counter()  # seconds per phase, printed at the end
     episodes: list[Path] = []
     episode, fresh = tmp_path / "episode-0", True
     while True:
         if fresh:
             episode.mkdir()
             episodes.append(episode)
-        wall = time.time()
+        wall, mark = time.time(), time.monotonic()
         driver = _start(cluster, inputs, episode, runs, resume=not fresh)
         resumes += not fresh
         if kills == KILLS:  # the last resume runs to the end
             assert driver.wait(timeout=600) == 0
+            spent["last run"] += time.monotonic() - mark
             _check_episode(episode, expected)
             break
         moment = rng.uniform(0.0, span)
-        rc: int | None = None
-        if _first_write(episode / "out", wall, driver) is None:
-            rc = driver.wait()
-        else:
-            try:
-                rc = driver.wait(timeout=moment)
-            except subprocess.TimeoutExpired:
-                _kill_all(driver, cluster, workers=kills % 2 == 0)
-                _wait_released(cluster)
-                kills += 1
-                fresh = False
-                continue
+        rc = _run_or_kill(
+            cluster, driver, episode, wall, moment=moment, spent=spent, workers=kills % 2 == 0
+        )
+        if rc is None:  # killed: resume it
+            kills += 1
+            fresh = False
+            continue
         assert rc == 0, (episode / "driver.log").read_text()[-3000:]
         _check_episode(episode, expected)  # finished before its kill: a new episode
         episode, fresh = tmp_path / f"episode-{len(episodes)}", True
     print(
         f"\ncrash loop: {kills} kills, {resumes} resumes, {len(episodes)} episodes, "
         f"{VIDEOS} inputs, run {first - t0:.1f} s to first write + {span:.1f} s working, "
-        f"wall {time.monotonic() - started:.0f} s"
+        f"wall {time.monotonic() - started:.0f} s; "
+        + ", ".join(f"{phase} {seconds:.0f} s" for phase, seconds in spent.items())
     )
 
 
