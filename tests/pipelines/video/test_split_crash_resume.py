@@ -28,7 +28,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import av
@@ -215,7 +215,7 @@ def _run_or_kill(
     wall: float,
     *,
     moment: float,
-    spent: Counter[str],
+    spent: defaultdict[str, float],
     workers: bool,
 ) -> int | None:
     """Let the driver work `moment` seconds past its first write, then kill it (and with
@@ -259,7 +259,7 @@ def test_sigkill_at_random_moments_then_resume_loses_and_repeats_nothing(
 
     rng = random.Random(SEED)
     kills = resumes = 0
-    spent: Counter[str] = Counter()  # seconds per phase, printed at the end
+    spent: defaultdict[str, float] = defaultdict(float)  # seconds per phase, printed at the end
     episodes: list[Path] = []
     episode, fresh = tmp_path / "episode-0", True
     while True:
