@@ -1,4 +1,7 @@
-"""A driver for the resume test: writes one file per finished task, journals its progress."""
+"""A driver for the resume test: writes one file per finished task, journals its progress.
+
+It joins the cluster `RAY_ADDRESS` names (the test's session cluster).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,8 @@ from cosmos_curate.core.interfaces.stage_interface import (
     PipelineTask,
 )
 
+HOLD_S = 120.0
+
 
 @attrs.define
 class Job(PipelineTask):
@@ -23,12 +28,20 @@ class Job(PipelineTask):
 
 
 class Slow(CuratorStage[Job, Job]):
+    """5 ms a task; tasks from `hold_from` on are held (2 min) so the run is surely mid-way
+    when the test kills its driver, however loaded the machine."""
+
+    def __init__(self, hold_from: int | None) -> None:
+        self.hold_from = hold_from
+
     @property
     def resources(self) -> CuratorStageResource:
         return CuratorStageResource(cpus=0.5)
 
     def process_data(self, tasks: list[Job]) -> list[Job] | None:
         time.sleep(0.005 * len(tasks))
+        if self.hold_from is not None and any(t.id >= self.hold_from for t in tasks):
+            time.sleep(HOLD_S)
         return tasks
 
 
@@ -59,10 +72,10 @@ if __name__ == "__main__":
     out.mkdir(parents=True, exist_ok=True)
     run_pipeline(
         (Job(i) for i in range(n)),
-        [Slow(), Write(out, resume)],
+        # The fresh run holds the second half of the input; the resumed one holds nothing.
+        [Slow(n // 2 if resume == "fresh" else None), Write(out, resume)],
         checkpoint_dir=checkpoint,
         resume=resume == "resume",
-        num_cpus=2,
         metrics_port=None,
         collect_outputs=False,
     )
