@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import base64
 import io
-import json
-import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import numpy as np
 from PIL import Image
+from tests.pipelines._served import ServedModel
 
 SERVED_EMBEDDER = "served-image-embedder"
 DIM = 8
@@ -55,86 +53,31 @@ Answer = Callable[[Image.Image], tuple[int, Any] | None]
 
 
 @attrs.define
-class EmbeddingsServer:
-    """The endpoint: `url` is its `/v1` base; `api_key`, when set, is required."""
+class EmbeddingsServer(ServedModel):
+    """The endpoint (`ServedModel`: `url`, `api_key`, `requests`, `auth_headers`)."""
 
-    api_key: str | None = None
+    model_id: ClassVar[str] = SERVED_EMBEDDER
+
     answer: Answer | None = None
-    requests: list[dict[str, Any]] = attrs.field(factory=list)
     vectors: list[list[float]] = attrs.field(factory=list)
-    auth_headers: list[str | None] = attrs.field(factory=list)
     problems: list[str] = attrs.field(factory=list)
-    _server: ThreadingHTTPServer | None = None
 
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-
-    def __enter__(self) -> EmbeddingsServer:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.shutdown()
-        self._server.server_close()
-
-    def _reply(self, body: dict[str, Any]) -> tuple[int, Any]:
+    def reply(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        """Answers `/v1/embeddings` as the module docstring says."""
+        if path != "/v1/embeddings":
+            return 404, {"error": {"message": f"no route {path}"}}
         try:
             image = sent_image(body)
         except AssertionError as exc:  # the test asserts `problems` is empty
-            self.problems.append(f"not vLLM's request form: {exc}")
+            with self.lock:
+                self.problems.append(f"not vLLM's request form: {exc}")
             return 400, {"error": {"message": "bad request"}}
         custom = self.answer(image) if self.answer is not None else None
         if custom is not None:
             return custom
         vector = vector_of(image)
-        self.vectors.append(vector)
+        with self.lock:
+            self.vectors.append(vector)
         return 200, {"object": "list", "model": body["model"], "data": [
             {"object": "embedding", "index": 0, "embedding": vector}
         ]}  # fmt: skip
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        server = self
-        lock = threading.Lock()
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _send(self, status: int, body: Any) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _authorized(self) -> bool:
-                header = self.headers.get("Authorization")
-                with lock:
-                    server.auth_headers.append(header)
-                if server.api_key is not None and header != f"Bearer {server.api_key}":
-                    self._send(401, {"error": {"message": "invalid api key"}})
-                    return False
-                return True
-
-            def do_GET(self) -> None:
-                if self._authorized() and self.path == "/v1/models":
-                    self._send(200, {"data": [{"id": SERVED_EMBEDDER, "object": "model"}]})
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                if not self._authorized():
-                    return
-                if self.path != "/v1/embeddings":
-                    self._send(404, {"error": {"message": f"no route {self.path}"}})
-                    return
-                with lock:
-                    server.requests.append(body)
-                    status, reply = server._reply(body)
-                self._send(status, reply)
-
-        return Handler

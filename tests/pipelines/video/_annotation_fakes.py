@@ -12,18 +12,16 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import io
 import json
 import re
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import numpy as np
+from tests.pipelines._served import ServedModel
 
 from cosmos_curate.core.utils.model_utils import get_local_dir_for_weights_name
 
@@ -144,81 +142,29 @@ def save_tiny_enhancer(model_id: str = TINY_ENHANCER_ID) -> Path:
 
 
 @attrs.define
-class FakeOpenAIServer:
-    """A chat completions endpoint on 127.0.0.1: `url` is its `/v1` base."""
+class FakeOpenAIServer(ServedModel):
+    """A chat completions endpoint on 127.0.0.1 (`ServedModel`: `url`, `api_key`, `requests`)."""
 
-    api_key: str | None = None
+    model_id: ClassVar[str] = SERVED_MODEL
+
     fail_first: int = 0  # answer this many requests with 503 first
     # The reply to a request body (default: how many frames the model saw).
     answer: Callable[[dict[str, Any]], str] | None = None
-    host: str = "127.0.0.1"
-    requests: list[dict[str, Any]] = attrs.field(factory=list)
-    auth_headers: list[str | None] = attrs.field(factory=list)
-    _server: ThreadingHTTPServer | None = None
 
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"http://{self.host}:{self._server.server_address[1]}/v1"
-
-    def start(self) -> FakeOpenAIServer:
-        self._server = ThreadingHTTPServer((self.host, 0), self._handler())
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-        lock = threading.Lock()
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _send(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _authorized(self) -> bool:
-                header = self.headers.get("Authorization")
-                fake.auth_headers.append(header)
-                if fake.api_key is not None and header != f"Bearer {fake.api_key}":
-                    self._send(401, {"error": {"message": "invalid api key"}})
-                    return False
-                return True
-
-            def do_GET(self) -> None:
-                if self._authorized() and self.path == "/v1/models":
-                    self._send(200, {"data": [{"id": SERVED_MODEL, "object": "model"}]})
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                if not self._authorized():
-                    return
-                with lock:
-                    fake.requests.append(body)
-                    if fake.fail_first > 0:
-                        fake.fail_first -= 1
-                        self._send(503, {"error": {"message": "busy"}})
-                        return
-                content = body["messages"][0]["content"]
-                images = [c for c in content if c["type"] == "image_url"]
-                for image in images:
-                    _check_jpeg(image["image_url"]["url"])
-                text = f"{body['model']} saw {len(images)} frames"
-                if fake.answer is not None:
-                    text = fake.answer(body)
-                self._send(200, {"choices": [{"message": {"role": "assistant", "content": text}}]})
-
-        return Handler
+    def reply(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        """Checks the image parts are JPEGs; answers with `answer`'s text."""
+        with self.lock:
+            if self.fail_first > 0:
+                self.fail_first -= 1
+                return 503, {"error": {"message": "busy"}}
+        content = body["messages"][0]["content"]
+        images = [c for c in content if c["type"] == "image_url"]
+        for image in images:
+            _check_jpeg(image["image_url"]["url"])
+        text = f"{body['model']} saw {len(images)} frames"
+        if self.answer is not None:
+            text = self.answer(body)
+        return 200, {"choices": [{"message": {"role": "assistant", "content": text}}]}
 
 
 def _check_jpeg(url: str) -> None:
@@ -246,11 +192,6 @@ def colour_answer(body: dict[str, Any]) -> str:
     return json.dumps({name: "yes" if name in seen else "no" for name in asked})
 
 
-@contextlib.contextmanager
-def colour_judge() -> Iterator[FakeOpenAIServer]:
-    """A served VLM answering semantic checks by colour (`colour_answer`), stopped after."""
-    server = FakeOpenAIServer(answer=colour_answer).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+def colour_judge() -> FakeOpenAIServer:
+    """A served VLM answering semantic checks by colour (`colour_answer`), for a `with`."""
+    return FakeOpenAIServer(answer=colour_answer)
