@@ -1,21 +1,19 @@
 """Every kept clip is in a tar or listed with its reason; bytes come only from the split output.
 
-Small real split-output folders (`_fake_split`), the real `curate` command where the exit code
-is the point, the session's Ray cluster otherwise.
+Small real split-output folders (`_fake_split`) on the session's Ray cluster; `curate`'s own
+entry point in this process where the exit code and its lines are the point (the real
+`curate` process: test_shard_pipeline.py's S3 run).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.pipelines.video.dedup import _fake_split
-from tests.support import free_port
+from tests.support import CliResult, curate_in_process
 
 from cosmos_curate.core.interfaces.pipeline_interface import RunOptions
 from cosmos_curate.pipelines.video.shard.options import VideoShardOptions
@@ -26,15 +24,11 @@ pytestmark = pytest.mark.integration
 SECRET = b"aws_secret_access_key = NOT-FOR-ANY-TAR-7f3a9c"
 
 
-def _curate(args: list[str]) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
-    env.pop("RAY_ADDRESS", None)
-    return subprocess.run(
-        [sys.executable, "-m", "cosmos_curate.cli.main", "pipeline", "run", "video-shard", *args,
-         "--num-cpus", "2", "--metrics-port", str(free_port()), "--no-progress",
-         "--workers-per-stage", "1"],
-        env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+def _curate(args: list[str]) -> CliResult:
+    """`curate pipeline run video-shard ARGS` in this process, on the session's Ray."""
+    return curate_in_process(
+        "pipeline", "run", "video-shard", *args, "--no-progress", "--workers-per-stage", "1"
+    )
 
 
 def _tar_samples(out: Path) -> dict[str, dict[str, Any]]:
@@ -60,7 +54,9 @@ def _point_clip_at(split: Path, clip_id: str, clip_path: str) -> None:
     meta_file.write_text(json.dumps(meta))
 
 
-def test_a_clip_path_outside_the_split_output_is_never_packed(tmp_path: Path) -> None:
+def test_a_clip_path_outside_the_split_output_is_never_packed(
+    ray_cluster: dict[str, object], tmp_path: Path
+) -> None:
     """Absolute, `../` and symlinked clip paths: records, no secret byte in any tar, exit 3."""
     secret = tmp_path / "home" / ".aws" / "credentials"
     secret.parent.mkdir(parents=True)
@@ -103,7 +99,9 @@ def _short_clips(split: Path) -> list[str]:
     ]
 
 
-def test_clips_shorter_than_every_bucket_land_in_the_other_bucket(tmp_path: Path) -> None:
+def test_clips_shorter_than_every_bucket_land_in_the_other_bucket(
+    ray_cluster: dict[str, object], tmp_path: Path
+) -> None:
     """A dataset of 2-4 s clips gives tars under `other/`, every clip in them, and exit 0."""
     split, out = tmp_path / "split", tmp_path / "shards"
     ids = _short_clips(split)
