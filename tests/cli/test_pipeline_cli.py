@@ -1,7 +1,8 @@
 """`curate pipeline ...` as a user types it: real subprocesses, embedded Ray, tiny GPT-2.
 
-Checks that stop before any work starts (one `error:` line and the exit code) run in
-process through the CLI's entry point; `pipeline list` and the runs are real processes.
+Checks that stop before any work starts (one `error:` line, the exit code, `--help`) run in
+process through the CLI's entry point; `pipeline list` and the hello-world runs are real
+processes; the chunking demo's outputs are checked on the session's Ray.
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ from pathlib import Path
 import pytest
 from tests.support import curate, curate_in_process, free_port, one_error_line
 
+from cosmos_curate.core.interfaces.pipeline_interface import RunOptions
 from cosmos_curate.models.tiny_random_gpt2 import save_tiny_gpt2
+from cosmos_curate.pipelines.examples.demo_task_chunking_pipeline import (
+    ChunkingOptions,
+    run_chunking,
+)
 
 
 def _curate(
@@ -31,14 +37,18 @@ def _curate(
     return curate(*args, env=env, timeout=timeout)
 
 
-def test_pipeline_list_names_the_shipped_pipelines(tmp_path: Path) -> None:
-    """`pipeline list` shows one line per pipeline; a pipeline's options are in its --help."""
+def test_pipeline_list_names_the_shipped_pipelines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`pipeline list` shows one line per pipeline; a pipeline's options are in its --help
+    (in process: it starts nothing)."""
+    monkeypatch.setenv("COLUMNS", "200")
     result = _curate(["pipeline", "list"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert "hello-world" in result.stdout
     assert "demo-task-chunking" in result.stdout
     assert len([line for line in result.stdout.splitlines() if "│ video-" in line]) == 3
-    options = _curate(["pipeline", "run", "hello-world", "--help"], tmp_path)
+    options = curate_in_process("pipeline", "run", "hello-world", "--help")
     assert options.returncode == 0, options.stderr
     assert "--max-new-tokens" in options.stdout
 
@@ -125,19 +135,12 @@ def test_require_gpu_refuses_cpu_fallback(tmp_path: Path) -> None:
 
 
 @pytest.mark.integration
-def test_demo_task_chunking_emits_one_task_per_word(tmp_path: Path) -> None:
-    """Two sentences of 4 and 5 words become 9 upper-cased word tasks."""
-    result = _curate(
-        [
-            "pipeline",
-            "run",
-            "demo-task-chunking",
-            "--no-progress",
-            "--metrics-port",
-            str(free_port()),
-        ],
-        tmp_path,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "outputs 9" in result.stdout
-    assert "QUICK" in result.stdout and "LAZY" in result.stdout
+def test_demo_task_chunking_emits_one_task_per_word(ray_cluster: dict[str, object]) -> None:
+    """Two sentences of 4 and 5 words become 9 upper-cased word tasks.
+
+    The pipeline's own function on the session's Ray: `curate pipeline run demo-task-chunking`
+    as a process is the README tour's (tests/docs/test_readme_tour.py)."""
+    result = run_chunking(ChunkingOptions(), RunOptions(metrics_port=None))
+    words = sorted((t.sentence_index, t.position, t.word) for t in result.outputs)
+    assert len(words) == 9 and {"QUICK", "LAZY"} <= {word for _, _, word in words}
+    assert all(word.isupper() for _, _, word in words)
