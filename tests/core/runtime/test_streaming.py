@@ -20,6 +20,7 @@ from cosmos_curate.core.interfaces.stage_interface import (
     PipelineTask,
 )
 from cosmos_curate.core.runtime.errors import StageSetupError
+from cosmos_curate.core.runtime.run_options import EngineOptions
 
 pytestmark = pytest.mark.integration
 
@@ -411,6 +412,11 @@ def test_worker_killed_during_setup_is_replaced(
 def test_workers_that_always_die_in_setup_stop_the_run(
     ray_cluster: dict[str, Any], tmp_path: Path
 ) -> None:
-    """A stage_setup that crashes its process every time ends the run with a clear error."""
-    with pytest.raises(StageSetupError, match=r"died during setup"):
-        run_pipeline([Item(i) for i in range(5)], [DieInFirstSetup(tmp_path / "died", always=True)])
+    """A stage_setup that crashes its process every time ends the run with a clear error,
+    once `max_setup_deaths_in_a_row` workers died (2 here: each death is a worker start)."""
+    with pytest.raises(StageSetupError, match=r"2 workers in a row died during setup"):
+        run_pipeline(
+            [Item(i) for i in range(5)],
+            [DieInFirstSetup(tmp_path / "died", always=True)],
+            engine_options=EngineOptions(max_setup_deaths_in_a_row=2),
+        )
