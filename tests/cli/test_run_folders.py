@@ -11,17 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from tests.support import free_port
+from tests.support import curate_in_process
 
 from cosmos_curate.cli.run_record import run_and_record
 from cosmos_curate.core import runs
 from cosmos_curate.core.interfaces.results import PipelineProgress, PipelineResult
-from cosmos_curate.models.tiny_random_gpt2 import save_tiny_gpt2
 
 
 def _output_folder(root: Path, name: str) -> Path:
@@ -87,30 +84,23 @@ def test_25_runs_keep_2_and_both_outputs_beside_them_stay_intact(
 
 
 @pytest.mark.integration
-def test_real_curate_run_keeps_2_and_never_touches_outputs(tmp_path: Path) -> None:
-    """`curate pipeline run hello-world` with CURATE_RUNS_KEEP=2, three older runs and two
-    outputs in the runs folder: the outputs are intact and exactly 2 run folders are left."""
+def test_real_curate_run_keeps_2_and_never_touches_outputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ray_cluster: dict[str, object]
+) -> None:
+    """`curate pipeline run demo-task-chunking` with CURATE_RUNS_KEEP=2, three older runs and
+    two outputs in the runs folder: the outputs are intact and exactly 2 run folders are left.
+
+    The CLI's entry point in this process, on the session's Ray (it joins the connected Ray,
+    never starts one): the run path is the one a user's process takes."""
     root = tmp_path / "runs"
     outputs = [_output_folder(root, "split-out"), _output_folder(root, "dedup-out")]
     before = [_snapshot(out) for out in outputs]
     older = [runs.create_run("hello-world", root=root) for _ in range(3)]
     for run in older:
         runs.save_run(run, {"exit_code": 0}, "")
-    save_tiny_gpt2(tmp_path / "weights" / "openai-community" / "gpt2")
-    env = {
-        **os.environ,
-        "CURATE_WEIGHTS_DIR": str(tmp_path / "weights"),
-        "CURATE_RUNS_DIR": str(root),
-        "CURATE_RUNS_KEEP": "2",
-        "HF_HUB_OFFLINE": "1",
-        "RAY_AUTH_MODE": "disabled",
-    }
-    env.pop("RAY_ADDRESS", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "cosmos_curate.cli.main", "pipeline", "run", "hello-world",
-         "--max-new-tokens", "2", "--no-progress", "--metrics-port", str(free_port())],
-        capture_output=True, text=True, env=env, timeout=300, check=False,
-    )  # fmt: skip
+    monkeypatch.setenv("CURATE_RUNS_DIR", str(root))
+    monkeypatch.setenv("CURATE_RUNS_KEEP", "2")
+    result = curate_in_process("pipeline", "run", "demo-task-chunking", "--no-progress")
     assert result.returncode == 0, result.stderr[-3000:]
     assert [_snapshot(out) for out in outputs] == before
     left = _marked(root)
