@@ -11,8 +11,6 @@ import pytest
 import yaml
 from tests.support import curate_in_process
 
-from cosmos_curate.models.tiny_random_gpt2 import save_tiny_gpt2
-
 HW = ("pipeline", "run", "hello-world")
 
 
@@ -66,15 +64,17 @@ def test_a_range_error_from_the_file_names_the_file(tmp_path: Path) -> None:
 def test_a_run_from_a_config_file_uses_it_and_records_it(
     ray_cluster: dict[str, object], tmp_path: Path
 ) -> None:
-    """hello-world on Ray with prompts and tokens from the file: one output, config recorded."""
-    save_tiny_gpt2(tmp_path / "weights" / "openai-community" / "gpt2")
+    """A run on Ray with its sentences and progress from the file: the file's outputs, config
+    recorded. (demo-task-chunking: the config path is every pipeline's, and this one needs no
+    weights or model workers.)"""
     config = tmp_path / "run.yaml"
-    config.write_text("prompts: [One Prompt Only]\nmax_new_tokens: 3\nprogress: false\n")
-    result = curate_in_process(*HW, "--config", str(config), "--json")
+    config.write_text("sentences: [One Sentence Only]\nprogress: false\n")
+    result = curate_in_process("pipeline", "run", "demo-task-chunking", "--config", str(config),
+                               "--json")  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])
-    assert summary["num_outputs"] == 1  # the file's one prompt, not the two defaults
-    assert summary["config"]["prompts"] == ["One Prompt Only"]
-    assert summary["config"]["max_new_tokens"] == 3
+    assert summary["num_outputs"] == 3  # the file's one sentence of 3 words, not the defaults
+    assert summary["config"]["sentences"] == ["One Sentence Only"]
+    assert summary["config"]["progress"] is False
     saved = json.loads((Path(summary["run_folder"]) / "summary.json").read_text())
     assert saved["config"] == summary["config"]
