@@ -1,4 +1,7 @@
-"""A driver that runs a slow pipeline on an embedded Ray and says when it has run a while."""
+"""A driver that runs a slow pipeline and says when it has run a while.
+
+It joins `RAY_ADDRESS` when set, else starts an embedded Ray (2 CPUs).
+"""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+import ray
 from tests.report.browser import load
 
 from cosmos_curate.cli.main import run as curate
@@ -21,13 +22,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _start_driver(runs: Path) -> subprocess.Popen[str]:
+    """The driver joins the session's Ray (the caller holds `ray_cluster`): no Ray start-up
+    per test; its workers are the cluster's, which stops them once the driver is gone."""
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")]),
         "RAY_AUTH_MODE": "disabled",
         "CURATE_RUNS_DIR": str(runs),
+        "RAY_ADDRESS": ray.get_runtime_context().gcs_address,
     }
-    env.pop("RAY_ADDRESS", None)
     return subprocess.Popen(
         [sys.executable, "-m", "tests.report.killed_driver"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
@@ -50,7 +53,9 @@ def _signal_running_driver(runs: Path, sig: signal.Signals, wait_s: float) -> Pa
     """Start the driver, send `sig` once its pipeline runs, reap what outlived it.
 
     Returns the run folder it recorded into. The driver's own Ray processes that survive it
-    are stopped by PID (ours).
+    are stopped by PID (ours): after SIGKILL at once (nothing stops them: waiting for them
+    would only wait out the timeout), after SIGINT once the driver's own shutdown had up to
+    20 s.
     """
     driver = _start_driver(runs)
     try:
@@ -61,7 +66,7 @@ def _signal_running_driver(runs: Path, sig: signal.Signals, wait_s: float) -> Pa
     finally:
         if driver.poll() is None:
             driver.kill()
-    _, alive = psutil.wait_procs(descendants, timeout=20)
+    _, alive = psutil.wait_procs(descendants, timeout=0 if sig == signal.SIGKILL else 20)
     for proc in alive:
         proc.kill()
     (folder,) = [p.parent for p in runs.glob("*/series.jsonl")]
@@ -69,7 +74,7 @@ def _signal_running_driver(runs: Path, sig: signal.Signals, wait_s: float) -> Pa
 
 
 def test_sigkilled_driver_still_leaves_a_report(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ray_cluster: dict[str, object], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`curate report` renders the points recorded before the kill; outcome: killed."""
     folder = _signal_running_driver(tmp_path / "runs", signal.SIGKILL, wait_s=30)
@@ -88,7 +93,9 @@ def test_sigkilled_driver_still_leaves_a_report(
     assert all(page.drawn_lines(c) >= 1 for c in page.charts() if "gpu" not in c)
 
 
-def test_ctrl_c_leaves_the_report_with_outcome_interrupted(tmp_path: Path) -> None:
+def test_ctrl_c_leaves_the_report_with_outcome_interrupted(
+    ray_cluster: dict[str, object], tmp_path: Path
+) -> None:
     """SIGINT half way: the driver itself writes report.html on its way out."""
     folder = _signal_running_driver(tmp_path / "runs", signal.SIGINT, wait_s=120)
     series = read_series(folder)
