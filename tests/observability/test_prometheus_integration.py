@@ -16,7 +16,7 @@ import pytest
 from tests.observability.conftest import Prometheus, RunningPipeline
 from tests.observability.guide_queries import GUIDE_QUERIES, GuideQuery
 from tests.observability.pipeline_stages import STAGE_NAMES
-from tests.support import curate
+from tests.support import curate_in_process
 
 pytestmark = pytest.mark.integration
 
@@ -141,13 +141,16 @@ def test_progress_and_driver_loop_metrics_are_exported(
 
 
 def test_tail_once_shows_every_stage(running_pipeline: RunningPipeline) -> None:
-    """`curate metrics tail --once` prints a row per stage, the GPU share and the overall bar."""
+    """`curate metrics tail --once` prints a row per stage, the GPU share and the overall bar.
+
+    In process through the CLI's entry point (it only reads the port; tests/observability/
+    test_metrics_tail.py runs `metrics tail` as a process), polled until the rows show."""
     deadline = time.monotonic() + WAIT_S
     output = ""
     while time.monotonic() < deadline:
         running_pipeline.check()
         url = running_pipeline.metrics_url
-        proc = curate("metrics", "tail", "--once", "--url", url, timeout=60)
+        proc = curate_in_process("metrics", "tail", "--once", "--url", url)
         output = proc.stdout
         shown = all(n in output for n in STAGE_NAMES) and GPU_CELL.search(output)
         if proc.returncode == 0 and shown:
