@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.support import curate_in_process
 from tests.view._output import (
     EMBEDDINGS,
-    WAIT_S,
     Viewer,
     dedup_and_shard,
     get,
@@ -143,24 +140,19 @@ def test_a_member_streams_out_of_its_tar_with_ranges(
         assert get(shard_viewer.base() + bad)[0] == 404, bad
 
 
-def _curate(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cosmos_curate.cli.main", "view", *args, "--port", "0"],
-        capture_output=True, text=True, timeout=WAIT_S, check=False, env=dict(os.environ),
-    )  # fmt: skip
-
-
 def test_a_dedup_output_without_its_split_is_rejected(
     outputs: tuple[Path, Path, Path, Path], tmp_path: Path
 ) -> None:
-    """A recorded split that is gone, or --split on a split output: one error line, exit 2."""
+    """A recorded split that is gone, or --split on a split output: one error line, exit 2.
+
+    Both are refused before anything is served: `curate view` runs in this process."""
     moved = tmp_path / "dedup"
     shutil.copytree(outputs[1], moved)
     summary = json.loads((moved / "summary.json").read_text())
     summary["options"]["input_path"] = str(tmp_path / "gone")
     (moved / "summary.json").write_text(json.dumps(summary))
-    result = _curate(str(moved))
+    result = curate_in_process("view", str(moved), "--port", "0")
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.count("error:") == 1 and "gone" in result.stderr
-    result = _curate(str(outputs[0]), "--split", str(outputs[0]))
+    result = curate_in_process("view", str(outputs[0]), "--split", str(outputs[0]), "--port", "0")
     assert result.returncode == 2 and result.stdout == "" and "--split" in result.stderr
