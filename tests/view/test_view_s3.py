@@ -2,27 +2,26 @@
 
 The output is the small real video-split output of `_output.make_output`, uploaded key by
 key; the viewer runs as a real process with `--s3-profile` (a credentials file) and
-`--s3-endpoint-url`, as a user would point it at MinIO or a bucket.
+`--s3-endpoint-url`, as a user would point it at MinIO or a bucket. What is refused before
+anything is served (one `error:` line, exit 2) runs through the CLI's entry point in process.
 """
 
 from __future__ import annotations
 
 import base64
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import fsspec
 import pytest
 from tests.core.storage.backends import azurite  # noqa: F401  (the Azurite fixture)
 from tests.core.weights.fixtures import moto_s3  # noqa: F401  (the moto server fixture)
-from tests.support import free_port
+from tests.support import CliResult, curate_in_process, free_port
 from tests.view._output import (
     EMBEDDINGS,
-    WAIT_S,
     Viewer,
     dedup_and_shard,
     get,
@@ -212,14 +211,24 @@ def test_dedup_and_shard_outputs_on_s3_with_their_split_on_s3(
         shards.stop()
 
 
-def _view(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cosmos_curate.cli.main", "view", *args, "--port", "0"],
-        capture_output=True, text=True, timeout=WAIT_S, check=False, env=env,
-    )  # fmt: skip
+def _view(env: dict[str, str], *args: str) -> CliResult:
+    """`curate view ARGS --port 0` in this process, with `env` as its whole environment.
+
+    Every case below is refused before anything is served. fsspec keeps one store client per
+    filesystem arguments, not per environment: the clients made under another environment
+    (other credentials, another connection string) are dropped first.
+    """
+    with pytest.MonkeyPatch.context() as mp:
+        for name in set(os.environ) - set(env):
+            mp.delenv(name)
+        for name, value in env.items():
+            mp.setenv(name, value)
+        for protocol in ("s3", "abfs"):
+            fsspec.get_filesystem_class(protocol).clear_instance_cache()
+        return curate_in_process("view", *args, "--port", "0")
 
 
-def _rejected(result: subprocess.CompletedProcess[str], url: str, words: str) -> None:
+def _rejected(result: CliResult, url: str, words: str) -> None:
     assert result.returncode == 2, (url, result.stderr[-2000:])
     assert result.stdout == "" and result.stderr.count("error:") == 1, result.stderr[-2000:]
     assert url in result.stderr and words in result.stderr, result.stderr
