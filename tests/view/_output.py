@@ -2,8 +2,9 @@
 
 `make_output` writes three kept clips (two sources, captions per window, webp previews,
 embeddings), two dropped ones (motion, aesthetic) and a failure record; the run's
-`report.html` lives in a run folder under `runs`, as a real run leaves it. `dedup_and_shard`
-runs the real `video-dedup` and `video-shard` pipelines on that output (Ray must be up).
+`report.html` lives in a run folder under `runs`, as a real run leaves it. `dedup` runs the
+real `video-dedup` pipeline on that output, `dedup_and_shard` that and `video-shard` (Ray
+must be up).
 `Viewer` runs `curate view` as a real process and reads the URL it prints.
 """
 
@@ -108,24 +109,32 @@ def make_output(root: Path, runs: Path) -> Path:
     return out
 
 
-def dedup_and_shard(root: Path, split: Path) -> tuple[Path, Path]:
-    """Run video-dedup (eps 0.01, 0.05, 0.3) and video-shard (at eps 0.05) on `split`."""
+def dedup(root: Path, split: Path) -> Path:
+    """Run video-dedup (eps 0.01, 0.05, 0.3) on `split` into `root/dedup` (Ray must be up)."""
     from cosmos_curate.core.interfaces.pipeline_interface import RunOptions
     from cosmos_curate.pipelines.video.dedup.pipeline import VideoDedupOptions, dedup_videos
-    from cosmos_curate.pipelines.video.shard.pipeline import VideoShardOptions, shard_videos
 
-    dedup, shards = root / "dedup", root / "shards"
+    out = root / "dedup"
     dedup_videos(
-        VideoDedupOptions(input_path=str(split), output_path=str(dedup), n_clusters=1, eps=EPS,
+        VideoDedupOptions(input_path=str(split), output_path=str(out), n_clusters=1, eps=EPS,
                           workers_per_stage=1),
         RunOptions(metrics_port=None),
     )  # fmt: skip
+    return out
+
+
+def dedup_and_shard(root: Path, split: Path) -> tuple[Path, Path]:
+    """Run video-dedup (`dedup`) and video-shard (at eps 0.05) on `split`."""
+    from cosmos_curate.core.interfaces.pipeline_interface import RunOptions
+    from cosmos_curate.pipelines.video.shard.pipeline import VideoShardOptions, shard_videos
+
+    deduped, shards = dedup(root, split), root / "shards"
     shard_videos(
-        VideoShardOptions(input_path=str(split), output_path=str(shards), dedup_path=str(dedup),
+        VideoShardOptions(input_path=str(split), output_path=str(shards), dedup_path=str(deduped),
                           eps=0.05, workers_per_stage=1),
         RunOptions(metrics_port=None),
     )  # fmt: skip
-    return dedup, shards
+    return deduped, shards
 
 
 @attrs.define

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from tests.report.browser import load_url
-from tests.view._output import EMBEDDINGS, Viewer, dedup_and_shard, make_output
+from tests.view._output import EMBEDDINGS, Viewer, dedup, make_output
 
 KITE0, KITE60, CITY = EMBEDDINGS
 
@@ -59,8 +59,8 @@ def test_dedup_pair_at_a_chosen_eps_in_chromium(
 ) -> None:
     """At eps 0.05 the page pairs kite-0 with kite-60; at 0.3 kite-60 with city too."""
     runs = tmp_path / "runs"
-    dedup, _ = dedup_and_shard(tmp_path, make_output(tmp_path, runs))
-    served = Viewer.start(dedup, runs)
+    deduped = dedup(tmp_path, make_output(tmp_path, runs))  # the page needs no shards
+    served = Viewer.start(deduped, runs)
     try:
         pair = re.compile(r'class="pair" data-removed="([^"]+)" data-of="([^"]+)"')
         page = load_url(served.base() + "dedup?eps=0.05", tmp_path / "p")
