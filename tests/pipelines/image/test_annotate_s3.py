@@ -84,7 +84,7 @@ def _get(client: Any, key: str) -> bytes:
 def _curate_on_s3(pipeline: str, args: list[str], s3: dict[str, Any]) -> Any:
     args = [*args, "--s3-profile", PROFILE, "--s3-endpoint-url", s3["endpoint"]]
     args += ["--no-progress", "--metrics-port", "0"]
-    # generous: each run starts its own Ray; a loaded CI machine (load 60) took 270 s
+    # generous: each run starts its own Ray; at load 60 on 2 cores the annotate run took 270 s
     return curate("pipeline", "run", pipeline, *args, env=s3["env"], timeout=900)
 
 
