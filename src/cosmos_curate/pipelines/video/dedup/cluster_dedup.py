@@ -131,6 +131,47 @@ def dedup_cluster(
     if not shards:
         return ClusterResult(cluster_id, 0, {}, {}, {}, out_of_core=False)
     ids, dists, matrix, scratch = _load_ordered(shards, max_rows_in_memory, outputs)
+    return _dedup_ordered(
+        output_path, cluster_id, (ids, dists, matrix, scratch), eps,
+        n_examples=n_examples, outputs=outputs,
+    )  # fmt: skip
+
+
+def dedup_rows(
+    output_path: str,
+    cluster_id: int,
+    rows: tuple[npt.NDArray[np.str_], Floats, Floats],
+    eps: list[float],
+    *,
+    max_rows_in_memory: int,
+    n_examples: int,
+    outputs: StorageOptions,
+) -> ClusterResult:
+    """Dedup a cluster given in memory as `(ids, distances, embeddings)` (unique ids, any order).
+
+    Writes the same tables as `dedup_cluster` would from the cluster's shards.
+    """
+    ids, dists, embeddings = rows
+    order = semdedup.cluster_order(ids.tolist(), dists)
+    matrix, scratch = _scratch(len(order), embeddings.shape[1], len(order) <= max_rows_in_memory)
+    matrix[:] = embeddings[order]
+    return _dedup_ordered(
+        output_path, cluster_id, (ids[order], dists[order], matrix, scratch), eps,
+        n_examples=n_examples, outputs=outputs,
+    )  # fmt: skip
+
+
+def _dedup_ordered(
+    output_path: str,
+    cluster_id: int,
+    loaded: tuple[npt.NDArray[np.str_], Floats, Floats, Path | None],
+    eps: list[float],
+    *,
+    n_examples: int,
+    outputs: StorageOptions,
+) -> ClusterResult:
+    """Compare rows already in cluster order, write the cluster's tables; the scratch goes."""
+    ids, dists, matrix, scratch = loaded
     try:
         sims, arg = semdedup.max_earlier_similarity(matrix)
     finally:

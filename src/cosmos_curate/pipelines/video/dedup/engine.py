@@ -21,7 +21,7 @@ from cosmos_curate.core.interfaces.stage_interface import CuratorStageSpec
 from cosmos_curate.core.runtime.run_options import RunOptions
 from cosmos_curate.core.storage import StorageOptions
 from cosmos_curate.pipelines.run_setup import bind_run
-from cosmos_curate.pipelines.video.dedup import kmeans, results, storage, summary
+from cosmos_curate.pipelines.video.dedup import in_process, kmeans, results, storage, summary
 from cosmos_curate.pipelines.video.dedup.cluster_dedup import ClusterResult
 from cosmos_curate.pipelines.video.dedup.runs import Runs, chunk_videos, sample_videos
 from cosmos_curate.pipelines.video.dedup.split_output import SplitOutputError, VideoClips
@@ -127,9 +127,19 @@ def run_staged(
 
 
 def semantic_dedup(
-    staged: str, items: DedupItems, options: DedupSettings, runs: Runs
+    staged: str,
+    items: DedupItems,
+    options: DedupSettings,
+    runs: Runs,
+    *,
+    in_process: bool | None = False,
 ) -> dict[str, Any]:
-    """SemDeDup of `items`, its results under `staged`; the summary's counts (by the nouns)."""
+    """SemDeDup of `items`, its results under `staged`; the summary's counts (by the nouns).
+
+    `in_process`: run in this process without Ray (`in_process` module; None: its rule).
+    """
+    if _runs_in_process(items, options, runs, in_process):
+        return _semantic_dedup_in_process(staged, items, options, runs)
     inputs, outputs = options.input_storage, options.output_storage
     groups, item = items.group_noun, items.item_noun
     centroids, sample_rows = _train(staged, runs, items, options)
@@ -180,7 +190,14 @@ def _train(
     sampled = runs.run(
         chunk_videos(chosen, options.chunk_size), [spec(stage, options)], "ReadEmbeddingsStage"
     )
-    sample = _sample_matrix(sampled, items, options)
+    sampled.sort(key=lambda t: t.index)  # outputs come as they finish; k-means sees id order
+    return _kmeans(staged, _sample_matrix(sampled, items, options), items, options)
+
+
+def _kmeans(
+    staged: str, sample: np.ndarray, items: DedupItems, options: DedupSettings
+) -> tuple[np.ndarray, int]:
+    """Centroids trained on `sample`, written under `staged`; the sample's rows."""
     total = sum(len(v.clip_ids) for v in items.groups)
     n_clusters = options.n_clusters or max(1, math.ceil(total / 1000))
     centroids = kmeans.train_kmeans(sample, n_clusters, options.max_iter, options.random_state)
@@ -197,6 +214,7 @@ def _train(
 def _sample_matrix(
     sampled: list[EmbeddingChunkTask], items: DedupItems, options: DedupSettings
 ) -> np.ndarray:
+    """The sampled groups' rows in order, cut to a seeded sample of the sample size."""
     blocks = [t.embeddings for t in sampled if t.embeddings is not None and t.embeddings.size]
     if not blocks:
         msg = (
@@ -215,6 +233,7 @@ def _sample_matrix(
 def _write_summaries(
     staged: str, items: DedupItems, options: DedupSettings, found: list[ClusterResult]
 ) -> dict[str, dict[str, int]]:
+    found = sorted(found, key=lambda r: r.cluster_id)  # examples' ties: the same on every run
     counts = summary.per_eps_counts(found, options.eps)
     summary.write_counts_csv(staged, counts, options.output_storage)
     summary.write_examples(
@@ -229,3 +248,68 @@ def _write_summaries(
         media_path=items.media_path,
     )
     return counts
+
+
+def _runs_in_process(
+    items: DedupItems, options: DedupSettings, runs: Runs, forced: bool | None
+) -> bool:
+    """`in_process.choose`, reading the first group only when the rule needs its dim."""
+    address = runs.run_options.ray_address
+    if forced is not None or in_process.cluster_given(address):
+        return in_process.choose(forced, address, None, 0)
+    read = in_process.read_groups(
+        options.input_path, items.groups[:1], items.embedding_model, options.input_storage
+    )
+    total = sum(len(v.clip_ids) for v in items.groups)
+    return in_process.choose(None, address, read[0] if read else None, total)
+
+
+def _semantic_dedup_in_process(
+    staged: str, items: DedupItems, options: DedupSettings, runs: Runs
+) -> dict[str, Any]:
+    """`semantic_dedup` in this process: the same sample, k-means, shards, tables and counts."""
+    phases = in_process.Phases()
+    with phases.phase("ReadEmbeddingsStage", len(items.groups)):
+        read = in_process.read_groups(
+            options.input_path, items.groups, items.embedding_model, options.input_storage
+        )
+    chosen = sample_videos(items.groups, options.kmeans_sample_size, options.random_state)
+    names = {v.video_id for v in chosen}
+    sampled = [t for t in read if t.videos[0].video_id in names]
+    # Failures as the Ray path records them: the sample's first, the rest when assigned.
+    runs.record(None, [f for t in sampled for f in t.failed_videos], "ReadEmbeddingsStage")
+    centroids, sample_rows = _kmeans(
+        staged, _sample_matrix(sampled, items, options), items, options
+    )
+    by_id = {t.videos[0].video_id: t for t in read}
+    todo = [v for v in items.groups if v.video_id not in runs.failed_video_ids]
+    chunks = [[by_id[v.video_id] for v in c.videos] for c in chunk_videos(todo, options.chunk_size)]
+    runs.record(None, [f for t in read for f in t.failed_videos], "AssignStage")
+    with phases.phase("AssignStage", len(chunks)):
+        assigned = in_process.assign_chunks(chunks, centroids, staged, options.output_storage)
+    del read, sampled, by_id, chunks
+    sizes = np.bincount(assigned.labels, minlength=centroids.shape[0])
+    if not assigned.ids.size:
+        where = runs.run_options.failures_path
+        msg = f"no {items.item_noun[:-1]} could be assigned to a cluster; see {where}"
+        raise SplitOutputError(msg)
+    with phases.phase("ClusterDedupStage", int(np.count_nonzero(sizes))):
+        found = in_process.dedup_clusters(
+            staged, assigned, options.eps, max_rows_in_memory=options.max_cluster_rows_in_memory,
+            n_examples=options.n_examples, outputs=options.output_storage,
+        )  # fmt: skip
+    runs.record(phases.result(runs.run_options, 0), [], "ClusterDedupStage")
+    groups, item = items.group_noun, items.item_noun
+    return {
+        f"{groups}_found": len(items.groups),
+        f"{groups}_failed": len(runs.failed_video_ids),
+        f"{item}_with_embedding": int(assigned.ids.size),
+        f"{item}_without_embedding": assigned.missing,
+        "n_clusters": int(centroids.shape[0]),
+        "clusters_deduped": len(found),
+        "clusters_failed": 0,
+        "clusters_out_of_core": sum(r.out_of_core for r in found),
+        "largest_cluster": int(sizes.max(initial=0)),
+        "kmeans_sample_rows": sample_rows,
+        "eps": _write_summaries(staged, items, options, found),
+    }

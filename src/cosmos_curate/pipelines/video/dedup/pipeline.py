@@ -1,6 +1,9 @@
 """The `video-dedup` pipeline: SemDeDup over `video-split`'s clip embeddings, on Ray.
 
-Three runs on the same cluster, each a pipeline of the runtime (progress, failure records):
+When no cluster is given and the embeddings fit memory, the run goes in this process
+instead (`in_process`; `--in-process` / `--no-in-process` force either), same outputs.
+On Ray: three runs on the same cluster, each a pipeline of the runtime (progress, failure
+records):
 1. read a seeded sample of videos' embeddings; k-means (faiss) on it in the driver;
 2. read every chunk of videos, assign each clip to its nearest centroid, write per-cluster
    parquet shards (`clustering_results/embs_by_nearest_center/nearest_cent_<c>/`);
@@ -69,6 +72,11 @@ class VideoDedupOptions(StorageFlags):
     workers_per_stage: int | None = pydantic.Field(
         default=None, ge=1, description="fixed workers per stage (unset: autoscale)"
     )
+    in_process: bool | None = pydantic.Field(
+        default=None,
+        description="run in this process without Ray, or on Ray with --no-in-process (unset: "
+        "in process when no cluster is given and 4 x clips x dim x 4 bytes fit free memory)",
+    )
 
     @pydantic.field_validator("eps")
     @classmethod
@@ -136,7 +144,7 @@ def _dedup_into(
         previews=frozenset(f"previews/{rel}" for rel, _ in listed),
         embedding_model=options.embedding_model,
     )
-    counts = engine.semantic_dedup(staged, items, options, runs)
+    counts = engine.semantic_dedup(staged, items, options, runs, in_process=options.in_process)
     summary = {
         "run_id": run_id,
         **counts,

@@ -59,18 +59,26 @@ class Runs:
         """One pipeline over `tasks`; returns the last stage's outputs."""
         self._hold_ray(stages)
         result = execute_pipeline(list(tasks), stages, self.run_options, collect_outputs=True)
-        self.results.append(result)
         outputs = list(result.outputs)
-        new = [
-            f for task in outputs for f in getattr(task, "failed_videos", [])
-            if f[0] not in self.failed_video_ids
-        ]  # fmt: skip
+        failed = [f for task in outputs for f in getattr(task, "failed_videos", [])]
+        self.record(result, failed, stage_name)
+        return outputs
+
+    def record(
+        self, result: Any | None, failed: list[tuple[str, str, str]], stage_name: str
+    ) -> None:
+        """Keep a run's result; write records for its `failed` groups not recorded before.
+
+        `failed`: `(group id, error, traceback)`; a run made without Ray records its own here.
+        """
+        if result is not None:
+            self.results.append(result)
+        new = [f for f in failed if f[0] not in self.failed_video_ids]
         path = self.run_options.failures_path
         if path is not None:
             append_failures(path, new, stage_name, self.kind)
         self.failed_video_ids |= {f[0] for f in new}
         self.video_failures += len(new)
-        return outputs
 
     def close(self) -> None:
         """Let go of Ray: an embedded cluster the first pipeline started stops here."""

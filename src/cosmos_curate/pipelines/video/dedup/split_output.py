@@ -152,8 +152,8 @@ def _read_parquet_vectors(
     table = pq.read_table(io.BytesIO(storage.read_bytes(path, inputs)))
     id_col = _first_column(table.column_names, ID_COLUMNS, path)
     vec_col = _first_column(table.column_names, VECTOR_COLUMNS, path)
-    ids = table.column(id_col).to_pylist()
-    vectors = table.column(vec_col).to_pylist()
+    ids = [str(i) for i in table.column(id_col).to_pylist()]
+    vectors = table.column(vec_col).combine_chunks()
     models = table.column("model").to_pylist() if "model" in table.column_names else None
     if models is not None and model is None and len(set(models)) > 1:
         msg = (
@@ -161,15 +161,23 @@ def _read_parquet_vectors(
             "pick one with --embedding-model"
         )
         raise ValueError(msg)
-    found: dict[str, npt.NDArray[np.float32]] = {}
-    for i, (cid, vec) in enumerate(zip(ids, vectors, strict=True)):
-        if (
-            cid in wanted
-            and vec is not None
-            and (model is None or models is None or models[i] == model)
-        ):
-            found[str(cid)] = np.asarray(vec, dtype=np.float32)
-    return found
+    valid = vectors.is_valid().to_numpy(zero_copy_only=False)
+    keep = [
+        i for i, cid in enumerate(ids)
+        if cid in wanted and valid[i] and (model is None or models is None or models[i] == model)
+    ]  # fmt: skip
+    return dict(zip([ids[i] for i in keep], _rows(vectors.take(keep)), strict=True))
+
+
+def _rows(vectors: Any) -> list[npt.NDArray[np.float32]]:
+    """The float32 rows of a (fixed-size) list column without nulls, read as one buffer."""
+    import pyarrow.compute as pc
+
+    if len(vectors) == 0:
+        return []
+    lengths = np.asarray(pc.list_value_length(vectors).to_numpy(zero_copy_only=False))
+    flat = np.asarray(vectors.flatten().to_numpy(zero_copy_only=False), dtype=np.float32)
+    return np.split(flat, np.cumsum(lengths)[:-1])
 
 
 def read_video_embeddings(

@@ -109,8 +109,7 @@ def cluster_dir(output_path: str, cluster_id: int) -> str:
 class AssignStage(CuratorStage[EmbeddingChunkTask, EmbeddingChunkTask]):
     """Reads a chunk, assigns each embedding to its nearest centroid, writes one file per cluster.
 
-    File names derive from the chunk's videos, so a retried chunk overwrites its own files.
-    Reads with `stores`' input options, writes with its output options.
+    (`write_assigned`.) Reads with `stores`' input options, writes with its output options.
     """
 
     def __init__(
@@ -135,30 +134,39 @@ class AssignStage(CuratorStage[EmbeddingChunkTask, EmbeddingChunkTask]):
         for task in tasks:
             read_chunk(self.input_path, task, self.embedding_model, self.inputs)
             if task.ids:
-                self._write(task)
+                write_assigned(task, self.centroids, self.output_path, self.outputs)
             task.embeddings = None
         return tasks
 
-    def _write(self, task: EmbeddingChunkTask) -> None:
-        assert task.embeddings is not None
-        labels, distances = kmeans.assign(task.embeddings, self.centroids)
-        ids = np.asarray(task.ids)
-        name = hashlib.sha1("\n".join(v.video_id for v in task.videos).encode()).hexdigest()[:16]
-        for cid in np.unique(labels):
-            rows = np.flatnonzero(labels == cid)
-            data = tables.to_parquet_bytes(
-                {
-                    "id": ids[rows].tolist(),
-                    "embedding": task.embeddings[rows],
-                    "cosine_dist_to_cent": distances[rows],
-                }
-            )
-            storage.write_bytes(
-                storage.join(cluster_dir(self.output_path, int(cid)), f"chunk_{name}.parquet"),
-                data,
-                self.outputs,
-            )
-            task.cluster_counts[int(cid)] = len(rows)
+
+def write_assigned(
+    task: EmbeddingChunkTask, centroids: Floats, output_path: str, outputs: StorageOptions
+) -> tuple[npt.NDArray[np.int32], Floats]:
+    """Assign a read chunk's rows and write its per-cluster shards; `(labels, distances)`.
+
+    File names derive from the chunk's videos, so a retried chunk overwrites its own files.
+    Fills the task's `cluster_counts`.
+    """
+    assert task.embeddings is not None
+    labels, distances = kmeans.assign(task.embeddings, centroids)
+    ids = np.asarray(task.ids)
+    name = hashlib.sha1("\n".join(v.video_id for v in task.videos).encode()).hexdigest()[:16]
+    for cid in np.unique(labels):
+        rows = np.flatnonzero(labels == cid)
+        data = tables.to_parquet_bytes(
+            {
+                "id": ids[rows].tolist(),
+                "embedding": task.embeddings[rows],
+                "cosine_dist_to_cent": distances[rows],
+            }
+        )
+        storage.write_bytes(
+            storage.join(cluster_dir(output_path, int(cid)), f"chunk_{name}.parquet"),
+            data,
+            outputs,
+        )
+        task.cluster_counts[int(cid)] = len(rows)
+    return labels, distances
 
 
 class ClusterDedupStage(CuratorStage[ClusterTask, ClusterTask]):
