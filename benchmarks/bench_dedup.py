@@ -7,7 +7,15 @@ local Ray cluster; then a plain single-process numpy implementation of the same 
 on the same vectors with the pipeline's centroids (full per-cluster similarity matrices)
 and its kept set is compared. Prints wall time, peak memory, recall/precision, agreement.
 
+`--compare whole-job` (#28) instead times two commands on the same data, each as a child
+process measured the same way (wall clock from spawn to exit; peak RSS of its process tree,
+polled every 50 ms): a whole-job reference script a careful user would write (vectors from
+one .npy in memory, the pipeline's sample rule, faiss k-means, faiss assignment, per-cluster
+similarity in numpy) and `curate pipeline run video-dedup` with its defaults (start-up,
+listing and parquet reading included); the kept sets must be identical.
+
     .venv/bin/python benchmarks/bench_dedup.py [--n 200000] [--dim 512] [--cpus 2]
+    .venv/bin/python benchmarks/bench_dedup.py --compare whole-job [--n 200000]
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import multiprocessing
 import os
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -155,6 +164,176 @@ def _reference_proc(path: str, centroids: np.ndarray, q: multiprocessing.Queue) 
     q.put(result)
 
 
+def reference_job(data_path: str, out_path: str, sample: int, seed: int, per_video: int) -> None:
+    """The whole job as one script: sample, faiss k-means, assign, per-cluster rule; kept ids."""
+    import faiss
+
+    raw = np.load(data_path)
+    data = (raw / np.maximum(np.linalg.norm(raw, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+    del raw
+    n, dim = data.shape
+    videos = -(-n // per_video)
+    chosen, count = [], 0
+    for v in np.random.default_rng(seed).permutation(videos):  # whole videos, as the pipeline
+        if count >= sample:
+            break
+        chosen.append(int(v))
+        count += min(per_video, n - v * per_video)
+    rows = np.concatenate([np.arange(v * per_video, min(n, v * per_video + per_video))
+                           for v in sorted(chosen)])  # fmt: skip
+    if len(rows) > sample:
+        rows = rows[np.sort(np.random.default_rng(seed).choice(len(rows), sample, replace=False))]
+    k = min(-(-n // 1000), len(rows))
+    km = faiss.Kmeans(dim, k, niter=100, seed=seed, verbose=False, min_points_per_centroid=1,
+                      max_points_per_centroid=max(256, -(-len(rows) // k)))  # fmt: skip
+    km.train(np.ascontiguousarray(data[rows]))
+    index = faiss.IndexFlatL2(dim)
+    index.add(km.centroids)
+    labels = index.search(data, 1)[1][:, 0]
+    unit = km.centroids / np.maximum(np.linalg.norm(km.centroids, axis=1, keepdims=True), 1e-12)
+    dist = 1 - np.clip(np.einsum("ij,ij->i", data, unit[labels]), -1, 1)
+    names = np.asarray([clip_name(i) for i in range(n)])
+    removed: list[str] = []
+    for c in range(k):
+        members = np.flatnonzero(labels == c)
+        order = members[np.lexsort((names[members], -dist[members].astype(np.float64)))]
+        e = data[order]
+        sims = e @ e.T
+        sims[np.tril_indices(len(order))] = -np.inf
+        if len(order):
+            best = sims.max(axis=0)
+            best[0] = 0.0
+            removed += names[order][best.astype(np.float64) > 1 - EPS].tolist()
+    Path(out_path).write_text(json.dumps(sorted(removed)))
+
+
+def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, float]:
+    """Wall s from spawn to exit, peak RSS of the process tree (polled every 50 ms), CPU s.
+
+    CPU seconds (user + sys of the command and its children) say more than wall time on a
+    loaded machine, where a command waits for a core.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
+    root = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        total = 0
+        with contextlib.suppress(psutil.Error):
+            for p in [root, *root.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    total += p.memory_info().rss
+        peak = max(peak, total)
+        time.sleep(0.05)
+    wall = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    if proc.returncode not in (0, 3):  # 3: the run finished with failure records
+        msg = f"{cmd[:4]} exited {proc.returncode}"
+        raise RuntimeError(msg)
+    return wall, peak, cpu
+
+
+def whole_job(args: argparse.Namespace, work: Path, data: np.ndarray) -> None:
+    """The reference script and the `curate` command on the same data, one after the other."""
+    import pyarrow.parquet as pq
+
+    load = Path("/proc/loadavg").read_text().split()[:3]
+    here = os.path.abspath(__file__)
+    ref_cmd = [sys.executable, here, "--reference-job", str(work / "data.npy"),
+               str(work / "ref.json"), "--sample", str(args.sample)]  # fmt: skip
+    curate = str(Path(sys.executable).with_name("curate"))
+    cur_cmd = [curate, "pipeline", "run", "video-dedup", "--input-path", str(work / "split"),
+               "--output-path", str(work / "dedup"), "--no-progress",
+               "--kmeans-sample-size", str(args.sample)]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    ref_s, ref_rss, ref_cpu = measure(ref_cmd, env)
+    cur_s, cur_rss, cur_cpu = measure(cur_cmd, env)
+    ref = set(json.loads((work / "ref.json").read_text()))
+    ours = {
+        i for p in (work / "dedup" / "extraction" / "pruned_eps_0.01").glob("*.parquet")
+        for i in pq.read_table(p).column("id").to_pylist()
+    }  # fmt: skip
+    same = "identical" if ref == ours else f"differs in {len(ref ^ ours)}"
+    summary = json.loads((work / "dedup" / "summary.json").read_text())
+    after = Path("/proc/loadavg").read_text().split()[0]
+    print(f"\n{len(data):,} x {data.shape[1]}, {summary['n_clusters']} clusters, eps {EPS}, "
+          f"load before {' '.join(load)}, after {after}\n")  # fmt: skip
+    print("| command | wall s | CPU s | peak RSS (process tree) | removed | kept set |")
+    print("|---|---|---|---|---|---|")
+    rows = [
+        ("reference script (faiss + numpy)", ref_s, ref_cpu, ref_rss, len(ref), "-"),
+        ("curate pipeline run video-dedup", cur_s, cur_cpu, cur_rss, len(ours), same),
+    ]
+    for name, wall, cpu, rss, removed, kept in rows:
+        print(f"| {name} | {wall:.1f} | {cpu:.1f} | {rss / 2**20:,.0f} MB | {removed:,} | {kept} |")
+    phases = {k: summary[k] for k in ("wall_time_s", "largest_cluster")}
+    print(f"\nratio: wall {cur_s / ref_s:.2f}x, CPU {cur_cpu / max(ref_cpu, 1e-9):.2f}x, "
+          f"peak RSS {cur_rss / max(1, ref_rss):.2f}x; "
+          f"in-run: {json.dumps(phases)}")  # fmt: skip
+
+
+def ray_vs_numpy(
+    args: argparse.Namespace, work: Path, data: np.ndarray, roles: dict[str, list[tuple[int, int]]]
+) -> None:
+    """The pipeline on a local Ray cluster vs the numpy reference given its centroids."""
+    import ray
+
+    from cosmos_curate.pipelines.video.dedup.pipeline import VideoDedupOptions, dedup_videos
+
+    ray.init(address="local", num_cpus=args.cpus, include_dashboard=False)
+    options = VideoDedupOptions(
+        input_path=str(work / "split"),
+        output_path=str(work / "dedup"),
+        chunk_size=args.chunk_size,
+    )
+    with PeakRss() as peak:
+        t0 = time.monotonic()
+        dedup_videos(options, RunOptions(metrics_port=None))
+        ours_s = time.monotonic() - t0
+    ray.shutdown()
+    import pyarrow.parquet as pq
+
+    ours = sorted(
+        i for p in (work / "dedup" / "extraction" / "pruned_eps_0.01").glob("*.parquet")
+        for i in pq.read_table(p).column("id").to_pylist()
+    )  # fmt: skip
+    centroids = np.load(work / "dedup" / "clustering_results" / "kmeans_centroids.npy")
+    ctx = multiprocessing.get_context("spawn")
+    q = ctx.Queue()
+    proc = ctx.Process(target=_reference_proc, args=(str(work / "data.npy"), centroids, q))
+    proc.start()
+    ref = q.get()
+    proc.join()
+    gone = set(ours)
+    above_hit = sum(1 for a, b in roles["above"] if len({clip_name(a), clip_name(b)} & gone) == 1)
+    below_hit = sum(1 for a, b in roles["below"] if {clip_name(a), clip_name(b)} & gone)
+    planted_above = {clip_name(x) for p in roles["above"] for x in p}
+    summary = json.loads((work / "dedup" / "summary.json").read_text())
+    print(
+        f"\n{args.n:,} x {args.dim} embeddings, {summary['n_clusters']} clusters, eps {EPS}, {args.cpus} CPUs\n"  # noqa: E501
+    )
+    print(
+        "| implementation | wall s | peak RSS | removed | recall (above pairs) | below pairs touched | precision | kept set |"  # noqa: E501
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    prec = sum(1 for i in ours if i in planted_above) / max(1, len(ours))
+    print(
+        f"| video-dedup on Ray | {ours_s:.1f} | {peak.peak / 2**20:,.0f} MB (driver + workers) | {len(ours):,} | "  # noqa: E501
+        f"{above_hit / len(roles['above']):.4f} | {below_hit} | {prec:.4f} | - |"
+    )
+    ref_removed = set(ref["removed"])
+    same = "identical" if ref_removed == gone else f"differs in {len(ref_removed ^ gone)}"
+    print(
+        f"| numpy reference (1 process, same centroids) | {ref['wall_s']:.1f} | {ref['peak_rss'] / 2**20:,.0f} MB | "  # noqa: E501
+        f"{len(ref_removed):,} | - | - | - | {same} |"
+    )
+    print(
+        f"\nour timings: {json.dumps({k: summary[k] for k in ('wall_time_s', 'largest_cluster', 'kmeans_sample_rows')})}"  # noqa: E501
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=200_000)
@@ -162,7 +341,13 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=2000)
     parser.add_argument("--cpus", type=int, default=2)
     parser.add_argument("--chunk-size", type=int, default=10_000)
+    parser.add_argument("--compare", choices=["ray", "whole-job"], default="ray")
+    parser.add_argument("--sample", type=int, default=100_000, help="k-means sample size")
+    parser.add_argument("--reference-job", nargs=2, metavar=("DATA_NPY", "OUT_JSON"))
     args = parser.parse_args()
+    if args.reference_job:
+        reference_job(*args.reference_job, sample=args.sample, seed=42, per_video=100)
+        return
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     work = Path(tempfile.mkdtemp(prefix="bench_dedup_"))
     try:
@@ -171,62 +356,10 @@ def main() -> None:
         write_split_output(work / "split", data)
         print(f"wrote the split output in {time.monotonic() - t0:.1f} s", file=sys.stderr)
         np.save(work / "data.npy", data)
-        import ray
-
-        from cosmos_curate.pipelines.video.dedup.pipeline import VideoDedupOptions, dedup_videos
-
-        ray.init(address="local", num_cpus=args.cpus, include_dashboard=False)
-        options = VideoDedupOptions(
-            input_path=str(work / "split"),
-            output_path=str(work / "dedup"),
-            chunk_size=args.chunk_size,
-        )
-        with PeakRss() as peak:
-            t0 = time.monotonic()
-            dedup_videos(options, RunOptions(metrics_port=None))
-            ours_s = time.monotonic() - t0
-        ray.shutdown()
-        import pyarrow.parquet as pq
-
-        ours = sorted(
-            i for p in (work / "dedup" / "extraction" / "pruned_eps_0.01").glob("*.parquet")
-            for i in pq.read_table(p).column("id").to_pylist()
-        )  # fmt: skip
-        centroids = np.load(work / "dedup" / "clustering_results" / "kmeans_centroids.npy")
-        ctx = multiprocessing.get_context("spawn")
-        q = ctx.Queue()
-        proc = ctx.Process(target=_reference_proc, args=(str(work / "data.npy"), centroids, q))
-        proc.start()
-        ref = q.get()
-        proc.join()
-        gone = set(ours)
-        above_hit = sum(
-            1 for a, b in roles["above"] if len({clip_name(a), clip_name(b)} & gone) == 1
-        )
-        below_hit = sum(1 for a, b in roles["below"] if {clip_name(a), clip_name(b)} & gone)
-        planted_above = {clip_name(x) for p in roles["above"] for x in p}
-        summary = json.loads((work / "dedup" / "summary.json").read_text())
-        print(
-            f"\n{args.n:,} x {args.dim} embeddings, {summary['n_clusters']} clusters, eps {EPS}, {args.cpus} CPUs\n"  # noqa: E501
-        )
-        print(
-            "| implementation | wall s | peak RSS | removed | recall (above pairs) | below pairs touched | precision | kept set |"  # noqa: E501
-        )
-        print("|---|---|---|---|---|---|---|---|")
-        prec = sum(1 for i in ours if i in planted_above) / max(1, len(ours))
-        print(
-            f"| video-dedup on Ray | {ours_s:.1f} | {peak.peak / 2**20:,.0f} MB (driver + workers) | {len(ours):,} | "  # noqa: E501
-            f"{above_hit / len(roles['above']):.4f} | {below_hit} | {prec:.4f} | - |"
-        )
-        ref_removed = set(ref["removed"])
-        same = "identical" if ref_removed == gone else f"differs in {len(ref_removed ^ gone)}"
-        print(
-            f"| numpy reference (1 process, same centroids) | {ref['wall_s']:.1f} | {ref['peak_rss'] / 2**20:,.0f} MB | "  # noqa: E501
-            f"{len(ref_removed):,} | - | - | - | {same} |"
-        )
-        print(
-            f"\nour timings: {json.dumps({k: summary[k] for k in ('wall_time_s', 'largest_cluster', 'kmeans_sample_rows')})}"  # noqa: E501
-        )
+        if args.compare == "whole-job":
+            whole_job(args, work, data)
+            return
+        ray_vs_numpy(args, work, data, roles)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
