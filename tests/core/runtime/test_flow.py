@@ -125,3 +125,21 @@ def test_no_worker_is_started_for_work_that_ends_before_it_is_up(tmp_path: Path)
     assert not flow.worth_growing(0)
     flow.state.stages[0].queue.push(Chunk(b"", 2000))  # 20 s left: worth a 1 s start-up
     assert flow.worth_growing(0)
+
+
+def test_no_stage_gets_more_workers_than_tasks_left_to_reach_it(tmp_path: Path) -> None:
+    """Unmeasured stages grow while input may still come; once it is all read, a stage with
+    a worker per task left gets none more (a 2-input run started 8 workers of each stage)."""
+    flow = _flow(tmp_path, 2, workers=2)
+    flow.state.stages[0].queue.push(Chunk(b"", 2))
+    assert flow.worth_growing(0) and flow.worth_growing(1)  # input not read to the end yet
+    flow.state.input_exhausted = True
+    assert not flow.worth_growing(0)  # 2 tasks, 2 workers
+    assert not flow.worth_growing(1)  # the same 2 reach stage 1 (fan-out 1)
+    flow.state.stages[0].queue.push(Chunk(b"", 1))
+    assert flow.worth_growing(0)  # 3 tasks left for 2 workers
+    flow.state.stages[0].stats.record_call(
+        tasks_in=1, tasks_out=4, failed=0, process_seconds=0.01,
+        deserialize_seconds=0.0, deserialize_bytes=1,
+    )  # fmt: skip
+    assert flow.worth_growing(1)  # each input fans out to 4 tasks of stage 1

@@ -156,14 +156,15 @@ class PipelineFlow:
         """Whether a new worker of stage `index` would pay for its start-up.
 
         Not when the byte budget holds the stage back (downstream cannot take its output),
-        when the stage's workers are mostly idle (they wait on something else), when its
-        work is bound by per-call overhead, or when its current workers finish the work left
-        before a new one could start (at the end of a run finished stages hand their
-        resources on).
+        when the whole input is read and the stage already has a worker per task still to
+        reach it (a two-input run starts no eight workers), when the stage's workers are
+        mostly idle (they wait on something else), when its work is bound by per-call
+        overhead, or when its current workers finish the work left before a new one could
+        start (at the end of a run finished stages hand their resources on).
         """
         pool, spt = self.state.stages[index].pool, self.state.stages[index].stats.seconds_per_task
-        if pool.active_count and self.byte_blocked(index):
-            return False  # its output cannot be consumed: more workers would only wait
+        if pool.active_count and (self.byte_blocked(index) or self._covered(index)):
+            return False  # its output cannot be consumed, or no task is left for a new one
         if not spt or not pool.active_count:
             return True
         busy = self.busy_share(index)
@@ -180,6 +181,11 @@ class PipelineFlow:
         startup = pool.startup_seconds or self.options.min_worker_age_s
         seconds_left = self.tasks_left_for(index) * spt / pool.active_count
         return seconds_left > 2 * startup
+
+    def _covered(self, index: int) -> bool:
+        """The whole input is read and stage `index` has a worker per task left to reach it."""
+        active = self.state.stages[index].pool.active_count
+        return self.state.input_exhausted and active >= self.tasks_left_for(index)
 
     def busy_share(self, index: int) -> float | None:
         """Share of the recent past the stage's ready workers spent in `process_data`.
