@@ -1,10 +1,10 @@
 """What many tests share: a free port, and `curate` run as a process or in this process.
 
 `curate(...)` is the user's shell: a real process, its own Ray, signals and exit status.
-`curate_in_process(...)` calls the CLI's own entry point (`cosmos_curate.cli.main.run`), for
-checks that stop before any work starts (one `error:` line, an exit code): same code, same
-lines, no interpreter start-up. It must never start Ray: the test process may hold the
-session's cluster.
+`curate_in_process(...)` calls the CLI's own entry point (`cosmos_curate.cli.main.run`): same
+code, same lines, no interpreter start-up. For checks that stop before any work starts (one
+`error:` line, an exit code), and for runs on the session's cluster (`ray_cluster` fixture:
+the CLI joins the Ray this process is connected to). It never starts a Ray of its own.
 """
 
 from __future__ import annotations
