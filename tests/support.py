@@ -4,7 +4,8 @@
 `curate_in_process(...)` calls the CLI's own entry point (`cosmos_curate.cli.main.run`): same
 code, same lines, no interpreter start-up. For checks that stop before any work starts (one
 `error:` line, an exit code), and for runs on the session's cluster (`ray_cluster` fixture:
-the CLI joins the Ray this process is connected to). It never starts a Ray of its own.
+the CLI joins the Ray this process is connected to). A run without that fixture would embed
+a Ray in the test process: never do that.
 """
 
 from __future__ import annotations
