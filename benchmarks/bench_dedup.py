@@ -187,10 +187,11 @@ def reference_job(data_path: str, out_path: str, sample: int, seed: int, per_vid
     km = faiss.Kmeans(dim, k, niter=100, seed=seed, verbose=False, min_points_per_centroid=1,
                       max_points_per_centroid=max(256, -(-len(rows) // k)))  # fmt: skip
     km.train(np.ascontiguousarray(data[rows]))
+    centroids = np.asarray(km.centroids, dtype=np.float32)
     index = faiss.IndexFlatL2(dim)
-    index.add(km.centroids)
+    index.add(centroids)
     labels = index.search(data, 1)[1][:, 0]
-    unit = km.centroids / np.maximum(np.linalg.norm(km.centroids, axis=1, keepdims=True), 1e-12)
+    unit = centroids / np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
     dist = 1 - np.clip(np.einsum("ij,ij->i", data, unit[labels]), -1, 1)
     names = np.asarray([clip_name(i) for i in range(n)])
     removed: list[str] = []
@@ -346,7 +347,8 @@ def main() -> None:
     parser.add_argument("--reference-job", nargs=2, metavar=("DATA_NPY", "OUT_JSON"))
     args = parser.parse_args()
     if args.reference_job:
-        reference_job(*args.reference_job, sample=args.sample, seed=42, per_video=100)
+        data_npy, out_json = args.reference_job
+        reference_job(data_npy, out_json, sample=args.sample, seed=42, per_video=100)
         return
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     work = Path(tempfile.mkdtemp(prefix="bench_dedup_"))

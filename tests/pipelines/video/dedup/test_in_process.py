@@ -110,5 +110,6 @@ def test_the_option_is_on_the_command_line() -> None:
     """`--in-process` and `--no-in-process` parse to the option; unset leaves the rule."""
     entry = registry.get_pipeline("video-dedup")
     base = {"input_path": "a", "output_path": "b"}
-    assert registry.parse_options(entry, base).in_process is None
-    assert registry.parse_options(entry, {**base, "in_process": False}).in_process is False
+    unset, off = (registry.parse_options(entry, o) for o in (base, {**base, "in_process": False}))
+    assert isinstance(unset, VideoDedupOptions) and isinstance(off, VideoDedupOptions)
+    assert unset.in_process is None and off.in_process is False

@@ -10,6 +10,7 @@ results are built in a staging folder and switched in only when it succeeded (`r
 from __future__ import annotations
 
 import io
+import logging
 import math
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -35,6 +36,7 @@ from cosmos_curate.pipelines.video.dedup.stages import (
 )
 
 EPS_MIN = 1e-4
+logger = logging.getLogger(__name__)
 
 
 def check_eps(value: list[float]) -> list[float]:
@@ -139,6 +141,7 @@ def semantic_dedup(
     `in_process`: run in this process without Ray (`in_process` module; None: its rule).
     """
     if _runs_in_process(items, options, runs, in_process):
+        logger.info("running in this process, without Ray (no cluster given, or --in-process)")
         return _semantic_dedup_in_process(staged, items, options, runs)
     inputs, outputs = options.input_storage, options.output_storage
     groups, item = items.group_noun, items.item_noun
