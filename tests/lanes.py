@@ -26,7 +26,8 @@ LANES: tuple[tuple[str, frozenset[str], frozenset[str], str | None], ...] = (
     ("cluster", frozenset({"three_nodes", "loopback_cluster"}), frozenset(), "tests/cluster"),
     ("storage", frozenset({"azurite"}), frozenset(), "tests/core/storage"),
     ("browser", frozenset(), frozenset({"tests.report.browser"}), None),
-    ("prometheus", frozenset({"prometheus"}), frozenset(), None),
+    # The metrics module's tests share one background run (module fixture): one worker.
+    ("prometheus", frozenset({"prometheus", "running_pipeline"}), frozenset(), None),
 )
 LANE_NAMES = tuple(lane for lane, *_ in LANES)
 ROOT = Path(__file__).resolve().parent.parent
