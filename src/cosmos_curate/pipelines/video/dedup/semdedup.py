@@ -46,7 +46,8 @@ def max_earlier_similarity(
             sims = np.asarray(embeddings[i0:i1], dtype=np.float32) @ block_j.T
             _merge(sims, i0, col_best, col_arg)
         inner = block_j @ block_j.T
-        inner[np.tril_indices(j1 - j0)] = -np.inf  # only rows before j inside the block
+        # only rows before j inside the block (a boolean mask: no index arrays of n^2 / 2)
+        np.putmask(inner, np.tri(j1 - j0, dtype=bool), -np.inf)
         _merge(inner, j0, col_best, col_arg)
         best[j0:j1], arg[j0:j1] = col_best, col_arg
     if m:
