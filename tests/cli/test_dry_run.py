@@ -184,3 +184,24 @@ def test_an_unreachable_address_is_a_problem(tmp_path: Path) -> None:
     (line,) = _errors(result.stderr)
     assert address in line
     assert "an embedded Ray cluster" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("flag", "said"), [((), "4 x clips x dim"), (("--in-process",), "in this process, without Ray"),
+                       (("--no-in-process",), None)],
+)  # fmt: skip
+def test_video_dedup_dry_run_says_whether_it_runs_in_process(
+    flag: tuple[str, ...], said: str | None, tmp_path: Path
+) -> None:
+    """The three runs may go in process (no Ray): the plan says so, or the rule that decides."""
+    _split_output(tmp_path / "in", 2)
+    result = curate_in_process(
+        "pipeline", "run", "video-dedup", "--input-path", str(tmp_path / "in"),
+        "--output-path", str(tmp_path / "out"), "--dry-run", "--json", "--num-cpus", "2", *flag,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    notes = " ".join(json.loads(result.stdout)["notes"])
+    if said is None:
+        assert "in this process" not in notes
+    else:
+        assert said in notes

@@ -218,10 +218,13 @@ def _option_parameter(
 ) -> inspect.Parameter:
     """A Typer option for one pipeline option; None default so the model's default applies."""
     annotation: Any = field.annotation
-    if typing.get_origin(annotation) in (types.UnionType, typing.Union):
+    nullable = typing.get_origin(annotation) in (types.UnionType, typing.Union)
+    if nullable:
         non_none = [a for a in typing.get_args(annotation) if a is not type(None)]
         annotation = non_none[0] if len(non_none) == 1 else str
     flag = "--" + name.replace("_", "-")
+    if nullable and annotation is bool:  # unset, on or off: --x / --no-x
+        flag = f"{flag}/--no-{name.replace('_', '-')}"
     flags = [flag, *_alias_flags(name, field)]
     many = " (repeat the option for several)" if typing.get_origin(annotation) is list else ""
     if field.is_required():

@@ -99,7 +99,20 @@ def describe_video_dedup(options: VideoDedupOptions) -> PipelineSketch:
     )  # fmt: skip
     found, problems = sketch_inputs(lambda: summarize_split_output(paths[0], stores[0]))
     runs = tuple((engine.spec(stage, options),) for stage in (read, assign, dedup))
-    return PipelineSketch(runs, found, options.output_path, problems)
+    return PipelineSketch(runs, found, options.output_path, problems, _path_note(options))
+
+
+def _path_note(options: VideoDedupOptions) -> tuple[str, ...]:
+    """Where the three runs go: Ray, this process, or (unset) the rule that decides."""
+    if options.in_process is False:
+        return ()
+    if options.in_process:
+        return ("--in-process: the three runs' work is done in this process, without Ray",)
+    return (
+        "with no cluster given (--ray-address, RAY_ADDRESS) and 4 x clips x dim x 4 bytes "
+        "free in memory, the three runs' work is done in this process without Ray "
+        "(--no-in-process: on Ray)",
+    )
 
 
 @register_pipeline(
