@@ -61,6 +61,21 @@ def execute(
     return run_session(specs, input_tasks, options)
 
 
+def connect_for(specs: list[CuratorStageSpec], options: RunOptions) -> ray_connection.RayConnection:
+    """The Ray a run of `specs` with `options` uses; `close()` it when the run ends.
+
+    The connected one, else the address given, else an embedded cluster (sized to the
+    stages' CPUs when `options.num_cpus` is unset).
+    """
+    cpus = options.num_cpus if options.num_cpus is not None else embedded_cpus(specs)
+    return ray_connection.connect(
+        options.ray_address,
+        num_cpus=cpus,
+        num_gpus=options.num_gpus,
+        metrics_port=options.metrics_port,
+    )
+
+
 def run_session(
     specs: list[CuratorStageSpec], input_tasks: Iterable[Any], options: RunOptions
 ) -> PipelineResult:
@@ -82,12 +97,7 @@ def run_session(
             journal = ResumeJournal(options.checkpoint_dir, resume=options.resume)
             stack.callback(journal.close)
         sinks: list[ProgressSink] = [*options.progress_callbacks, PipelineMetrics()]
-        connection = ray_connection.connect(
-            options.ray_address,
-            num_cpus=options.num_cpus,
-            num_gpus=options.num_gpus,
-            metrics_port=options.metrics_port,
-        )
+        connection = connect_for(specs, options)
         stack.callback(connection.close)
         nodes = ray_connection.node_capacities()
         resolved = resolve_stages(

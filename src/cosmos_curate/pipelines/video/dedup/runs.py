@@ -91,19 +91,9 @@ class Runs:
         if self._connection is not None:
             return
         # Ray is imported only when a pipeline runs (see core.interfaces.pipeline_interface).
-        from cosmos_curate.core.runtime import ray_connection
-        from cosmos_curate.core.runtime.stage_spec import embedded_cpus
+        from cosmos_curate.core.runtime.session import connect_for
 
-        options = self.run_options
-        cpus = options.num_cpus
-        if cpus is None:
-            cpus = embedded_cpus([as_stage_spec(s) for s in stages])
-        self._connection = ray_connection.connect(
-            options.ray_address,
-            num_cpus=cpus,
-            num_gpus=options.num_gpus,
-            metrics_port=options.metrics_port,
-        )
+        self._connection = connect_for([as_stage_spec(s) for s in stages], self.run_options)
 
     @property
     def failures_path(self) -> Path | None:
