@@ -145,3 +145,40 @@ def test_unused_settings_are_warned_once_per_run(
     assert len(lines) == 3
     assert any("over_provision_factor" in line and "Codecs, Codecs_2" in line for line in lines)
     assert second.fixed_per_node == 1  # 0.5 per node rounds up to one worker on every node
+
+
+class Cpus(Plain):
+    """A CPU stage asking for `cpus` per worker."""
+
+    def __init__(self, cpus: float) -> None:
+        self.cpus = cpus
+
+    @property
+    def resources(self) -> CuratorStageResource:
+        return CuratorStageResource(cpus=self.cpus)
+
+
+def test_stages_too_big_together_are_scaled_to_fit_one_worker_each(tmp_path: Path) -> None:
+    """1 + 0.5 + 0.5 + 0.25 + 0.25 + 0.25 CPUs on a 2-CPU cluster: every stage still gets a
+    worker at once (image-annotate's stages on a 2-core machine stalled when the last two could
+    not start), in the declared proportions, in amounts Ray accepts."""
+    wanted = [1.0, 0.5, 0.5, 0.25, 0.25, 0.25]
+    specs = [CuratorStageSpec(Cpus(c)) for c in wanted]
+    resolved = _resolve(*specs, tmp_path=tmp_path, cluster_cpus=2)
+    cpus = [s.cpus for s in resolved]
+    assert sum(cpus) <= 2
+    assert cpus[0] == 2 * cpus[1] == 4 * cpus[3] == pytest.approx(2 / 2.75, abs=1e-3)
+    assert all(round(c, 4) == c for c in cpus)
+    assert [s.cpus for s in _resolve(*specs, tmp_path=tmp_path, cluster_cpus=3)] == wanted
+    assert [s.cpus for s in _resolve(*specs, tmp_path=tmp_path)] == wanted  # no cluster given
+
+
+def test_a_stage_too_big_alone_is_not_scaled(tmp_path: Path) -> None:
+    """One worker needing more than the cluster has is left to the planner's clear error, and
+    a scaled request above one CPU stays whole (Ray refuses fractions there)."""
+    big = _resolve(CuratorStageSpec(Cpus(4)), CuratorStageSpec(Plain()), tmp_path=tmp_path,
+                   cluster_cpus=2)  # fmt: skip
+    assert big[0].cpus == 4
+    whole = _resolve(CuratorStageSpec(Cpus(3)), CuratorStageSpec(Cpus(3)), tmp_path=tmp_path,
+                     cluster_cpus=4)  # fmt: skip
+    assert [s.cpus for s in whole] == [2.0, 2.0]

@@ -103,6 +103,7 @@ def run_session(
         resolved = resolve_stages(
             specs,
             cluster_gpus=sum(n.gpus for n in nodes),
+            cluster_cpus=sum(n.cpus for n in nodes),
             require_gpu=options.require_gpu,
             run_dir=run_dir,
             weights_on_node=options.weights_policy,

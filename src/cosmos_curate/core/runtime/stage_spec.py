@@ -30,8 +30,10 @@ __all__ = [
     "ResolvedStage",
     "WeightsPolicy",
     "WorkerConfig",
+    "cpu_scale",
     "embedded_cpus",
     "env_python",
+    "minimum_cpus",
     "resolve_stages",
 ]
 
@@ -172,6 +174,14 @@ def warn_unused_settings(specs: list[CuratorStageSpec], names: list[str]) -> Non
         )
 
 
+def _scaled_cpus(cpus: float, scale: float) -> float:
+    """`cpus * scale` as Ray accepts it: whole above 1, at most 4 decimals below (rounded down)."""
+    if scale >= 1.0:
+        return cpus
+    scaled = cpus * scale
+    return float(math.floor(scaled)) if scaled > 1 else math.floor(scaled * 10_000) / 10_000
+
+
 def _resolve_one(
     index: int, name: str, spec: CuratorStageSpec, run: _RunDefaults, warned: set[str]
 ) -> ResolvedStage:
@@ -191,7 +201,7 @@ def _resolve_one(
         index=index,
         name=name,
         stage=stage,
-        cpus=float(stage.resources.cpus),
+        cpus=_scaled_cpus(float(stage.resources.cpus), run.cpu_scale),
         gpus=gpus,
         declared_gpus=float(stage.resources.gpus),
         batch_size=batch_size,
@@ -229,6 +239,7 @@ class _RunDefaults:
     run_dir: Path
     weights_on_node: WeightsPolicy | None
     ignore_failures: bool
+    cpu_scale: float = 1.0
 
 
 def resolve_stages(
@@ -239,12 +250,24 @@ def resolve_stages(
     run_dir: Path,
     weights_on_node: WeightsPolicy | None = None,
     ignore_failures: bool = False,
+    cluster_cpus: float | None = None,
 ) -> list[ResolvedStage]:
     """Resolve specs for a cluster with `cluster_gpus` GPUs (CPU fallback when it has none).
 
-    `ignore_failures` is the run's default for specs that leave theirs None.
+    `ignore_failures` is the run's default for specs that leave theirs None. With
+    `cluster_cpus`, CPU requests too large for one worker per stage are scaled down to fit
+    (`cpu_scale`, logged); None leaves them as declared.
     """
-    run = _RunDefaults(cluster_gpus, require_gpu, run_dir, weights_on_node, ignore_failures)
+    scale = 1.0 if cluster_cpus is None else cpu_scale(specs, cluster_cpus)
+    if scale < 1.0:  # info: an embedded cluster on a small machine oversubscribes silently too
+        logger.info(
+            "one worker per stage needs %g CPUs, the cluster has %g: every stage's CPU "
+            "request is scaled by %.2f so that all stages run at once (oversubscribed)",
+            minimum_cpus(specs),
+            cluster_cpus,
+            scale,
+        )
+    run = _RunDefaults(cluster_gpus, require_gpu, run_dir, weights_on_node, ignore_failures, scale)
     names = unique_stage_names([spec.stage.name for spec in specs])
     warn_unused_settings(specs, names)
     warned_envs: set[str] = set()
@@ -254,14 +277,37 @@ def resolve_stages(
     ]
 
 
+def minimum_cpus(specs: list[CuratorStageSpec]) -> float:
+    """CPUs the stages ask for with one worker each (their fixed counts where they have one)."""
+    minimum = 0.0
+    for spec in specs:
+        workers = spec.num_workers_per_node or spec.num_workers or 1
+        minimum += workers * spec.stage.resources.cpus
+    return minimum
+
+
 def embedded_cpus(specs: list[CuratorStageSpec]) -> float:
     """Logical CPUs for an embedded cluster: this machine's, or enough for one worker per stage.
 
     A laptop with fewer cores than the pipeline's minimum still runs it (oversubscribed)
     instead of waiting forever for resources that will never appear.
     """
-    minimum = 0.0
-    for spec in specs:
-        workers = spec.num_workers_per_node or spec.num_workers or 1
-        minimum += workers * spec.stage.resources.cpus
-    return float(max(os.cpu_count() or 1, math.ceil(minimum)))
+    return float(max(os.cpu_count() or 1, math.ceil(minimum_cpus(specs))))
+
+
+def cpu_scale(specs: list[CuratorStageSpec], cluster_cpus: float) -> float:
+    """The factor on every stage's CPU request so that one worker per stage fits the cluster.
+
+    1.0 when they fit. Otherwise the stages could not all run at once: the last ones' workers
+    would wait for CPUs held by the first ones' idle workers, whose output has nowhere to go,
+    and the run would stall. Scaled down, every stage runs (oversubscribed, as an embedded
+    cluster on a small machine is), sharing the CPUs the cluster has. A stage whose one
+    worker alone asks for more than the cluster has is left as declared: the planner's
+    `ClusterTooSmallError` names it.
+    """
+    minimum = minimum_cpus(specs)
+    if cluster_cpus <= 0 or minimum <= cluster_cpus + 1e-9:
+        return 1.0
+    if any(spec.stage.resources.cpus > cluster_cpus for spec in specs):
+        return 1.0
+    return cluster_cpus / minimum
