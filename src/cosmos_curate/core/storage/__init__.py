@@ -21,6 +21,8 @@ from cosmos_curate.core.storage.publish import (
     publish_staged,
     publish_text,
     publishing,
+    sync_tree,
+    write_unsynced,
 )
 from cosmos_curate.core.storage.urls import Location, is_remote, parse_url
 
@@ -43,4 +45,6 @@ __all__ = [
     "publish_staged",
     "publish_text",
     "publishing",
+    "sync_tree",
+    "write_unsynced",
 ]

@@ -19,7 +19,8 @@ def test_a_run_given_a_cluster_uses_it_and_keeps_what_one_process_keeps(
     loopback_cluster: Loopback, tmp_path: Path
 ) -> None:
     """RAY_ADDRESS set: the CLI run goes to the cluster (no in-process line in its log) and
-    writes the same pruning tables, summary counts and kept set as a forced in-process run."""
+    writes the same pruning tables, summary counts and kept set as a forced in-process run
+    (which writes no per-cluster shards: the hand-off between the cluster path's pipelines)."""
     split = tmp_path / "split"
     _fake_split.make_dataset(split)
     common = ["--input-path", str(split), "--n-clusters", "3", "--eps", "0.01", "--chunk-size",
@@ -37,8 +38,14 @@ def test_a_run_given_a_cluster_uses_it_and_keeps_what_one_process_keeps(
     )  # fmt: skip
     dedup_videos(options, RunOptions(metrics_port=None))
 
+    shards = Path("clustering_results", "embs_by_nearest_center")
+
     def files(out: Path, sub: str) -> list[Path]:
-        return sorted(p.relative_to(out) for p in (out / sub).rglob("*") if p.is_file())
+        found = (p.relative_to(out) for p in (out / sub).rglob("*") if p.is_file())
+        return sorted(p for p in found if shards not in p.parents)
+
+    assert list((tmp_path / "ray" / shards).rglob("*.parquet"))
+    assert not (tmp_path / "proc" / shards).exists()
 
     for sub in ("extraction", "clustering_results"):
         ray_files, proc_files = files(tmp_path / "ray", sub), files(tmp_path / "proc", sub)

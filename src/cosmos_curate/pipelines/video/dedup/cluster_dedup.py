@@ -140,23 +140,25 @@ def dedup_cluster(
 def dedup_rows(
     output_path: str,
     cluster_id: int,
-    rows: tuple[npt.NDArray[np.str_], Floats, Floats],
+    table: tuple[npt.NDArray[np.str_], Floats, Floats],
+    rows: npt.NDArray[np.intp],
     eps: list[float],
     *,
     max_rows_in_memory: int,
     n_examples: int,
     outputs: StorageOptions,
 ) -> ClusterResult:
-    """Dedup a cluster given in memory as `(ids, distances, embeddings)` (unique ids, any order).
+    """Dedup the cluster of `rows` (unique, any order) of `table`: `(ids, distances, embeddings)`.
 
-    Writes the same tables as `dedup_cluster` would from the cluster's shards.
+    Writes the same tables as `dedup_cluster` would from the cluster's shards; the cluster's
+    embeddings are copied once, in cluster order.
     """
-    ids, dists, embeddings = rows
-    order = semdedup.cluster_order(ids.tolist(), dists)
-    matrix, scratch = _scratch(len(order), embeddings.shape[1], len(order) <= max_rows_in_memory)
-    matrix[:] = embeddings[order]
+    ids, dists, embeddings = table
+    rows = rows[semdedup.cluster_order(ids[rows].tolist(), dists[rows])]
+    matrix, scratch = _scratch(len(rows), embeddings.shape[1], len(rows) <= max_rows_in_memory)
+    matrix[:] = embeddings[rows]
     return _dedup_ordered(
-        output_path, cluster_id, (ids[order], dists[order], matrix, scratch), eps,
+        output_path, cluster_id, (ids[rows], dists[rows], matrix, scratch), eps,
         n_examples=n_examples, outputs=outputs,
     )  # fmt: skip
 
@@ -179,7 +181,7 @@ def _dedup_ordered(
         if scratch is not None:
             scratch.unlink(missing_ok=True)
     dups = ids[arg]
-    storage.write_bytes(
+    storage.write_staged(
         pruning_table_path(output_path, cluster_id),
         tables.to_parquet_bytes(
             {"id": ids.tolist(), "duplicate_of": dups.tolist(), "similarity": sims,
@@ -197,7 +199,7 @@ def _dedup_ordered(
             "similarity": sims[mask],
         }
         path = storage.join(pruned_dir(output_path, value), f"cluster_{cluster_id}.parquet")
-        storage.write_bytes(path, tables.to_parquet_bytes(rows), outputs)
+        storage.write_staged(path, tables.to_parquet_bytes(rows), outputs)
         removed[tag] = int(mask.sum())
         borderline[tag], top[tag] = _examples(ids, dups, sims, mask, n_examples)
     return ClusterResult(

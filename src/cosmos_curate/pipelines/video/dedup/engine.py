@@ -206,7 +206,7 @@ def _kmeans(
     centroids = kmeans.train_kmeans(sample, n_clusters, options.max_iter, options.random_state)
     buffer = io.BytesIO()
     np.save(buffer, centroids)
-    storage.write_bytes(
+    storage.write_staged(
         storage.join(staged, "clustering_results", "kmeans_centroids.npy"),
         buffer.getvalue(),
         options.output_storage,
@@ -220,17 +220,25 @@ def _sample_matrix(
     """The sampled groups' rows in order, cut to a seeded sample of the sample size."""
     blocks = [t.embeddings for t in sampled if t.embeddings is not None and t.embeddings.size]
     if not blocks:
-        msg = (
-            f"no {items.item_noun[:-1]} in {options.input_path} has an embedding: "
-            f"run {items.produced_by} with embeddings"
-        )
-        raise SplitOutputError(msg)
+        raise _no_embedding(items, options)
     matrix = np.concatenate(blocks)
-    if matrix.shape[0] > options.kmeans_sample_size:
-        rng = np.random.default_rng(options.random_state)
-        rows = np.sort(rng.choice(matrix.shape[0], options.kmeans_sample_size, replace=False))
-        matrix = matrix[rows]
-    return matrix
+    return matrix[_sample_positions(matrix.shape[0], options)]
+
+
+def _sample_positions(rows: int, options: DedupSettings) -> slice | np.ndarray:
+    """Which of the sampled groups' `rows` k-means trains on: all, or a seeded choice."""
+    if rows <= options.kmeans_sample_size:
+        return slice(None)
+    rng = np.random.default_rng(options.random_state)
+    return np.sort(rng.choice(rows, options.kmeans_sample_size, replace=False))
+
+
+def _no_embedding(items: DedupItems, options: DedupSettings) -> SplitOutputError:
+    msg = (
+        f"no {items.item_noun[:-1]} in {options.input_path} has an embedding: "
+        f"run {items.produced_by} with embeddings"
+    )
+    return SplitOutputError(msg)
 
 
 def _write_summaries(
@@ -260,8 +268,10 @@ def _runs_in_process(
     address = runs.run_options.ray_address
     if forced is not None or in_process.cluster_given(address):
         return in_process.choose(forced, address, None, 0)
-    read = in_process.read_groups(
-        options.input_path, items.groups[:1], items.embedding_model, options.input_storage
+    read = list(
+        in_process.read_groups(
+            options.input_path, items.groups[:1], items.embedding_model, options.input_storage
+        )
     )
     total = sum(len(v.clip_ids) for v in items.groups)
     return in_process.choose(None, address, read[0] if read else None, total)
@@ -270,35 +280,36 @@ def _runs_in_process(
 def _semantic_dedup_in_process(
     staged: str, items: DedupItems, options: DedupSettings, runs: Runs
 ) -> dict[str, Any]:
-    """`semantic_dedup` in this process: the same sample, k-means, shards, tables and counts."""
+    """`semantic_dedup` in this process: the same sample, k-means, tables and counts, no shards."""
     phases = in_process.Phases()
     with phases.phase("ReadEmbeddingsStage", len(items.groups)):
-        read = in_process.read_groups(
+        read = in_process.read_all(
             options.input_path, items.groups, items.embedding_model, options.input_storage
         )
     chosen = sample_videos(items.groups, options.kmeans_sample_size, options.random_state)
     names = {v.video_id for v in chosen}
-    sampled = [t for t in read if t.videos[0].video_id in names]
     # Failures as the Ray path records them: the sample's first, the rest when assigned.
-    runs.record(None, [f for t in sampled for f in t.failed_videos], "ReadEmbeddingsStage")
+    runs.record(None, [f for f in read.failed if f[0] in names], "ReadEmbeddingsStage")
+    sample = read.rows_of(chosen)
+    if not sample.size:
+        raise _no_embedding(items, options)
     centroids, sample_rows = _kmeans(
-        staged, _sample_matrix(sampled, items, options), items, options
+        staged, read.matrix[sample[_sample_positions(sample.size, options)]], items, options
     )
-    by_id = {t.videos[0].video_id: t for t in read}
     todo = [v for v in items.groups if v.video_id not in runs.failed_video_ids]
-    chunks = [[by_id[v.video_id] for v in c.videos] for c in chunk_videos(todo, options.chunk_size)]
-    runs.record(None, [f for t in read for f in t.failed_videos], "AssignStage")
+    chunks = chunk_videos(todo, options.chunk_size)
+    runs.record(None, read.failed, "AssignStage")
     with phases.phase("AssignStage", len(chunks)):
-        assigned = in_process.assign_chunks(chunks, centroids, staged, options.output_storage)
-    del read, sampled, by_id, chunks
-    sizes = np.bincount(assigned.labels, minlength=centroids.shape[0])
-    if not assigned.ids.size:
+        labels, distances = in_process.assign_chunks(read, chunks, centroids)
+    sizes = np.bincount(labels, minlength=centroids.shape[0])
+    if not read.ids.size:
         where = runs.run_options.failures_path
         msg = f"no {items.item_noun[:-1]} could be assigned to a cluster; see {where}"
         raise SplitOutputError(msg)
     with phases.phase("ClusterDedupStage", int(np.count_nonzero(sizes))):
         found = in_process.dedup_clusters(
-            staged, assigned, options.eps, max_rows_in_memory=options.max_cluster_rows_in_memory,
+            staged, read, (labels, distances), options.eps,
+            max_rows_in_memory=options.max_cluster_rows_in_memory,
             n_examples=options.n_examples, outputs=options.output_storage,
         )  # fmt: skip
     runs.record(phases.result(runs.run_options, 0), [], "ClusterDedupStage")
@@ -306,8 +317,8 @@ def _semantic_dedup_in_process(
     return {
         f"{groups}_found": len(items.groups),
         f"{groups}_failed": len(runs.failed_video_ids),
-        f"{item}_with_embedding": int(assigned.ids.size),
-        f"{item}_without_embedding": assigned.missing,
+        f"{item}_with_embedding": int(read.ids.size),
+        f"{item}_without_embedding": read.missing,
         "n_clusters": int(centroids.shape[0]),
         "clusters_deduped": len(found),
         "clusters_failed": 0,

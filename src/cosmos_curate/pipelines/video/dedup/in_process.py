@@ -2,9 +2,11 @@
 
 Three Ray pipelines cost a Ray start-up and shards written then read back; when no cluster
 is given and the embeddings fit memory, `engine.semantic_dedup` runs here instead: every
-group's embeddings are read once, k-means trains on the same sample, rows are assigned
-chunk by chunk exactly as `AssignStage` does (same shards), and each cluster is deduped
-from memory by the same rule. The outputs are those of the Ray path.
+group's embeddings are read once into one matrix, k-means trains on the same sample, rows
+are assigned chunk by chunk exactly as `AssignStage` does, and each cluster is deduped from
+memory by the same rule. The outputs are those of the Ray path, less its per-cluster shards
+(`clustering_results/embs_by_nearest_center/`: the hand-off between its pipelines, which
+nothing downstream reads).
 
 The rule (`choose`): `in_process` forces either path; unset, a run goes in process when no
 cluster is given (no `--ray-address`, no `RAY_ADDRESS`, no Ray this process already joined)
@@ -17,6 +19,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -27,17 +30,16 @@ import numpy.typing as npt
 from cosmos_curate.core.interfaces.results import PipelineProgress, PipelineResult, StageProgress
 from cosmos_curate.core.runtime.run_options import RunOptions
 from cosmos_curate.core.storage import StorageOptions
+from cosmos_curate.pipelines.video.dedup import kmeans
 from cosmos_curate.pipelines.video.dedup.cluster_dedup import ClusterResult, dedup_rows
 from cosmos_curate.pipelines.video.dedup.split_output import VideoClips
-from cosmos_curate.pipelines.video.dedup.stages import (
-    EmbeddingChunkTask,
-    read_chunk,
-    write_assigned,
-)
+from cosmos_curate.pipelines.video.dedup.stages import EmbeddingChunkTask, read_chunk
 
 Floats = npt.NDArray[np.float32]
 MEMORY_FACTOR = 4
 """Copies of the embedding matrix the run may hold at once (pieces read, the whole, a cluster)."""
+READ_THREADS = 4
+"""Groups read at once."""
 
 
 def cluster_given(ray_address: str | None) -> bool:
@@ -71,67 +73,97 @@ def choose(
 
 def read_groups(
     root: str, groups: Sequence[VideoClips], model: str | None, inputs: StorageOptions
-) -> list[EmbeddingChunkTask]:
-    """Each group read by the stages' reader (one task per group, failures kept on it)."""
-    tasks = []
-    for index, group in enumerate(groups):
+) -> Iterator[EmbeddingChunkTask]:
+    """Each group read by the stages' reader (one task per group, failures kept on it), in order.
+
+    `READ_THREADS` groups are read at once: parquet decoding lets go of the GIL.
+    """
+
+    def read(index: int, group: VideoClips) -> EmbeddingChunkTask:
         task = EmbeddingChunkTask(index, [group])
         read_chunk(root, task, model, inputs)
-        tasks.append(task)
-    return tasks
+        return task
+
+    pool = ThreadPoolExecutor(READ_THREADS)
+    try:
+        yield from pool.map(read, range(len(groups)), groups)
+    finally:
+        pool.shutdown(cancel_futures=True)  # a failed run does not wait for every read
 
 
 @attrs.define
-class Assigned:
-    """Every assigned row: ids, unit embeddings, cluster and cosine distance to its centroid."""
+class Embedded:
+    """Every embedding read, one matrix in group order, and what reading left out."""
 
     ids: npt.NDArray[np.str_]
-    embeddings: Floats
-    labels: npt.NDArray[np.int32]
-    distances: Floats
+    matrix: Floats
+    """Unit rows, `ids` order."""
+    spans: dict[str, tuple[int, int]]
+    """The rows `[start, stop)` of each group with at least one embedding."""
     missing: int
+    """Items without an embedding."""
+    failed: list[tuple[str, str, str]]
+    """`(group id, error, traceback)` of each group that could not be read."""
+
+    def rows_of(self, groups: Sequence[VideoClips]) -> npt.NDArray[np.int64]:
+        """The rows of `groups`, in their order."""
+        spans = [self.spans[g.video_id] for g in groups if g.video_id in self.spans]
+        if not spans:
+            return np.zeros(0, dtype=np.int64)
+        return np.concatenate([np.arange(a, b, dtype=np.int64) for a, b in spans])
+
+
+def read_all(
+    root: str, groups: Sequence[VideoClips], model: str | None, inputs: StorageOptions
+) -> Embedded:
+    """Every group's embeddings copied into one matrix as they are read (no second copy)."""
+    total = sum(len(g.clip_ids) for g in groups)
+    ids: list[str] = []
+    spans: dict[str, tuple[int, int]] = {}
+    failed: list[tuple[str, str, str]] = []
+    missing = rows = 0
+    matrix: Floats | None = None
+    for task in read_groups(root, groups, model, inputs):
+        failed += task.failed_videos
+        missing += task.missing
+        block = task.embeddings
+        if block is None or not task.ids:
+            continue
+        if matrix is None:  # never touched past the rows read: the tail costs no memory
+            matrix = np.empty((total, block.shape[1]), dtype=np.float32)
+        if block.shape[1] != matrix.shape[1]:
+            msg = f"embeddings of different sizes {sorted({block.shape[1], matrix.shape[1]})}"
+            raise ValueError(msg)
+        matrix[rows : rows + len(block)] = block
+        spans[task.videos[0].video_id] = (rows, rows + len(block))
+        ids += task.ids
+        rows += len(block)
+    found = matrix[:rows] if matrix is not None else np.zeros((0, 0), dtype=np.float32)
+    return Embedded(np.asarray(ids, dtype=str), found, spans, missing, failed)
 
 
 def assign_chunks(
-    chunks: list[list[EmbeddingChunkTask]],
-    centroids: Floats,
-    output_path: str,
-    outputs: StorageOptions,
-) -> Assigned:
-    """Assign each chunk of read groups as `AssignStage` would (same shards written)."""
-    ids: list[str] = []
-    blocks: list[Floats] = []
-    labels: list[npt.NDArray[np.int32]] = []
-    dists: list[Floats] = []
-    missing = 0
-    for index, groups in enumerate(chunks):
-        read = [t for t in groups if t.ids]
-        missing += sum(t.missing for t in groups)
-        if not read:
+    read: Embedded, chunks: Sequence[EmbeddingChunkTask], centroids: Floats
+) -> tuple[npt.NDArray[np.int32], Floats]:
+    """`(cluster, cosine distance)` of every row, assigned chunk by chunk as `AssignStage` does."""
+    labels = np.zeros(len(read.ids), dtype=np.int32)
+    distances = np.zeros(len(read.ids), dtype=np.float32)
+    for chunk in chunks:
+        rows = read.rows_of(chunk.videos)
+        if not rows.size:
             continue
-        chunk = EmbeddingChunkTask(index, [v for t in groups for v in t.videos])
-        chunk.ids = [i for t in read for i in t.ids]
-        chunk.embeddings = np.concatenate([t.embeddings for t in read if t.embeddings is not None])
-        label, dist = write_assigned(chunk, centroids, output_path, outputs)
-        ids += chunk.ids
-        blocks.append(chunk.embeddings)
-        labels.append(label)
-        dists.append(dist)
-        for t in read:
-            t.embeddings = None  # the chunk's copy is kept; drop the group's
-    if not blocks:
-        empty = np.zeros(0, dtype=np.float32)
-        return Assigned(np.asarray([], dtype=str), empty.reshape(0, 0), empty.astype(np.int32),
-                        empty, missing)  # fmt: skip
-    return Assigned(
-        np.asarray(ids, dtype=str), np.concatenate(blocks), np.concatenate(labels),
-        np.concatenate(dists), missing,
-    )  # fmt: skip
+        start, stop = int(rows[0]), int(rows[-1]) + 1
+        assert stop - start == rows.size  # a chunk's groups are consecutive in the matrix
+        labels[start:stop], distances[start:stop] = kmeans.assign(
+            read.matrix[start:stop], centroids
+        )
+    return labels, distances
 
 
 def dedup_clusters(
     output_path: str,
-    assigned: Assigned,
+    read: Embedded,
+    assigned: tuple[npt.NDArray[np.int32], Floats],
     eps: list[float],
     *,
     max_rows_in_memory: int,
@@ -139,15 +171,17 @@ def dedup_clusters(
     outputs: StorageOptions,
 ) -> list[ClusterResult]:
     """Dedup every non-empty cluster from memory (`cluster_dedup.dedup_rows`), by cluster id."""
-    order = np.argsort(assigned.labels, kind="stable")
-    clusters, starts = np.unique(assigned.labels[order], return_index=True)
+    labels, distances = assigned
+    order = np.argsort(labels, kind="stable")
+    clusters, starts = np.unique(labels[order], return_index=True)
     found = []
     for cid, rows in zip(clusters, np.split(order, starts[1:]), strict=True):
         found.append(
             dedup_rows(
                 output_path,
                 int(cid),
-                (assigned.ids[rows], assigned.distances[rows], assigned.embeddings[rows]),
+                (read.ids, distances, read.matrix),
+                rows,
                 eps,
                 max_rows_in_memory=max_rows_in_memory,
                 n_examples=n_examples,

@@ -167,7 +167,7 @@ def _dedup_into(
         "options": user_options.model_dump(mode="json"),
     }
     path = storage.join(staged, "summary.json")
-    storage.write_bytes(path, json.dumps(summary, indent=2).encode(), options.output_storage)
+    storage.write_staged(path, json.dumps(summary, indent=2).encode(), options.output_storage)
 
 
 __all__ = ["VideoDedupOptions", "dedup_videos", "run_video_dedup"]

@@ -2,7 +2,8 @@
 
 A run writes everything (centroids, cluster shards, pruning tables, summaries, `summary.json`)
 under `OUT/.dedup-staging-<run>/`. Only when it succeeded are the entries it wrote switched
-in: each previous entry of the same name is renamed aside into `OUT/.dedup-previous-<run>/`,
+in: the staging folder is made durable (one `syncfs`: its files were written without
+fsync), each previous entry of the same name is renamed aside into `OUT/.dedup-previous-<run>/`,
 the new ones are renamed in, the folder is fsynced, and only then is the aside removed. A run
 that fails or is interrupted leaves the previous results as they were; its staging folder is
 removed when it fails, or by the next run when it was killed (`recover`), which also finishes
@@ -22,7 +23,7 @@ import os
 import shutil
 from pathlib import Path
 
-from cosmos_curate.core.storage import StorageOptions, fsync_dir, publish_json
+from cosmos_curate.core.storage import StorageOptions, fsync_dir, publish_json, sync_tree
 from cosmos_curate.pipelines.video.dedup import storage
 from cosmos_curate.pipelines.video.storage import is_s3
 
@@ -74,6 +75,7 @@ def recover(output_path: str, outputs: StorageOptions) -> None:
 
 
 def _publish_local(out: Path, staged: Path) -> None:
+    sync_tree(staged)  # its files were written without fsync (`storage.write_staged`)
     names = sorted(p.name for p in staged.iterdir())
     aside = out / (ASIDE_PREFIX + staged.name.removeprefix(STAGING_PREFIX))
     aside.mkdir()

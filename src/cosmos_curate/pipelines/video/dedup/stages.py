@@ -160,7 +160,7 @@ def write_assigned(
                 "cosine_dist_to_cent": distances[rows],
             }
         )
-        storage.write_bytes(
+        storage.write_staged(
             storage.join(cluster_dir(output_path, int(cid)), f"chunk_{name}.parquet"),
             data,
             outputs,

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from cosmos_curate.core.storage import DataFolder, StorageOptions, is_remote
+from cosmos_curate.core.storage import DataFolder, StorageOptions, is_remote, write_unsynced
 from cosmos_curate.core.storage.folder import file_location, scratch_folder
 from cosmos_curate.core.storage.publish import temp_name_for
 
@@ -35,6 +35,7 @@ __all__ = [
     "read_bytes",
     "temp_file_for",
     "write_bytes",
+    "write_staged",
 ]
 
 
@@ -86,6 +87,19 @@ def write_bytes(path: str, data: bytes, options: StorageOptions) -> None:
     """Write a whole file atomically (readers see the old file, or the new one whole)."""
     folder, key = _parent_and_key(path, options)
     folder.write_bytes(key, data)
+
+
+def write_staged(path: str, data: bytes, options: StorageOptions) -> None:
+    """Write a whole file of a staging folder: atomic under its name, not yet durable.
+
+    Local files get no fsync: `results.publish` makes the staging folder durable at once
+    (`sync_tree`) before its rename. Object stores: as `write_bytes` (one PUT).
+    """
+    folder, key = _parent_and_key(path, options)
+    if folder.is_local:
+        write_unsynced(folder.path(key), data)
+    else:
+        folder.write_bytes(key, data)
 
 
 def temp_file_for(path: str) -> Path:

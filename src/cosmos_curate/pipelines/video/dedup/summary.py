@@ -82,7 +82,7 @@ def write_examples(
             "most_similar": [_pair_record(p, input_path, previews, media) for p in top[:n]],
         }
         path = storage.join(output_path, "extraction", f"examples_eps_{tag}.json")
-        storage.write_bytes(path, json.dumps(data, indent=2).encode(), outputs)
+        storage.write_staged(path, json.dumps(data, indent=2).encode(), outputs)
 
 
 def write_counts_csv(
@@ -91,7 +91,7 @@ def write_counts_csv(
     """`extraction/dedup_summary_<tag>.csv` per eps, as upstream: `eps,kept,removed,total`."""
     for tag, c in counts.items():
         text = f"eps,kept,removed,total\n{tag},{c['kept']},{c['removed']},{c['total']}\n"
-        storage.write_bytes(
+        storage.write_staged(
             storage.join(output_path, "extraction", f"dedup_summary_{tag}.csv"),
             text.encode(),
             outputs,
