@@ -3,12 +3,15 @@
 Kept images go to `images/` and `metas/`, rejected ones to `filtered_images/` with the
 filter and the reason (as the video flow's `filtered_clips/`). Every file is published
 durably through the layout's storage and the JSON last, so its presence means the image is
-complete, and a rerun skips it.
+complete, and a rerun skips it. The images of a call are written by `WRITE_THREADS` threads
+at once (each image's files in that order): a durable write waits on the disk (two fsyncs),
+not on the CPU, and waits overlap.
 """
 
 from __future__ import annotations
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -16,6 +19,10 @@ import numpy as np
 from cosmos_curate.core.interfaces.stage_interface import CuratorStage, CuratorStageResource
 from cosmos_curate.pipelines.image.layout import ImageLayout
 from cosmos_curate.pipelines.image.tasks import ImageTask
+
+WRITE_THREADS = 8
+"""Images of one call written at once (a file's durable write is ~20 ms of fsync waits here,
+a few ms of them at 8 at once)."""
 
 
 def filter_decisions(task: ImageTask, filters: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -96,20 +103,29 @@ class ImageWriterStage(CuratorStage[ImageTask, ImageTask]):
 
     def process_data(self, tasks: list[ImageTask]) -> list[ImageTask] | None:
         """Process a batch; see the module docstring."""
-        layout = self.layout
         for task in tasks:
             if task.data is None:
                 msg = f"image {task.source} reached the writer without its bytes"
                 raise ValueError(msg)
-            record = image_metadata(task, layout, self.models, self.filters)
-            layout.write_bytes(record["image_path"], task.data)
-            if task.filtered_by is not None:
-                layout.write_json(layout.filtered_image_record(task.image_id), record)
-            else:
-                if task.embedding is not None:
-                    layout.write_bytes(
-                        layout.image_embedding(task.image_id), _npy_bytes(task.embedding)
-                    )
-                layout.write_json(layout.image_meta(task.image_id), record)
-            task.release_payloads()
+        if len(tasks) == 1:
+            self._write(tasks[0])
+        else:
+            with ThreadPoolExecutor(min(WRITE_THREADS, len(tasks))) as pool:
+                list(pool.map(self._write, tasks))  # list(): the first error is raised
         return tasks
+
+    def _write(self, task: ImageTask) -> None:
+        """One image's files, the JSON last; then its payloads are freed."""
+        layout = self.layout
+        assert task.data is not None  # checked for the whole call first
+        record = image_metadata(task, layout, self.models, self.filters)
+        layout.write_bytes(record["image_path"], task.data)
+        if task.filtered_by is not None:
+            layout.write_json(layout.filtered_image_record(task.image_id), record)
+        else:
+            if task.embedding is not None:
+                layout.write_bytes(
+                    layout.image_embedding(task.image_id), _npy_bytes(task.embedding)
+                )
+            layout.write_json(layout.image_meta(task.image_id), record)
+        task.release_payloads()
