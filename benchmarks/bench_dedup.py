@@ -15,7 +15,7 @@ similarity in numpy) and `curate pipeline run video-dedup` with its defaults (st
 listing and parquet reading included); the kept sets must be identical.
 
     .venv/bin/python benchmarks/bench_dedup.py [--n 200000] [--dim 512] [--cpus 2]
-    .venv/bin/python benchmarks/bench_dedup.py --compare whole-job [--n 200000]
+    .venv/bin/python benchmarks/bench_dedup.py --compare whole-job [--n 200000] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -249,8 +249,13 @@ def whole_job(args: argparse.Namespace, work: Path, data: np.ndarray) -> None:
                "--output-path", str(work / "dedup"), "--no-progress",
                "--kmeans-sample-size", str(args.sample)]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    ref_s, ref_rss, ref_cpu = measure(ref_cmd, env)
-    cur_s, cur_rss, cur_cpu = measure(cur_cmd, env)
+    runs: list[tuple[str, float, float, int]] = []
+    for round_ in range(args.rounds):  # ABBA: the reference first in even rounds
+        for side in ("ref", "ours") if round_ % 2 == 0 else ("ours", "ref"):
+            if side == "ours":
+                shutil.rmtree(work / "dedup", ignore_errors=True)
+            wall, rss, cpu = measure(ref_cmd if side == "ref" else cur_cmd, env)
+            runs.append((side, wall, cpu, rss))
     ref = set(json.loads((work / "ref.json").read_text()))
     ours = {
         i for p in (work / "dedup" / "extraction" / "pruned_eps_0.01").glob("*.parquet")
@@ -258,21 +263,27 @@ def whole_job(args: argparse.Namespace, work: Path, data: np.ndarray) -> None:
     }  # fmt: skip
     same = "identical" if ref == ours else f"differs in {len(ref ^ ours)}"
     summary = json.loads((work / "dedup" / "summary.json").read_text())
-    after = Path("/proc/loadavg").read_text().split()[0]
+    after = Path("/proc/loadavg").read_text().split()[:3]
     print(f"\n{len(data):,} x {data.shape[1]}, {summary['n_clusters']} clusters, eps {EPS}, "
-          f"load before {' '.join(load)}, after {after}\n")  # fmt: skip
+          f"{args.rounds} round(s) ABBA, load before {' '.join(load)}, "
+          f"after {' '.join(after)}\n")  # fmt: skip
     print("| command | wall s | CPU s | peak RSS (process tree) | removed | kept set |")
     print("|---|---|---|---|---|---|")
-    rows = [
-        ("reference script (faiss + numpy)", ref_s, ref_cpu, ref_rss, len(ref), "-"),
-        ("curate pipeline run video-dedup", cur_s, cur_cpu, cur_rss, len(ours), same),
-    ]
-    for name, wall, cpu, rss, removed, kept in rows:
-        print(f"| {name} | {wall:.1f} | {cpu:.1f} | {rss / 2**20:,.0f} MB | {removed:,} | {kept} |")
+    names = {"ref": "reference script (faiss + numpy)", "ours": "curate pipeline run video-dedup"}
+    for side, wall, cpu, rss in runs:
+        removed, kept = (len(ref), "-") if side == "ref" else (len(ours), same)
+        cells = [names[side], f"{wall:.1f}", f"{cpu:.1f}", f"{rss / 2**20:,.0f} MB",
+                 f"{removed:,}", kept]  # fmt: skip
+        print("| " + " | ".join(cells) + " |")
+
+    def median(side: str, col: int) -> float:
+        return float(np.median([r[col] for r in runs if r[0] == side]))
+
     phases = {k: summary[k] for k in ("wall_time_s", "largest_cluster")}
-    print(f"\nratio: wall {cur_s / ref_s:.2f}x, CPU {cur_cpu / max(ref_cpu, 1e-9):.2f}x, "
-          f"peak RSS {cur_rss / max(1, ref_rss):.2f}x; "
-          f"in-run: {json.dumps(phases)}")  # fmt: skip
+    print(f"\nratio of medians: wall {median('ours', 1) / median('ref', 1):.2f}x, "
+          f"CPU {median('ours', 2) / max(median('ref', 2), 1e-9):.2f}x, "
+          f"peak RSS {median('ours', 3) / max(1, median('ref', 3)):.2f}x; "
+          f"in-run (last): {json.dumps(phases)}")  # fmt: skip
 
 
 def ray_vs_numpy(
@@ -344,6 +355,9 @@ def main() -> None:
     parser.add_argument("--chunk-size", type=int, default=10_000)
     parser.add_argument("--compare", choices=["ray", "whole-job"], default="ray")
     parser.add_argument("--sample", type=int, default=100_000, help="k-means sample size")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="whole-job: rounds, ABBA order (reference first)"
+    )
     parser.add_argument("--reference-job", nargs=2, metavar=("DATA_NPY", "OUT_JSON"))
     args = parser.parse_args()
     if args.reference_job:
