@@ -72,6 +72,7 @@ def run_ours(inputs: Path, out: Path, run_dir: Path, args: argparse.Namespace) -
     from tests.pipelines.video import _synth
 
     from cosmos_curate.core.interfaces.pipeline_interface import RunOptions
+    from cosmos_curate.core.runs import create_run
     from cosmos_curate.pipelines.image.pipeline import ImageAnnotateOptions, annotate_images
     from cosmos_curate.report.busy import phases
     from cosmos_curate.report.series import read_series
@@ -87,13 +88,16 @@ def run_ours(inputs: Path, out: Path, run_dir: Path, args: argparse.Namespace) -
             "caption_prompt": PROMPT,
         },
     )
-    run_options = RunOptions(
-        num_cpus=args.cpus, metrics_port=None, check_weights=False, run_dir=run_dir
-    )
     with PeakRss() as peak:
         started = time.monotonic()
+        # a run folder with its marker, as the CLI makes: the series then counts Ray's start
+        run = create_run("image-annotate", root=run_dir)
+        run_options = RunOptions(
+            num_cpus=args.cpus, metrics_port=None, check_weights=False, run_dir=run.folder
+        )
         annotate_images(options, run_options)
         wall = time.monotonic() - started
+        run_dir = run.folder
     summary = json.loads((out / "summary.json").read_text())
     split = phases(read_series(run_dir))
     return {
@@ -101,6 +105,7 @@ def run_ours(inputs: Path, out: Path, run_dir: Path, args: argparse.Namespace) -
         "peak_rss": peak.peak,
         "images": summary["num_images_with_caption"],
         "pipeline_s": summary["wall_time_s"],
+        "series_wall_s": split.wall_s,
         "setup_s": split.setup_s,
         "processing_s": split.processing_s,
         "stages": [(s.name, s.share, s.busy_s) for s in split.stages],
@@ -282,8 +287,9 @@ def main() -> None:
         print("|---|---|---|---|---|---|")
         for r in results["ours"]:
             note = (
-                f"in execute_pipeline {r['pipeline_s']:.1f} s: set-up {r['setup_s']:.1f} s, "
-                f"processing {r['processing_s']:.1f} s"
+                f"in execute_pipeline {r['pipeline_s']:.1f} s; run report: {r['series_wall_s']:.1f}"
+                f" s = set-up (Ray, workers, models) {r['setup_s']:.1f} s + processing "
+                f"{r['processing_s']:.1f} s"
             )
             print(_row("image-annotate (driver + Ray workers)", r, note))
         for r in results["peer"]:
