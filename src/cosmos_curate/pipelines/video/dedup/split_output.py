@@ -147,10 +147,14 @@ def _first_column(names: Iterable[str], wanted: tuple[str, ...], path: str) -> s
     raise ValueError(msg)
 
 
+Rows = npt.NDArray[np.float32] | list[npt.NDArray[np.float32]]
+"""A file's embeddings: one matrix, or one array per row when their lengths differ."""
+
+
 def _read_parquet_vectors(
     path: str, wanted: set[str], model: str | None, inputs: StorageOptions
-) -> dict[str, npt.NDArray[np.float32]]:
-    """The rows of `wanted` clips (of `model`, when given) in one parquet file, by clip id."""
+) -> tuple[list[str], Rows]:
+    """`(ids, rows)` of the `wanted` clips (of `model`, when given) in one parquet file."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -174,10 +178,10 @@ def _read_parquet_vectors(
             keep &= pc.equal(models, model).fill_null(False).to_numpy(zero_copy_only=False)
     rows = np.flatnonzero(keep)
     vectors = table.column(vec_col).take(pa.array(rows, type=pa.int64())).combine_chunks()
-    return dict(zip([ids[i] for i in rows], _rows(vectors), strict=True))
+    return [ids[i] for i in rows], _rows(vectors)
 
 
-def _rows(vectors: Any) -> list[npt.NDArray[np.float32]]:
+def _rows(vectors: Any) -> Rows:
     """The float32 rows of a (fixed-size) list column without nulls, read as one buffer."""
     import pyarrow.compute as pc
 
@@ -185,8 +189,8 @@ def _rows(vectors: Any) -> list[npt.NDArray[np.float32]]:
         return []
     lengths = np.asarray(pc.list_value_length(vectors).to_numpy(zero_copy_only=False))
     flat = np.asarray(vectors.flatten().to_numpy(zero_copy_only=False), dtype=np.float32)
-    if (lengths == lengths[0]).all():  # one matrix, its rows as views: no split per row
-        return list(flat.reshape(len(lengths), -1))
+    if (lengths == lengths[0]).all():
+        return flat.reshape(len(lengths), -1)
     return np.split(flat, np.cumsum(lengths)[:-1])
 
 
@@ -195,22 +199,31 @@ def read_video_embeddings(
 ) -> tuple[list[str], npt.NDArray[np.float32], list[str]]:
     """`(clip ids, unit-norm float32 matrix, ids without an embedding)` of one video."""
     wanted = set(video.clip_ids)
-    found: dict[str, npt.NDArray[np.float32]] = {}
+    sources: list[Rows] = []
+    found: dict[str, tuple[int, int]] = {}  # clip id -> (source, row); a later file wins
     for path in video.parquet_files:
-        found.update(_read_parquet_vectors(path, wanted, model, inputs))
+        file_ids, rows = _read_parquet_vectors(path, wanted, model, inputs)
+        found.update((cid, (len(sources), i)) for i, cid in enumerate(file_ids))
+        sources.append(rows)
     for cid in video.clip_ids:
         if cid not in found and cid in video.npy_clip_ids:
             data = storage.read_bytes(storage.join(root, "embeddings", f"{cid}.npy"), inputs)
-            found[cid] = np.load(io.BytesIO(data)).astype(np.float32).reshape(-1)
+            found[cid] = (len(sources), 0)
+            sources.append([np.load(io.BytesIO(data)).astype(np.float32).reshape(-1)])
     ids = [c for c in video.clip_ids if c in found]
     missing = [c for c in video.clip_ids if c not in found]
     if not ids:
         return [], np.zeros((0, 0), dtype=np.float32), missing
-    dims = {found[c].shape[0] for c in ids}
+    where = [found[c] for c in ids]
+    dims = {len(sources[k][i]) for k, i in where}
     if len(dims) > 1:
         msg = f"video {video.video_id}: embeddings of different sizes {sorted(dims)}"
         raise ValueError(msg)
-    matrix = np.stack([found[c] for c in ids])
+    only = sources[0] if len(sources) == 1 else None
+    if isinstance(only, np.ndarray):  # the usual case, one file: one gather, no row objects
+        matrix = only[[i for _, i in where]]
+    else:
+        matrix = np.stack([sources[k][i] for k, i in where])
     return ids, normalize(matrix), missing
 
 
