@@ -4,7 +4,6 @@ by PID with `curate cluster stop`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,14 +27,51 @@ def token_env(token_file: Path) -> dict[str, str]:
     return base_env(RAY_AUTH_TOKEN_PATH=str(token_file))
 
 
-@pytest.fixture(scope="session")
+class _Shared:
+    """The three-node cluster, kept from its first test to its last one in this run's order.
+
+    A session fixture would keep three idle nodes polling until the whole run ends (about
+    2 CPU s a minute each: minutes of a 2-core CI machine's time); the cluster lane runs its
+    tests in collection order, so the cluster is stopped once the last test that uses it
+    is done (and started again if a rerun needs it).
+    """
+
+    def __init__(self) -> None:
+        self.state: ClusterState | None = None
+        self.state_file: Path | None = None
+        self.env: dict[str, str] = {}
+
+    def stop(self) -> None:
+        if self.state is not None and self.state_file is not None:
+            self.state = None
+            stop_cluster(self.state_file, self.env)
+
+
+_shared = _Shared()
+
+
+@pytest.fixture
 def three_nodes(
     tmp_path_factory: pytest.TempPathFactory, token_env: dict[str, str]
-) -> Iterator[ClusterState]:
+) -> ClusterState:
     """Head + 2 worker nodes with token auth, shared by the tests that do not kill nodes."""
-    state_file = tmp_path_factory.mktemp("cluster3") / "state.json"
-    state = start_cluster(state_file, token_env, workers=2, auth="token")
-    try:
-        yield state
-    finally:
-        stop_cluster(state_file, token_env)
+    if _shared.state is None:
+        _shared.state_file = tmp_path_factory.mktemp("cluster3") / "state.json"
+        _shared.env = token_env
+        _shared.state = start_cluster(_shared.state_file, token_env, workers=2, auth="token")
+    return _shared.state
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Stop the shared cluster after the last test of this run that uses it."""
+    if _shared.state is None:
+        return
+    items = item.session.items
+    later = items[items.index(item) + 1 :] if item in items else []
+    if not any("three_nodes" in getattr(i, "fixturenames", ()) for i in later):
+        _shared.stop()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop it at the end whatever happened (an interrupted run, a rerun of its last test)."""
+    _shared.stop()
