@@ -154,7 +154,7 @@ def dedup_rows(
     embeddings are copied once, in cluster order.
     """
     ids, dists, embeddings = table
-    rows = rows[semdedup.cluster_order(ids[rows].tolist(), dists[rows])]
+    rows = rows[semdedup.cluster_order(ids[rows], dists[rows])]
     matrix, scratch = _scratch(len(rows), embeddings.shape[1], len(rows) <= max_rows_in_memory)
     matrix[:] = embeddings[rows]
     return _dedup_ordered(

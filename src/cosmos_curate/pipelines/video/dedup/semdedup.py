@@ -20,7 +20,9 @@ TILE = 2048
 """Rows per block of the similarity computation: memory is about 2 * TILE * (TILE + d) floats."""
 
 
-def cluster_order(ids: Sequence[str], distances: Floats) -> npt.NDArray[np.intp]:
+def cluster_order(
+    ids: Sequence[str] | npt.NDArray[np.str_], distances: Floats
+) -> npt.NDArray[np.intp]:
     """Indices that sort a cluster: distance to centroid descending, then id ascending."""
     keys = np.asarray(ids, dtype=str)
     return np.lexsort((keys, -np.asarray(distances, dtype=np.float64)))
