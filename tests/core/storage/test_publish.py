@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from cosmos_curate.core.storage import publish_bytes, publish_json, publish_staged, publishing
+from cosmos_curate.core.storage import (
+    publish_bytes,
+    publish_json,
+    publish_staged,
+    publishing,
+    sync_tree,
+    write_unsynced,
+)
 
 
 def test_publish_creates_folders_and_leaves_no_temp(tmp_path: Path) -> None:
@@ -59,3 +66,21 @@ def test_publish_staged_renames_a_finished_file(tmp_path: Path) -> None:
     publish_staged(staged, tmp_path / "clips" / "c.mp4")
     assert (tmp_path / "clips" / "c.mp4").read_bytes() == b"frames"
     assert not staged.exists()
+
+
+def test_a_staging_folder_written_unsynced_then_synced_holds_whole_files(tmp_path: Path) -> None:
+    """`write_unsynced` puts each file whole under its name (no temporary left, a rewrite
+    replaces it); `sync_tree` then returns on the finished folder, nested folders included."""
+    staged = tmp_path / ".dedup-staging-run"
+    for i in range(3):
+        write_unsynced(staged / "extraction" / f"cluster_{i}.parquet", bytes([i]) * 1000)
+    write_unsynced(staged / "extraction" / "cluster_0.parquet", b"again")
+    write_unsynced(staged / "summary.json", b"{}")
+    sync_tree(staged)
+    files = sorted(str(p.relative_to(staged)) for p in staged.rglob("*") if p.is_file())
+    assert files == [
+        "extraction/cluster_0.parquet", "extraction/cluster_1.parquet",
+        "extraction/cluster_2.parquet", "summary.json",
+    ]  # fmt: skip
+    assert (staged / "extraction" / "cluster_0.parquet").read_bytes() == b"again"
+    assert (staged / "extraction" / "cluster_2.parquet").read_bytes() == b"\x02" * 1000
