@@ -24,6 +24,13 @@ pytest_plugins = ("tests.image.docker_fixtures", "tests.lanes")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+# Ray's log monitor looks for new worker log files every 0.1 s while a node has fewer than
+# 1,000 of them, and keeps reading the files of every worker that ever ran: after 150 actors
+# it costs 2.6 CPU s a minute, idle (1.2 with these). The suite starts ~700 workers on its
+# clusters. With these it looks every 5 s (as Ray itself backs off, every 0.5 s, past 1,000
+# files); a new worker's lines reach its driver up to 5 s later (no test asserts on them).
+os.environ.setdefault("RAY_LOG_MONITOR_MANY_FILES_THRESHOLD", "1")
+os.environ.setdefault("LOG_NAME_UPDATE_INTERVAL_S", "5")
 
 SESSION_CPUS = 4
 SESSION_GPUS = 1  # declared, not real: tests of fractional GPU packing
