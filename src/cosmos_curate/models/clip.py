@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from cosmos_curate.core.utils.device import preferred_device
 from cosmos_curate.models._checkpoint import CheckpointModel
+from cosmos_curate.models.clip_pixels import ClipPixels
 
 CLIP_MODEL_ID = "openai/clip-vit-large-patch14"
 
@@ -27,16 +28,24 @@ class ClipImagePreprocessor(CheckpointModel):
         self._processor: Any = None
 
     def setup(self) -> None:
-        """Load the image processor from the local weights folder."""
-        from transformers import AutoImageProcessor
+        """Read the processor config from the local weights folder.
 
+        A standard CLIP config runs in numpy + Pillow (`ClipPixels`: no torch import in
+        this process); any other loads transformers' processor.
+        """
         folder = self.weights_folder()
-        self._processor = AutoImageProcessor.from_pretrained(folder)  # type: ignore[no-untyped-call]
+        self._processor = ClipPixels.from_folder(folder)
+        if self._processor is None:
+            from transformers import AutoImageProcessor
+
+            self._processor = AutoImageProcessor.from_pretrained(folder)  # type: ignore[no-untyped-call]
 
     def preprocess(self, frames: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
         """`(T, H, W, 3)` uint8 RGB frames -> `(T, 3, S, S)` float32 model inputs."""
         if self._processor is None:
             raise self.not_set_up()
+        if isinstance(self._processor, ClipPixels):
+            return self._processor.batch(frames)
         out = self._processor(images=list(frames), return_tensors="np")
         return np.asarray(out["pixel_values"], dtype=np.float32)
 

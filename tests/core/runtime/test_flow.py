@@ -36,6 +36,10 @@ class _Pool:
     def active_count(self) -> int:
         return len(self.workers)
 
+    @property
+    def setups_pending(self) -> int:
+        return sum(w.ready_at is None for w in self.workers)
+
 
 def _flow(tmp_path: Path, n_stages: int, workers: int, **fields: Any) -> PipelineFlow:
     """A flow over a hand-built run state (`fields` set on the state)."""
@@ -115,6 +119,18 @@ def test_an_overhead_bound_stage_is_not_grown_before_evidence(tmp_path: Path) ->
     flow.state.stages[0].stats.seconds_per_task = 2e-6  # a full call of 512 tasks takes 1 ms
     assert not flow.worth_growing(0)
     flow.state.stages[0].stats.seconds_per_task = 0.01
+    assert flow.worth_growing(0)
+
+
+def test_an_unmeasured_stage_gets_no_second_worker_while_its_first_starts(tmp_path: Path) -> None:
+    """A second start is a guess that slows the first one's (#29: 6 torch imports on 2 CPUs)."""
+    flow = _flow(tmp_path, 1, workers=1)
+    flow.state.stages[0].pool.workers[0].ready_at = None  # still importing its model
+    assert not flow.worth_growing(0)
+    flow.state.stages[0].pool.workers[0].ready_at = time.monotonic()  # up, speed unknown
+    assert flow.worth_growing(0)
+    flow.state.stages[0].pool.workers[0].ready_at = None  # starting, but the speed is measured
+    flow.state.stages[0].stats.seconds_per_task = 0.04
     assert flow.worth_growing(0)
 
 

@@ -159,12 +159,18 @@ class PipelineFlow:
         when the whole input is read and the stage already has a worker per task still to
         reach it (a two-input run starts no eight workers), when the stage's workers are
         mostly idle (they wait on something else), when its work is bound by per-call
-        overhead, or when its current workers finish the work left before a new one could
-        start (at the end of a run finished stages hand their resources on).
+        overhead, when its current workers finish the work left before a new one could
+        start (at the end of a run finished stages hand their resources on), or when its
+        speed is unmeasured and none of its workers is up yet: more workers would be a guess,
+        and their start-ups (a model's imports and load) would compete for the CPUs with the
+        one still starting, delaying the stage's first output.
         """
         pool, spt = self.state.stages[index].pool, self.state.stages[index].stats.seconds_per_task
-        if pool.active_count and (self.byte_blocked(index) or self._covered(index)):
-            return False  # its output cannot be consumed, or no task is left for a new one
+        # unmeasured with every worker still starting; or its output cannot be consumed; or
+        # no task is left for a new one
+        blind = not spt and pool.setups_pending == pool.active_count
+        if pool.active_count and (blind or self.byte_blocked(index) or self._covered(index)):
+            return False
         if not spt or not pool.active_count:
             return True
         busy = self.busy_share(index)
