@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from tests.report.browser import load_url
+from tests.report.devtools import DevToolsPipe
 from tests.view._output import EMBEDDINGS, Viewer, dedup, make_output
 
 KITE0, KITE60, CITY = EMBEDDINGS
@@ -39,17 +40,23 @@ def test_grid_and_caption_search_render_in_chromium(tmp_path: Path) -> None:
 
 
 def test_a_clip_loads_and_seeks_in_chromium(tmp_path: Path) -> None:
-    """The clip page's <video> loads its mp4 and seeks to the URL's ?t= (reached: 'seeked')."""
+    """The clip page's <video> loads its mp4 and seeks to the URL's ?t= (reached: 'seeked').
+
+    Waited for in real time: the seek ends when the browser has decoded that frame, which
+    --dump-dom's virtual time does not wait for."""
     runs = tmp_path / "runs"
     served = Viewer.start(make_output(tmp_path, runs), runs)
+    browser = DevToolsPipe(tmp_path / "p")
     try:
-        page = load_url(served.base() + "clip/kite-0001_0000000_0000060?t=2.5", tmp_path / "p")
-        player = re.search(r"<video [^>]*id=\"player\"[^>]*>", page.dom)
-        assert player is not None, page.dom[-3000:]
-        assert 'data-duration="4"' in player.group(0), player.group(0)  # the 4 s sample mp4
-        assert 'data-seeked="2.5"' in player.group(0), player.group(0)
-        assert "data-error" not in player.group(0)
+        browser.open(served.base() + "clip/kite-0001_0000000_0000060?t=2.5")
+        done = "(v => v && (v.dataset.seeked || v.dataset.error) ? v.outerHTML : null)"
+        player = browser.wait_for(f"{done}(document.getElementById('player'))")
+        assert player.startswith("<video "), player
+        assert 'data-duration="4"' in player, player  # the 4 s sample mp4
+        assert 'data-seeked="2.5"' in player, player
+        assert "data-error" not in player
     finally:
+        browser.close()
         assert served.stop() == 130
 
 
