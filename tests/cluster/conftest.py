@@ -4,6 +4,7 @@ by PID with `curate cluster stop`.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,7 @@ class _Shared:
     """
 
     def __init__(self) -> None:
+        self.failed: set[str] = set()  # tests that failed a phase: a rerun may follow
         self.state: ClusterState | None = None
         self.state_file: Path | None = None
         self.env: dict[str, str] = {}
@@ -50,7 +52,7 @@ class _Shared:
 _shared = _Shared()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")  # module fixtures of the tests build on it
 def three_nodes(
     tmp_path_factory: pytest.TempPathFactory, token_env: dict[str, str]
 ) -> ClusterState:
@@ -64,12 +66,23 @@ def three_nodes(
 
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
     """Stop the shared cluster after the last test of this run that uses it."""
-    if _shared.state is None:
-        return
+    if _shared.state is None or item.nodeid in _shared.failed:
+        return  # a failed test may run again: its cluster stays until the session ends
     items = item.session.items
     later = items[items.index(item) + 1 :] if item in items else []
     if not any("three_nodes" in getattr(i, "fixturenames", ()) for i in later):
         _shared.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item,
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Note the tests that failed a phase (before their teardown hook runs)."""
+    report = yield
+    if report.failed:
+        _shared.failed.add(item.nodeid)
+    return report
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

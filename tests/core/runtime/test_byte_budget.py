@@ -149,6 +149,10 @@ class _Pool:
     def active_count(self) -> int:
         return len(self.workers)
 
+    @property
+    def setups_pending(self) -> int:
+        return sum(w.ready_at is None for w in self.workers)
+
 
 def _state(tmp_path: Path) -> RunState:
     stages = resolve_stages(
