@@ -48,20 +48,23 @@ def _fsync_path(path: Path) -> None:
 
 @overload
 @contextmanager
-def publishing(dest: Path, mode: Literal["wb"] = "wb") -> Iterator[IO[bytes]]: ...
+def publishing(
+    dest: Path, mode: Literal["wb"] = "wb", *, durable: bool = True
+) -> Iterator[IO[bytes]]: ...
 
 
 @overload
 @contextmanager
-def publishing(dest: Path, mode: Literal["w"]) -> Iterator[IO[str]]: ...
+def publishing(dest: Path, mode: Literal["w"], *, durable: bool = True) -> Iterator[IO[str]]: ...
 
 
 @contextmanager
-def publishing(dest: Path, mode: str = "wb") -> Iterator[IO[Any]]:
+def publishing(dest: Path, mode: str = "wb", *, durable: bool = True) -> Iterator[IO[Any]]:
     """Write `dest` through a handle to a temporary file; publish it when the block succeeds.
 
     The parent folder is created when missing. If the block raises, the temporary file is
-    removed and `dest` keeps its previous content (or stays absent).
+    removed and `dest` keeps its previous content (or stays absent). `durable=False` skips
+    the fsyncs (see `write_unsynced`).
     """
     if mode not in ("wb", "w"):
         msg = f"publishing() writes whole files: mode must be 'wb' or 'w', not {mode!r}"
@@ -73,13 +76,15 @@ def publishing(dest: Path, mode: str = "wb") -> Iterator[IO[Any]]:
         encoding = None if mode == "wb" else "utf-8"
         with open(tmp, mode, encoding=encoding) as handle:
             yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    fsync_dir(dest.parent)
+    if durable:
+        fsync_dir(dest.parent)
 
 
 def publish_bytes(dest: Path, data: bytes) -> None:
@@ -105,15 +110,8 @@ def write_unsynced(dest: Path, data: bytes) -> None:
     durable and one rename has published the folder: a crash before that leaves the staging
     folder unpublished, never a published name without its content.
     """
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_name_for(dest)
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with publishing(dest, durable=False) as handle:
+        handle.write(data)
 
 
 def sync_tree(folder: Path) -> None:
