@@ -179,3 +179,21 @@ def test_a_stage_whose_output_cannot_be_consumed_is_not_grown(tmp_path: Path) ->
     assert not flow.worth_growing(0)
     assert flow.size_within_budget(1, 4) == 4  # the last stage feeds the driver: never held
 
+
+def test_a_finished_slice_stays_counted_while_its_object_is_shared(tmp_path: Path) -> None:
+    """A 4-task, 80 MB chunk split for a small call is one object in the store until its last
+    slice is done: the first slice finishing frees nothing, so stage 0 gets no more room."""
+    state = _state(tmp_path)
+    flow = PipelineFlow(state, EngineOptions())
+    state.stages[0].meter.record(1, 20 * MB)
+    chunk = Chunk(object(), 4, nbytes=80 * MB)
+    head, rest = chunk.split(1)
+    state.bytes.slices.split(1, chunk.data, 2)
+    state.stages[1].queue.push(rest)
+    state.release_chunk(head)  # its call finished; `rest` still pins the 80 MB object
+    assert state.boundary_bytes(1) == (80 * MB, 0)
+    assert flow.size_within_budget(0, 4) == 1  # 20 MB of room, not 40
+    state.stages[1].queue.pop_up_to(3)
+    state.release_chunk(rest)  # the last slice: the object is freed
+    assert state.boundary_bytes(1) == (0, 0)
+    assert flow.size_within_budget(0, 4) == 4

@@ -145,6 +145,45 @@ class BudgetWait:
 
 
 @attrs.define
+class _SharedObject:
+    boundary: int
+    live_slices: int
+    finished_bytes: int = 0
+
+
+@attrs.define
+class SliceShares:
+    """Bytes of finished slices whose shared object is still alive (other slices pending).
+
+    A split chunk's slices share one pickled object (see `queues.Chunk.split`): Ray frees it
+    only after its last slice is done, so the budget must not forget a slice when it is.
+    Keyed by the identity of the shared data, which the live slices keep alive.
+    """
+
+    _objects: dict[int, _SharedObject] = attrs.field(factory=dict)
+
+    def split(self, boundary: int, data: object, pieces: int) -> None:
+        """A chunk of `data` at stage `boundary`'s queue became `pieces` slices."""
+        entry = self._objects.setdefault(id(data), _SharedObject(boundary, 1))
+        entry.live_slices += pieces - 1
+
+    def done(self, data: object, nbytes: int) -> None:
+        """A slice (or whole chunk) of `data`, counted as `nbytes`, left the run."""
+        entry = self._objects.get(id(data))
+        if entry is None:
+            return
+        entry.live_slices -= 1
+        if entry.live_slices <= 0:
+            del self._objects[id(data)]
+        else:
+            entry.finished_bytes += nbytes
+
+    def held(self, boundary: int) -> int:
+        """Bytes of finished slices still in the store at stage `boundary`'s queue."""
+        return sum(e.finished_bytes for e in self._objects.values() if e.boundary == boundary)
+
+
+@attrs.define
 class ByteAccount:
     """The run's byte bookkeeping, kept in `RunState.bytes` and written by the phases.
 
@@ -155,6 +194,8 @@ class ByteAccount:
 
     budget: ByteBudget
     input_meter: ByteMeter = attrs.field(factory=ByteMeter)
+    slices: SliceShares = attrs.field(factory=SliceShares)
+    """Finished slices of split chunks whose object other slices still keep in the store."""
     """Pickled input bytes per task (what flows into stage 0's queue)."""
     cross_node_bytes: int = 0
     local_bytes: int = 0

@@ -204,9 +204,7 @@ def _forward(
     origins = frozenset().union(*(c.origins for c in call.chunks))
     counts = report.part_counts
     sizes = report.part_bytes or (0,) * len(counts)
-    parts = [
-        (p, c, n) for p, c, n in zip(call.part_refs, counts, sizes, strict=True) if c
-    ]
+    parts = [(p, c, n) for p, c, n in zip(call.part_refs, counts, sizes, strict=True) if c]
     if not state.is_last(call.stage):
         queue = state.stages[call.stage + 1].queue
         state.ledger.derive(origins, len(parts))
@@ -219,4 +217,4 @@ def _forward(
             for blob in ray.get([p for p, _, _ in parts]):
                 state.outputs.extend(loads(blob, copy=True))
     for chunk in call.chunks:
-        state.ledger.release(chunk.origins)
+        state.release_chunk(chunk)

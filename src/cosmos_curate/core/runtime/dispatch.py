@@ -145,6 +145,7 @@ def _take(
             head, rest = chunk.split(cut)
             queue.push_front([rest])
             state.ledger.split(chunk.origins, 2)
+            state.bytes.slices.split(index, chunk.data, 2)
             return [head]
     return queue.pop_up_to(size, exact=exact, node_id=node_id)
 

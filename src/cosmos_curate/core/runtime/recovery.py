@@ -51,8 +51,9 @@ def _suspect_chunks(
 ) -> list[Chunk]:
     """A chunk a dead worker held: split into single tasks, or quarantined at the limit."""
     if chunk.n_tasks > 1:
-        singles = split_into_singles(chunk)
+        singles = split_into_singles(chunk)  # new objects: the shared one is let go
         state.ledger.split(chunk.origins, len(singles))
+        state.bytes.slices.done(chunk.data, chunk.nbytes)
         return singles
     deaths = chunk.deaths + 1
     if deaths < options.max_worker_deaths_per_task:
@@ -63,7 +64,7 @@ def _suspect_chunks(
     failures.write(record)
     stage.stats.tasks_failed += 1
     stop_unless_ignored(stage.spec, [record], failures.path)
-    state.ledger.release(chunk.origins)
+    state.release_chunk(chunk)
     return []
 
 
@@ -78,7 +79,7 @@ def record_broken_call(
     stage.stats.tasks_failed += call.n_tasks
     stop_unless_ignored(stage.spec, records, failures.path, _cause(exc))
     for chunk in call.chunks:
-        state.ledger.release(chunk.origins)
+        state.release_chunk(chunk)
 
 
 def _cause(exc: BaseException) -> BaseException:

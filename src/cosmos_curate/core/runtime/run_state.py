@@ -121,13 +121,19 @@ class RunState:
         """Whether stage `index` is the pipeline's last (its outputs go to the driver)."""
         return index + 1 >= len(self.stages)
 
+    def release_chunk(self, chunk: Chunk) -> None:
+        """`chunk` left the run (done or failed): settle its inputs and its share of bytes."""
+        self.ledger.release(chunk.origins)
+        self.bytes.slices.done(chunk.data, chunk.nbytes)
+
     def boundary_bytes(self, index: int) -> tuple[int, int]:
         """(held, expected) bytes at the queue of stage `index` (see `byte_budget`).
 
-        Held: queued for the stage plus the inputs of its calls in flight; expected: the
-        output of the upstream stage's calls in flight (nothing for stage 0).
+        Held: queued for the stage, the inputs of its calls in flight and finished slices of
+        split chunks still in the store; expected: the output of the upstream stage's calls
+        in flight (nothing for stage 0).
         """
-        held = self.stages[index].queue.bytes
+        held = self.stages[index].queue.bytes + self.bytes.slices.held(index)
         expected = 0
         for call in self.calls.values():
             if call.stage == index:
