@@ -3,7 +3,8 @@
 # torch is pinned to the CPU wheel (see pyproject); pytest exit 5 (no tests) fails the run.
 #
 #   scripts/test.sh            everything: install, ruff, mypy, pytest in parallel lanes
-#   scripts/test.sh --quick    the inner loop: no install, no Docker, Slurm or browser tests
+#   scripts/test.sh --quick    the inner loop (~2 minutes): no install, only the tests that need
+#                              no Ray cluster and no service (not marked integration or a lane)
 #   scripts/test.sh ARGS       extra pytest arguments (e.g. a folder, -k, -x)
 #
 # Tests run on CURATE_TEST_WORKERS xdist workers (default 3: measured best on 2 cores, the
@@ -52,7 +53,9 @@ lanes=(-n "${CURATE_TEST_WORKERS:-3}" --dist loadgroup --no-loadscope-reorder)
 # to fix, never a silent pass.
 retry=(--reruns 1 --reruns-delay 10 -rfER)
 select=()
-if [ "$quick" -eq 1 ]; then select=(-m "not docker and not slurm and not browser"); fi
+if [ "$quick" -eq 1 ]; then
+    select=(-m "not integration and not docker and not slurm and not cluster and not browser and not prometheus")
+fi
 set +e
 start=$SECONDS
 .venv/bin/pytest -q -p no:cacheprovider --durations=30 "${lanes[@]}" "${retry[@]}" "${select[@]}" "$@"

@@ -31,6 +31,10 @@ os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 # files); a new worker's lines reach its driver up to 5 s later (no test asserts on them).
 os.environ.setdefault("RAY_LOG_MONITOR_MANY_FILES_THRESHOLD", "1")
 os.environ.setdefault("LOG_NAME_UPDATE_INTERVAL_S", "5")
+# torch's OpenMP threads spin while they wait for work; with the suite's processes sharing 2
+# cores that spinning takes CPU from the others. Passive threads sleep instead: the TransNetV2
+# reference test at load 13-16 took 35 user CPU s spinning, 24 passive, in the same wall time.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 SESSION_CPUS = 4
 SESSION_GPUS = 1  # declared, not real: tests of fractional GPU packing

@@ -4,8 +4,8 @@ A test that needs a service (Docker, Slurm, multi-node Ray clusters, a browser, 
 the storage backends' servers: Azurite, moto)
 gets that service's marker and xdist group. With `pytest -n N --dist loadgroup` each lane runs
 on one worker (one dockerd and one Slurm per run) while the other workers run the rest, so
-lanes waiting on I/O overlap; `-m "not docker and not slurm and not browser"` leaves lanes out
-(`scripts/test.sh --quick`). Every other test is grouped with its module, so a module-scoped
+lanes waiting on I/O overlap; `scripts/test.sh --quick` leaves the lanes and every test on a
+Ray cluster (`integration`) out. Every other test is grouped with its module, so a module-scoped
 fixture (a wheel build, a pipeline run shared by its checks) is made once per run, not once
 per worker. At the end the summary gives each lane's and each folder's time.
 """
@@ -30,6 +30,9 @@ LANES: tuple[tuple[str, frozenset[str], frozenset[str], str | None], ...] = (
     ("prometheus", frozenset({"prometheus", "running_pipeline"}), frozenset(), None),
 )
 LANE_NAMES = tuple(lane for lane, *_ in LANES)
+RAY_FIXTURES = frozenset({"ray_cluster"})
+"""Fixtures that start (or join) a Ray cluster: their tests are `integration` tests, which
+`scripts/test.sh --quick` leaves out, whether or not their module says so."""
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -69,6 +72,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item, lane in lanes:
         if lane is not None:
             item.add_marker(getattr(pytest.mark, lane))
+        if RAY_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
         if xdist:
             _join_group(item, lane or item.path.resolve().relative_to(ROOT).as_posix())
 
