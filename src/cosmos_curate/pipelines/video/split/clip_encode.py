@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from cosmos_curate.core.interfaces.errors import CurateError
 from cosmos_curate.pipelines.video.decode import (
@@ -167,18 +168,32 @@ class _AudioCutter:
         out.mux(self.stream.encode(None))
 
 
-def upright(frame: Any, rotation: int, size: tuple[int, int]) -> Any:
+@attrs.define
+class _Scalers:
+    """One libswscale context per conversion step of `upright`, reused frame after frame."""
+
+    scale: VideoReformatter = attrs.field(factory=VideoReformatter)
+    back: VideoReformatter = attrs.field(factory=VideoReformatter)
+
+
+def upright(frame: Any, rotation: int, size: tuple[int, int], scalers: _Scalers) -> Any:
     """A yuv420p frame of `size` (display orientation), turned upright.
 
     The turn is the one its display matrix asks for (as ffmpeg's autorotate does), so every
-    reader of the clip sees it upright whether or not it honours display matrices.
+    reader of the clip sees it upright whether or not it honours display matrices. The
+    scalers are kept for the whole clip (one set-up, not one per frame).
     """
     if rotation == 0:
-        return frame.reformat(width=size[0], height=size[1], format="yuv420p")
+        return scalers.scale.reformat(
+            frame, width=size[0], height=size[1], format="yuv420p", threads=1
+        )
     coded = size if rotation == 180 else (size[1], size[0])
-    rgb = frame.reformat(width=coded[0], height=coded[1], format="rgb24").to_ndarray()
-    turned = np.ascontiguousarray(np.rot90(rgb, k=rotation // 90))
-    return av.VideoFrame.from_ndarray(turned, format="rgb24").reformat(format="yuv420p")
+    rgb = scalers.scale.reformat(
+        frame, width=coded[0], height=coded[1], format="rgb24", threads=1
+    ).to_ndarray()
+    turned = np.ascontiguousarray(np.rot90(rgb, k=rotation // 90), dtype=np.uint8)
+    back = av.VideoFrame.from_ndarray(turned, format="rgb24")
+    return scalers.back.reformat(back, format="yuv420p", threads=1)
 
 
 def _frames(container: Any, video: Any, audio: Any) -> Iterator[Any]:
@@ -209,13 +224,14 @@ def encode_span(
         if start_frame > 0 and base is not None:
             src.seek(int(start_t / base), stream=video, backward=True)
         timeline = CfrTimeline(t0, rate, start_frame, end_frame)
+        scalers = _Scalers()
         for frame in _frames(src, video, audio):
             if isinstance(frame, av.AudioFrame):
                 if cutter is not None:
                     cutter.add(out, frame)
             elif not timeline.done:
                 for _, kept in timeline.push(frame):
-                    image = upright(kept, meta.rotation, size)
+                    image = upright(kept, meta.rotation, size, scalers)
                     image.pts, image.time_base = count, 1 / fps_fraction(rate)
                     out.mux(vout.encode(image))
                     count += 1
