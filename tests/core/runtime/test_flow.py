@@ -113,6 +113,19 @@ def test_a_stage_whose_workers_mostly_wait_gets_no_more(tmp_path: Path) -> None:
     assert not idle.worth_growing(0)
 
 
+def test_a_stage_that_keeps_up_with_its_feeder_gets_no_more(tmp_path: Path) -> None:
+    """Busy workers of a fed stage with less than a call queued get no company (#29: the
+    writer behind the captioner went to 11 workers as contention raised its per-task time)."""
+    flow = _flow(tmp_path, 2, workers=3, input_exhausted=True)
+    flow.state.stages[0].queue.push(Chunk(b"", 1500))  # the feeder's backlog: work left
+    _measure(flow.state.stages[1].stats, 0.2, tasks=100, busy_share=0.9)
+    call = flow.desired_call_size(1)
+    flow.state.stages[1].queue.push(Chunk(b"", call - 1))
+    assert not flow.worth_growing(1)
+    flow.state.stages[1].queue.push(Chunk(b"", 1))  # a call's worth waits: workers are short
+    assert flow.worth_growing(1)
+
+
 def test_an_overhead_bound_stage_is_not_grown_before_evidence(tmp_path: Path) -> None:
     flow = _flow(tmp_path, 1, workers=1)
     flow.state.stages[0].first_dispatch = time.monotonic()  # just got work: no busy evidence yet

@@ -163,13 +163,18 @@ class PipelineFlow:
         start (at the end of a run finished stages hand their resources on), or when its
         speed is unmeasured and none of its workers is up yet: more workers would be a guess,
         and their start-ups (a model's imports and load) would compete for the CPUs with the
-        one still starting, delaying the stage's first output.
+        one still starting, delaying the stage's first output. Nor when a measured stage fed
+        by another has less than one call's worth queued: its workers take what reaches it
+        as it comes, so its pace is its feeder's and a new worker would find nothing to take
+        (its busy share can still look high: per-task time grows with contention for the
+        CPUs or the disk, and each worker added raised it further; #29's writer grew to 11).
         """
         pool, spt = self.state.stages[index].pool, self.state.stages[index].stats.seconds_per_task
         # unmeasured with every worker still starting; or its output cannot be consumed; or
-        # no task is left for a new one
+        # no task is left for a new one; or, measured, it keeps up with what feeds it
         blind = not spt and pool.setups_pending == pool.active_count
-        if pool.active_count and (blind or self.byte_blocked(index) or self._covered(index)):
+        fed = bool(spt) and self._keeps_up(index)
+        if pool.active_count and (blind or fed or self.byte_blocked(index) or self._covered(index)):
             return False
         if not spt or not pool.active_count:
             return True
@@ -187,6 +192,11 @@ class PipelineFlow:
         startup = pool.startup_seconds or self.options.min_worker_age_s
         seconds_left = self.tasks_left_for(index) * spt / pool.active_count
         return seconds_left > 2 * startup
+
+    def _keeps_up(self, index: int) -> bool:
+        """Stage `index` has a feeder and less than one call's worth waiting for its workers."""
+        queued = self.state.stages[index].queue.tasks
+        return index > 0 and queued < self.desired_call_size(index)
 
     def _covered(self, index: int) -> bool:
         """The whole input is read and stage `index` has a worker per task left to reach it."""
