@@ -1,4 +1,6 @@
-"""What many tests share: a free port, and `curate` run as a process or in this process.
+"""What many tests share: a free port, `curate` run as a process or in this process, and code
+run in a fresh interpreter (`fresh_python`: what a new process imports, environment as a
+worker starts with).
 
 `curate(...)` is the user's shell: a real process, its own Ray, signals and exit status.
 `curate_in_process(...)` calls the CLI's own entry point (`cosmos_curate.cli.main.run`): same
@@ -42,6 +44,26 @@ def curate(
     """
     return subprocess.run(
         [*CURATE, *args],
+        env=None if env is None else dict(env),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def fresh_python(
+    code: str,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -c CODE ARGS` in a new interpreter (this one's); output captured, any exit
+    code returned. `env` replaces the environment (default: this one)."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
         env=None if env is None else dict(env),
         cwd=cwd,
         capture_output=True,

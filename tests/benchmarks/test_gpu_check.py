@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.support import fresh_python
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -16,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_gpu_check_skips_without_gpu() -> None:
     """Exit 0 and one line, `skipped: no GPU`, well before any model could load."""
     probe = "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)"
-    if subprocess.run([sys.executable, "-c", probe], check=False).returncode == 0:
+    if fresh_python(probe).returncode == 0:
         pytest.skip("this machine has a GPU: the check would run for real")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     start = time.monotonic()

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import pytest
+from tests.support import fresh_python
 
 from cosmos_curate.cli.command_groups import GROUPS
 
@@ -27,9 +26,7 @@ def test_version_and_help_import_no_command_group() -> None:
         "assert run(['--version']) == 0 and run(['--help']) == 0\n"
         "print(sorted(m for m in sys.modules if m.endswith('_cli') or m == 'docker'))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
-    )
+    result = fresh_python(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
 

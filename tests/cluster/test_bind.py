@@ -15,6 +15,7 @@ import psutil
 import pytest
 from tests.cluster.cluster_helpers import base_env, free_port, start_cluster, stop_cluster
 from tests.cluster.listening import exposed, listening, tree
+from tests.support import fresh_python
 
 from cosmos_curate.core.ray_cluster.bind import bind_host, is_loopback
 from cosmos_curate.core.ray_cluster.errors import BindHostError
@@ -107,10 +108,7 @@ def _probe(address: str, env: dict[str, str]) -> subprocess.CompletedProcess[str
         "from cosmos_curate.core.ray_cluster.address import parse_address, probe_address; "
         "probe_address(parse_address(sys.argv[1]))"
     )
-    return subprocess.run(
-        [sys.executable, "-c", code, address],
-        capture_output=True, text=True, env=env, timeout=120, check=False, cwd=REPO,
-    )  # fmt: skip
+    return fresh_python(code, address, env=env, cwd=REPO)
 
 
 def _token_of_children(driver: psutil.Process) -> str:

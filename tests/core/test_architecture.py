@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import ast
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
+
+from tests.support import fresh_python
 
 import cosmos_curate
 
@@ -163,9 +163,8 @@ def test_interfaces_and_planning_modules_load_without_ray_or_psutil() -> None:
         "    importlib.import_module(name)\n"
         "print(sorted(m for m in ('ray', 'psutil') if m in sys.modules))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
-    )
+    result = fresh_python(code)
+    assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
 
 

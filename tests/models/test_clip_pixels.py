@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +11,7 @@ import pytest
 from PIL import Image
 from tests.pipelines.image import _images
 from tests.pipelines.video import _synth
+from tests.support import fresh_python
 
 from cosmos_curate.models.clip import CLIP_MODEL_ID, ClipImagePreprocessor
 from cosmos_curate.models.clip_pixels import ClipPixels
@@ -77,7 +76,6 @@ def test_clip_preparation_does_not_import_torch(isolated_dirs: Path) -> None:
         "out = pre.preprocess(np.zeros((2, 50, 70, 3), np.uint8))\n"
         "print(out.shape, 'torch' in sys.modules, 'transformers' in sys.modules)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
-    )
+    done = fresh_python(code)
+    assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[0] == "(2, 3, 32, 32) False False"

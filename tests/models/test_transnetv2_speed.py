@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 from tests.pipelines.video import _synth
+from tests.support import fresh_python
 
 from cosmos_curate.models.transnetv2 import (
     TRANSNETV2_MODEL_ID,
@@ -83,14 +82,8 @@ def test_cpu_worker_uses_every_core_despite_omp_one(tmp_path: Path) -> None:
     """In a process started as Ray starts a 1-CPU worker, setup() uses all usable cores."""
     cores = len(os.sched_getaffinity(0))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CURATE_DEVICE": "cpu"}
-    done = subprocess.run(
-        [sys.executable, "-c", _PROBE, str(_weights_root(tmp_path))],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    done = fresh_python(_PROBE, str(_weights_root(tmp_path)), env=env)
+    assert done.returncode == 0, done.stderr
     before, after, per_call = json.loads(done.stdout.strip().splitlines()[-1])
     assert before == 1
     assert after == cores

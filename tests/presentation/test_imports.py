@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from tests.support import fresh_python
 
 
 def test_presentation_loads_neither_ray_nor_the_runtime_nor_the_cli() -> None:
@@ -15,7 +14,6 @@ def test_presentation_loads_neither_ray_nor_the_runtime_nor_the_cli() -> None:
         "'ray.', 'cosmos_curate.cli', 'cosmos_curate.core.runtime')))\n"
         "print(','.join(bad))\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
+    proc = fresh_python(code, timeout=60)
+    assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ""
