@@ -10,6 +10,7 @@ import attrs
 from tests.core.runtime.test_streaming import Stamp
 
 from cosmos_curate.core.interfaces.stage_interface import CuratorStageSpec
+from cosmos_curate.core.runtime.byte_budget import ByteBudget
 from cosmos_curate.core.runtime.flow import PipelineFlow
 from cosmos_curate.core.runtime.ledger import InputLedger
 from cosmos_curate.core.runtime.queues import Chunk
@@ -18,10 +19,13 @@ from cosmos_curate.core.runtime.run_state import RunState
 from cosmos_curate.core.runtime.stage_spec import resolve_stages
 from cosmos_curate.core.runtime.stats import StageStats
 
+MB = 2**20
+
 
 @attrs.define
 class _Worker:
     ready_at: float | None
+    calls_in_flight: int = 1
 
 
 @attrs.define
@@ -172,3 +176,17 @@ def test_no_stage_gets_more_workers_than_tasks_left_to_reach_it(tmp_path: Path) 
         deserialize_seconds=0.0, deserialize_bytes=1,
     )  # fmt: skip
     assert flow.worth_growing(1)  # each input fans out to 4 tasks of stage 1
+
+
+def test_a_stage_its_feeder_waits_on_for_bytes_may_still_grow(tmp_path: Path) -> None:
+    """Few tasks queued because they are large, not because the stage keeps up: the byte
+    budget holds the feeder back, so the stage is the bottleneck and may grow."""
+    flow = _flow(tmp_path, 2, workers=1, input_exhausted=True)
+    flow.state.bytes.budget = ByteBudget.from_store(400 * MB, 0.5, 2)  # 100 MB per queue
+    flow.state.stages[0].queue.push(Chunk(b"", 1500))  # the feeder's backlog: work left
+    flow.state.stages[0].meter.record(1, 30 * MB)
+    _measure(flow.state.stages[1].stats, 0.01, tasks=100, busy_share=0.9)
+    assert flow.desired_call_size(1) > 3
+    flow.state.stages[1].queue.push(Chunk(b"", 3, nbytes=90 * MB))
+    assert flow.byte_blocked(0)
+    assert flow.worth_growing(1)

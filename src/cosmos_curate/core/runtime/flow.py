@@ -194,9 +194,14 @@ class PipelineFlow:
         return seconds_left > 2 * startup
 
     def _keeps_up(self, index: int) -> bool:
-        """Stage `index` has a feeder and less than one call's worth waiting for its workers."""
-        queued = self.state.stages[index].queue.tasks
-        return index > 0 and queued < self.desired_call_size(index)
+        """Stage `index` is fed by another and has less than one call's worth queued.
+
+        Not when the byte budget holds the feeder back: then few large tasks are queued
+        because the stage is the bottleneck.
+        """
+        if index == 0 or self.byte_blocked(index - 1):
+            return False
+        return self.state.stages[index].queue.tasks < self.desired_call_size(index)
 
     def _covered(self, index: int) -> bool:
         """The whole input is read and stage `index` has a worker per task left to reach it."""
