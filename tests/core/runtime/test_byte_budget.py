@@ -153,6 +153,9 @@ class _Pool:
     def setups_pending(self) -> int:
         return sum(w.ready_at is None for w in self.workers)
 
+    def free_slot_count(self) -> int:
+        return sum(max(0, 1 - w.calls_in_flight) for w in self.workers if w.ready_at is not None)
+
 
 def _state(tmp_path: Path) -> RunState:
     stages = resolve_stages(

@@ -44,6 +44,9 @@ class _Pool:
     def setups_pending(self) -> int:
         return sum(w.ready_at is None for w in self.workers)
 
+    def free_slot_count(self) -> int:
+        return sum(max(0, 1 - w.calls_in_flight) for w in self.workers if w.ready_at is not None)
+
 
 def _flow(tmp_path: Path, n_stages: int, workers: int, **fields: Any) -> PipelineFlow:
     """A flow over a hand-built run state (`fields` set on the state)."""
@@ -144,8 +147,13 @@ def test_an_unmeasured_stage_gets_no_second_worker_while_its_first_starts(tmp_pa
     flow = _flow(tmp_path, 1, workers=1)
     flow.state.stages[0].pool.workers[0].ready_at = None  # still importing its model
     assert not flow.worth_growing(0)
-    flow.state.stages[0].pool.workers[0].ready_at = time.monotonic()  # up, speed unknown
-    assert flow.worth_growing(0)
+    flow.state.stages[0].pool.workers[0].ready_at = time.monotonic()  # up, busy, speed unknown
+    assert not flow.worth_growing(0)  # nothing waits for it
+    flow.state.stages[0].queue.push(Chunk(b"", 8))
+    assert flow.worth_growing(0)  # work waits and its one worker is busy
+    flow.state.stages[0].pool.workers[0].calls_in_flight = 0
+    assert not flow.worth_growing(0)  # its worker is free: it takes the work
+    flow.state.stages[0].pool.workers[0].calls_in_flight = 1
     flow.state.stages[0].pool.workers[0].ready_at = None  # starting, but the speed is measured
     flow.state.stages[0].stats.seconds_per_task = 0.04
     assert flow.worth_growing(0)
@@ -161,21 +169,25 @@ def test_no_worker_is_started_for_work_that_ends_before_it_is_up(tmp_path: Path)
 
 
 def test_no_stage_gets_more_workers_than_tasks_left_to_reach_it(tmp_path: Path) -> None:
-    """Unmeasured stages grow while input may still come; once it is all read, a stage with
-    a worker per task left gets none more (a 2-input run started 8 workers of each stage)."""
+    """Unmeasured stages with work waiting grow while input may still come; once it is all
+    read, a stage with a worker per task left gets none more (a 2-input run started 8 workers
+    of each stage)."""
     flow = _flow(tmp_path, 2, workers=2)
-    flow.state.stages[0].queue.push(Chunk(b"", 2))
-    assert flow.worth_growing(0) and flow.worth_growing(1)  # input not read to the end yet
+    stages = flow.state.stages
+    stages[0].queue.push(Chunk(b"", 2))
+    assert flow.worth_growing(0)  # input not read to the end yet
     flow.state.input_exhausted = True
     assert not flow.worth_growing(0)  # 2 tasks, 2 workers
-    assert not flow.worth_growing(1)  # the same 2 reach stage 1 (fan-out 1)
-    flow.state.stages[0].queue.push(Chunk(b"", 1))
+    stages[0].queue.push(Chunk(b"", 1))
     assert flow.worth_growing(0)  # 3 tasks left for 2 workers
-    flow.state.stages[0].stats.record_call(
+    stages[0].queue.pop_up_to(2)
+    stages[1].queue.push(Chunk(b"", 1))  # waits for stage 1's two busy workers
+    assert not flow.worth_growing(1)  # 1 queued + 1 upstream (fan-out 1): 2 tasks, 2 workers
+    stages[0].stats.record_call(
         tasks_in=1, tasks_out=4, failed=0, process_seconds=0.01,
         deserialize_seconds=0.0, deserialize_bytes=1,
     )  # fmt: skip
-    assert flow.worth_growing(1)  # each input fans out to 4 tasks of stage 1
+    assert flow.worth_growing(1)  # the upstream input fans out to 4: 5 tasks for 2 workers
 
 
 def test_a_stage_its_feeder_waits_on_for_bytes_may_still_grow(tmp_path: Path) -> None:

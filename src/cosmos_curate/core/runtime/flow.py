@@ -160,19 +160,25 @@ class PipelineFlow:
         reach it (a two-input run starts no eight workers), when the stage's workers are
         mostly idle (they wait on something else), when its work is bound by per-call
         overhead, when its current workers finish the work left before a new one could
-        start (at the end of a run finished stages hand their resources on), or when its
-        speed is unmeasured and none of its workers is up yet: more workers would be a guess,
-        and their start-ups (a model's imports and load) would compete for the CPUs with the
-        one still starting, delaying the stage's first output. Nor when a measured stage fed
+        start (at the end of a run finished stages hand their resources on). A stage whose
+        speed is unmeasured and that has a worker gets another only when work waits that
+        none of its workers can take (none starting, none with a free slot): otherwise more
+        workers are a guess, their start-ups (a model's imports and load) compete for the
+        CPUs with the one still starting, and a stage whose input has not arrived yet (the
+        planner counts it as the slowest) would fill up with idle workers (video-split's
+        writer had 4 on 2 CPUs). Nor when a measured stage fed
         by another has less than one call's worth queued: its workers take what reaches it
         as it comes, so its pace is its feeder's and a new worker would find nothing to take
         (its busy share can still look high: per-task time grows with contention for the
         CPUs or the disk, and each worker added raised it further; #29's writer grew to 11).
         """
-        pool, spt = self.state.stages[index].pool, self.state.stages[index].stats.seconds_per_task
-        # unmeasured with every worker still starting; or its output cannot be consumed; or
+        stage = self.state.stages[index]
+        pool, spt = stage.pool, stage.stats.seconds_per_task
+        # unmeasured and no work waiting for a worker; or its output cannot be consumed; or
         # no task is left for a new one; or, measured, it keeps up with what feeds it
-        blind = not spt and pool.setups_pending == pool.active_count
+        blind = not spt and (
+            pool.setups_pending > 0 or not stage.queue.tasks or pool.free_slot_count() > 0
+        )
         fed = bool(spt) and self._keeps_up(index)
         if pool.active_count and (blind or fed or self.byte_blocked(index) or self._covered(index)):
             return False
