@@ -58,7 +58,8 @@ def plan(state: RunState, flow: PipelineFlow, planner: WorkerPlanner) -> None:
             for worker, setup_ref in pool.scale_per_node(per_node, node_ids):
                 state.setups[setup_ref] = PendingSetup(index, worker)
         elif stage.target > pool.active_count:
-            if flow.worth_growing(index):
+            # A count the stage declared (`num_workers`) is kept; autoscaled ones must pay.
+            if stage.spec.fixed_total is not None or flow.worth_growing(index):
                 growth[index] = stage.target - pool.active_count
         else:
             pool.scale_to(stage.target, flow.options.min_worker_age_s)  # retires only
