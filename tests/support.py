@@ -42,15 +42,7 @@ def curate(
 
     `env` replaces the environment (default: this one).
     """
-    return subprocess.run(
-        [*CURATE, *args],
-        env=None if env is None else dict(env),
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return _run([*CURATE, *args], env, timeout, cwd)
 
 
 def fresh_python(
@@ -62,8 +54,14 @@ def fresh_python(
 ) -> subprocess.CompletedProcess[str]:
     """Run `python -c CODE ARGS` in a new interpreter (this one's); output captured, any exit
     code returned. `env` replaces the environment (default: this one)."""
+    return _run([sys.executable, "-c", code, *args], env, timeout, cwd)
+
+
+def _run(
+    argv: list[str], env: Mapping[str, str] | None, timeout: float, cwd: Path | None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", code, *args],
+        argv,
         env=None if env is None else dict(env),
         cwd=cwd,
         capture_output=True,

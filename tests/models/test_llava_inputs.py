@@ -15,7 +15,7 @@ from PIL import Image
 from tests.pipelines.image import _images
 from tests.pipelines.video import _synth
 
-from cosmos_curate.models.captioner import VLMInputPreparer
+from cosmos_curate.models.captioner import VLMInputPreparer, processor_inputs
 from cosmos_curate.models.llava_inputs import PROCESSOR_CONFIG, LlavaInputs
 
 # portrait, landscape, square, smaller than the crop, odd sizes
@@ -37,18 +37,7 @@ def _processors(folder: Path) -> dict[str, Any]:
     processor = AutoProcessor.from_pretrained(folder)  # type: ignore[no-untyped-call]
 
     def run(frames: list[np.ndarray], prompt: str) -> dict[str, np.ndarray]:
-        content: list[dict[str, Any]] = [
-            {"type": "image", "image": Image.fromarray(f)} for f in frames
-        ]
-        content.append({"type": "text", "text": prompt})
-        encoded = processor.apply_chat_template(
-            [{"role": "user", "content": content}],
-            add_generation_prompt=True,
-            tokenize=True,
-            return_dict=True,
-            return_tensors="np",
-        )
-        return {name: np.asarray(value) for name, value in encoded.items()}
+        return processor_inputs(processor, frames, prompt)
 
     return {"run": run}
 

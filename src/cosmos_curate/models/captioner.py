@@ -65,24 +65,29 @@ class VLMInputPreparer(CheckpointModel):
 
     def prepare(self, frames: Sequence[npt.NDArray[np.uint8]], prompt: str) -> PreparedInputs:
         """RGB frames of one clip and the prompt -> arrays with a leading batch dim of 1."""
-        from PIL import Image
-
         if self._processor is None:
             raise self.not_set_up()
         if isinstance(self._processor, LlavaInputs):
             return self._processor(frames, prompt)
-        content: list[dict[str, Any]] = [
-            {"type": "image", "image": Image.fromarray(f)} for f in frames
-        ]
-        content.append({"type": "text", "text": prompt})
-        encoded = self._processor.apply_chat_template(
-            [{"role": "user", "content": content}],
-            add_generation_prompt=True,
-            tokenize=True,
-            return_dict=True,
-            return_tensors="np",
-        )
-        return {name: np.asarray(value) for name, value in encoded.items()}
+        return processor_inputs(self._processor, frames, prompt)
+
+
+def processor_inputs(
+    processor: Any, frames: Sequence[npt.NDArray[np.uint8]], prompt: str
+) -> PreparedInputs:
+    """A transformers processor's model inputs for one clip's RGB frames and a prompt."""
+    from PIL import Image
+
+    content: list[dict[str, Any]] = [{"type": "image", "image": Image.fromarray(f)} for f in frames]
+    content.append({"type": "text", "text": prompt})
+    encoded = processor.apply_chat_template(
+        [{"role": "user", "content": content}],
+        add_generation_prompt=True,
+        tokenize=True,
+        return_dict=True,
+        return_tensors="np",
+    )
+    return {name: np.asarray(value) for name, value in encoded.items()}
 
 
 class VLMCaptioner(CheckpointModel):
