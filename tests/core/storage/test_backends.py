@@ -39,6 +39,15 @@ def test_write_read_exists(backend_folder: DataFolder) -> None:
     assert folder.url_of("a/b.bin").startswith(("s3://", "az://", "/"))
 
 
+def test_write_batch_writes_every_file_of_every_group(backend_folder: DataFolder) -> None:
+    """Many files at once (an image writer's call): each reads back whole."""
+    folder = backend_folder
+    files = [(f"images/{i}.jpg", bytes([i]) * 3000) for i in range(12)]
+    records = [(f"metas/{i}.json", b'{"i": %d}' % i) for i in range(12)]
+    folder.write_batch([files, records, []])
+    assert dict(folder.read_many([k for k, _ in files + records])) == dict(files + records)
+
+
 def test_open_write_publishes_only_on_success(backend_folder: DataFolder) -> None:
     """A failed writer leaves the old content (or nothing); a finished one shows all of it."""
     folder = backend_folder
@@ -150,6 +159,7 @@ def test_keys_cannot_leave_the_folder(backend_folder: DataFolder, key: str) -> N
         lambda: folder.read_bytes(key),
         lambda: folder.exists(key),
         lambda: folder.delete([key]),
+        lambda: folder.write_batch([[("ok.txt", b"x")], [(key, b"x")]]),
     ):
         with pytest.raises(StorageKeyError, match="keys must be relative paths"):
             call()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
 import pytest
 
 from cosmos_curate.core.storage import (
+    DataFolder,
+    publish_batch,
     publish_bytes,
     publish_json,
     publish_staged,
@@ -84,3 +87,37 @@ def test_a_staging_folder_written_unsynced_then_synced_holds_whole_files(tmp_pat
     ]  # fmt: skip
     assert (staged / "extraction" / "cluster_0.parquet").read_bytes() == b"again"
     assert (staged / "extraction" / "cluster_2.parquet").read_bytes() == b"\x02" * 1000
+
+
+def test_a_batch_publishes_its_groups_in_order_and_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Images and embeddings, then their records: every file whole, no temporary file left,
+    and no record renamed in before every file of the first group is."""
+    renamed: list[str] = []
+    replace = os.replace
+
+    def recording(src: str | Path, dst: str | Path) -> None:
+        renamed.append(Path(dst).parent.name)
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", recording)
+    files = [(tmp_path / "images" / f"{i}.jpg", bytes([i]) * 5000) for i in range(5)]
+    files += [(tmp_path / "embeddings" / f"{i}.npy", bytes([i]) * 10) for i in range(5)]
+    records = [(tmp_path / "metas" / f"{i}.json", b"{}") for i in range(5)]
+    publish_batch([files, records])
+    assert renamed == ["images"] * 5 + ["embeddings"] * 5 + ["metas"] * 5
+    for dest, data in files + records:
+        assert dest.read_bytes() == data
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_a_batch_that_fails_while_writing_publishes_nothing(tmp_path: Path) -> None:
+    """A file that cannot be written (its folder is a file) fails the batch before any
+    rename: no name is published and no temporary file is left."""
+    (tmp_path / "metas").write_text("not a folder")
+    folder = DataFolder(str(tmp_path))
+    with pytest.raises(OSError):
+        folder.write_batch([[("images/a.jpg", b"a")], [("metas/a.json", b"{}")]])
+    assert not (tmp_path / "images" / "a.jpg").exists()
+    assert not list(tmp_path.rglob(".*.tmp"))

@@ -16,6 +16,7 @@ from cosmos_curate.core.storage.listing import Entry
 from cosmos_curate.core.storage.options import StorageOptions
 from cosmos_curate.core.storage.publish import (
     fsync_dir,
+    publish_batch,
     publish_bytes,
     publish_json,
     publish_staged,
@@ -40,6 +41,7 @@ __all__ = [
     "is_remote",
     "key_problem",
     "parse_url",
+    "publish_batch",
     "publish_bytes",
     "publish_json",
     "publish_staged",

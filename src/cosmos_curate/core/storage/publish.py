@@ -7,7 +7,8 @@ names are unique per call (`.<name>.<random>.tmp` beside the target), so concurr
 never share one; a failed write removes its temporary file and leaves the old file as it was.
 A folder of many files built before one rename publishes it (a staging folder) writes them
 with `write_unsynced` and makes them durable at once with `sync_tree`: two fsyncs per file
-cost more than writing small files.
+cost more than writing small files. Many files published together (`publish_batch`) share
+those waits: their data is made durable at once, then they are renamed in, group by group.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Literal, overload
@@ -145,6 +146,46 @@ def _syncfs(folder: Path) -> bool:
         return bool(syncfs(fd) == 0)
     finally:
         os.close(fd)
+
+
+def publish_batch(groups: Sequence[Sequence[tuple[Path, bytes]]]) -> None:
+    """Publish every `(dest, data)` of `groups`, each group's names durable before the next's.
+
+    As `publish_bytes` for each file, with the disk waits shared: every file is written to
+    its temporary name, all are made durable at once (`syncfs`, or an fsync each where it is
+    missing), then each group is renamed in and its folders fsynced. So a file of a later
+    group (a record saying "complete") is never on disk without the earlier groups' files.
+    On an error no temporary file is left; groups already renamed in stay published.
+    """
+    staged: list[list[tuple[Path, Path]]] = []
+    try:
+        for group in groups:
+            staged.append([])
+            for name, data in group:
+                dest = Path(name)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                tmp = temp_name_for(dest)
+                staged[-1].append((tmp, dest))
+                tmp.write_bytes(data)
+        on_disk: dict[int, list[Path]] = {}  # one flush per filesystem the files are on
+        for tmp in (tmp for group in staged for tmp, _ in group):
+            on_disk.setdefault(tmp.parent.stat().st_dev, []).append(tmp)
+        for temps in on_disk.values():
+            if not _syncfs(temps[0].parent):
+                for tmp in temps:
+                    _fsync_path(tmp)
+        while staged:
+            renames = staged[0]
+            for tmp, dest in renames:
+                os.replace(tmp, dest)
+            staged.pop(0)
+            for folder in dict.fromkeys(dest.parent for _, dest in renames):
+                fsync_dir(folder)
+    except BaseException:
+        for left in staged:
+            for tmp, _ in left:
+                tmp.unlink(missing_ok=True)
+        raise
 
 
 def publish_staged(staged: Path, dest: Path) -> None:

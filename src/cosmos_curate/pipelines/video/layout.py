@@ -97,7 +97,12 @@ class OutputLayout:
     # -- records ----------------------------------------------------------------------
     def write_json(self, key: str, data: Any) -> None:
         """Store `data` as JSON under `key` (atomically and durably)."""
-        self.storage.write_bytes(key, json.dumps(data, indent=2, sort_keys=True).encode())
+        self.storage.write_bytes(key, self.json_bytes(data))
+
+    @staticmethod
+    def json_bytes(data: Any) -> bytes:
+        """`data` as the JSON bytes of a record (sorted keys: reruns give identical files)."""
+        return json.dumps(data, indent=2, sort_keys=True).encode()
 
     def write_bytes(self, key: str, data: bytes) -> None:
         """Store bytes under `key` (atomically and durably)."""
