@@ -191,7 +191,7 @@ def test_a_finished_slice_stays_counted_while_its_object_is_shared(tmp_path: Pat
     state.stages[0].meter.record(1, 20 * MB)
     chunk = Chunk(object(), 4, nbytes=80 * MB)
     head, rest = chunk.split(1)
-    state.bytes.slices.split(1, chunk.data, 2)
+    state.split_chunk(1, chunk, [head, rest])
     state.stages[1].queue.push(rest)
     state.release_chunk(head)  # its call finished; `rest` still pins the 80 MB object
     assert state.boundary_bytes(1) == (80 * MB, 0)

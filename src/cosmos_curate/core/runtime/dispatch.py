@@ -144,8 +144,7 @@ def _take(
             queue.take(chunk)
             head, rest = chunk.split(cut)
             queue.push_front([rest])
-            state.ledger.split(chunk.origins, 2)
-            state.bytes.slices.split(index, chunk.data, 2)
+            state.split_chunk(index, chunk, [head, rest])
             return [head]
     return queue.pop_up_to(size, exact=exact, node_id=node_id)
 

@@ -52,8 +52,7 @@ def _suspect_chunks(
     """A chunk a dead worker held: split into single tasks, or quarantined at the limit."""
     if chunk.n_tasks > 1:
         singles = split_into_singles(chunk)  # new objects: the shared one is let go
-        state.ledger.split(chunk.origins, len(singles))
-        state.bytes.slices.done(chunk.data, chunk.nbytes)
+        state.split_chunk(index, chunk, singles)
         return singles
     deaths = chunk.deaths + 1
     if deaths < options.max_worker_deaths_per_task:

@@ -126,6 +126,20 @@ class RunState:
         self.ledger.release(chunk.origins)
         self.bytes.slices.done(chunk.data, chunk.nbytes)
 
+    def split_chunk(self, index: int, chunk: Chunk, pieces: list[Chunk]) -> None:
+        """`chunk`, at stage `index`'s queue, is replaced by `pieces` (the caller queues them).
+
+        Each piece then counts as a chunk of `chunk`'s inputs, released one by one with
+        `release_chunk`. Pieces that share `chunk.data` (`Chunk.split`) keep its object
+        counted at the boundary until the last of them leaves; pieces with data of their own
+        (re-pickled) let `chunk`'s share go now.
+        """
+        self.ledger.split(chunk.origins, len(pieces))
+        if all(piece.data is chunk.data for piece in pieces):
+            self.bytes.slices.split(index, chunk.data, len(pieces))
+        else:
+            self.bytes.slices.done(chunk.data, chunk.nbytes)
+
     def boundary_bytes(self, index: int) -> tuple[int, int]:
         """(held, expected) bytes at the queue of stage `index` (see `byte_budget`).
 
