@@ -47,6 +47,39 @@ def _fsync_path(path: Path) -> None:
         os.close(fd)
 
 
+@contextmanager
+def _temporaries() -> Iterator[list[Path]]:
+    """A list for the block's temporary files (`_temp_beside`); all removed if it raises.
+
+    Those already renamed into place are gone under their temporary names: removing them is
+    a no-op, so what was published stays published.
+    """
+    temps: list[Path] = []
+    try:
+        yield temps
+    except BaseException:
+        for tmp in temps:
+            tmp.unlink(missing_ok=True)
+        raise
+
+
+def _temp_beside(dest: Path, temps: list[Path]) -> Path:
+    """A unique temporary path for `dest` (its folder created), noted in `temps`."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_name_for(dest)
+    temps.append(tmp)
+    return tmp
+
+
+def _rename_in(renames: Sequence[tuple[Path, Path]], *, durable: bool = True) -> None:
+    """Rename each `(temporary, dest)` into place, then fsync their folders (each once)."""
+    for tmp, dest in renames:
+        os.replace(tmp, dest)
+    if durable:
+        for folder in dict.fromkeys(dest.parent for _, dest in renames):
+            fsync_dir(folder)
+
+
 @overload
 @contextmanager
 def publishing(
@@ -71,21 +104,15 @@ def publishing(dest: Path, mode: str = "wb", *, durable: bool = True) -> Iterato
         msg = f"publishing() writes whole files: mode must be 'wb' or 'w', not {mode!r}"
         raise ValueError(msg)
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_name_for(dest)
-    try:
-        encoding = None if mode == "wb" else "utf-8"
+    encoding = None if mode == "wb" else "utf-8"
+    with _temporaries() as temps:
+        tmp = _temp_beside(dest, temps)
         with open(tmp, mode, encoding=encoding) as handle:
             yield handle
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    if durable:
-        fsync_dir(dest.parent)
+        _rename_in([(tmp, dest)], durable=durable)
 
 
 def publish_bytes(dest: Path, data: bytes) -> None:
@@ -157,35 +184,24 @@ def publish_batch(groups: Sequence[Sequence[tuple[Path, bytes]]]) -> None:
     group (a record saying "complete") is never on disk without the earlier groups' files.
     On an error no temporary file is left; groups already renamed in stay published.
     """
-    staged: list[list[tuple[Path, Path]]] = []
-    try:
+    with _temporaries() as temps:
+        staged: list[list[tuple[Path, Path]]] = []
         for group in groups:
             staged.append([])
             for name, data in group:
                 dest = Path(name)
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                tmp = temp_name_for(dest)
+                tmp = _temp_beside(dest, temps)
                 staged[-1].append((tmp, dest))
                 tmp.write_bytes(data)
         on_disk: dict[int, list[Path]] = {}  # one flush per filesystem the files are on
-        for tmp in (tmp for group in staged for tmp, _ in group):
+        for tmp in temps:
             on_disk.setdefault(tmp.parent.stat().st_dev, []).append(tmp)
-        for temps in on_disk.values():
-            if not _syncfs(temps[0].parent):
-                for tmp in temps:
+        for same_disk in on_disk.values():
+            if not _syncfs(same_disk[0].parent):
+                for tmp in same_disk:
                     _fsync_path(tmp)
-        while staged:
-            renames = staged[0]
-            for tmp, dest in renames:
-                os.replace(tmp, dest)
-            staged.pop(0)
-            for folder in dict.fromkeys(dest.parent for _, dest in renames):
-                fsync_dir(folder)
-    except BaseException:
-        for left in staged:
-            for tmp, _ in left:
-                tmp.unlink(missing_ok=True)
-        raise
+        for renames in staged:
+            _rename_in(renames)
 
 
 def publish_staged(staged: Path, dest: Path) -> None:
