@@ -140,9 +140,10 @@ def semantic_dedup(
 
     `in_process`: run in this process without Ray (`in_process` module; None: its rule).
     """
-    if _runs_in_process(items, options, runs, in_process):
+    here, first_read = _runs_in_process(items, options, runs, in_process)
+    if here:
         logger.info("running in this process, without Ray (no cluster given, or --in-process)")
-        return _semantic_dedup_in_process(staged, items, options, runs)
+        return _semantic_dedup_in_process(staged, items, options, runs, first_read)
     inputs, outputs = options.input_storage, options.output_storage
     groups, item = items.group_noun, items.item_noun
     centroids, sample_rows = _train(staged, runs, items, options)
@@ -263,29 +264,41 @@ def _write_summaries(
 
 def _runs_in_process(
     items: DedupItems, options: DedupSettings, runs: Runs, forced: bool | None
-) -> bool:
-    """`in_process.choose`, reading the first group only when the rule needs its dim."""
+) -> tuple[bool, list[EmbeddingChunkTask]]:
+    """`in_process.choose`, and the groups read to decide it (pass them on: read once).
+
+    None are read when the run is forced or a cluster is given; else the first group is,
+    for the rule's dim.
+    """
     address = runs.run_options.ray_address
     if forced is not None or in_process.cluster_given(address):
-        return in_process.choose(forced, address, None, 0)
+        return in_process.choose(forced, address, None, 0), []
     read = list(
         in_process.read_groups(
             options.input_path, items.groups[:1], items.embedding_model, options.input_storage
         )
     )
     total = sum(len(v.clip_ids) for v in items.groups)
-    return in_process.choose(None, address, read[0] if read else None, total)
+    return in_process.choose(None, address, read[0] if read else None, total), read
 
 
 def _semantic_dedup_in_process(
-    staged: str, items: DedupItems, options: DedupSettings, runs: Runs
+    staged: str,
+    items: DedupItems,
+    options: DedupSettings,
+    runs: Runs,
+    first_read: list[EmbeddingChunkTask],
 ) -> dict[str, Any]:
-    """`semantic_dedup` in this process: the same sample, k-means, tables and counts, no shards."""
+    """`semantic_dedup` in this process: the same sample, k-means, tables and counts, no shards.
+
+    `first_read`: the first groups, already read (`_runs_in_process`).
+    """
     phases = in_process.Phases()
     with phases.phase("ReadEmbeddingsStage", len(items.groups)):
         read = in_process.read_all(
-            options.input_path, items.groups, items.embedding_model, options.input_storage
-        )
+            options.input_path, items.groups, items.embedding_model, options.input_storage,
+            already_read=first_read,
+        )  # fmt: skip
     chosen = sample_videos(items.groups, options.kmeans_sample_size, options.random_state)
     names = {v.video_id for v in chosen}
     # Failures as the Ray path records them: the sample's first, the rest when assigned.

@@ -15,6 +15,7 @@ and `MEMORY_FACTOR` x clips x dim x 4 bytes is at most the memory available now.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import time
@@ -114,16 +115,25 @@ class Embedded:
 
 
 def read_all(
-    root: str, groups: Sequence[VideoClips], model: str | None, inputs: StorageOptions
+    root: str,
+    groups: Sequence[VideoClips],
+    model: str | None,
+    inputs: StorageOptions,
+    *,
+    already_read: Sequence[EmbeddingChunkTask] = (),
 ) -> Embedded:
-    """Every group's embeddings copied into one matrix as they are read (no second copy)."""
+    """Every group's embeddings copied into one matrix as they are read (no second copy).
+
+    `already_read`: the first groups' tasks from `read_groups`, taken as they are.
+    """
     total = sum(len(g.clip_ids) for g in groups)
     ids: list[str] = []
     spans: dict[str, tuple[int, int]] = {}
     failed: list[tuple[str, str, str]] = []
     missing = rows = 0
     matrix: Floats | None = None
-    for task in read_groups(root, groups, model, inputs):
+    rest = read_groups(root, groups[len(already_read) :], model, inputs)
+    for task in itertools.chain(already_read, rest):
         failed += task.failed_videos
         missing += task.missing
         block = task.embeddings
