@@ -89,6 +89,10 @@ def test_list_streams_every_file_in_key_order(
     assert list(folder.list("a")) == [Entry("a/b.txt", 2), Entry("a/c/d.txt", 3)]
     assert list(folder.list("nothing/here")) == []
     assert folder.exists()
+    # `list_keys` lists the same files in the same order, without their sizes
+    assert list(folder.list_keys()) == sorted(files)
+    assert list(folder.list_keys("a")) == ["a/b.txt", "a/c/d.txt"]
+    assert list(folder.list_keys("nothing/here")) == []
 
 
 def test_open_read_reads_ranges(backend_folder: DataFolder) -> None:

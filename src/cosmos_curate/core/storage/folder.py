@@ -115,6 +115,17 @@ class DataFolder:
             for e in listing.remote_entries(self.fs, self.location.protocol, root)
         )
 
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        """The keys `list` gives, without their sizes.
+
+        A local folder is then listed without a `stat` per file; object stores give sizes
+        with the keys anyway.
+        """
+        if not self.is_local:
+            return (entry.key for entry in self.list(prefix))
+        base = check_key(prefix.strip("/"), self.url) + "/" if prefix.strip("/") else ""
+        return listing.local_keys(self.location.path_of(base.rstrip("/")), base)
+
     def read_bytes(self, key: str) -> bytes:
         """The whole file; `FileNotFoundError` naming its URL when it is missing."""
         path = self._path(key)

@@ -29,16 +29,32 @@ class Entry(NamedTuple):
 
 def local_entries(root: str, base: str = "") -> Iterator[Entry]:
     """Files under the local folder `root` (recursively), keys prefixed with `base`."""
+    for key, entry in _local_walk(root, base):
+        yield Entry(key, entry.stat().st_size)
+
+
+def local_keys(root: str, base: str = "") -> Iterator[str]:
+    """The keys `local_entries` lists, without its `stat` per file.
+
+    The `stat` calls are about half the time of listing 200,000 local files.
+    """
+    for key, _ in _local_walk(root, base):
+        yield key
+
+
+def _local_walk(root: str, base: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """`(key, entry)` of each file under `root`, in key order, temporary files left out."""
     try:
         with os.scandir(root) as found:
             children = [(e.name + "/" if e.is_dir() else e.name, e) for e in found]
     except (FileNotFoundError, NotADirectoryError):
         return
-    for name, entry in sorted(children, key=lambda pair: pair[0]):
+    children.sort(key=lambda pair: pair[0])
+    for name, entry in children:
         if name.endswith("/"):
-            yield from local_entries(entry.path, base + name)
-        elif entry.is_file() and not _TEMP.match(name):
-            yield Entry(base + name, entry.stat().st_size)
+            yield from _local_walk(entry.path, base + name)
+        elif entry.is_file() and not (name.startswith(".") and _TEMP.match(name)):
+            yield base + name, entry
 
 
 def _drain(fs: Any, items: AsyncIterator[tuple[str, int]]) -> Iterator[tuple[str, int]]:

@@ -131,7 +131,7 @@ def dedup_videos(options: VideoDedupOptions, run_options: RunOptions | None = No
 
     The previous results under `output_path` are replaced only when this run succeeds.
     """
-    videos = list_split_output(options.input_path, options.input_storage)
+    videos = list_split_output(options.input_path, options.input_storage, clip_sizes=False)
 
     def body(staged: str, run_id: str, runs: Runs) -> None:
         _dedup_into(staged, videos, run_id, options, runs)

@@ -94,8 +94,14 @@ def summarize_split_output(root: str, inputs: StorageOptions) -> InputSummary:
     return summarize(root, "videos", ((v.video_id, sum(v.clip_bytes)) for v in videos))
 
 
-def list_split_output(root: str, inputs: StorageOptions) -> list[VideoClips]:
-    """Every video with at least one written clip, sorted by video id; raises when empty."""
+def list_split_output(
+    root: str, inputs: StorageOptions, *, clip_sizes: bool = True
+) -> list[VideoClips]:
+    """Every video with at least one written clip, sorted by video id; raises when empty.
+
+    With `clip_sizes=False` the videos' `clip_bytes` stay empty and a local folder is
+    listed without a `stat` per file.
+    """
     if not storage.is_dir(root, inputs):
         msg = f"input path {root} does not exist (expected a video-split output folder)"
         raise SplitOutputError(msg)
@@ -103,7 +109,12 @@ def list_split_output(root: str, inputs: StorageOptions) -> list[VideoClips]:
     npy: set[str] = set()
     mp4_bytes: dict[str, int] = {}
     parquets: list[str] = []
-    for rel, size in storage.list_files(root, inputs):
+    listed = (
+        storage.list_files(root, inputs)
+        if clip_sizes
+        else ((key, -1) for key in storage.list_keys(root, inputs))
+    )
+    for rel, size in listed:
         # plain string splits: 200,000 metas made `PurePosixPath` the listing's largest cost
         top = rel.partition("/")[0] if "/" in rel else ""
         stem, dot, suffix = rel.rpartition("/")[2].rpartition(".")
@@ -132,7 +143,7 @@ def list_split_output(root: str, inputs: StorageOptions) -> list[VideoClips]:
             tuple(sorted(cids)),
             tuple(sorted(owned.get(vid, []))),
             frozenset(c for c in cids if c in npy),
-            tuple(mp4_bytes.get(c, 0) for c in sorted(cids)),
+            tuple(mp4_bytes.get(c, 0) for c in sorted(cids)) if clip_sizes else (),
         )
         for vid, cids in sorted(clips.items())
     ]
@@ -176,6 +187,8 @@ def _read_parquet_vectors(
             raise ValueError(msg)
         if model is not None:
             keep &= pc.equal(models, model).fill_null(False).to_numpy(zero_copy_only=False)
+    if keep.all():  # the usual file: every row wanted, nothing to gather
+        return ids, _rows(table.column(vec_col).combine_chunks())
     rows = np.flatnonzero(keep)
     vectors = table.column(vec_col).take(pa.array(rows, type=pa.int64())).combine_chunks()
     return [ids[i] for i in rows], _rows(vectors)
@@ -221,7 +234,9 @@ def read_video_embeddings(
         raise ValueError(msg)
     only = sources[0] if len(sources) == 1 else None
     if isinstance(only, np.ndarray):  # the usual case, one file: one gather, no row objects
-        matrix = only[[i for _, i in where]]
+        order = [i for _, i in where]
+        in_order = len(order) == len(only) and order == list(range(len(order)))
+        matrix = only if in_order else only[order]
     else:
         matrix = np.stack([sources[k][i] for k, i in where])
     return ids, normalize(matrix), missing

@@ -76,7 +76,10 @@ def read_chunk(
         msg = f"chunk {task.index}: embeddings of different sizes {sorted(dims)} across videos"
         raise ValueError(msg)
     task.ids = ids
-    task.embeddings = np.concatenate(blocks) if blocks else np.zeros((0, 0), np.float32)
+    if len(blocks) == 1:  # one video: its matrix as it is (no copy)
+        task.embeddings = blocks[0]
+    else:
+        task.embeddings = np.concatenate(blocks) if blocks else np.zeros((0, 0), np.float32)
 
 
 class ReadEmbeddingsStage(CuratorStage[EmbeddingChunkTask, EmbeddingChunkTask]):

@@ -31,6 +31,7 @@ __all__ = [
     "is_s3",
     "join",
     "list_files",
+    "list_keys",
     "publish",
     "read_bytes",
     "temp_file_for",
@@ -64,6 +65,14 @@ def list_files(prefix: str, options: StorageOptions) -> Iterator[tuple[str, int]
     for key, size in _folder(prefix, options).list():
         if not (local and key.rsplit("/", 1)[-1].startswith(".")):
             yield key, size
+
+
+def list_keys(prefix: str, options: StorageOptions) -> Iterator[str]:
+    """The paths `list_files` gives, without sizes (cheaper on a local folder)."""
+    local = not is_remote(prefix)
+    for key in _folder(prefix, options).list_keys():
+        if not (local and key.rsplit("/", 1)[-1].startswith(".")):
+            yield key
 
 
 def is_dir(path: str, options: StorageOptions) -> bool:
