@@ -16,6 +16,8 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from cosmos_curate.core.runtime import driver_output
+
 _SYSTEM_SOURCES = ("raylet", "autoscaler")
 _PID_SUFFIX = " pid="
 
@@ -51,18 +53,18 @@ def make_printer(verbose: bool) -> Any:
 
 @contextlib.contextmanager
 def run_output(verbose: bool) -> Iterator[None]:
-    """During the block: stdout goes to stderr and worker output follows the rules above."""
-    from ray._private import worker as ray_worker
+    """During the block: stdout goes to stderr and worker output follows the rules above.
 
-    saved_printer = ray_worker.print_to_stdstream
+    Ray is not imported for this: the printer takes Ray's place when the run connects.
+    """
     saved_stdout = sys.stdout
-    ray_worker.print_to_stdstream = make_printer(verbose)
+    driver_output.use_printer(make_printer(verbose))
     sys.stdout = sys.stderr
     try:
         yield
     finally:
         sys.stdout = saved_stdout
-        ray_worker.print_to_stdstream = saved_printer
+        driver_output.restore()
 
 
 __all__ = ["make_printer", "run_output"]

@@ -35,6 +35,7 @@ from cosmos_curate.core.ray_cluster.errors import (
 )
 from cosmos_curate.core.ray_cluster.ports import record_endpoint, remove_endpoint, require_free
 from cosmos_curate.core.ray_cluster.signals import handlers_kept
+from cosmos_curate.core.runtime import driver_output
 from cosmos_curate.core.runtime.planner import NodeCapacity
 from cosmos_curate.presentation.format import first_line
 
@@ -73,6 +74,7 @@ def connect(
     The embedded cluster gets `num_cpus` logical CPUs (default: this machine's count) and
     exports metrics on `metrics_port`; both are ignored for an existing cluster.
     """
+    driver_output.install()
     if ray.is_initialized():
         return RayConnection(started_here=False, address=None)
     address = address or os.environ.get("RAY_ADDRESS") or None
