@@ -43,8 +43,11 @@ if [ "$quick" -eq 0 ]; then
         .venv/bin/uv pip install -q --python .venv/bin/python -e ".[test]"'
     step ruff .venv/bin/ruff check src tests benchmarks
     # mypy checks while the tests run (it needs one core for a minute); its verdict counts.
+    # Its cache lives outside the clone, so a second run on this machine rechecks only what
+    # changed (70 -> 4 CPU s; mypy validates each cached module by its source's hash).
     mypy_log=$(mktemp)
-    .venv/bin/mypy >"$mypy_log" 2>&1 &
+    .venv/bin/mypy --cache-dir "${XDG_CACHE_HOME:-$HOME/.cache}/cosmos-curate-ci/mypy" \
+        >"$mypy_log" 2>&1 &
     mypy_pid=$!
 fi
 lanes=(-n "${CURATE_TEST_WORKERS:-3}" --dist loadgroup --no-loadscope-reorder)
