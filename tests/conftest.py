@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from tests.cluster.cluster_helpers import Loopback
 
 # One Docker daemon and one test image per session, for the image and the launcher tests;
-# the service lanes (markers, xdist groups, per-lane timings).
-pytest_plugins = ("tests.image.docker_fixtures", "tests.lanes")
+# the service lanes (markers, xdist groups, per-lane timings); pytester for the lanes' own test.
+pytest_plugins = ("tests.image.docker_fixtures", "tests.lanes", "pytester")
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")

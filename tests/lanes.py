@@ -51,7 +51,7 @@ def lane_of(item: pytest.Item) -> str | None:
     fixtures = set(getattr(item, "fixturenames", ()))
     module = getattr(item, "module", None)
     imported = {getattr(v, "__module__", None) for v in vars(module).values()} if module else set()
-    path = item.path.resolve().relative_to(ROOT).as_posix()
+    path = _where(item)
     for lane, needs, modules, folder in LANES:
         if fixtures & needs or imported & modules or (folder and path.startswith(folder + "/")):
             return lane
@@ -75,7 +75,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if RAY_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
         if xdist:
-            _join_group(item, lane or item.path.resolve().relative_to(ROOT).as_posix())
+            _join_group(item, lane or _where(item))
+
+
+def _where(item: pytest.Item) -> str:
+    """The test's file relative to the repository (a file elsewhere: its full path)."""
+    path = item.path.resolve()
+    return (path.relative_to(ROOT) if path.is_relative_to(ROOT) else path).as_posix()
 
 
 def _join_group(item: pytest.Item, group: str) -> None:
@@ -108,10 +114,16 @@ class _Span:
 _lanes: dict[str, _Span] = {}
 _folders: dict[str, _Span] = {}
 _tests: dict[str, list[float]] = {}  # node id: [setup, call, teardown] seconds
+_reruns: list[tuple[str, str]] = []  # (node id, how its failed try failed)
+RERUN_LINES = 40
+"""Lines of each rerun test's first failure shown in the summary (its traceback's end)."""
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """Add each phase of each test (setup, call, teardown) to its lane and its folder."""
+    """Add each phase of each test (setup, call, teardown) to its lane and its folder; keep
+    how a test that is run again failed (`--reruns` shows only its name)."""
+    if report.outcome == "rerun":
+        _reruns.append((report.nodeid, report.longreprtext))
     lane = next((name for name in LANE_NAMES if name in report.keywords), "(no service)")
     parts = report.nodeid.split("::")[0].split("/")
     folder = "/".join(parts[:2]) if len(parts) > 2 else parts[0]
@@ -131,6 +143,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         Path(times).write_text(
             "".join(f"{sum(t):.2f}\t{t[0]:.2f}\t{t[1]:.2f}\t{t[2]:.2f}\t{n}\n" for n, t in rows)
         )
+    for nodeid, text in _reruns:  # a flaky test: what its failed try said, to fix it
+        terminalreporter.write_sep("=", f"failed try of {nodeid} (run again)")
+        for line in text.splitlines()[-RERUN_LINES:]:
+            terminalreporter.write_line(line)
     for title, spans in (("lanes", _lanes), ("folders", _folders)):
         terminalreporter.write_sep("=", f"wall time per {title[:-1]} (busy: sum of test times)")
         for name, span in sorted(spans.items(), key=lambda kv: -(kv[1].stop - kv[1].start)):
