@@ -106,8 +106,7 @@ class DataFolder:
         Streams: one directory or one page of 1,000 keys is held at a time. Keys are relative
         to this folder.
         """
-        base = check_key(prefix.strip("/"), self.url) + "/" if prefix.strip("/") else ""
-        root = self.location.path_of(base.rstrip("/"))
+        base, root = self._listed(prefix)
         if self.is_local:
             return listing.local_entries(root, base)
         return (
@@ -123,8 +122,13 @@ class DataFolder:
         """
         if not self.is_local:
             return (entry.key for entry in self.list(prefix))
+        base, root = self._listed(prefix)
+        return listing.local_keys(root, base)
+
+    def _listed(self, prefix: str) -> tuple[str, str]:
+        """`(key prefix, path)` of the subfolder `prefix` to list (`""`: the whole folder)."""
         base = check_key(prefix.strip("/"), self.url) + "/" if prefix.strip("/") else ""
-        return listing.local_keys(self.location.path_of(base.rstrip("/")), base)
+        return base, self.location.path_of(base.rstrip("/"))
 
     def read_bytes(self, key: str) -> bytes:
         """The whole file; `FileNotFoundError` naming its URL when it is missing."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from cosmos_curate.core.storage import DataFolder, StorageOptions, is_remote, write_unsynced
@@ -61,18 +61,25 @@ def list_files(prefix: str, options: StorageOptions) -> Iterator[tuple[str, int]
 
     Streams the listing. Local files whose name starts with `.` are left out.
     """
-    local = not is_remote(prefix)
+    hidden = _hidden_rule(prefix)
     for key, size in _folder(prefix, options).list():
-        if not (local and key.rsplit("/", 1)[-1].startswith(".")):
+        if not hidden(key):
             yield key, size
 
 
 def list_keys(prefix: str, options: StorageOptions) -> Iterator[str]:
     """The paths `list_files` gives, without sizes (cheaper on a local folder)."""
-    local = not is_remote(prefix)
+    hidden = _hidden_rule(prefix)
     for key in _folder(prefix, options).list_keys():
-        if not (local and key.rsplit("/", 1)[-1].startswith(".")):
+        if not hidden(key):
             yield key
+
+
+def _hidden_rule(prefix: str) -> Callable[[str], bool]:
+    """Which listed keys under `prefix` are left out: local files whose name starts with `.`."""
+    if is_remote(prefix):
+        return lambda key: False
+    return lambda key: key.rsplit("/", 1)[-1].startswith(".")
 
 
 def is_dir(path: str, options: StorageOptions) -> bool:
