@@ -185,7 +185,16 @@ def test_num_workers_per_node_runs_exactly_that_many(
 
 
 class GpuSleep(CuratorStage[Item, Item]):
-    """A 0.25-GPU stage recording which GPU it got and when it ran."""
+    """A 0.25-GPU stage recording which GPU it got and when it ran.
+
+    Each worker's first batch waits (up to `wait_s`) until `meet` workers are inside
+    `process_data` at the same moment, so the test checks that they can run at once rather than
+    that each happened to win an item before the others had taken them all.
+    """
+
+    def __init__(self, rendezvous: Path, meet: int, wait_s: float = 60.0) -> None:
+        self.rendezvous, self.meet, self.wait_s = rendezvous, meet, wait_s
+        self._met = False
 
     @property
     def resources(self) -> CuratorStageResource:
@@ -195,6 +204,12 @@ class GpuSleep(CuratorStage[Item, Item]):
         import ray
 
         start = time.time()
+        if not self._met:
+            (self.rendezvous / str(os.getpid())).touch()
+            deadline = start + self.wait_s
+            while len(list(self.rendezvous.iterdir())) < self.meet and time.time() < deadline:
+                time.sleep(0.05)
+            self._met = True
         time.sleep(0.4)
         for task in tasks:
             task.stamps["start"], task.stamps["end"] = start, time.time()
@@ -203,12 +218,15 @@ class GpuSleep(CuratorStage[Item, Item]):
         return tasks
 
 
-def test_quarter_gpu_workers_pack_four_on_one_gpu(ray_cluster: dict[str, Any]) -> None:
-    """Five 0.25-GPU workers on one declared GPU: four run at once, the fifth waits."""
-    out = run_pipeline([Item(i) for i in range(24)], [CuratorStageSpec(GpuSleep(), num_workers=5)])
+def test_quarter_gpu_workers_pack_four_on_one_gpu(ray_cluster: dict[str, Any], tmp_path: Path) -> None:
+    """Five 0.25-GPU workers on one declared GPU: four run at once, the fifth does not fit."""
+    rendezvous = tmp_path / "rendezvous"
+    rendezvous.mkdir()
+    stage = GpuSleep(rendezvous, meet=4)
+    out = run_pipeline([Item(i) for i in range(24)], [CuratorStageSpec(stage, num_workers=5)])
     assert _ids(out) == list(range(24))
     assert {t.text for t in out} == {"0"}  # every worker shares GPU 0
-    assert len({t.pids["gpu"] for t in out}) == 4
+    assert len(list(rendezvous.iterdir())) == 4  # four workers processed; the fifth did not fit
     events = sorted([(t.stamps["start"], 1) for t in out] + [(t.stamps["end"], -1) for t in out])
     running = peak = 0
     for _, delta in events:
