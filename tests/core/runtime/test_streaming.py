@@ -218,7 +218,9 @@ class GpuSleep(CuratorStage[Item, Item]):
         return tasks
 
 
-def test_quarter_gpu_workers_pack_four_on_one_gpu(ray_cluster: dict[str, Any], tmp_path: Path) -> None:
+def test_quarter_gpu_workers_pack_four_on_one_gpu(
+    ray_cluster: dict[str, Any], tmp_path: Path
+) -> None:
     """Five 0.25-GPU workers on one declared GPU: four run at once, the fifth does not fit."""
     rendezvous = tmp_path / "rendezvous"
     rendezvous.mkdir()
