@@ -57,7 +57,7 @@ lanes=(-n "${CURATE_TEST_WORKERS:-3}" --dist loadgroup --no-loadscope-reorder)
 retry=(--reruns 1 --reruns-delay 10 -rfER)
 select=()
 if [ "$quick" -eq 1 ]; then
-    select=(-m "not integration and not docker and not slurm and not cluster and not browser and not prometheus")
+    select=(-m "not integration and not docker and not slurm and not cluster and not crashloop and not browser and not prometheus")
 fi
 set +e
 start=$SECONDS

@@ -18,9 +18,13 @@ from pathlib import Path
 
 import pytest
 
-# (lane, fixtures that need the service, modules a test module imports objects from, folder):
+# (lane, fixtures that need the service, modules a test module imports objects from, folder
+# or file):
 # the first match wins. Lanes with the longest waits come first, so workers start them first.
 LANES: tuple[tuple[str, frozenset[str], frozenset[str], str | None], ...] = (
+    # The crash loop (~40 driver runs on its module's own one-node loopback cluster) is as
+    # long as the rest of the cluster lane: its own lane, so the two run side by side.
+    ("crashloop", frozenset(), frozenset(), "tests/pipelines/video/test_split_crash_resume.py"),
     ("docker", frozenset({"docker_host"}), frozenset(), None),
     ("slurm", frozenset({"slurm"}), frozenset({"tests.launch.slurm_cluster"}), None),
     ("cluster", frozenset({"three_nodes", "loopback_cluster"}), frozenset(), "tests/cluster"),
@@ -53,7 +57,7 @@ def lane_of(item: pytest.Item) -> str | None:
     imported = {getattr(v, "__module__", None) for v in vars(module).values()} if module else set()
     path = _where(item)
     for lane, needs, modules, folder in LANES:
-        if fixtures & needs or imported & modules or (folder and path.startswith(folder + "/")):
+        if fixtures & needs or imported & modules or (folder and _inside(path, folder)):
             return lane
     return None
 
@@ -76,6 +80,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.integration)
         if xdist:
             _join_group(item, lane or _where(item))
+
+
+def _inside(path: str, folder: str) -> bool:
+    """Whether `path` is the file `folder` or lies under the folder `folder`."""
+    return path == folder or path.startswith(folder + "/")
 
 
 def _where(item: pytest.Item) -> str:

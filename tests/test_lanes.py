@@ -32,3 +32,16 @@ def test_a_rerun_test_shows_how_its_failed_try_failed(
             "*AssertionError: the first try fails: cluster not ready*",
         ]
     )
+
+
+def test_lanes_are_matched_by_file_and_by_folder() -> None:
+    """A lane named by a file takes that file's tests (the crash loop has a lane of its own,
+    beside the cluster lane); one named by a folder takes the tests under it."""
+    from tests.lanes import LANES, _inside
+
+    crash = next(where for lane, *_, where in LANES if lane == "crashloop")
+    assert crash is not None and (ROOT / crash).is_file()
+    assert _inside(crash, crash)
+    assert not _inside(crash + "c", crash)
+    assert _inside("tests/cluster/test_bind.py", "tests/cluster")
+    assert not _inside("tests/clusters/test_x.py", "tests/cluster")
