@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import psutil
 import pytest
 
+from cosmos_curate.core.interfaces.errors import PipelineExecutionError
 from cosmos_curate.core.interfaces.pipeline_interface import execute_pipeline, run_pipeline
 from cosmos_curate.core.interfaces.stage_interface import (
     CuratorStage,
@@ -299,6 +301,58 @@ def test_failures_become_records_and_the_run_goes_on(
         "15",
         "5",
     ]
+
+
+class FailOnceAllSetUp(CuratorStage[Item, Item]):
+    """Each worker notes its PID once set up; task 0 fails when all have, the others sleep."""
+
+    def __init__(self, pids: Path, workers: int) -> None:
+        self.pids, self.workers = pids, workers
+
+    @property
+    def resources(self) -> CuratorStageResource:
+        return CuratorStageResource(cpus=0.5)
+
+    def stage_setup(self) -> None:
+        (self.pids / str(os.getpid())).touch()
+
+    def process_data(self, tasks: list[Item]) -> list[Item] | None:
+        for task in tasks:
+            if task.id == 0:
+                deadline = time.monotonic() + 60
+                while len(list(self.pids.iterdir())) < self.workers:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.05)
+                time.sleep(0.5)  # their setup reports reach the driver first
+                raise ValueError("bad input 0")
+            time.sleep(30)
+        return tasks
+
+
+def test_no_worker_runs_when_a_failed_run_returns(
+    ray_cluster: dict[str, Any], tmp_path: Path
+) -> None:
+    """When a failure stops the run, its error reaches the caller only after the process of
+    every worker that had set up has ended (Ray reports a kill a moment before that)."""
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    stage = CuratorStageSpec(
+        FailOnceAllSetUp(pids, workers=3), num_workers=3, num_run_attempts_python=1
+    )
+    with pytest.raises(PipelineExecutionError, match="bad input 0"):
+        run_pipeline([Item(i) for i in range(6)], [stage])
+    workers = [int(p.name) for p in pids.iterdir()]
+    assert len(workers) == 3
+    running = [pid for pid in workers if psutil.pid_exists(pid) and _not_zombie(pid)]
+    assert not running, f"workers still running after the run returned: {running}"
+
+
+def _not_zombie(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 class KillOnce(CuratorStage[Item, Item]):

@@ -38,12 +38,12 @@ from cosmos_curate.core.runtime.progress import pipeline_progress
 from cosmos_curate.core.runtime.run_options import EngineOptions
 from cosmos_curate.core.runtime.run_state import RunState
 from cosmos_curate.core.runtime.scaling import plan
-from cosmos_curate.core.runtime.stage_pool import StagePool
+from cosmos_curate.core.runtime.stage_pool import StagePool, wait_until_gone
 from cosmos_curate.core.runtime.stage_spec import ResolvedStage
 from cosmos_curate.core.runtime.store_stats import StorePoller, object_store_capacity
 from cosmos_curate.core.runtime.usage_sampler import UsageSampler
 from cosmos_curate.core.runtime.watchdog import expire_hung_calls
-from cosmos_curate.core.runtime.wire import dump_stage
+from cosmos_curate.core.runtime.wire import SetupReport, dump_stage
 
 if TYPE_CHECKING:
     from cosmos_curate.core.runtime.stage_save import StageSaver
@@ -151,18 +151,25 @@ class StreamingEngine:
 
     def _shutdown(self) -> None:
         pending = [*self._state.calls, *self._state.setups]
+        killed: list[SetupReport] = []
         for stage in self._state.stages:
             try:
-                stage.pool.shutdown()
+                killed += stage.pool.shutdown()
             except Exception:  # keep stopping the others
                 logger.exception("could not stop the workers of %s", stage.spec.name)
         if pending:
-            # A killed actor's calls resolve (with an error) once its process is gone: wait
-            # for that, so that no worker still runs user code when the run's error (or
-            # Ctrl-C) reaches the caller.
+            # Stopped mid-run (a failure, Ctrl-C): wait until no worker still runs user code
+            # before the run's error reaches the caller. A killed actor's calls resolve (with
+            # an error) when Ray has marked it dead, which can be a moment before its process
+            # ends: this node's killed workers are then waited for by PID too.
+            deadline = time.monotonic() + SHUTDOWN_WAIT_S
             try:
                 ray.wait(pending, num_returns=len(pending), timeout=SHUTDOWN_WAIT_S)
+                here = ray.get_runtime_context().get_node_id()
             except Exception:  # Ray itself going down: nothing left to wait for
                 logger.debug("waiting for killed workers failed", exc_info=True)
+            else:
+                local = [r.pid for r in killed if r.node_id == here]
+                wait_until_gone(local, timeout=max(0.0, deadline - time.monotonic()))
         self._state.calls.clear()
         self._state.setups.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import itertools
 import time
@@ -9,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import attrs
+import psutil
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -303,13 +305,22 @@ class StagePool:
         elif kill:
             ray.kill(worker.actor, no_restart=True)
 
-    def shutdown(self) -> None:
-        """Kill every actor of the pool now (a profiled stage's after writing its profiles)."""
+    def shutdown(self) -> list[SetupReport]:
+        """Kill every actor of the pool now (a profiled stage's after writing its profiles).
+
+        Returns the setup reports (PID and node) of the workers killed that had set up: Ray
+        reports a kill before the process has ended, so a caller that must know no user code
+        still runs waits for those PIDs.
+        """
         if self.stage.worker_config.profile is not None:
             self._flush_profiles()
+        killed = []
         for worker in list(self._workers.values()):
             ray.kill(worker.actor, no_restart=True)
+            if worker.setup is not None:
+                killed.append(worker.setup)
         self._workers.clear()
+        return killed
 
     def _flush_profiles(self) -> None:
         # Behind any call still running (one call at a time per actor); bounded, so a hung
@@ -322,3 +333,27 @@ class StagePool:
         refs += self._destroys  # retired workers: their files are written by then too
         if refs:
             ray.wait(refs, num_returns=len(refs), timeout=PROFILE_FLUSH_TIMEOUT_S)
+
+
+def wait_until_gone(pids: list[int], timeout: float) -> list[int]:
+    """Wait up to `timeout` s until none of `pids` (this machine's) runs.
+
+    Returns the ones still running; a zombie (ended, not yet reaped) counts as gone.
+    """
+    procs = []
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            procs.append(psutil.Process(pid))
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = [p for p in procs if _running(p)]
+        if not alive or time.monotonic() >= deadline:
+            return [p.pid for p in alive]
+        time.sleep(0.01)
+
+
+def _running(proc: psutil.Process) -> bool:
+    try:
+        return bool(proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return False
