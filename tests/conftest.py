@@ -28,7 +28,8 @@ os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 # 1,000 of them, and keeps reading the files of every worker that ever ran: after 150 actors
 # it costs 2.6 CPU s a minute, idle (1.2 with these). The suite starts ~700 workers on its
 # clusters. With these it looks every 5 s (as Ray itself backs off, every 0.5 s, past 1,000
-# files); a new worker's lines reach its driver up to 5 s later (no test asserts on them).
+# files); a new worker's lines reach its driver up to 5 s later (a test that asserts on them
+# runs its `curate` with Ray's own timing: tests/cli/test_pipeline_cli.py).
 os.environ.setdefault("RAY_LOG_MONITOR_MANY_FILES_THRESHOLD", "1")
 os.environ.setdefault("LOG_NAME_UPDATE_INTERVAL_S", "5")
 # torch's OpenMP threads spin while they wait for work; with the suite's processes sharing 2

@@ -34,6 +34,10 @@ def _curate(
         "COLUMNS": "200",
     }
     env.pop("RAY_ADDRESS", None)
+    # Ray's own log-monitor timing, as a user has it (conftest slows it for the shared
+    # clusters): a stage's print() must reach this short run's driver before it exits.
+    env.pop("LOG_NAME_UPDATE_INTERVAL_S", None)
+    env.pop("RAY_LOG_MONITOR_MANY_FILES_THRESHOLD", None)
     return curate(*args, env=env, timeout=timeout)
 
 

@@ -199,8 +199,16 @@ def test_preempted_job_is_requeued_and_resumes_from_the_checkpoint(
         if not requeued and len(processed(records)) >= 10:
             slurm.scontrol("requeue", job_id)
             requeued.append(job_id)
-        elif requeued and "JobState=PENDING" in slurm.scontrol("show", "job", job_id):
-            slurm.scontrol("update", f"JobId={job_id}", "StartTime=now")  # skip the delay
+        elif requeued and _pending(job_id):
+            try:
+                slurm.scontrol("update", f"JobId={job_id}", "StartTime=now")  # skip the delay
+            except subprocess.CalledProcessError:
+                if _pending(job_id):  # still waiting, yet refused: a real error
+                    raise
+                # it started between the two calls: nothing to skip
+
+    def _pending(job_id: str) -> bool:
+        return "JobState=PENDING" in slurm.scontrol("show", "job", job_id)
 
     result = submit_and_wait(args, job_env, tmp_path, while_running=preempt_once)
     assert requeued, result["log"][-4000:]
