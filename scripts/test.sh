@@ -3,7 +3,7 @@
 # torch is pinned to the CPU wheel (see pyproject); pytest exit 5 (no tests) fails the run.
 #
 #   scripts/test.sh            everything: install, ruff, mypy, pytest in parallel lanes
-#   scripts/test.sh --quick    the inner loop (~2 minutes): no install, only the tests that need
+#   scripts/test.sh --quick    the inner loop (~1 minute): no install, only the tests that need
 #                              no Ray cluster and no service (not marked integration or a lane)
 #   scripts/test.sh ARGS       extra pytest arguments (e.g. a folder, -k, -x)
 #
