@@ -195,6 +195,9 @@ def test_preempted_job_is_requeued_and_resumes_from_the_checkpoint(
     ]  # fmt: skip
     requeued: list[str] = []
 
+    def _pending(job_id: str) -> bool:
+        return "JobState=PENDING" in slurm.scontrol("show", "job", job_id)
+
     def preempt_once(job_id: str) -> None:
         if not requeued and len(processed(records)) >= 10:
             slurm.scontrol("requeue", job_id)
@@ -206,9 +209,6 @@ def test_preempted_job_is_requeued_and_resumes_from_the_checkpoint(
                 if _pending(job_id):  # still waiting, yet refused: a real error
                     raise
                 # it started between the two calls: nothing to skip
-
-    def _pending(job_id: str) -> bool:
-        return "JobState=PENDING" in slurm.scontrol("show", "job", job_id)
 
     result = submit_and_wait(args, job_env, tmp_path, while_running=preempt_once)
     assert requeued, result["log"][-4000:]

@@ -156,6 +156,13 @@ def test_generator_input_and_empty_input(ray_cluster: dict[str, Any]) -> None:
     assert run_pipeline([], [Stamp("g")]) == []
 
 
+def _await_peers(folder: Path, count: int, timeout: float) -> None:
+    """Wait (up to `timeout` s) until `count` workers have signed in to `folder` (a file each)."""
+    deadline = time.monotonic() + timeout
+    while len(list(folder.iterdir())) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 class WaitForPeers(Stamp):
     """Each worker signs in at set-up and starts work once `peers` workers have signed in, so
     the test checks how many workers run, not whether the second started before the first
@@ -167,9 +174,7 @@ class WaitForPeers(Stamp):
 
     def stage_setup(self) -> None:
         (self.folder / str(os.getpid())).touch()
-        deadline = time.time() + 120
-        while len(list(self.folder.iterdir())) < self.peers and time.time() < deadline:
-            time.sleep(0.05)
+        _await_peers(self.folder, self.peers, timeout=120)
 
 
 def test_num_workers_per_node_runs_exactly_that_many(
@@ -208,9 +213,7 @@ class GpuSleep(CuratorStage[Item, Item]):
         start = time.time()
         if not self._met:
             (self.rendezvous / str(os.getpid())).touch()
-            deadline = start + self.wait_s
-            while len(list(self.rendezvous.iterdir())) < self.meet and time.time() < deadline:
-                time.sleep(0.05)
+            _await_peers(self.rendezvous, self.meet, timeout=self.wait_s)
             self._met = True
         time.sleep(0.4)
         for task in tasks:
@@ -319,11 +322,7 @@ class FailOnceAllSetUp(CuratorStage[Item, Item]):
     def process_data(self, tasks: list[Item]) -> list[Item] | None:
         for task in tasks:
             if task.id == 0:
-                deadline = time.monotonic() + 60
-                while len(list(self.pids.iterdir())) < self.workers:
-                    if time.monotonic() > deadline:
-                        break
-                    time.sleep(0.05)
+                _await_peers(self.pids, self.workers, timeout=60)
                 time.sleep(0.5)  # their setup reports reach the driver first
                 raise ValueError("bad input 0")
             time.sleep(30)
