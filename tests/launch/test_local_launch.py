@@ -8,6 +8,7 @@ that needs no model. The launcher runs as a process, as a user runs it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -17,12 +18,14 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import docker
 import psutil
 import pytest
 from tests.image.docker_fixtures import IMAGE
 from tests.support import free_port
 
 from cosmos_curate.launch.local import LABEL_LAUNCHED_BY, GpuRequest, LaunchSpec
+from cosmos_curate.launch.local import launch as launch_container
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,8 +54,13 @@ def launch(args: list[str], host: str, cwd: Path, **env: str) -> subprocess.Pope
 
 
 def launched_containers(client: Any) -> list[Any]:
-    """Containers `curate local launch` made that still exist (running or not)."""
-    return list(client.containers.list(all=True, filters={"label": LABEL_LAUNCHED_BY}))
+    """Containers `curate local launch` made that still exist (running or not).
+
+    One removed while the list is read (another test's launcher finishing) is left out.
+    """
+    return list(
+        client.containers.list(all=True, filters={"label": LABEL_LAUNCHED_BY}, ignore_removed=True)
+    )
 
 
 def listeners(port: int) -> set[str]:
@@ -218,15 +226,58 @@ def test_ctrl_c_stops_and_removes_the_container(
     image: str, docker_host: str, docker_client: Any, tmp_path: Path
 ) -> None:
     """Ctrl-C (SIGINT) on the launcher stops the container: exit 130, nothing left behind."""
+    before = {c.id for c in launched_containers(docker_client)}
     args = ["--image", image, "--network", "host", "--", "sleep", "600"]
     proc = launch(args, docker_host, tmp_path)
-    deadline = time.monotonic() + 120
-    while not [c for c in launched_containers(docker_client) if c.status == "running"]:
-        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
-        time.sleep(0.3)
-    start = time.monotonic()
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    print(f"\n[launch] Ctrl-C to container gone: {time.monotonic() - start:.1f}s")
-    assert proc.returncode == 130, err
-    assert launched_containers(docker_client) == []
+    try:
+        deadline = time.monotonic() + 120
+        while not [
+            c for c in launched_containers(docker_client)
+            if c.id not in before and c.status == "running"
+        ]:  # fmt: skip
+            assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()
+            time.sleep(0.3)
+        start = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        print(f"\n[launch] Ctrl-C to container gone: {time.monotonic() - start:.1f}s")
+        assert proc.returncode == 130, err
+        assert [c.id for c in launched_containers(docker_client) if c.id not in before] == []
+    finally:  # a failed try leaves no launcher or `sleep 600` container for the rerun
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        for container in launched_containers(docker_client):
+            if container.id not in before:
+                with contextlib.suppress(docker.errors.NotFound):
+                    container.remove(force=True)
+
+
+class _InterruptedAfterCreate:
+    """A Docker client whose `containers.create` is cut short by Ctrl-C after the daemon made
+    the container (the reply never reaches the launcher); everything else is the real client."""
+
+    def __init__(self, client: Any) -> None:
+        self.api = client.api
+        self.images = client.images
+        self._client = client
+        self.containers = self
+
+    def create(self, **kwargs: Any) -> Any:
+        self._client.containers.create(**kwargs)
+        raise KeyboardInterrupt
+
+
+@docker_test
+def test_ctrl_c_during_create_leaves_no_container(
+    image: str, docker_client: Any, tmp_path: Path
+) -> None:
+    """Ctrl-C while the daemon creates the container: the interrupt goes on and the container
+    the daemon made is removed by its name (nothing `sleep 600` is left behind)."""
+    spec = LaunchSpec(
+        command=("sleep", "600"), image=image, network="host",
+        working_dir=tmp_path, weights_dir=tmp_path / "weights",
+    )  # fmt: skip
+    with pytest.raises(KeyboardInterrupt):
+        launch_container(spec, client=_InterruptedAfterCreate(docker_client))  # type: ignore[arg-type]
+    assert [c.name for c in launched_containers(docker_client) if c.name == spec.name] == []

@@ -263,6 +263,11 @@ def _require_image(client: docker.DockerClient, reference: str) -> None:
 
 
 def _create(client: docker.DockerClient, spec: LaunchSpec) -> Any:
+    """Create the container, named `spec.name`.
+
+    If Ctrl-C (or a lost connection) cuts the request short, a container the daemon made
+    anyway is removed by that name before the error goes on.
+    """
     try:
         return client.containers.create(**spec.create_kwargs())
     except docker.errors.APIError as exc:
@@ -273,6 +278,10 @@ def _create(client: docker.DockerClient, spec: LaunchSpec) -> Any:
             )
         msg = f"docker could not create the container: {text}"
         raise LaunchError(msg) from exc
+    except BaseException:
+        with contextlib.suppress(docker.errors.DockerException, requests.RequestException):
+            client.api.remove_container(spec.name, force=True)
+        raise
 
 
 def _pump(stream: Iterator[tuple[bytes | None, bytes | None]], on_output: Output) -> None:
