@@ -93,3 +93,20 @@ def test_curate_run_finds_planted_cuts_with_registry_weights(
     for (a, b), (x, y) in zip(expected, spans, strict=True):
         assert abs(a - x) <= 2 and abs(b - y) <= 2, spans
     assert all(m["models"]["split"] == "Sn4kehead/TransNetV2" for m in metas)
+
+
+def test_split_stage_runs_the_model_on_the_one_core_it_reserves(tmp_path: Path) -> None:
+    """On CPU, TransNetV2 in video-split runs one torch thread per worker (the CPU the worker
+    reserves), so it does not contend with the transcoding workers on the other cores; a
+    model given an explicit thread count keeps it."""
+    from cosmos_curate.models.transnetv2 import TransNetV2
+    from cosmos_curate.pipelines.video.split.builders import SplitTranscodeOptions, split_stages
+    from cosmos_curate.pipelines.video.split.stages import TransNetV2SplitStage
+
+    options = SplitTranscodeOptions(input_path=str(tmp_path), output_path=str(tmp_path / "out"))
+    stage = next(s for s in split_stages(options, tmp_path) if isinstance(s, TransNetV2SplitStage))
+    assert stage.resources.cpus == 1.0
+    assert isinstance(stage.model, TransNetV2) and stage.model.threads == 1
+    chosen = TransNetV2(threads=2)
+    TransNetV2SplitStage(stage.clips, chosen, stage.rules)
+    assert chosen.threads == 2

@@ -66,7 +66,7 @@ class SplitTranscodeOptions(StorageFlags, CheckedPaths):
     splitting_algorithm: SplittingAlgorithm = pydantic.Field(
         default=SplittingAlgorithm.TRANSNETV2,
         description=(
-            "transnetv2 (neural shot detection; a fraction of a GPU, or CPU at ~20 frames/s "
+            "transnetv2 (neural shot detection; a fraction of a GPU, or CPU at ~75 frames/s "
             "per core) | shot (frame differences: the fast CPU choice) | fixed-stride | "
             "whole-video (each video one clip)"
         ),
