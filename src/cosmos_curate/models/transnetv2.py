@@ -126,6 +126,7 @@ class TransNetV2(CheckpointModel):
 
     `batch_windows` (windows per forward call) and `threads` (intra-op threads on CPU)
     default to what is fastest on the device `setup()` picks; see `CPU_BATCH_WINDOWS`.
+    `frozen_graph=False` runs CPU windows eagerly instead of through `frozen_for_cpu`.
     """
 
     def __init__(
@@ -134,10 +135,12 @@ class TransNetV2(CheckpointModel):
         weights_root: Path | None = None,
         batch_windows: int | None = None,
         threads: int | None = None,
+        frozen_graph: bool = True,
     ) -> None:
         super().__init__(model_id, weights_root)
         self.batch_windows = batch_windows
         self.threads = threads
+        self.frozen_graph = frozen_graph
         self._net: Any = None
         self._eager: Any = None  # window batch -> single-frame logits
         self._frozen: Any = None  # the same for a batch of `_frozen_windows`, on CPU only
@@ -158,8 +161,9 @@ class TransNetV2(CheckpointModel):
         self._eager = _single_frame_logits(self._net)
         if self._device == "cpu":
             torch.set_num_threads(self.threads or cpu_threads())
-            self._frozen_windows = self.windows_per_call()
-            self._frozen = frozen_for_cpu(self._net, self._frozen_windows)
+            if self.frozen_graph:
+                self._frozen_windows = self.windows_per_call()
+                self._frozen = frozen_for_cpu(self._net, self._frozen_windows)
 
     def windows_per_call(self) -> int:
         """Windows per forward call on the device `setup()` picked."""
