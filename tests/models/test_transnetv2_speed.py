@@ -104,3 +104,30 @@ def test_windows_per_call_follow_the_device(device: str, expected: int) -> None:
     assert model.windows_per_call() == expected
     model.batch_windows = 4
     assert model.windows_per_call() == 4
+
+
+def test_a_torch_that_cannot_trace_runs_eagerly_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """If TorchScript tracing fails (it is deprecated upstream), setup() keeps the eager
+    network, logs one warning naming the cause, and the predictions are unchanged."""
+    import torch
+
+    frames = _frames(tmp_path)
+    frozen = TransNetV2(weights_root=_weights_root(tmp_path))
+    frozen.setup()
+    expected = frozen.predict(frames)
+
+    def no_trace(*_: object, **__: object) -> None:
+        raise RuntimeError("TorchScript is not available in this torch")
+
+    monkeypatch.setattr(torch.jit, "trace", no_trace)
+    model = TransNetV2(weights_root=frozen.weights_root)
+    with caplog.at_level("WARNING", logger="cosmos_curate.models.transnetv2"):
+        model.setup()
+    assert model._frozen is None
+    assert [r.getMessage() for r in caplog.records] == [
+        "TransNetV2: no frozen CPU graph (TorchScript is not available in this torch); "
+        "running the network eagerly"
+    ]
+    np.testing.assert_allclose(model.predict(frames), expected, atol=1e-5)

@@ -75,14 +75,14 @@ def _single_frame_logits(net: Any) -> Any:
     return _Logits().eval()
 
 
-def frozen_for_cpu(net: Any, windows_per_call: int) -> Any:
+def frozen_for_cpu(net: Any, windows_per_call: int) -> Any | None:
     """`net` traced for `(windows_per_call, 100, 27, 48, 3)` input, frozen and fused for CPU.
 
     The frozen graph keeps oneDNN's layout between convolutions and packs the weights once:
     the same logits (within 1e-6) for ~15-25% less CPU per window than eager mode. TorchScript
     warns that it is deprecated in favour of `torch.compile`, whose C++ compile a short-lived
-    CPU worker cannot afford; if tracing fails (a torch without TorchScript), the eager
-    network is used and a warning says so.
+    CPU worker cannot afford; if tracing fails (a torch without TorchScript), a warning says
+    so and None is returned: the caller runs the network eagerly.
     """
     import torch
     from torch.jit._trace import TracerWarning
@@ -99,7 +99,7 @@ def frozen_for_cpu(net: Any, windows_per_call: int) -> Any:
             return torch.jit.optimize_for_inference(torch.jit.freeze(traced))
     except Exception as exc:  # any tracing failure leaves the eager network
         log.warning("TransNetV2: no frozen CPU graph (%s); running the network eagerly", exc)
-        return logits
+        return None
 
 
 def _network(state: dict[str, Any]) -> Any:
