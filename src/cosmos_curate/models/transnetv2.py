@@ -79,7 +79,7 @@ def frozen_for_cpu(net: Any, windows_per_call: int) -> Any | None:
     """`net` traced for `(windows_per_call, 100, 27, 48, 3)` input, frozen and fused for CPU.
 
     The frozen graph keeps oneDNN's layout between convolutions and packs the weights once:
-    the same logits (within 1e-6) for ~15-25% less CPU per window than eager mode. TorchScript
+    the same logits (within 1e-6) for ~20% less CPU per window than eager mode. TorchScript
     warns that it is deprecated in favour of `torch.compile`, whose C++ compile a short-lived
     CPU worker cannot afford; if tracing fails (a torch without TorchScript), a warning says
     so and None is returned: the caller runs the network eagerly.
@@ -141,7 +141,6 @@ class TransNetV2(CheckpointModel):
         self.batch_windows = batch_windows
         self.threads = threads
         self.frozen_graph = frozen_graph
-        self._net: Any = None
         self._eager: Any = None  # window batch -> single-frame logits
         self._frozen: Any = None  # the same for a batch of `_frozen_windows`, on CPU only
         self._frozen_windows = 0
@@ -157,13 +156,13 @@ class TransNetV2(CheckpointModel):
             raise FileNotFoundError(msg)
         state = torch.load(str(path), map_location="cpu", weights_only=True)
         self._device = preferred_device()
-        self._net = _network(state).to(self._device)
-        self._eager = _single_frame_logits(self._net)
+        net = _network(state).to(self._device)
+        self._eager = _single_frame_logits(net)
         if self._device == "cpu":
             torch.set_num_threads(self.threads or cpu_threads())
             if self.frozen_graph:
                 self._frozen_windows = self.windows_per_call()
-                self._frozen = frozen_for_cpu(self._net, self._frozen_windows)
+                self._frozen = frozen_for_cpu(net, self._frozen_windows)
 
     def windows_per_call(self) -> int:
         """Windows per forward call on the device `setup()` picked."""
