@@ -4,11 +4,13 @@ Both sides do the same work with the same tiny models (the tests' random CLIP, a
 head and LLaVA VLM, `tests/pipelines/video/_synth.py`) on the same `--images` JPEGs:
 read + decode (EXIF-oriented RGB), CLIP embedding + aesthetic score, a greedy caption of
 `--caption-tokens` tokens, and one output per image (its bytes, a JSON record, the
-embedding as .npy). Ours is `annotate_images(options, run_options)` on a local Ray of
-`--cpus` CPUs; the peer is the loop a careful user writes: Pillow + transformers in one
-process, `--peer-batch` images per forward pass for CLIP and the VLM, torch using every
-core. The peer runs in a process of its own (its peak RSS is its own `ru_maxrss`); ours is
-the peak summed over the driver and its Ray workers. `--rounds 2` runs ABBA.
+embedding as .npy). Ours is `annotate_images(options, run_options)` with `--cpus` CPUs,
+twice: in process (its default on a machine like this one) and on its own local Ray
+(`in_process=False`); the peer is the loop a careful user writes: Pillow + transformers in
+one process, `--peer-batch` images per forward pass for CLIP and the VLM, torch using every
+core. Every side runs in a fresh spawned process timed from its start (interpreter, imports,
+model loads included); peak RSS is summed over that process and its children (Ray's).
+`--rounds 2` runs the three sides, then again in reverse order.
 
     .venv/bin/python benchmarks/bench_image_annotate.py [--images 2000] [--cpus 2] [--rounds 1]
 """
@@ -16,12 +18,12 @@ the peak summed over the driver and its Ray workers. `--rounds 2` runs ABBA.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import multiprocessing
 import os
 import queue
-import resource
 import shutil
 import sys
 import tempfile
@@ -33,7 +35,7 @@ BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 ROOT_DIR = os.path.dirname(BENCH_DIR)
 sys.path[:0] = [BENCH_DIR, ROOT_DIR]
 
-from bench_dedup import PeakRss  # noqa: E402
+import psutil  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 
 PROMPT = "describe this"
@@ -67,8 +69,9 @@ def save_models(weights: Path) -> dict[str, str]:
     return {"clip": CLIP_MODEL_ID, "aesthetic": AESTHETIC_MODEL_ID, "vlm": _synth.TINY_VLM_ID}
 
 
-def run_ours(inputs: Path, out: Path, run_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
-    """`annotate_images` on its own local Ray; wall, peak RSS and the stages' busy shares."""
+def ours(inputs: Path, out: Path, run_dir: Path, sizes: dict[str, Any]) -> dict[str, Any]:
+    """`annotate_images` in this (fresh) process: its imports, Ray's start when on Ray."""
+    started = time.monotonic()
     from tests.pipelines.video import _synth
 
     from cosmos_curate.core.interfaces.pipeline_interface import RunOptions
@@ -82,33 +85,30 @@ def run_ours(inputs: Path, out: Path, run_dir: Path, args: argparse.Namespace) -
             "input_path": str(inputs),
             "output_path": str(out),
             "caption_model_id": _synth.TINY_VLM_ID,
-            "caption_max_tokens": args.caption_tokens,
+            "caption_max_tokens": sizes["tokens"],
             "caption_prep_min_pixels": MIN_PIXELS,
             "caption_prep_max_pixels": MAX_PIXELS,
             "caption_prompt": PROMPT,
+            "in_process": sizes["in_process"],
         },
     )
-    with PeakRss() as peak:
-        started = time.monotonic()
-        # a run folder with its marker, as the CLI makes: the series then counts Ray's start
-        run = create_run("image-annotate", root=run_dir)
-        run_options = RunOptions(
-            num_cpus=args.cpus, metrics_port=None, check_weights=False, run_dir=run.folder
-        )
-        annotate_images(options, run_options)
-        wall = time.monotonic() - started
-        run_dir = run.folder
+    # a run folder with its marker, as the CLI makes: the series then counts Ray's start
+    run = create_run("image-annotate", root=run_dir)
+    run_options = RunOptions(
+        num_cpus=sizes["cpus"], metrics_port=None, check_weights=False, run_dir=run.folder
+    )
+    result = annotate_images(options, run_options)
+    wall = time.monotonic() - started
     summary = json.loads((out / "summary.json").read_text())
-    split = phases(read_series(run_dir))
+    split = phases(read_series(run.folder))
     return {
         "wall_s": wall,
-        "peak_rss": peak.peak,
         "images": summary["num_images_with_caption"],
         "pipeline_s": summary["wall_time_s"],
         "series_wall_s": split.wall_s,
         "setup_s": split.setup_s,
         "processing_s": split.processing_s,
-        "stages": [(s.name, s.share, s.busy_s) for s in split.stages],
+        "stages": [(s.name, s.process_seconds_total) for s in result.progress.stages],
     }
 
 
@@ -199,48 +199,80 @@ def peer(
             }
             (out / "metas" / f"{name}.json").write_text(json.dumps(record))
             done += 1
-    return {
-        "wall_s": time.monotonic() - started,
-        "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-        "images": done,
-    }
+    return {"wall_s": time.monotonic() - started, "images": done}
 
 
-def _peer_proc(
-    args: tuple[Path, Path, Path, dict[str, str]],
-    sizes: dict[str, int],
+def _in_child(
+    work: Any,
+    args: tuple[Any, ...],
     q: multiprocessing.Queue,  # type: ignore[type-arg]
 ) -> None:
-    q.put(peer(*args, batch=sizes["batch"], tokens=sizes["tokens"]))
+    q.put(work(*args))
+
+
+class TreeRss:
+    """Peak RSS of one process and its descendants (Ray workers), sampled every 0.1 s."""
+
+    def __init__(self, pid: int) -> None:
+        self.peak = 0
+        self._root = psutil.Process(pid)
+
+    def sample(self) -> None:
+        total = 0
+        with contextlib.suppress(psutil.Error):
+            for proc in [self._root, *self._root.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    total += proc.memory_info().rss
+        self.peak = max(self.peak, total)
+
+
+def in_fresh_process(work: Any, *args: Any) -> dict[str, Any]:
+    """`work(*args)` in a spawned process (its imports and memory its own), timed from spawn.
+
+    Both sides run this way, so each pays its interpreter's start and its imports.
+    """
+    ctx = multiprocessing.get_context("spawn")
+    q = ctx.Queue()
+    started = time.monotonic()
+    proc = ctx.Process(target=_in_child, args=(work, args, q))
+    proc.start()
+    assert proc.pid is not None  # started
+    rss = TreeRss(proc.pid)
+    while True:  # a crashed side must not leave us waiting on the queue forever
+        rss.sample()
+        try:
+            result: dict[str, Any] = q.get(timeout=0.1)
+            break
+        except queue.Empty:
+            if not proc.is_alive():
+                msg = f"{work.__name__} exited with {proc.exitcode} before its result"
+                raise RuntimeError(msg) from None
+    proc.join()
+    result["wall_s"] = time.monotonic() - started  # includes the interpreter's start
+    result["peak_rss"] = rss.peak
+    return result
 
 
 def run_peer(
     inputs: Path, out: Path, weights: Path, ids: dict[str, str], args: argparse.Namespace
 ) -> dict[str, Any]:
-    """The loop in a fresh process (its imports and memory its own), timed from its start."""
-    ctx = multiprocessing.get_context("spawn")
-    q = ctx.Queue()
-    started = time.monotonic()
-    proc = ctx.Process(
-        target=_peer_proc,
-        args=(
-            (inputs, out, weights, ids),
-            {"batch": args.peer_batch, "tokens": args.caption_tokens},
-            q,
-        ),
-    )
-    proc.start()
-    while True:  # a crashed loop must not leave us waiting on the queue forever
-        try:
-            result: dict[str, Any] = q.get(timeout=5)
-            break
-        except queue.Empty:
-            if not proc.is_alive():
-                msg = f"the peer loop exited with {proc.exitcode} before its result"
-                raise RuntimeError(msg) from None
-    proc.join()
-    result["wall_s"] = time.monotonic() - started  # includes the interpreter's start
-    return result
+    """The loop in a fresh process."""
+    sizes = {"batch": args.peer_batch, "tokens": args.caption_tokens}
+    return in_fresh_process(_peer_entry, (inputs, out, weights, ids), sizes)
+
+
+def _peer_entry(
+    paths: tuple[Path, Path, Path, dict[str, str]], sizes: dict[str, int]
+) -> dict[str, Any]:
+    return peer(*paths, batch=sizes["batch"], tokens=sizes["tokens"])
+
+
+def run_ours(
+    inputs: Path, out: Path, run_dir: Path, args: argparse.Namespace, *, in_process: bool
+) -> dict[str, Any]:
+    """image-annotate in a fresh process, in process or on its own local Ray."""
+    sizes = {"cpus": args.cpus, "tokens": args.caption_tokens, "in_process": in_process}
+    return in_fresh_process(ours, inputs, out, run_dir, sizes)
 
 
 def _row(name: str, r: dict[str, Any], note: str = "") -> str:
@@ -250,11 +282,16 @@ def _row(name: str, r: dict[str, Any], note: str = "") -> str:
     )
 
 
+def _rate(runs: list[dict[str, Any]]) -> float:
+    """Mean images/s of the runs of one side."""
+    return float(sum(r["images"] / r["wall_s"] for r in runs) / len(runs))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--images", type=int, default=2000)
     parser.add_argument("--cpus", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=1, help="2: ours, peer, peer, ours")
+    parser.add_argument("--rounds", type=int, default=1, help="2: each order, then reversed")
     parser.add_argument("--peer-batch", type=int, default=16)
     parser.add_argument("--caption-tokens", type=int, default=8)
     args = parser.parse_args()
@@ -268,41 +305,48 @@ def main() -> None:
         inputs = work / "images"
         make_images(inputs, args.images)
         print(f"load at start: {os.getloadavg()[0]:.1f}", file=sys.stderr)
-        order = ["ours", "peer", "peer", "ours"] if args.rounds >= 2 else ["ours", "peer"]
-        results: dict[str, list[dict[str, Any]]] = {"ours": [], "peer": []}
+        sides = ["ours", "peer", "ray"]
+        order = sides + sides[::-1] if args.rounds >= 2 else sides
+        results: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
         for i, side in enumerate(order):
             out = work / f"out{i}"
-            if side == "ours":
-                results["ours"].append(run_ours(inputs, out, work / f"run{i}", args))
-            else:
+            if side == "peer":
                 results["peer"].append(run_peer(inputs, out, weights, ids, args))
+            else:
+                in_process = side == "ours"
+                run_dir = work / f"run{i}"
+                results[side].append(run_ours(inputs, out, run_dir, args, in_process=in_process))
             r = results[side][-1]
             print(f"{side}: {r['images']} images in {r['wall_s']:.1f} s", file=sys.stderr)
         print(f"load at end: {os.getloadavg()[0]:.1f}", file=sys.stderr)
         print(
             f"\n{args.images:,} JPEGs 96-320 px, {args.cpus} CPUs, captions of "
-            f"{args.caption_tokens} tokens, peer batch {args.peer_batch}\n"
+            f"{args.caption_tokens} tokens, peer batch {args.peer_batch}; every side in a fresh "
+            "process, timed from its start (imports included)\n"
         )
         print("| system | images | wall s | images/s | peak RSS | note |")
         print("|---|---|---|---|---|---|")
-        for r in results["ours"]:
-            note = (
-                f"in execute_pipeline {r['pipeline_s']:.1f} s; run report: {r['series_wall_s']:.1f}"
-                f" s = set-up (Ray, workers, models) {r['setup_s']:.1f} s + processing "
-                f"{r['processing_s']:.1f} s"
-            )
-            print(_row("image-annotate (driver + Ray workers)", r, note))
+        names = {
+            "ours": "image-annotate, in process (the default on this machine)",
+            "ray": "image-annotate on a local Ray (--no-in-process; driver + workers)",
+        }
+        for side in ("ours", "ray"):
+            for r in results[side]:
+                note = (
+                    f"annotate_images {r['pipeline_s']:.1f} s; run report {r['series_wall_s']:.1f}"
+                    f" s = set-up {r['setup_s']:.1f} s + processing {r['processing_s']:.1f} s"
+                )
+                print(_row(names[side], r, note))
         for r in results["peer"]:
             print(_row("Pillow + transformers loop (1 process)", r))
-        ours = sum(r["images"] / r["wall_s"] for r in results["ours"]) / len(results["ours"])
-        loop = sum(r["images"] / r["wall_s"] for r in results["peer"]) / len(results["peer"])
-        print(f"\nours / loop (images/s, end to end): {ours / loop:.2f}x (target 1.2x)")
-        print("\nstage busy shares (ours, processing part of the run):")
-        for r in results["ours"]:
-            print(
-                "  "
-                + ", ".join(f"{n} {share:.0%} ({busy:.0f} s)" for n, share, busy in r["stages"])
-            )
+        loop = _rate(results["peer"])
+        for side in ("ours", "ray"):
+            print(f"\n{names[side]} / loop (images/s): {_rate(results[side]) / loop:.2f}x")
+        print("(target 1.2x)\n\nseconds inside each stage's calls (ours):")
+        for side in ("ours", "ray"):
+            for r in results[side]:
+                stages = ", ".join(f"{n} {busy:.1f}" for n, busy in r["stages"])
+                print(f"  {side}: {stages}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

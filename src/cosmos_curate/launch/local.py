@@ -32,6 +32,7 @@ import requests
 from cosmos_curate.core.interfaces.errors import CurateError
 from cosmos_curate.core.ray_cluster.bind import BIND_VAR
 from cosmos_curate.core.utils import settings
+from cosmos_curate.core.utils.device import host_has_gpus
 from cosmos_curate.image.build import DEFAULT_IMAGE_NAME, DEFAULT_IMAGE_TAG
 from cosmos_curate.image.daemon import connect
 from cosmos_curate.image.reference import check_reference
@@ -97,11 +98,6 @@ class GpuRequest:
     def describe(self) -> str:
         """How `docker run --gpus` would say it."""
         return {-1: "all", 0: "none"}.get(self.count, str(self.count))
-
-
-def host_has_gpus() -> bool:
-    """Whether this machine has NVIDIA GPUs (a device node of the driver exists)."""
-    return Path("/dev/nvidiactl").exists() or Path("/dev/nvidia0").exists()
 
 
 @attrs.frozen

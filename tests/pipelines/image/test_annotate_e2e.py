@@ -68,6 +68,14 @@ def _inputs(folder: Path) -> Path:
     return folder
 
 
+RUN_ARGS = [
+    "--min-side", "16", "--max-aspect-ratio", "4", "--aesthetic-threshold", "0",
+    "--caption-model-id", _synth.TINY_VLM_ID, "--caption-max-tokens", "4",
+    "--caption-prep-min-pixels", "256", "--caption-prep-max-pixels", "4096",
+]  # fmt: skip
+"""The module run's options (its Ray run adds `--workers-per-stage 1`)."""
+
+
 def _curate(args: list[str], weights: Path) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
@@ -106,17 +114,12 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         _synth.save_tiny_vlm()
     inputs = _inputs(tmp_path_factory.mktemp("images"))
     out = tmp_path_factory.mktemp("run") / "out"
-    result = _curate(
-        [
-            "--input-image-path", str(inputs), "--output-path", str(out),
-            "--min-side", "16", "--max-aspect-ratio", "4", "--aesthetic-threshold", "0",
-            "--caption-model-id", _synth.TINY_VLM_ID, "--caption-max-tokens", "4",
-            "--caption-prep-min-pixels", "256", "--caption-prep-max-pixels", "4096",
-            "--workers-per-stage", "1",
-        ],
-        weights,
-    )  # fmt: skip
-    return {"result": result, "inputs": inputs, "out": out, "weights": weights}
+    args = ["--input-image-path", str(inputs), "--output-path", str(out), *RUN_ARGS]
+    result = _curate([*args, "--workers-per-stage", "1"], weights)
+    metas = {
+        folder: _metas(out / folder) for folder in ("metas", "filtered_images")
+    }  # as written, before a test reruns into `out`
+    return {"result": result, "inputs": inputs, "out": out, "weights": weights, "metas": metas}
 
 
 def test_bad_files_are_failure_records_and_the_run_exits_3(run: dict[str, Any]) -> None:
@@ -172,6 +175,37 @@ def test_rejected_images_are_kept_apart_with_the_reason(run: dict[str, Any]) -> 
     assert summary["num_images_passed"] == len(GOOD)
     assert summary["num_images_filtered"] == 1 and summary["images_filtered_by"] == {"size": 1}
     assert summary["num_images_with_caption"] == summary["num_images_with_embeddings"] == len(GOOD)
+
+
+def test_in_process_run_writes_what_the_ray_run_wrote(run: dict[str, Any], tmp_path: Path) -> None:
+    """--in-process (no Ray): exit 3 with the same failure records, the same kept and
+    rejected images with the same metadata, captions and embeddings as the Ray run."""
+    out = tmp_path / "out"
+    args = ["--input-image-path", str(run["inputs"]), "--output-path", str(out), *RUN_ARGS]
+    result = _curate([*args, "--in-process"], run["weights"])
+    assert result.returncode == 3, result.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["failures_path"] in result.stdout + result.stderr
+    errors = {Path(e["source"]).name: e["error"] for e in summary["failure_records"]}
+    assert set(errors) == set(BAD)
+    for name, reason in BAD.items():
+        assert reason in errors[name], errors[name]
+    for folder in ("metas", "filtered_images"):
+        ours, on_ray = _metas(out / folder), run["metas"][folder]
+        assert set(ours) == set(on_ray)
+        for name, meta in ours.items():
+            theirs = on_ray[name]
+            score, their_score = meta["scores"]["aesthetic"], theirs["scores"]["aesthetic"]
+            assert (score is None) == (their_score is None), name
+            if score is not None:
+                assert abs(score - their_score) < 1e-4, name
+            same = {k: v for k, v in meta.items() if k != "scores"}
+            assert same == {k: v for k, v in theirs.items() if k != "scores"}, name
+            if meta["embedding_path"]:
+                ours_emb = np.load(out / meta["embedding_path"])
+                theirs_emb = np.load(run["out"] / theirs["embedding_path"])
+                assert np.allclose(ours_emb, theirs_emb, atol=1e-5), name
+            assert (out / meta["image_path"]).read_bytes() == (run["inputs"] / name).read_bytes()
 
 
 def test_a_rerun_skips_images_already_written(

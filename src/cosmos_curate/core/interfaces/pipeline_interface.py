@@ -87,6 +87,13 @@ def execute_pipeline(
         run_options = RunOptions(**options)
     elif options:
         run_options = attrs.evolve(run_options, **options)
+    if run_options.in_process is not False:  # this path imports no Ray
+        from cosmos_curate.core.interfaces.stage_interface import as_stage_spec
+        from cosmos_curate.core.runtime import in_process
+
+        specs = [as_stage_spec(s) for s in stages]
+        if in_process.choose(run_options.in_process, specs, run_options):
+            return in_process.run_in_process(specs, input_tasks, run_options)
     # Ray is imported here, when a pipeline runs, so that defining stages never needs it.
     from cosmos_curate.core.runtime.session import execute
 

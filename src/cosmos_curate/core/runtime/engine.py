@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import ray
@@ -36,6 +36,7 @@ from cosmos_curate.core.runtime.ledger import InputLedger
 from cosmos_curate.core.runtime.planner import ProportionalPlanner, WorkerPlanner
 from cosmos_curate.core.runtime.progress import pipeline_progress
 from cosmos_curate.core.runtime.run_options import EngineOptions
+from cosmos_curate.core.runtime.run_sinks import ProgressSink
 from cosmos_curate.core.runtime.run_state import RunState
 from cosmos_curate.core.runtime.scaling import plan
 from cosmos_curate.core.runtime.stage_pool import StagePool, wait_until_gone
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-ProgressSink = Callable[[PipelineProgress], None]
 COLLECT_WAIT_S = 0.05
 """How long one round waits for a call or setup to finish."""
 SHUTDOWN_WAIT_S = 10.0

@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ray import cloudpickle
-
 from cosmos_curate.core.interfaces.errors import PipelineExecutionError, TaskFailedError
 from cosmos_curate.core.interfaces.results import FailureRecord
 from cosmos_curate.core.runtime.stage_spec import ResolvedStage
@@ -67,6 +65,8 @@ def _rebuild(original: BaseException | bytes | None) -> BaseException | None:
     if original is None or isinstance(original, BaseException):
         return original
     try:
+        from ray import cloudpickle  # only to rebuild a worker's error: no Ray import otherwise
+
         error = cloudpickle.loads(original)
     except Exception:  # its class lives in an env the driver lacks: the record stands in
         return None

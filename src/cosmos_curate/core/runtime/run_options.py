@@ -118,7 +118,10 @@ class RunOptions:
     - `otlp_endpoint`: an http(s) OTLP/HTTP receiver (`http://host:4318`); one span per
       task per stage, under a span per stage and one for the run, each with the run id;
     - `progress_callbacks`: functions receiving each progress record;
-    - `engine_options`: the engine's tunables.
+    - `engine_options`: the engine's tunables;
+    - `in_process`: True runs the stages in this process without Ray (`in_process` module),
+      False on Ray (the default), None lets the run choose: in process for a small run on
+      this machine (no cluster given, no GPU, at most 4 CPUs; image-annotate's default).
     """
 
     ray_address: str | None = None
@@ -143,6 +146,7 @@ class RunOptions:
     otlp_endpoint: str | None = attrs.field(default=None, converter=check_otlp_endpoint)
     progress_callbacks: tuple[ProgressCallback, ...] = attrs.field(default=(), converter=tuple)
     engine_options: EngineOptions | None = None
+    in_process: bool | None = False
 
     def as_kwargs(self) -> dict[str, Any]:
         """The options as keywords; `execute_pipeline(..., run_options=self)` needs none."""

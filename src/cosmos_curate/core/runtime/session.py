@@ -19,12 +19,12 @@ from cosmos_curate.core.interfaces.stage_interface import (
     as_stage_spec,
 )
 from cosmos_curate.core.runtime import instruments, ray_connection
-from cosmos_curate.core.runtime.engine import ProgressSink, StreamingEngine
+from cosmos_curate.core.runtime.engine import StreamingEngine
 from cosmos_curate.core.runtime.failures import FailureLog
 from cosmos_curate.core.runtime.journal import ResumeJournal
 from cosmos_curate.core.runtime.metrics import PipelineMetrics
-from cosmos_curate.core.runtime.planner import NodeCapacity
 from cosmos_curate.core.runtime.run_options import RunOptions
+from cosmos_curate.core.runtime.run_sinks import ProgressSink, start_live_display, start_recorder
 from cosmos_curate.core.runtime.saved_stage import check_request
 from cosmos_curate.core.runtime.stage_save import StageSaver
 from cosmos_curate.core.runtime.stage_spec import (
@@ -34,7 +34,6 @@ from cosmos_curate.core.runtime.stage_spec import (
     unique_stage_names,
 )
 from cosmos_curate.core.weights.check import check_weights as check_stage_weights
-from cosmos_curate.report import RunRecorder, StageInfo
 from cosmos_curate.report.warning_log import WarningLog
 
 logger = logging.getLogger(__name__)
@@ -141,41 +140,3 @@ def stage_saver(
     if not options.stage_save:
         return None
     return StageSaver(resolved, options.stage_save, options.stage_save_sample_rate, run_dir)
-
-
-def start_live_display(stack: ExitStack) -> ProgressSink:
-    """Draw the live progress table on stderr until `stack` closes; returns its sink."""
-    from cosmos_curate.presentation.progress_view import LiveProgress
-
-    display = LiveProgress()
-    display.start()
-    stack.callback(display.stop)
-    return display.update
-
-
-def start_recorder(
-    stack: ExitStack,
-    run_dir: Path,
-    resolved: list[ResolvedStage],
-    nodes: tuple[NodeCapacity, ...],
-    failures_path: Path | None,
-    *,
-    warnings: Sequence[str] = (),
-) -> RunRecorder:
-    """The run's series recorder (a progress sink); `report.html` on any exit of `stack`.
-
-    `warnings`: the run's logged warnings, listed on the page (read when the run ends).
-    """
-    run = runs.read_run(run_dir)
-    recorder = RunRecorder(
-        run_dir,
-        [StageInfo(s.name, s.cpus, s.gpus) for s in resolved],
-        cluster_cpus=sum(n.cpus for n in nodes),
-        cluster_gpus=sum(n.gpus for n in nodes),
-        failures_path=failures_path,
-        run_started=run.started if run is not None else None,
-        nodes=len(nodes),
-        warnings=warnings,
-    )
-    stack.push(recorder.exit)  # done, error or Ctrl-C alike
-    return recorder

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from cosmos_curate.core.utils import settings
 
 DEVICE_ENV_VAR = settings.DEVICE_VAR
@@ -21,3 +23,8 @@ def preferred_device() -> str:
     except ImportError:
         return "cpu"
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def host_has_gpus() -> bool:
+    """Whether this machine has NVIDIA GPUs (a device node of the driver exists); no imports."""
+    return Path("/dev/nvidiactl").exists() or Path("/dev/nvidia0").exists()

@@ -41,7 +41,7 @@ class ImageAnnotateOptions(StorageFlags, CheckedPaths, ImageEmbeddingOptions, Im
         ("Image classifier", ("image_classifier",)),
         ("Embeddings", ("no_embeddings", "embedding_", "clip_model_id", "aesthetic_model_id")),
         ("Captions", ("skip_captions", "caption", "openai_")),
-        ("Workers", ("workers_per_stage",)),
+        ("Workers", ("workers_per_stage", "in_process")),
     )  # fmt: skip
 
     input_path: str | None = pydantic.Field(
@@ -90,6 +90,12 @@ class ImageAnnotateOptions(StorageFlags, CheckedPaths, ImageEmbeddingOptions, Im
     )
     workers_per_stage: int | None = pydantic.Field(
         default=None, ge=1, description="fixed workers per stage (unset: autoscale)"
+    )
+    in_process: bool | None = pydantic.Field(
+        default=None,
+        description="run the stages in this process without Ray, or on Ray with "
+        "--no-in-process (unset: in process when no cluster is given, this machine has no GPU "
+        "and at most 4 CPUs, and no stage needs its own environment)",
     )
 
     @pydantic.field_validator("input_list")

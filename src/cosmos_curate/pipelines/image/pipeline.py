@@ -233,6 +233,18 @@ class _InputPlan:
             )
 
 
+def _in_process(options: ImageAnnotateOptions, run_options: RunOptions) -> bool | None:
+    """The run's `in_process`: the option, else True when the caller asked, else the rule.
+
+    Fixed workers per stage are a Ray pool's: a run given them goes on Ray unless forced.
+    """
+    if options.in_process is not None:
+        return options.in_process
+    if run_options.in_process:
+        return True
+    return False if options.workers_per_stage is not None else None
+
+
 def describe_image_annotate(options: ImageAnnotateOptions) -> PipelineSketch:
     """The stages and images a run would use (`--dry-run`); creates nothing."""
     if options.input_list is not None:
@@ -275,6 +287,7 @@ def annotate_images(
     prepare_output(layout)
     plan = _InputPlan(options, layout)
     run, run_options = bind_run("image-annotate", run_options, options.output_path)
+    run_options = attrs.evolve(run_options, in_process=_in_process(options, run_options))
     started = time.monotonic()
     # the summary is built from the files written
     result = execute_pipeline(plan, build_stages(options), run_options, collect_outputs=False)

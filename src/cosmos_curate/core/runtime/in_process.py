@@ -1,0 +1,346 @@
+"""Run a pipeline's stages in this process, without Ray, for a small run on this machine.
+
+An embedded Ray costs seconds and a process per stage before the first task, and every task
+crosses the object store between stages. On a machine with a few cores and no GPU that is
+most of a small run (image-annotate, 2,000 images on 2 cores: benchmarks/RESULTS.md): the
+same stages called one after another on each batch of inputs finish sooner.
+
+`run_in_process` keeps the runtime's contract for a stage: it is set up once
+(`setup_on_node`, then `setup`), `process_data` gets lists of at most `stage_batch_size`
+tasks, a batch has the stage's `num_run_attempts` (a retry gets a pristine copy), and a
+batch that fails every attempt is one failure record per task in the failures file; it stops
+the run with `PipelineExecutionError` unless the stage ignores failures. The run folder gets
+its `report.html`. Not here: worker pools and autoscaling, a stage's own conda env or extra
+environment variables, resume journals, `stage_save`, profiling, tracing and the Prometheus
+endpoint; `unsupported` names what a run asks for that this path cannot give.
+
+The rule (`choose`): `in_process` forces either path; unset, a run goes in process when no
+cluster is given, this machine has no GPU and at most `SMALL_MACHINE_CPUS` CPUs (or the run
+asks for no more), and nothing in it needs Ray.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import sys
+import time
+import traceback
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from cosmos_curate.core import runs
+from cosmos_curate.core.interfaces.errors import CurateError
+from cosmos_curate.core.interfaces.results import (
+    FailureRecord,
+    PipelineProgress,
+    PipelineResult,
+    StageProgress,
+    short_repr,
+)
+from cosmos_curate.core.interfaces.stage_interface import (
+    CuratorStageSpec,
+    NodeInfo,
+    WorkerMetadata,
+)
+from cosmos_curate.core.runtime.failure_policy import stop_unless_ignored
+from cosmos_curate.core.runtime.failures import FailureLog
+from cosmos_curate.core.runtime.planner import NodeCapacity
+from cosmos_curate.core.runtime.run_options import RunOptions
+from cosmos_curate.core.runtime.run_sinks import start_live_display, start_recorder
+from cosmos_curate.core.runtime.stage_env import extra_env_vars
+from cosmos_curate.core.runtime.stage_spec import ResolvedStage, resolve_stages
+from cosmos_curate.core.utils.device import host_has_gpus
+from cosmos_curate.core.weights.check import check_weights as check_stage_weights
+from cosmos_curate.report.warning_log import WarningLog
+
+logger = logging.getLogger(__name__)
+
+SMALL_MACHINE_CPUS = 4
+"""Most CPUs a run may have for `choose` to keep it in this process."""
+INPUTS_PER_ROUND = 32
+"""Inputs read at a time and carried through every stage before the next ones."""
+PROGRESS_INTERVAL_S = 0.5
+
+
+def cluster_given(ray_address: str | None) -> bool:
+    """Whether the run has a cluster to go to: an address, `RAY_ADDRESS`, or a joined Ray."""
+    if ray_address or os.environ.get("RAY_ADDRESS"):
+        return True
+    ray = sys.modules.get("ray")  # never imported here just to ask
+    return bool(ray is not None and getattr(ray, "is_initialized", lambda: False)())
+
+
+def unsupported(specs: list[CuratorStageSpec], options: RunOptions) -> str | None:
+    """What in these stages or options needs Ray (one phrase), or None when nothing does."""
+    asked = {
+        "--checkpoint-dir / --resume": options.checkpoint_dir is not None or options.resume,
+        "--stage-save": bool(options.stage_save),
+        "--profile": bool(options.profile),
+        "--otlp-endpoint": options.otlp_endpoint is not None,
+    }
+    for name, wanted in asked.items():
+        if wanted:
+            return f"{name} needs the Ray runtime"
+    for spec in specs:
+        if extra_env_vars(spec.stage):
+            return f"stage {spec.stage.name} sets environment variables for its workers"
+    return None
+
+
+def choose(forced: bool | None, specs: list[CuratorStageSpec], options: RunOptions) -> bool:
+    """Whether to run in this process (see the module docstring)."""
+    if forced is not None:
+        return forced
+    if cluster_given(options.ray_address) or unsupported(specs, options) is not None:
+        return False
+    if (options.num_gpus or 0) > 0 or host_has_gpus():
+        return False
+    cpus = options.num_cpus if options.num_cpus is not None else os.cpu_count() or 1
+    return cpus <= SMALL_MACHINE_CPUS
+
+
+@attrs.define
+class _StageCounts:
+    """What one stage did so far."""
+
+    done: int = 0
+    produced: int = 0
+    failed: int = 0
+    busy_s: float = 0.0
+
+
+def run_in_process(
+    specs: list[CuratorStageSpec], input_tasks: Iterable[Any], options: RunOptions
+) -> PipelineResult:
+    """Run `specs` over `input_tasks` here (see the module docstring); as `execute_pipeline`."""
+    if not specs:
+        msg = "run_pipeline needs at least one stage"
+        raise CurateError(msg)
+    problem = unsupported(specs, options)
+    if problem is not None:
+        msg = f"cannot run in this process: {problem}; run it on Ray instead"
+        raise CurateError(msg)
+    if options.check_weights:
+        check_stage_weights(
+            [s.stage for s in specs],
+            download_missing=options.download_missing,
+            s3_prefix=options.model_weights_prefix,
+        )
+    logger.info(
+        "running the %d stages in this process, without Ray (a small run on this machine; "
+        "--no-in-process runs it on Ray)",
+        len(specs),
+    )
+    run_dir = options.run_dir or runs.create_run("run_pipeline").folder
+    failures_path = options.failures_path or run_dir / "failures.jsonl"
+    resolved = resolve_stages(
+        specs,
+        cluster_gpus=0.0,
+        require_gpu=options.require_gpu,
+        run_dir=run_dir,
+        ignore_failures=options.ignore_failures,
+    )
+    with ExitStack() as stack:
+        warning_log = stack.enter_context(WarningLog().attached())
+        failure_log = FailureLog(failures_path)
+        stack.callback(failure_log.close)
+        node = NodeCapacity("local", float(os.cpu_count() or 1), 0.0)
+        recorder = start_recorder(
+            stack, run_dir, resolved, (node,), failures_path, warnings=warning_log.messages
+        )
+        sinks = [*options.progress_callbacks, recorder]
+        if options.show_progress:
+            sinks.append(start_live_display(stack))
+        runner = _Runner(resolved, failure_log, failures_path, sinks)
+        for stage in resolved:
+            stack.callback(stage.stage.destroy)
+        runner.set_up()
+        outputs = runner.run(input_tasks, collect=options.collect_outputs)
+        progress = runner.progress(finished=True)
+        runner.report(progress)
+    if failure_log.total:
+        logger.warning("%d task(s) failed; records in %s", failure_log.total, failures_path)
+    return PipelineResult(
+        outputs=outputs,
+        num_outputs=progress.outputs,
+        num_failures=failure_log.total,
+        failures_path=failures_path if failure_log.total else None,
+        progress=progress,
+        report_path=recorder.report_path,
+        wall_s=recorder.wall_s,
+    )
+
+
+class _Runner:
+    """Carries rounds of inputs through the stages, counting what each stage did."""
+
+    def __init__(
+        self,
+        stages: list[ResolvedStage],
+        failure_log: FailureLog,
+        failures_path: Path,
+        sinks: list[Any],
+    ) -> None:
+        self.stages = stages
+        self.failure_log = failure_log
+        self.failures_path = failures_path
+        self.sinks = sinks
+        self.counts = [_StageCounts() for _ in stages]
+        self.started = time.monotonic()
+        self.inputs_read = 0
+        self.outputs = 0
+        self.input_exhausted = False
+        self._last_report = 0.0
+
+    def set_up(self) -> None:
+        """Each stage's `setup_on_node` then `setup`, in order, as one worker would."""
+        for stage in self.stages:
+            metadata = WorkerMetadata(worker_id=str(os.getpid()), stage_name=stage.name)
+            stage.stage.setup_on_node(NodeInfo("local"), metadata)
+            stage.stage.setup(metadata)
+
+    def run(self, input_tasks: Iterable[Any], *, collect: bool) -> list[Any]:
+        """Every input through every stage; the last stage's outputs when `collect`.
+
+        The last stage (a pipeline's writer) runs one round behind, in a thread of its own:
+        its disk waits overlap the next round's work in the other stages.
+        """
+        collected: list[Any] = []
+        last = len(self.stages) - 1
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="last-stage") as behind:
+            pending: Future[list[Any]] | None = None
+            for inputs in _rounds(iter(input_tasks), INPUTS_PER_ROUND):
+                self.inputs_read += len(inputs)
+                tasks = inputs
+                for index in range(last):
+                    tasks = self._call_stage(index, tasks)
+                if pending is not None:
+                    self._finish(pending.result(), collected, collect=collect)
+                pending = behind.submit(self._call_stage, last, tasks) if tasks else None
+                self._maybe_report()
+            if pending is not None:
+                self._finish(pending.result(), collected, collect=collect)
+        self.input_exhausted = True
+        return collected
+
+    def _finish(self, outputs: list[Any], collected: list[Any], *, collect: bool) -> None:
+        self.outputs += len(outputs)
+        if collect:
+            collected.extend(outputs)
+
+    def _call_stage(self, index: int, tasks: list[Any]) -> list[Any]:
+        """`tasks` through stage `index`, batch by batch; its outputs."""
+        stage, counts = self.stages[index], self.counts[index]
+        outputs: list[Any] = []
+        if not tasks:
+            return outputs
+        size = max(1, stage.batch_size)
+        for first in range(0, len(tasks), size):
+            batch = tasks[first : first + size]
+            started = time.monotonic()
+            result = self._run_with_retries(stage, batch)
+            counts.busy_s += time.monotonic() - started
+            if result is None:
+                counts.failed += len(batch)
+                continue
+            counts.done += len(batch)
+            counts.produced += len(result)
+            outputs.extend(result)
+        return outputs
+
+    def _run_with_retries(self, stage: ResolvedStage, batch: list[Any]) -> list[Any] | None:
+        """The batch's outputs, or None when every attempt failed (recorded; maybe raises)."""
+        attempts = max(1, stage.run_attempts)
+        pristine = pickle.dumps(batch) if attempts > 1 else None
+        for attempt in range(1, attempts + 1):
+            work = batch if pristine is None or attempt == 1 else pickle.loads(pristine)
+            try:
+                result = stage.stage.process_data(work)
+                if result is not None and not isinstance(result, list):
+                    msg = (
+                        f"{stage.name}.process_data must return a list of tasks or None, "
+                        f"got {type(result).__name__}"
+                    )
+                    raise TypeError(msg)
+                return result or []
+            except Exception as exc:
+                if attempt < attempts:
+                    continue
+                records = [
+                    FailureRecord(
+                        stage=stage.name,
+                        error=f"{type(exc).__name__}: {exc}",
+                        traceback=traceback.format_exc(),
+                        attempts=attempts,
+                        task_repr=short_repr(task),
+                    )
+                    for task in batch
+                ]
+                for record in records:
+                    self.failure_log.write(record)
+                stop_unless_ignored(stage, records, self.failures_path, exc)
+        return None
+
+    def _maybe_report(self) -> None:
+        now = time.monotonic()
+        if now - self._last_report >= PROGRESS_INTERVAL_S:
+            self._last_report = now
+            self.report(self.progress(finished=False))
+
+    def report(self, progress: PipelineProgress) -> None:
+        """Hand `progress` to every sink (report recorder, live display, callbacks)."""
+        for sink in self.sinks:
+            sink(progress)
+
+    def progress(self, *, finished: bool) -> PipelineProgress:
+        """The run now, in the Ray runtime's terms (one worker per stage, no queues)."""
+        elapsed = time.monotonic() - self.started
+        stages = tuple(
+            _stage_progress(stage, counts, elapsed)
+            for stage, counts in zip(self.stages, self.counts, strict=True)
+        )
+        return PipelineProgress(
+            stages=stages,
+            elapsed_s=elapsed,
+            inputs_read=self.inputs_read,
+            input_exhausted=self.input_exhausted,
+            outputs=self.outputs,
+            failures=self.failure_log.total,
+            finished=finished,
+            inputs_done=self.inputs_read if finished else 0,
+        )
+
+
+def _rounds(tasks: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    """Lists of up to `size` tasks from `tasks`, read lazily."""
+    while True:
+        chunk = [task for _, task in zip(range(size), tasks, strict=False)]
+        if not chunk:
+            return
+        yield chunk
+
+
+def _stage_progress(stage: ResolvedStage, counts: _StageCounts, elapsed: float) -> StageProgress:
+    """One stage's progress record: its counts and busy seconds; one worker, nothing queued.
+
+    Between rounds, when progress is read, no stage is inside a call: its worker is idle.
+    """
+    zeros: dict[str, Any] = {
+        f.name: 0 for f in attrs.fields(StageProgress) if f.default is attrs.NOTHING
+    }
+    handled = counts.done + counts.failed
+    return StageProgress(**{
+        **zeros, "name": stage.name, "tasks_done": counts.done, "tasks_produced": counts.produced,
+        "tasks_failed": counts.failed, "cpu_fallback": stage.cpu_fallback,
+        "throughput": handled / elapsed if elapsed > 0 else 0.0,
+        "seconds_per_task": counts.busy_s / handled if handled else None,
+        "workers_target": 1, "workers_idle": 1, "workers_peak": 1,
+        "process_seconds_total": counts.busy_s,
+    })  # fmt: skip
