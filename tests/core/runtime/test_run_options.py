@@ -55,6 +55,7 @@ def test_every_cli_run_option_is_a_run_options_field() -> None:
         "progress_callbacks",
         "engine_options",
         "run_dir",  # the CLI passes the folder that also keeps the run's log
+        "in_process",  # a pipeline's own --in-process (image-annotate) sets it
     }
 
 

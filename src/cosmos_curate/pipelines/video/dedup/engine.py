@@ -19,6 +19,7 @@ import attrs
 import numpy as np
 
 from cosmos_curate.core.interfaces.stage_interface import CuratorStageSpec
+from cosmos_curate.core.runtime.in_process import cluster_given
 from cosmos_curate.core.runtime.run_options import RunOptions
 from cosmos_curate.core.storage import StorageOptions
 from cosmos_curate.pipelines.run_setup import bind_run
@@ -271,7 +272,7 @@ def _runs_in_process(
     for the rule's dim.
     """
     address = runs.run_options.ray_address
-    if forced is not None or in_process.cluster_given(address):
+    if forced is not None or cluster_given(address):
         return in_process.choose(forced, address, None, 0), []
     read = list(
         in_process.read_groups(

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cosmos_curate.core.interfaces.results import PipelineProgress, PipelineResult, StageProgress
+from cosmos_curate.core.runtime.in_process import cluster_given
 from cosmos_curate.core.runtime.run_options import RunOptions
 from cosmos_curate.core.storage import StorageOptions
 from cosmos_curate.pipelines.video.dedup import kmeans
@@ -41,14 +41,6 @@ MEMORY_FACTOR = 4
 """Copies of the embedding matrix the run may hold at once (pieces read, the whole, a cluster)."""
 READ_THREADS = 4
 """Groups read at once."""
-
-
-def cluster_given(ray_address: str | None) -> bool:
-    """Whether the run has a cluster to go to: an address, `RAY_ADDRESS`, or a joined Ray."""
-    if ray_address or os.environ.get("RAY_ADDRESS"):
-        return True
-    ray = sys.modules.get("ray")  # never imported here just to ask
-    return bool(ray is not None and ray.is_initialized())
 
 
 def fits_in_memory(items: int, dim: int, available: int | None = None) -> bool:
