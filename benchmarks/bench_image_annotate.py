@@ -3,7 +3,8 @@
 Both sides do the same work with the same tiny models (the tests' random CLIP, aesthetic
 head and LLaVA VLM, `tests/pipelines/video/_synth.py`) on the same `--images` JPEGs:
 read + decode (EXIF-oriented RGB), CLIP embedding + aesthetic score, a greedy caption of
-`--caption-tokens` tokens, and one output per image (its bytes, a JSON record, the
+`--caption-tokens` tokens (`--peer-batch` images per VLM batch on both sides, 16 per CLIP
+batch), and one output per image (its bytes, a JSON record, the
 embedding as .npy). Ours is `annotate_images(options, run_options)` with `--cpus` CPUs,
 twice: in process (its default on a machine like this one) and on its own local Ray
 (`in_process=False`); the peer is the loop a careful user writes: Pillow + transformers in
@@ -72,8 +73,6 @@ def save_models(weights: Path) -> dict[str, str]:
 def ours(inputs: Path, out: Path, run_dir: Path, sizes: dict[str, Any]) -> dict[str, Any]:
     """`annotate_images` in this (fresh) process: its imports, Ray's start when on Ray."""
     started = time.monotonic()
-    from tests.pipelines.video import _synth
-
     from cosmos_curate.core.interfaces.pipeline_interface import RunOptions
     from cosmos_curate.core.runs import create_run
     from cosmos_curate.pipelines.image.pipeline import ImageAnnotateOptions, annotate_images
@@ -84,8 +83,9 @@ def ours(inputs: Path, out: Path, run_dir: Path, sizes: dict[str, Any]) -> dict[
         {
             "input_path": str(inputs),
             "output_path": str(out),
-            "caption_model_id": _synth.TINY_VLM_ID,
+            "caption_model_id": sizes["vlm"],
             "caption_max_tokens": sizes["tokens"],
+            "caption_batch_size": sizes["batch"],  # the loop's VLM batch (CLIP's: 16 both)
             "caption_prep_min_pixels": MIN_PIXELS,
             "caption_prep_max_pixels": MAX_PIXELS,
             "caption_prompt": PROMPT,
@@ -268,11 +268,17 @@ def _peer_entry(
 
 
 def run_ours(
-    inputs: Path, out: Path, run_dir: Path, args: argparse.Namespace, *, in_process: bool
+    paths: tuple[Path, Path, Path], vlm: str, args: argparse.Namespace, *, in_process: bool
 ) -> dict[str, Any]:
     """image-annotate in a fresh process, in process or on its own local Ray."""
-    sizes = {"cpus": args.cpus, "tokens": args.caption_tokens, "in_process": in_process}
-    return in_fresh_process(ours, inputs, out, run_dir, sizes)
+    sizes = {
+        "vlm": vlm,
+        "cpus": args.cpus,
+        "tokens": args.caption_tokens,
+        "batch": args.peer_batch,
+        "in_process": in_process,
+    }
+    return in_fresh_process(ours, *paths, sizes)
 
 
 def _row(name: str, r: dict[str, Any], note: str = "") -> str:
@@ -315,7 +321,8 @@ def main() -> None:
             else:
                 in_process = side == "ours"
                 run_dir = work / f"run{i}"
-                results[side].append(run_ours(inputs, out, run_dir, args, in_process=in_process))
+                paths = (inputs, out, run_dir)
+                results[side].append(run_ours(paths, ids["vlm"], args, in_process=in_process))
             r = results[side][-1]
             print(f"{side}: {r['images']} images in {r['wall_s']:.1f} s", file=sys.stderr)
         print(f"load at end: {os.getloadavg()[0]:.1f}", file=sys.stderr)
