@@ -205,3 +205,28 @@ def test_video_dedup_dry_run_says_whether_it_runs_in_process(
         assert "in this process" not in notes
     else:
         assert said in notes
+
+
+@pytest.mark.parametrize(
+    ("flags", "note"),
+    [((), "the stages run in this process without Ray (--no-in-process: on Ray)"),
+     (("--in-process",), "--in-process: the stages run in this process, without Ray"),
+     (("--no-in-process",), None), (("--workers-per-stage", "1"), None)],
+)  # fmt: skip
+def test_image_annotate_dry_run_says_whether_the_stages_run_here(
+    flags: tuple[str, ...], note: str | None, tmp_path: Path
+) -> None:
+    """The plan names the in-process path when the run would take it (or the rule that would)."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jpg").write_bytes(b"x" * 10)
+    result = curate_in_process(
+        "pipeline", "run", "image-annotate", "--input-path", str(tmp_path / "in"),
+        "--output-path", str(tmp_path / "out"), "--dry-run", "--json", "--download-missing",
+        *flags,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    notes = [n for n in json.loads(result.stdout)["notes"] if "in this process" in n]
+    if note is None:
+        assert notes == []
+    else:
+        assert len(notes) == 1 and note in notes[0], notes

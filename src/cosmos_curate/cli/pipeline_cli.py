@@ -386,5 +386,7 @@ def print_summary(name: str, result: PipelineResult) -> None:
     if result.outputs:
         out.print(outputs_table(result.outputs))
     wide_out().print(render(from_progress(result.progress), title=f"{name}: finished"))
+    if result.in_process:
+        common.print_note("ran:      in this process, without Ray (--no-in-process: on Ray)")
     if result.report_path is not None:
         common.print_note(f"report:   {result.report_path}")

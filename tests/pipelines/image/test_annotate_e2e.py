@@ -119,7 +119,11 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     metas = {
         folder: _metas(out / folder) for folder in ("metas", "filtered_images")
     }  # as written, before a test reruns into `out`
-    return {"result": result, "inputs": inputs, "out": out, "weights": weights, "metas": metas}
+    summary = json.loads((out / "summary.json").read_text())
+    return {
+        "result": result, "inputs": inputs, "out": out, "weights": weights, "metas": metas,
+        "summary": summary,
+    }  # fmt: skip
 
 
 def test_bad_files_are_failure_records_and_the_run_exits_3(run: dict[str, Any]) -> None:
@@ -184,7 +188,9 @@ def test_in_process_run_writes_what_the_ray_run_wrote(run: dict[str, Any], tmp_p
     args = ["--input-image-path", str(run["inputs"]), "--output-path", str(out), *RUN_ARGS]
     result = _curate([*args, "--in-process"], run["weights"])
     assert result.returncode == 3, result.stderr[-3000:]
+    assert "ran:      in this process, without Ray" in result.stderr
     summary = json.loads((out / "summary.json").read_text())
+    assert summary["in_process"] is True and run["summary"]["in_process"] is False
     assert summary["failures_path"] in result.stdout + result.stderr
     errors = {Path(e["source"]).name: e["error"] for e in summary["failure_records"]}
     assert set(errors) == set(BAD)

@@ -152,6 +152,8 @@ class PipelineResult:
     """The run's `report.html` (None when it could not be written)."""
     wall_s: float | None = None
     """The run's wall time from its start (the report's and `summary.json`'s one figure)."""
+    in_process: bool = False
+    """Whether the stages ran in the calling process, without Ray (`RunOptions.in_process`)."""
 
 
 @attrs.frozen

@@ -175,6 +175,7 @@ def run_in_process(
         progress=progress,
         report_path=recorder.report_path,
         wall_s=recorder.wall_s,
+        in_process=True,
     )
 
 

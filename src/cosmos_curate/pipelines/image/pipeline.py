@@ -247,6 +247,11 @@ def _in_process(options: ImageAnnotateOptions, run_options: RunOptions) -> bool 
 
 def describe_image_annotate(options: ImageAnnotateOptions) -> PipelineSketch:
     """The stages and images a run would use (`--dry-run`); creates nothing."""
+    sketch = _sketch(options)
+    return attrs.evolve(sketch, notes=sketch.notes + _path_note(options))
+
+
+def _sketch(options: ImageAnnotateOptions) -> PipelineSketch:
     if options.input_list is not None:
         listed = options.input_list
         stages, stage_problems = built_stages(lambda: build_stages(options))
@@ -267,6 +272,18 @@ def describe_image_annotate(options: ImageAnnotateOptions) -> PipelineSketch:
         (options.input_path, options.input_storage, IMAGE_EXTENSIONS, "images"),
         options.output_path,
         options.limit,
+    )
+
+
+def _path_note(options: ImageAnnotateOptions) -> tuple[str, ...]:
+    """Where the stages run: this process, Ray, or (unset) the rule that decides."""
+    if options.in_process is False or options.workers_per_stage is not None:
+        return ()
+    if options.in_process:
+        return ("--in-process: the stages run in this process, without Ray",)
+    return (
+        "with no cluster given (--ray-address, RAY_ADDRESS), no GPU here and at most 4 CPUs "
+        "for the run, the stages run in this process without Ray (--no-in-process: on Ray)",
     )
 
 
@@ -300,6 +317,7 @@ def annotate_images(
         wall_s=time.monotonic() - started,
     )
     summary["run_id"] = run.id
+    summary["in_process"] = result.in_process
     summary["parquet_parts"] = write_parts(layout, plan.skipped_ids + plan.image_ids, run.id)
     summary["options"] = options.model_dump(mode="json")
     publish_run_files(layout, run, result.failures_path, summary)
