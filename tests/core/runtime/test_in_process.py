@@ -21,6 +21,7 @@ from cosmos_curate.core.interfaces.stage_interface import (
     WorkerMetadata,
 )
 from cosmos_curate.core.runtime import in_process
+from cosmos_curate.core.runtime.errors import StageSetupError
 from cosmos_curate.core.runtime.run_options import RunOptions
 
 
@@ -72,6 +73,20 @@ class Explode(CuratorStage[Item, Item]):
                 raise ValueError(f"bad value {task.value}")
             out += [Item(task.value, list(task.trail)), Item(-task.value, list(task.trail))]
         return out
+
+
+class BrokenSetup(Double):
+    """Its set-up fails the first `failures` times."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    def setup(self, worker_metadata: WorkerMetadata) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise OSError("model file unreadable")
+        super().setup(worker_metadata)
 
 
 class WithEnv(Double):
@@ -131,6 +146,20 @@ def test_a_retry_gets_the_task_as_it_was_before_the_failed_attempt(tmp_path: Pat
     result = execute_pipeline([Item(3)], [spec], _options(tmp_path))
     assert result.num_failures == 0
     assert [t.trail for t in result.outputs] == [["seen"], ["seen"]]  # not ["seen", "seen"]
+
+
+def test_a_setup_that_keeps_failing_stops_the_run_and_only_set_up_stages_are_destroyed(
+    tmp_path: Path,
+) -> None:
+    first, broken, after = Double(), BrokenSetup(failures=2), Double()
+    specs = [first, CuratorStageSpec(broken, num_setup_attempts_python=2), after]
+    with pytest.raises(StageSetupError, match="stage BrokenSetup: stage_setup failed 2 time"):
+        execute_pipeline([Item(1)], specs, _options(tmp_path))
+    assert first.destroyed and not broken.destroyed and not after.destroyed
+    retried = BrokenSetup(failures=1)  # fails once, set up on its second attempt
+    spec = CuratorStageSpec(retried, num_setup_attempts_python=2)
+    result = execute_pipeline([Item(1)], [spec], _options(tmp_path))
+    assert [t.value for t in result.outputs] == [2] and retried.destroyed
 
 
 def test_what_needs_ray_is_refused_in_process_with_one_line(tmp_path: Path) -> None:

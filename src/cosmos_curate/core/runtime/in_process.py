@@ -49,6 +49,7 @@ from cosmos_curate.core.interfaces.stage_interface import (
     NodeInfo,
     WorkerMetadata,
 )
+from cosmos_curate.core.runtime.errors import StageSetupError
 from cosmos_curate.core.runtime.failure_policy import stop_unless_ignored
 from cosmos_curate.core.runtime.failures import FailureLog
 from cosmos_curate.core.runtime.planner import NodeCapacity
@@ -159,9 +160,7 @@ def run_in_process(
         if options.show_progress:
             sinks.append(start_live_display(stack))
         runner = _Runner(resolved, failure_log, failures_path, sinks)
-        for stage in resolved:
-            stack.callback(stage.stage.destroy)
-        runner.set_up()
+        runner.set_up(stack)
         outputs = runner.run(input_tasks, collect=options.collect_outputs)
         progress = runner.progress(finished=True)
         runner.report(progress)
@@ -200,12 +199,29 @@ class _Runner:
         self.input_exhausted = False
         self._last_report = 0.0
 
-    def set_up(self) -> None:
-        """Each stage's `setup_on_node` then `setup`, in order, as one worker would."""
+    def set_up(self, stack: ExitStack) -> None:
+        """Each stage's `setup_on_node` then `setup`, in order, as one worker would.
+
+        A set-up that raises is tried again up to the stage's `num_setup_attempts_python`,
+        then stops the run with `StageSetupError`. Each stage set up is destroyed when
+        `stack` closes.
+        """
         for stage in self.stages:
             metadata = WorkerMetadata(worker_id=str(os.getpid()), stage_name=stage.name)
-            stage.stage.setup_on_node(NodeInfo("local"), metadata)
-            stage.stage.setup(metadata)
+            for attempt in range(1, max(1, stage.setup_attempts) + 1):
+                try:
+                    stage.stage.setup_on_node(NodeInfo("local"), metadata)
+                    stage.stage.setup(metadata)
+                    break
+                except Exception as exc:
+                    if attempt < stage.setup_attempts:
+                        continue
+                    msg = (
+                        f"stage {stage.name}: stage_setup failed {attempt} time(s) "
+                        f"({attempt} in a row): {type(exc).__name__}: {exc}"
+                    )
+                    raise StageSetupError(msg) from exc
+            stack.callback(stage.stage.destroy)
 
     def run(self, input_tasks: Iterable[Any], *, collect: bool) -> list[Any]:
         """Every input through every stage; the last stage's outputs when `collect`.
