@@ -26,7 +26,6 @@ import os
 import pickle
 import sys
 import time
-import traceback
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
@@ -38,23 +37,22 @@ import attrs
 from cosmos_curate.core import runs
 from cosmos_curate.core.interfaces.errors import CurateError
 from cosmos_curate.core.interfaces.results import (
-    FailureRecord,
     PipelineProgress,
     PipelineResult,
     StageProgress,
-    short_repr,
 )
 from cosmos_curate.core.interfaces.stage_interface import (
     CuratorStageSpec,
     NodeInfo,
     WorkerMetadata,
 )
+from cosmos_curate.core.runtime.attempts import run_with_retries
 from cosmos_curate.core.runtime.errors import StageSetupError
 from cosmos_curate.core.runtime.failure_policy import stop_unless_ignored
 from cosmos_curate.core.runtime.failures import FailureLog
 from cosmos_curate.core.runtime.planner import NodeCapacity
 from cosmos_curate.core.runtime.run_options import RunOptions
-from cosmos_curate.core.runtime.run_sinks import start_live_display, start_recorder
+from cosmos_curate.core.runtime.run_sinks import finished_result, start_live_display, start_recorder
 from cosmos_curate.core.runtime.stage_env import extra_env_vars
 from cosmos_curate.core.runtime.stage_spec import ResolvedStage, resolve_stages
 from cosmos_curate.core.utils.device import host_has_gpus
@@ -164,18 +162,7 @@ def run_in_process(
         outputs = runner.run(input_tasks, collect=options.collect_outputs)
         progress = runner.progress(finished=True)
         runner.report(progress)
-    if failure_log.total:
-        logger.warning("%d task(s) failed; records in %s", failure_log.total, failures_path)
-    return PipelineResult(
-        outputs=outputs,
-        num_outputs=progress.outputs,
-        num_failures=failure_log.total,
-        failures_path=failures_path if failure_log.total else None,
-        progress=progress,
-        report_path=recorder.report_path,
-        wall_s=recorder.wall_s,
-        in_process=True,
-    )
+    return finished_result(outputs, progress, failure_log, recorder, in_process=True)
 
 
 class _Runner:
@@ -274,35 +261,15 @@ class _Runner:
 
     def _run_with_retries(self, stage: ResolvedStage, batch: list[Any]) -> list[Any] | None:
         """The batch's outputs, or None when every attempt failed (recorded; maybe raises)."""
-        attempts = max(1, stage.run_attempts)
-        pristine = pickle.dumps(batch) if attempts > 1 else None
-        for attempt in range(1, attempts + 1):
-            work = batch if pristine is None or attempt == 1 else pickle.loads(pristine)
-            try:
-                result = stage.stage.process_data(work)
-                if result is not None and not isinstance(result, list):
-                    msg = (
-                        f"{stage.name}.process_data must return a list of tasks or None, "
-                        f"got {type(result).__name__}"
-                    )
-                    raise TypeError(msg)
-                return result or []
-            except Exception as exc:
-                if attempt < attempts:
-                    continue
-                records = [
-                    FailureRecord(
-                        stage=stage.name,
-                        error=f"{type(exc).__name__}: {exc}",
-                        traceback=traceback.format_exc(),
-                        attempts=attempts,
-                        task_repr=short_repr(task),
-                    )
-                    for task in batch
-                ]
-                for record in records:
-                    self.failure_log.write(record)
-                stop_unless_ignored(stage, records, self.failures_path, exc)
+        pristine = pickle.dumps(batch) if stage.run_attempts > 1 else b""
+        outputs, records, _, error = run_with_retries(
+            stage.stage, stage.name, stage.run_attempts, batch, lambda: pickle.loads(pristine)
+        )
+        if not records:
+            return outputs
+        for record in records:
+            self.failure_log.write(record)
+        stop_unless_ignored(stage, records, self.failures_path, error)
         return None
 
     def _maybe_report(self) -> None:

@@ -5,15 +5,20 @@ Shared by the Ray session and the in-process runner; imports no Ray.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 from cosmos_curate.core import runs
-from cosmos_curate.core.interfaces.results import PipelineProgress
+from cosmos_curate.core.interfaces.results import PipelineProgress, PipelineResult
+from cosmos_curate.core.runtime.failures import FailureLog
 from cosmos_curate.core.runtime.planner import NodeCapacity
 from cosmos_curate.core.runtime.stage_spec import ResolvedStage
 from cosmos_curate.report import RunRecorder, StageInfo
+
+logger = logging.getLogger(__name__)
 
 ProgressSink = Callable[[PipelineProgress], None]
 """A function handed each progress record."""
@@ -55,3 +60,27 @@ def start_recorder(
     )
     stack.push(recorder.exit)  # done, error or Ctrl-C alike
     return recorder
+
+
+def finished_result(
+    outputs: list[Any],
+    progress: PipelineProgress,
+    failure_log: FailureLog,
+    recorder: RunRecorder,
+    *,
+    in_process: bool = False,
+) -> PipelineResult:
+    """The `PipelineResult` of a run that ended; warns where failure records went, if any."""
+    failures_path = failure_log.path
+    if failure_log.total:
+        logger.warning("%d task(s) failed; records in %s", failure_log.total, failures_path)
+    return PipelineResult(
+        outputs=outputs,
+        num_outputs=progress.outputs,
+        num_failures=failure_log.total,
+        failures_path=failures_path if failure_log.total else None,
+        progress=progress,
+        report_path=recorder.report_path,
+        wall_s=recorder.wall_s,
+        in_process=in_process,
+    )

@@ -24,7 +24,12 @@ from cosmos_curate.core.runtime.failures import FailureLog
 from cosmos_curate.core.runtime.journal import ResumeJournal
 from cosmos_curate.core.runtime.metrics import PipelineMetrics
 from cosmos_curate.core.runtime.run_options import RunOptions
-from cosmos_curate.core.runtime.run_sinks import ProgressSink, start_live_display, start_recorder
+from cosmos_curate.core.runtime.run_sinks import (
+    ProgressSink,
+    finished_result,
+    start_live_display,
+    start_recorder,
+)
 from cosmos_curate.core.runtime.saved_stage import check_request
 from cosmos_curate.core.runtime.stage_save import StageSaver
 from cosmos_curate.core.runtime.stage_spec import (
@@ -120,17 +125,7 @@ def run_session(
             saver=stage_saver(resolved, options, run_dir), tracer=tracer)  # fmt: skip
         outputs = engine.run(input_tasks)
         progress = engine.progress(finished=True)
-    if failure_log.total:
-        logger.warning("%d task(s) failed; records in %s", failure_log.total, failures_path)
-    return PipelineResult(
-        outputs=outputs,
-        num_outputs=progress.outputs,
-        num_failures=failure_log.total,
-        failures_path=failures_path if failure_log.total else None,
-        progress=progress,
-        report_path=recorder.report_path,
-        wall_s=recorder.wall_s,
-    )
+    return finished_result(outputs, progress, failure_log, recorder)
 
 
 def stage_saver(

@@ -12,20 +12,20 @@ import logging
 import os
 import sys
 import time
-import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import psutil
 
-from cosmos_curate.core.interfaces.results import FailureRecord, short_repr
+from cosmos_curate.core.interfaces.results import FailureRecord
 from cosmos_curate.core.interfaces.stage_interface import (
     CuratorStage,
     NodeInfo,
     PipelineTask,
     WorkerMetadata,
 )
+from cosmos_curate.core.runtime.attempts import run_with_retries
 from cosmos_curate.core.runtime.profiling import WorkerProfiler
 from cosmos_curate.core.runtime.stage_spec import WorkerConfig
 from cosmos_curate.core.runtime.wire import (
@@ -195,7 +195,9 @@ class StageWorker:
             def reload(first: int = first) -> list[Any]:
                 return _load(chunks, spans)[first : first + batch_size]
 
-            result, batch_failures, batch_retries, error = self._run_with_retries(batch, reload)
+            result, batch_failures, batch_retries, error = run_with_retries(
+                self._stage, self._config.stage_name, self._config.run_attempts, batch, reload
+            )
             if self._profiler is not None:
                 self._profiler.after_batch()
             process_seconds += time.perf_counter() - t0
@@ -222,44 +224,6 @@ class StageWorker:
             part_bytes=tuple(p.nbytes for p in parts),
         )
         return (report, *parts)
-
-    def _run_with_retries(
-        self, batch: list[Any], reload: Callable[[], list[Any]]
-    ) -> tuple[list[Any], list[FailureRecord], int, BaseException | None]:
-        """Outputs, failure records, retries used, and the exception of the last attempt.
-
-        process_data may change tasks before it raises: a retry runs on tasks re-loaded
-        from the serialized chunk (`reload`), so only a retry pays for a copy.
-        """
-        attempts = self._config.run_attempts
-        for attempt in range(1, attempts + 1):
-            work = batch if attempt == 1 else reload()
-            try:
-                result = self._stage.process_data(work)
-                if result is not None and not isinstance(result, list):
-                    msg = (
-                        f"{self._config.stage_name}.process_data must return a list of tasks "
-                        f"or None, got {type(result).__name__}"
-                    )
-                    raise TypeError(msg)
-            except Exception as exc:
-                if attempt < attempts:
-                    continue
-                trace = traceback.format_exc()
-                error = f"{type(exc).__name__}: {exc}"
-                records = [
-                    FailureRecord(
-                        stage=self._config.stage_name,
-                        error=error,
-                        traceback=trace,
-                        attempts=attempts,
-                        task_repr=short_repr(task),
-                    )
-                    for task in batch
-                ]
-                return [], records, attempt - 1, exc
-            return result or [], [], attempt - 1, None
-        return [], [], 0, None  # unreachable: attempts >= 1
 
     def flush_profiles(self) -> list[str]:
         """Write this worker's profiles (`--profile`) now; returns the summaries written."""
