@@ -180,8 +180,8 @@ def test_the_rule_keeps_a_small_cpu_run_here_and_sends_the_rest_to_ray(
     def choose(forced: bool | None = None, **kw: Any) -> bool:
         return in_process.choose(forced, specs, RunOptions(run_dir=tmp_path, **kw))
 
-    assert choose(num_cpus=2) and choose(num_cpus=4)
-    assert not choose(num_cpus=5)
+    assert choose(num_cpus=1) and choose(num_cpus=2)
+    assert not choose(num_cpus=3)
     assert choose(True, num_cpus=64) and not choose(False, num_cpus=2)
     assert not choose(num_cpus=2, ray_address="127.0.0.1:6379")
     assert not choose(num_cpus=2, num_gpus=1)

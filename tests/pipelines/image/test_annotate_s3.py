@@ -2,7 +2,8 @@
 127.0.0.1).
 
 A user's runs: `curate pipeline run ...` with a named AWS profile and an endpoint URL, each
-its own embedded Ray (the session Ray's workers cannot hold this module's credentials file).
+as the CLI runs it on this machine: in process or on its own embedded Ray, by the pipeline's
+rule (the session Ray's workers cannot hold this module's credentials file).
 One annotate run (tiny random CLIP, so embeddings are written to S3) serves every test. Two
 files of the same name under different prefixes stay apart; a byte-identical copy under a
 third prefix is the planted exact duplicate; a zero-byte file is a failure record, uploaded

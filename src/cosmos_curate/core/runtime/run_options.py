@@ -121,7 +121,7 @@ class RunOptions:
     - `engine_options`: the engine's tunables;
     - `in_process`: True runs the stages in this process without Ray (`in_process` module),
       False on Ray (the default), None lets the run choose: in process for a small run on
-      this machine (no cluster given, no GPU, at most 4 CPUs; image-annotate's default).
+      this machine (no cluster given, no GPU, at most 2 CPUs; image-annotate's default).
     """
 
     ray_address: str | None = None

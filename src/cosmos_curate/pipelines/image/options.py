@@ -95,7 +95,7 @@ class ImageAnnotateOptions(StorageFlags, CheckedPaths, ImageEmbeddingOptions, Im
         default=None,
         description="run the stages in this process without Ray, or on Ray with "
         "--no-in-process (unset: in process when no cluster is given, this machine has no GPU "
-        "and at most 4 CPUs, and no stage needs its own environment)",
+        "and at most 2 CPUs, and no stage needs its own environment)",
     )
 
     @pydantic.field_validator("input_list")

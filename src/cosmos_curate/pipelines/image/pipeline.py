@@ -282,7 +282,7 @@ def _path_note(options: ImageAnnotateOptions) -> tuple[str, ...]:
     if options.in_process:
         return ("--in-process: the stages run in this process, without Ray",)
     return (
-        "with no cluster given (--ray-address, RAY_ADDRESS), no GPU here and at most 4 CPUs "
+        "with no cluster given (--ray-address, RAY_ADDRESS), no GPU here and at most 2 CPUs "
         "for the run, the stages run in this process without Ray (--no-in-process: on Ray)",
     )
 
