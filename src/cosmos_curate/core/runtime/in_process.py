@@ -29,7 +29,6 @@ import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -159,7 +158,7 @@ def run_in_process(
         sinks = [*options.progress_callbacks, recorder]
         if options.show_progress:
             sinks.append(start_live_display(stack))
-        runner = _Runner(resolved, failure_log, failures_path, sinks)
+        runner = _Runner(resolved, failure_log, sinks)
         runner.set_up(stack)
         outputs = runner.run(input_tasks, collect=options.collect_outputs)
         progress = runner.progress(finished=True)
@@ -174,12 +173,10 @@ class _Runner:
         self,
         stages: list[ResolvedStage],
         failure_log: FailureLog,
-        failures_path: Path,
         sinks: list[Any],
     ) -> None:
         self.stages = stages
         self.failure_log = failure_log
-        self.failures_path = failures_path
         self.sinks = sinks
         self.counts = [_StageCounts() for _ in stages]
         self.started = time.monotonic()
@@ -271,7 +268,7 @@ class _Runner:
             return outputs
         for record in records:
             self.failure_log.write(record)
-        stop_unless_ignored(stage, records, self.failures_path, error)
+        stop_unless_ignored(stage, records, self.failure_log.path, error)
         return None
 
     def _maybe_report(self) -> None:
@@ -318,15 +315,22 @@ def _stage_progress(stage: ResolvedStage, counts: _StageCounts, elapsed: float) 
 
     Between rounds, when progress is read, no stage is inside a call: its worker is idle.
     """
+    handled = counts.done + counts.failed
+    return one_worker_progress(
+        stage.name, tasks_done=counts.done, tasks_produced=counts.produced,
+        tasks_failed=counts.failed, cpu_fallback=stage.cpu_fallback,
+        throughput=handled / elapsed if elapsed > 0 else 0.0,
+        seconds_per_task=counts.busy_s / handled if handled else None,
+        workers_idle=1, process_seconds_total=counts.busy_s,
+    )  # fmt: skip
+
+
+def one_worker_progress(name: str, **fields: Any) -> StageProgress:
+    """A `StageProgress` of a stage run by one worker here: `fields`, every other count 0."""
     zeros: dict[str, Any] = {
         f.name: 0 for f in attrs.fields(StageProgress) if f.default is attrs.NOTHING
     }
-    handled = counts.done + counts.failed
     return StageProgress(**{
-        **zeros, "name": stage.name, "tasks_done": counts.done, "tasks_produced": counts.produced,
-        "tasks_failed": counts.failed, "cpu_fallback": stage.cpu_fallback,
-        "throughput": handled / elapsed if elapsed > 0 else 0.0,
-        "seconds_per_task": counts.busy_s / handled if handled else None,
-        "workers_target": 1, "workers_idle": 1, "workers_peak": 1,
-        "process_seconds_total": counts.busy_s,
+        **zeros, "cpu_fallback": False, "workers_target": 1, "workers_peak": 1,
+        **fields, "name": name,
     })  # fmt: skip

@@ -277,9 +277,10 @@ def _sketch(options: ImageAnnotateOptions) -> PipelineSketch:
 
 def _path_note(options: ImageAnnotateOptions) -> tuple[str, ...]:
     """Where the stages run: this process, Ray, or (unset) the rule that decides."""
-    if options.in_process is False or options.workers_per_stage is not None:
+    chosen = _in_process(options, RunOptions())
+    if chosen is False:
         return ()
-    if options.in_process:
+    if chosen:
         return ("--in-process: the stages run in this process, without Ray",)
     return (
         "with no cluster given (--ray-address, RAY_ADDRESS), no GPU here and at most 2 CPUs "

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cosmos_curate.core.interfaces.results import PipelineProgress, PipelineResult, StageProgress
-from cosmos_curate.core.runtime.in_process import cluster_given
+from cosmos_curate.core.runtime.in_process import cluster_given, one_worker_progress
 from cosmos_curate.core.runtime.run_options import RunOptions
 from cosmos_curate.core.storage import StorageOptions
 from cosmos_curate.pipelines.video.dedup import kmeans
@@ -220,15 +220,11 @@ class Phases:
 
 
 def _stage(name: str, done: int, seconds: float) -> StageProgress:
-    zeros: dict[str, Any] = {
-        f.name: 0 for f in attrs.fields(StageProgress) if f.default is attrs.NOTHING
-    }
-    return StageProgress(**{
-        **zeros, "name": name, "tasks_done": done, "tasks_produced": done, "cpu_fallback": False,
-        "throughput": done / seconds if seconds > 0 else 0.0,
-        "seconds_per_task": seconds / done if done else None,
-        "workers_target": 1, "workers_peak": 1, "process_seconds_total": seconds,
-    })  # fmt: skip
+    return one_worker_progress(
+        name, tasks_done=done, tasks_produced=done,
+        throughput=done / seconds if seconds > 0 else 0.0,
+        seconds_per_task=seconds / done if done else None, process_seconds_total=seconds,
+    )  # fmt: skip
 
 
 def _report(run_options: RunOptions, progress: PipelineProgress) -> tuple[Any, float | None]:
