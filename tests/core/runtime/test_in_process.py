@@ -96,6 +96,9 @@ class WithEnv(Double):
 
 
 def _options(tmp_path: Path, **kw: Any) -> RunOptions:
+    """In process on one CPU: every stage here, so the tests see the stage objects' state
+    (`test_front_process.py` covers two CPUs, where the leading CPU stages leave)."""
+    kw.setdefault("num_cpus", 1)
     return RunOptions(
         run_dir=tmp_path / "run", metrics_port=None, check_weights=False, in_process=True, **kw
     )

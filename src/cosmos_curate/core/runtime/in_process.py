@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import os
-import pickle
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -36,22 +35,19 @@ import attrs
 from cosmos_curate.core import runs
 from cosmos_curate.core.interfaces.errors import CurateError
 from cosmos_curate.core.interfaces.results import (
+    FailureRecord,
     PipelineProgress,
     PipelineResult,
     StageProgress,
 )
-from cosmos_curate.core.interfaces.stage_interface import (
-    CuratorStageSpec,
-    NodeInfo,
-    WorkerMetadata,
-)
-from cosmos_curate.core.runtime.attempts import run_with_retries
-from cosmos_curate.core.runtime.errors import StageSetupError
+from cosmos_curate.core.interfaces.stage_interface import CuratorStageSpec
 from cosmos_curate.core.runtime.failure_policy import stop_unless_ignored
 from cosmos_curate.core.runtime.failures import FailureLog
+from cosmos_curate.core.runtime.front_process import FrontProcess, front_size
 from cosmos_curate.core.runtime.planner import NodeCapacity
 from cosmos_curate.core.runtime.run_options import RunOptions
 from cosmos_curate.core.runtime.run_sinks import finished_result, start_live_display, start_recorder
+from cosmos_curate.core.runtime.stage_calls import StageCounts, call_stage, set_up_stage
 from cosmos_curate.core.runtime.stage_env import extra_env_vars
 from cosmos_curate.core.runtime.stage_spec import ResolvedStage, resolve_stages
 from cosmos_curate.core.utils.device import host_has_gpus
@@ -106,16 +102,6 @@ def choose(forced: bool | None, specs: list[CuratorStageSpec], options: RunOptio
     return cpus <= SMALL_MACHINE_CPUS
 
 
-@attrs.define
-class _StageCounts:
-    """What one stage did so far."""
-
-    done: int = 0
-    produced: int = 0
-    failed: int = 0
-    busy_s: float = 0.0
-
-
 def run_in_process(
     specs: list[CuratorStageSpec], input_tasks: Iterable[Any], options: RunOptions
 ) -> PipelineResult:
@@ -133,11 +119,6 @@ def run_in_process(
             download_missing=options.download_missing,
             s3_prefix=options.model_weights_prefix,
         )
-    logger.info(
-        "running the %d stages in this process, without Ray (a small run on this machine; "
-        "--no-in-process runs it on Ray)",
-        len(specs),
-    )
     run_dir = options.run_dir or runs.create_run("run_pipeline").folder
     failures_path = options.failures_path or run_dir / "failures.jsonl"
     resolved = resolve_stages(
@@ -147,6 +128,7 @@ def run_in_process(
         run_dir=run_dir,
         ignore_failures=options.ignore_failures,
     )
+    cpus = options.num_cpus if options.num_cpus is not None else os.cpu_count() or 1
     with ExitStack() as stack:
         warning_log = stack.enter_context(WarningLog().attached())
         failure_log = FailureLog(failures_path)
@@ -159,11 +141,32 @@ def run_in_process(
         if options.show_progress:
             sinks.append(start_live_display(stack))
         runner = _Runner(resolved, failure_log, sinks)
-        runner.set_up(stack)
-        outputs = runner.run(input_tasks, collect=options.collect_outputs)
+        # the helper first: its stages work while the ones here set up
+        front = _start_front(resolved, input_tasks, cpus)
+        if front is not None:
+            stack.callback(front.close)
+        runner.set_up(stack, first=len(front.stages) if front is not None else 0)
+        outputs = runner.run(input_tasks, front, collect=options.collect_outputs)
         progress = runner.progress(finished=True)
         runner.report(progress)
     return finished_result(outputs, progress, failure_log, recorder, in_process=True)
+
+
+def _start_front(
+    stages: list[ResolvedStage], input_tasks: Iterable[Any], cpus: float
+) -> FrontProcess | None:
+    """The helper process for the leading CPU stages, when the run has a core for it."""
+    count = front_size(stages, cpus)
+    front = FrontProcess.start(stages[:count], input_tasks, INPUTS_PER_ROUND) if count else None
+    names = ", ".join(s.name for s in stages[:count])
+    where = f" ({names} in a helper process)" if front is not None else ""
+    logger.info(
+        "running the %d stages without Ray%s (a small run on this machine; --no-in-process "
+        "runs it on Ray)",
+        len(stages),
+        where,
+    )
+    return front
 
 
 class _Runner:
@@ -178,51 +181,40 @@ class _Runner:
         self.stages = stages
         self.failure_log = failure_log
         self.sinks = sinks
-        self.counts = [_StageCounts() for _ in stages]
+        self.counts = [StageCounts() for _ in stages]
         self.started = time.monotonic()
         self.inputs_read = 0
         self.outputs = 0
         self.input_exhausted = False
         self._last_report = 0.0
 
-    def set_up(self, stack: ExitStack) -> None:
-        """Each stage's `setup_on_node` then `setup`, in order, as one worker would.
+    def set_up(self, stack: ExitStack, first: int = 0) -> None:
+        """Set up the stages from `first` on, in order (`set_up_stage`).
 
-        A set-up that raises is tried again up to the stage's `num_setup_attempts_python`,
-        then stops the run with `StageSetupError`. Each stage set up is destroyed when
-        `stack` closes.
+        Each stage set up is destroyed when `stack` closes.
         """
-        for stage in self.stages:
-            metadata = WorkerMetadata(worker_id=str(os.getpid()), stage_name=stage.name)
-            for attempt in range(1, max(1, stage.setup_attempts) + 1):
-                try:
-                    stage.stage.setup_on_node(NodeInfo("local"), metadata)
-                    stage.stage.setup(metadata)
-                    break
-                except Exception as exc:
-                    if attempt < stage.setup_attempts:
-                        continue
-                    msg = (
-                        f"stage {stage.name}: stage_setup failed {attempt} time(s) "
-                        f"({attempt} in a row): {type(exc).__name__}: {exc}"
-                    )
-                    raise StageSetupError(msg) from exc
+        for stage in self.stages[first:]:
+            set_up_stage(stage)
             stack.callback(stage.stage.destroy)
 
-    def run(self, input_tasks: Iterable[Any], *, collect: bool) -> list[Any]:
+    def run(
+        self, input_tasks: Iterable[Any], front: FrontProcess | None, *, collect: bool
+    ) -> list[Any]:
         """Every input through every stage; the last stage's outputs when `collect`.
 
-        The last stage (a pipeline's writer) runs one round behind, in a thread of its own:
-        its disk waits overlap the next round's work in the other stages.
+        With `front`, rounds come from the helper after its stages. The last stage (a
+        pipeline's writer) runs one round behind, in a thread of its own: its disk waits
+        overlap the next round's work in the other stages.
         """
         collected: list[Any] = []
         last = len(self.stages) - 1
+        first = len(front.stages) if front is not None else 0
+        rounds = self._front_rounds(front) if front is not None else self._rounds(input_tasks)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="last-stage") as behind:
             pending: Future[list[Any]] | None = None
-            for inputs in _rounds(iter(input_tasks), INPUTS_PER_ROUND):
-                self.inputs_read += len(inputs)
-                tasks = inputs
-                for index in range(last):
+            for round_tasks in rounds:
+                tasks = round_tasks
+                for index in range(first, last):
                     tasks = self._call_stage(index, tasks)
                 if pending is not None:
                     self._finish(pending.result(), collected, collect=collect)
@@ -233,6 +225,22 @@ class _Runner:
         self.input_exhausted = True
         return collected
 
+    def _rounds(self, input_tasks: Iterable[Any]) -> Iterator[list[Any]]:
+        for inputs in _rounds(iter(input_tasks), INPUTS_PER_ROUND):
+            self.inputs_read += len(inputs)
+            yield inputs
+
+    def _front_rounds(self, front: FrontProcess) -> Iterator[list[Any]]:
+        """The helper's rounds, its counts, failure records and warnings taken in here."""
+        for done in front.rounds():
+            self.inputs_read += done.inputs
+            self.counts[: len(done.counts)] = done.counts
+            for record in done.logs:
+                logging.getLogger(record.name).handle(record)
+            for position, records, error in done.failures:
+                self._on_failure(self.stages[position], records, error)
+            yield done.outputs
+
     def _finish(self, outputs: list[Any], collected: list[Any], *, collect: bool) -> None:
         self.outputs += len(outputs)
         if collect:
@@ -240,36 +248,17 @@ class _Runner:
 
     def _call_stage(self, index: int, tasks: list[Any]) -> list[Any]:
         """`tasks` through stage `index`, batch by batch; its outputs."""
-        stage, counts = self.stages[index], self.counts[index]
-        outputs: list[Any] = []
         if not tasks:
-            return outputs
-        size = max(1, stage.batch_size)
-        for first in range(0, len(tasks), size):
-            batch = tasks[first : first + size]
-            started = time.monotonic()
-            result = self._run_with_retries(stage, batch)
-            counts.busy_s += time.monotonic() - started
-            if result is None:
-                counts.failed += len(batch)
-                continue
-            counts.done += len(batch)
-            counts.produced += len(result)
-            outputs.extend(result)
-        return outputs
+            return []
+        return call_stage(self.stages[index], self.counts[index], tasks, self._on_failure)
 
-    def _run_with_retries(self, stage: ResolvedStage, batch: list[Any]) -> list[Any] | None:
-        """The batch's outputs, or None when every attempt failed (recorded; maybe raises)."""
-        pristine = pickle.dumps(batch) if stage.run_attempts > 1 else b""
-        outputs, records, _, error = run_with_retries(
-            stage.stage, stage.name, stage.run_attempts, batch, lambda: pickle.loads(pristine)
-        )
-        if not records:
-            return outputs
+    def _on_failure(
+        self, stage: ResolvedStage, records: list[FailureRecord], error: BaseException | None
+    ) -> None:
+        """Record a batch that failed every attempt; stop unless the stage ignores failures."""
         for record in records:
             self.failure_log.write(record)
         stop_unless_ignored(stage, records, self.failure_log.path, error)
-        return None
 
     def _maybe_report(self) -> None:
         now = time.monotonic()
@@ -310,7 +299,7 @@ def _rounds(tasks: Iterator[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
-def _stage_progress(stage: ResolvedStage, counts: _StageCounts, elapsed: float) -> StageProgress:
+def _stage_progress(stage: ResolvedStage, counts: StageCounts, elapsed: float) -> StageProgress:
     """One stage's progress record: its counts and busy seconds; one worker, nothing queued.
 
     Between rounds, when progress is read, no stage is inside a call: its worker is idle.

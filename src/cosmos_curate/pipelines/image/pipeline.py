@@ -123,21 +123,16 @@ def build_stages(options: ImageAnnotateOptions) -> list[CuratorStage[Any, Any] |
     stages: Stages = [load]
     if SIZE_FILTER in configured_filters(options):
         stages.append(SizeFilterStage(options.min_side, options.max_aspect_ratio))
-    stages += _embedding_stages(options, root)
-    pixels = (options.caption_prep_min_pixels, options.caption_prep_max_pixels)
-    stages += build_semantic_stages(options, pixels, not options.skip_captions, root)
-    if not options.skip_captions:
-        preparer, caption_stage = caption_pair(options, root)
-        stages += [
-            ImageCaptionPrepStage(
-                preparer,
-                options.caption_prompt_resolved(),
-                options.caption_prep_min_pixels,
-                options.caption_prep_max_pixels,
-                options.caption_prep_cpus_per_worker,
-            ),
-            caption_stage,
-        ]
+    embedding = _embedding_stages(options, root)
+    captions = _caption_stages(options, root)
+    if captions and _prepare_captions_first(options):
+        # every CPU step ahead of the models: in process, the helper process does them all
+        stages += embedding[:1] + captions[:1] + embedding[1:] + captions[1:]
+    else:
+        pixels = (options.caption_prep_min_pixels, options.caption_prep_max_pixels)
+        stages += embedding
+        stages += build_semantic_stages(options, pixels, not options.skip_captions, root)
+        stages += captions
     stages.append(
         ImageWriterStage(options.layout(), models_used(options), configured_filters(options))
     )
@@ -150,6 +145,32 @@ def build_stages(options: ImageAnnotateOptions) -> list[CuratorStage[Any, Any] |
         )
         for s in stages
     ]
+
+
+def _caption_stages(options: ImageAnnotateOptions, root: Path | None) -> Stages:
+    """Caption preparation (CPU) and the captioner, or none with `--skip-captions`."""
+    if options.skip_captions:
+        return []
+    preparer, caption_stage = caption_pair(options, root)
+    prep = ImageCaptionPrepStage(
+        preparer,
+        options.caption_prompt_resolved(),
+        options.caption_prep_min_pixels,
+        options.caption_prep_max_pixels,
+        options.caption_prep_cpus_per_worker,
+    )
+    return [prep, caption_stage]
+
+
+def _prepare_captions_first(options: ImageAnnotateOptions) -> bool:
+    """Whether caption preparation may run before the CLIP stage (right after CLIP's).
+
+    It may when no model stage before the captioner drops an image (no aesthetic threshold,
+    no semantic check) or needs the pixels the preparation frees (another embedder).
+    """
+    embedder = _embedder(options)
+    other = embedder is not None and embedder[0] is not ImageEmbeddingAlgorithm.CLIP
+    return options.aesthetic_threshold is None and not semantic_checks(options) and not other
 
 
 def _embedding_stages(options: ImageAnnotateOptions, root: Path | None) -> Stages:
