@@ -11,7 +11,8 @@ twice: in process (its default on a machine like this one) and on its own local 
 one process, `--peer-batch` images per forward pass for CLIP and the VLM, torch using every
 core. Every side runs in a fresh spawned process timed from its start (interpreter, imports,
 model loads included); peak RSS is summed over that process and its children (Ray's).
-`--rounds 2` runs the three sides, then again in reverse order.
+`--rounds 2` runs the three sides, then again in reverse order; the disk is synced before
+each side (outside its time).
 
     .venv/bin/python benchmarks/bench_image_annotate.py [--images 2000] [--cpus 2] [--rounds 1]
 """
@@ -316,6 +317,9 @@ def main() -> None:
         results: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
         for i, side in enumerate(order):
             out = work / f"out{i}"
+            # each side starts with no dirty pages to flush: the inputs just written, or the
+            # loop's 6,000 files (written without fsync) would slow the next side's fsyncs
+            os.sync()
             if side == "peer":
                 results["peer"].append(run_peer(inputs, out, weights, ids, args))
             else:

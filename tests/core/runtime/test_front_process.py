@@ -22,6 +22,7 @@ from typing import Any
 import psutil
 import pytest
 from tests.core.runtime.test_in_process import BrokenSetup, Explode, Item
+from tests.support import fresh_python
 
 from cosmos_curate.core.interfaces.errors import CurateError, PipelineExecutionError
 from cosmos_curate.core.interfaces.pipeline_interface import execute_pipeline
@@ -165,6 +166,30 @@ def test_stages_that_cannot_be_pickled_stay_in_this_process(tmp_path: Path) -> N
     assert [_pids(t) for t in result.outputs] == [{"load": os.getpid(), "model": os.getpid()}]
 
 
+def test_stages_of_the_running_script_stay_in_its_process(tmp_path: Path) -> None:
+    """A stage class defined in the script being run (`__main__`): the helper, a fresh
+    interpreter, could not load it, and must never run the script again."""
+    code = textwrap.dedent(
+        f"""
+        import os
+        from pathlib import Path
+        from tests.core.runtime.test_front_process import OnGpu, Where, _options
+        from tests.core.runtime.test_in_process import Item
+        from cosmos_curate.core.interfaces.pipeline_interface import execute_pipeline
+        print("script ran", flush=True)
+        class Mine(Where):
+            pass
+        result = execute_pipeline([Item(1)], [Mine("load"), OnGpu("model")],
+                                  _options(Path({str(tmp_path)!r})))
+        print([t.trail for t in result.outputs] == [[f"load:{{os.getpid()}}",
+                                                       f"model:{{os.getpid()}}"]])
+        """
+    )
+    done = fresh_python(code, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["script", "ran", "True"]  # ran once, all here
+
+
 def test_which_stages_go_to_the_helper(tmp_path: Path) -> None:
     def count(stages: list[CuratorStage[Any, Any]], cpus: float) -> int:
         specs = [CuratorStageSpec(s) for s in stages]
@@ -198,7 +223,7 @@ def _helper_of(driver: subprocess.Popen[str]) -> psutil.Process:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         for child in psutil.Process(driver.pid).children():
-            if "multiprocessing" in " ".join(child.cmdline()):
+            if "helper_entry" in " ".join(child.cmdline()):
                 return child
         time.sleep(0.1)
     raise AssertionError("no helper process started")

@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
 import os
 import pickle
 import signal
+import subprocess
+import sys
 import threading
 import traceback
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import Connection
 from typing import Any
 
 import attrs
@@ -80,18 +81,21 @@ class FrontProcess:
     def __init__(self, stages: list[ResolvedStage], blob: bytes, round_size: int) -> None:
         self.stages = stages
         self._round_size = round_size
-        ctx = multiprocessing.get_context("spawn")  # a clean interpreter: no torch, no threads
-        inbox, self._to_helper = ctx.Pipe(duplex=False)
-        self._from_helper, outbox = ctx.Pipe(duplex=False)
-        self._process = ctx.Process(
-            target=_helper_main,
-            args=(blob, inbox, outbox),
-            name="curate-front-stages",
-            daemon=True,
+        inbox, to_helper = os.pipe()
+        from_helper, outbox = os.pipe()
+        lifeline, self._lifeline = os.pipe()  # closed by this process (or its death): exit
+        # a fresh interpreter that imports only this module (no torch, no threads, and not
+        # the caller's __main__, which multiprocessing's spawn would run again)
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", _ENTRY, str(inbox), str(outbox), str(lifeline)],
+            pass_fds=(inbox, outbox, lifeline),
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
         )
-        self._process.start()
-        inbox.close()
-        outbox.close()
+        for fd in (inbox, outbox, lifeline):
+            os.close(fd)
+        self._to_helper = Connection(to_helper, readable=False)
+        self._from_helper = Connection(from_helper, writable=False)
+        self._to_helper.send_bytes(blob)
         self._input_error: BaseException | None = None
         self._feeder: threading.Thread | None = None
         self._ended = False
@@ -103,14 +107,22 @@ class FrontProcess:
         """The helper started on `stages` and fed `inputs`, or None: the stages stay here.
 
         None when a stage cannot be pickled (a class defined inside a function, an open
-        handle).
+        handle) or names something of the script being run (`__main__`, which the helper
+        does not import).
         """
         try:
             blob = pickle.dumps(stages, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # pickle raises several types; any means "keep them here"
             logger.info("the CPU stages stay in this process (cannot pickle them: %s)", exc)
             return None
-        front = cls(stages, blob, round_size)
+        if b"__main__" in blob:
+            logger.info("the CPU stages stay in this process (they use the running script)")
+            return None
+        try:
+            front = cls(stages, blob, round_size)
+        except OSError as exc:
+            logger.warning("the CPU stages stay in this process (no helper process: %s)", exc)
+            return None
         front._feeder = threading.Thread(
             target=front._feed, args=(iter(inputs),), name="front-feeder", daemon=True
         )
@@ -136,11 +148,11 @@ class FrontProcess:
             try:
                 data = self._from_helper.recv_bytes()
             except EOFError:
-                self._process.join(JOIN_TIMEOUT_S)
+                code = _wait(self._process, JOIN_TIMEOUT_S)
                 names = ", ".join(s.name for s in self.stages)
                 msg = (
-                    f"the helper process running {names} ended (exit code "
-                    f"{self._process.exitcode}) before its work was done"
+                    f"the helper process running {names} ended (exit code {code}) before "
+                    "its work was done"
                 )
                 raise CurateError(msg) from None
             kind, payload = pickle.loads(data)
@@ -165,17 +177,23 @@ class FrontProcess:
         At once when the run stopped before the helper's last round.
         """
         if self._ended:
-            self._process.join(JOIN_TIMEOUT_S)
-        if self._process.is_alive():
-            self._process.terminate()
-            self._process.join(JOIN_TIMEOUT_S)
-        if self._process.is_alive():
+            _wait(self._process, JOIN_TIMEOUT_S)
+        os.close(self._lifeline)  # a helper still running exits now
+        if _wait(self._process, JOIN_TIMEOUT_S) is None:
             self._process.kill()
-            self._process.join()
+            self._process.wait()
         if self._feeder is not None:  # its pipe's reader is gone: it ends
             self._feeder.join(JOIN_TIMEOUT_S)
         self._to_helper.close()
         self._from_helper.close()
+
+
+def _wait(process: subprocess.Popen[bytes], timeout: float) -> int | None:
+    """The process's exit code once it ends within `timeout`, else None."""
+    try:
+        return process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        return None
 
 
 class _Outbox:
@@ -258,25 +276,33 @@ def _picklable(error: BaseException | None) -> BaseException | None:
     return error
 
 
-def _end_with_the_run() -> None:
-    """Exit the helper at once when the run's process is gone (killed, say)."""
-    parent = multiprocessing.parent_process()
-    if parent is not None:
-        wait([parent.sentinel])
-        os._exit(1)
+_ENTRY = "from cosmos_curate.core.runtime.front_process import helper_entry; helper_entry()"
 
 
-def _helper_main(blob: bytes, inbox: Connection, outbox_conn: Connection) -> None:
-    """The helper: set the stages up, then carry each round of inputs through them."""
+def helper_entry() -> None:
+    """The helper's `main`: its pipes' descriptors are its arguments."""
+    inbox, outbox, lifeline = (int(arg) for arg in sys.argv[1:4])
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle
-    threading.Thread(target=_end_with_the_run, name="front-watchdog", daemon=True).start()
+    threading.Thread(target=_end_with_the_run, args=(lifeline,), daemon=True).start()
+    _helper_main(Connection(inbox, writable=False), Connection(outbox, readable=False))
+
+
+def _end_with_the_run(lifeline: int) -> None:
+    """Exit at once when the run closes the lifeline or its process is gone (killed, say)."""
+    while os.read(lifeline, 1):
+        pass
+    os._exit(1)
+
+
+def _helper_main(inbox: Connection, outbox_conn: Connection) -> None:
+    """Set the stages up, then carry each round of inputs through them."""
     forwarder = _LogForwarder()
     logging.getLogger().addHandler(forwarder)
     logging.captureWarnings(True)
     outbox = _Outbox(outbox_conn, BUFFER_BYTES)
     set_up: list[ResolvedStage] = []
     try:
-        stages: list[ResolvedStage] = pickle.loads(blob)
+        stages: list[ResolvedStage] = pickle.loads(inbox.recv_bytes())
         for stage in stages:
             set_up_stage(stage)
             set_up.append(stage)
