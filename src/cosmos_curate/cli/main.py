@@ -27,6 +27,7 @@ except ImportError:  # pragma: no cover - older Typer on the real click
 from cosmos_curate.cli import errors
 from cosmos_curate.cli.command_groups import LazyGroups
 from cosmos_curate.cli.common import err, print_error, print_note
+from cosmos_curate.cli.exit import exit_now
 from cosmos_curate.cli.help_text import literal_help
 from cosmos_curate.core.utils import settings
 
@@ -126,9 +127,15 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: exit with `run`'s code."""
+    """Console-script entry point: exit with `run`'s code.
+
+    Given no `argv` (the `curate` command, `python -m cosmos_curate.cli.main`), the process
+    then ends at once (`exit_now`); a caller that passes `argv` gets `SystemExit`.
+    """
     code = run(argv)
     err.file.flush()
+    if argv is None:
+        exit_now(code)
     sys.exit(code)
 
 
