@@ -7,11 +7,12 @@ read + decode (EXIF-oriented RGB), CLIP embedding + aesthetic score, a greedy ca
 batch), and one output per image (its bytes, a JSON record, the
 embedding as .npy). Ours is `annotate_images(options, run_options)` with `--cpus` CPUs,
 twice: in process (its default on a machine like this one) and on its own local Ray
-(`in_process=False`); the peer is the loop a careful user writes: Pillow + transformers in
+(`in_process=False`), and the command a user types, `curate pipeline run image-annotate`
+(its defaults: in process here, weights checked, run folder and log); the peer is the loop a careful user writes: Pillow + transformers in
 one process, `--peer-batch` images per forward pass for CLIP and the VLM, torch using every
 core. Every side runs in a fresh spawned process timed from its start (interpreter, imports,
 model loads included); peak RSS is summed over that process and its children (Ray's).
-`--rounds 2` runs the three sides, then again in reverse order; the disk is synced before
+`--rounds 2` runs the four sides, then again in reverse order; the disk is synced before
 each side (outside its time).
 
     .venv/bin/python benchmarks/bench_image_annotate.py [--images 2000] [--cpus 2] [--rounds 1]
@@ -27,6 +28,7 @@ import multiprocessing
 import os
 import queue
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -282,6 +284,43 @@ def run_ours(
     return in_fresh_process(ours, *paths, sizes)
 
 
+def run_cli(
+    paths: tuple[Path, Path, Path, Path], vlm: str, args: argparse.Namespace
+) -> dict[str, Any]:
+    """`curate pipeline run image-annotate` as a user types it, timed from spawn to exit."""
+    inputs, out, weights, runs = paths
+    command = [
+        sys.executable, "-m", "cosmos_curate.cli.main", "pipeline", "run", "image-annotate",
+        "--input-path", str(inputs), "--output-path", str(out), "--caption-model-id", vlm,
+        "--caption-max-tokens", str(args.caption_tokens),
+        "--caption-batch-size", str(args.peer_batch),
+        "--caption-prep-min-pixels", str(MIN_PIXELS),
+        "--caption-prep-max-pixels", str(MAX_PIXELS),
+        "--caption-prompt", PROMPT, "--no-progress",
+    ]  # fmt: skip
+    env = {**os.environ, "CURATE_WEIGHTS_DIR": str(weights), "CURATE_RUNS_DIR": str(runs)}
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        command, env=env, cwd=ROOT_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    rss = TreeRss(proc.pid)
+    while proc.poll() is None:
+        rss.sample()
+        time.sleep(0.1)
+    wall = time.monotonic() - started
+    if proc.returncode != 0:
+        assert proc.stderr is not None
+        msg = f"curate exited {proc.returncode}: {proc.stderr.read().decode()[-2000:]}"
+        raise RuntimeError(msg)
+    summary = json.loads((out / "summary.json").read_text())
+    return {
+        "wall_s": wall,
+        "images": summary["num_images_with_caption"],
+        "pipeline_s": summary["wall_time_s"],
+        "peak_rss": rss.peak,
+    }
+
+
 def _row(name: str, r: dict[str, Any], note: str = "") -> str:
     return (
         f"| {name} | {r['images']:,} | {r['wall_s']:.1f} | {r['images'] / r['wall_s']:.2f} | "
@@ -292,6 +331,42 @@ def _row(name: str, r: dict[str, Any], note: str = "") -> str:
 def _rate(runs: list[dict[str, Any]]) -> float:
     """Mean images/s of the runs of one side."""
     return float(sum(r["images"] / r["wall_s"] for r in runs) / len(runs))
+
+
+def _print_results(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -> None:
+    """The table, the ratios against the loop and each stage's busy seconds."""
+    print(
+        f"\n{args.images:,} JPEGs 96-320 px, {args.cpus} CPUs, captions of "
+        f"{args.caption_tokens} tokens, peer batch {args.peer_batch}; every side in a fresh "
+        "process, timed from its start (imports included)\n"
+    )
+    print("| system | images | wall s | images/s | peak RSS | note |")
+    print("|---|---|---|---|---|---|")
+    names = {
+        "cli": "`curate pipeline run image-annotate` (in process, its default here)",
+        "ours": "image-annotate, in process (the default on this machine)",
+        "ray": "image-annotate on a local Ray (--no-in-process; driver + workers)",
+    }
+    for r in results["cli"]:
+        note = f"the command as typed; its summary's wall_time_s {r['pipeline_s']:.1f} s"
+        print(_row(names["cli"], r, note))
+    for side in ("ours", "ray"):
+        for r in results[side]:
+            note = (
+                f"annotate_images {r['pipeline_s']:.1f} s; run report {r['series_wall_s']:.1f}"
+                f" s = set-up {r['setup_s']:.1f} s + processing {r['processing_s']:.1f} s"
+            )
+            print(_row(names[side], r, note))
+    for r in results["peer"]:
+        print(_row("Pillow + transformers loop (1 process)", r))
+    loop = _rate(results["peer"])
+    for side in ("cli", "ours", "ray"):
+        print(f"\n{names[side]} / loop (images/s): {_rate(results[side]) / loop:.2f}x")
+    print("(target 1.2x)\n\nseconds inside each stage's calls (ours):")
+    for side in ("ours", "ray"):
+        for r in results[side]:
+            stages = ", ".join(f"{n} {busy:.1f}" for n, busy in r["stages"])
+            print(f"  {side}: {stages}")
 
 
 def main() -> None:
@@ -312,7 +387,7 @@ def main() -> None:
         inputs = work / "images"
         make_images(inputs, args.images)
         print(f"load at start: {os.getloadavg()[0]:.1f}", file=sys.stderr)
-        sides = ["ours", "peer", "ray"]
+        sides = ["ours", "peer", "cli", "ray"]
         order = sides + sides[::-1] if args.rounds >= 2 else sides
         results: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
         for i, side in enumerate(order):
@@ -322,6 +397,9 @@ def main() -> None:
             os.sync()
             if side == "peer":
                 results["peer"].append(run_peer(inputs, out, weights, ids, args))
+            elif side == "cli":
+                cli_paths = (inputs, out, weights, work / f"runs{i}")
+                results["cli"].append(run_cli(cli_paths, ids["vlm"], args))
             else:
                 in_process = side == "ours"
                 run_dir = work / f"run{i}"
@@ -330,34 +408,7 @@ def main() -> None:
             r = results[side][-1]
             print(f"{side}: {r['images']} images in {r['wall_s']:.1f} s", file=sys.stderr)
         print(f"load at end: {os.getloadavg()[0]:.1f}", file=sys.stderr)
-        print(
-            f"\n{args.images:,} JPEGs 96-320 px, {args.cpus} CPUs, captions of "
-            f"{args.caption_tokens} tokens, peer batch {args.peer_batch}; every side in a fresh "
-            "process, timed from its start (imports included)\n"
-        )
-        print("| system | images | wall s | images/s | peak RSS | note |")
-        print("|---|---|---|---|---|---|")
-        names = {
-            "ours": "image-annotate, in process (the default on this machine)",
-            "ray": "image-annotate on a local Ray (--no-in-process; driver + workers)",
-        }
-        for side in ("ours", "ray"):
-            for r in results[side]:
-                note = (
-                    f"annotate_images {r['pipeline_s']:.1f} s; run report {r['series_wall_s']:.1f}"
-                    f" s = set-up {r['setup_s']:.1f} s + processing {r['processing_s']:.1f} s"
-                )
-                print(_row(names[side], r, note))
-        for r in results["peer"]:
-            print(_row("Pillow + transformers loop (1 process)", r))
-        loop = _rate(results["peer"])
-        for side in ("ours", "ray"):
-            print(f"\n{names[side]} / loop (images/s): {_rate(results[side]) / loop:.2f}x")
-        print("(target 1.2x)\n\nseconds inside each stage's calls (ours):")
-        for side in ("ours", "ray"):
-            for r in results[side]:
-                stages = ", ".join(f"{n} {busy:.1f}" for n, busy in r["stages"])
-                print(f"  {side}: {stages}")
+        _print_results(results, args)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -228,11 +228,9 @@ def iter_motion_vectors(
         stream.thread_type = "AUTO"
         stream.codec_context.options = {"flags2": "+export_mvs", "skip_loop_filter": "all"}
         for frame in container.decode(stream):
-            vectors = None
-            for data in frame.side_data:
-                if data.type == SideDataType.MOTION_VECTORS:
-                    vectors = data.to_ndarray()
-                    break
+            # a mapping by side data type (PyAV 18.1.1 iterates its keys, 18.1.0 its values)
+            data = frame.side_data.get(SideDataType.MOTION_VECTORS)
+            vectors = data.to_ndarray() if data is not None else None
             yield int(frame.width), int(frame.height), vectors
 
 
