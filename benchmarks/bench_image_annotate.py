@@ -1,19 +1,19 @@
 """image-annotate vs a plain single-process loop: images/s and peak memory (#29, "Speed").
 
 Both sides do the same work with the same tiny models (the tests' random CLIP, aesthetic
-head and LLaVA VLM, `tests/pipelines/video/_synth.py`) on the same `--images` JPEGs:
-read + decode (EXIF-oriented RGB), CLIP embedding + aesthetic score, a greedy caption of
+head and LLaVA VLM, `tests/pipelines/video/_synth.py`) on the same `--images` JPEGs: read +
+decode (EXIF-oriented RGB), CLIP embedding + aesthetic score, a greedy caption of
 `--caption-tokens` tokens (`--peer-batch` images per VLM batch on both sides, 16 per CLIP
-batch), and one output per image (its bytes, a JSON record, the
-embedding as .npy). Ours is `annotate_images(options, run_options)` with `--cpus` CPUs,
-twice: in process (its default on a machine like this one) and on its own local Ray
-(`in_process=False`), and the command a user types, `curate pipeline run image-annotate`
-(its defaults: in process here, weights checked, run folder and log); the peer is the loop a careful user writes: Pillow + transformers in
-one process, `--peer-batch` images per forward pass for CLIP and the VLM, torch using every
-core. Every side runs in a fresh spawned process timed from its start (interpreter, imports,
-model loads included); peak RSS is summed over that process and its children (Ray's).
-`--rounds 2` runs the four sides, then again in reverse order; the disk is synced before
-each side (outside its time).
+batch), and one output per image (its bytes, a JSON record, the embedding as .npy). Ours is
+`annotate_images(options, run_options)` with `--cpus` CPUs, twice: in process (its default
+on a machine like this one) and on its own local Ray (`in_process=False`), and the command a
+user types, `curate pipeline run image-annotate` (its defaults: in process here, weights
+checked, run folder and log); the peer is the loop a careful user writes: Pillow +
+transformers in one process, `--peer-batch` images per forward pass for CLIP and the VLM,
+torch using every core. Every side runs in a fresh spawned process timed from its start
+(interpreter, imports, model loads included); peak RSS is summed over that process and its
+children (Ray's). `--rounds 2` runs the four sides, then again in reverse order; the disk is
+synced before each side (outside its time).
 
     .venv/bin/python benchmarks/bench_image_annotate.py [--images 2000] [--cpus 2] [--rounds 1]
 """
