@@ -3,7 +3,9 @@
 A stage's busy share is the rule the live table's `workers run/idle` column and the runtime's
 autoscaler (`busy_share`) use: the share of its live workers' time spent inside a call. A
 point's `busy` column counts workers with a call in flight, so a single call that runs for
-minutes counts as busy at every sample it spans, not only when it ends.
+minutes counts as busy at every sample it spans, not only when it ends. A run in process
+reports between rounds, when no call is in flight: its stages' busy time is their
+`process_s` counter (seconds inside calls, one worker each).
 """
 
 from __future__ import annotations
@@ -100,6 +102,11 @@ def phases(series: RunSeries) -> Phases:
     span = points[-1].t - start
     processing = max(0.0, wall - setup)
     last = points[-1]
+    for i in range(n):
+        if busy[i] == 0.0:  # never seen inside a call: the in-process runner reports between
+            # rounds, one worker per stage; its counter of seconds in calls is exact
+            busy[i] = last.value(i, "process_s")
+            held[i] = min(busy[i], span)
     stages = tuple(
         StageBusy(
             stage.name,

@@ -256,3 +256,20 @@ def test_the_helper_ends_with_the_run(tmp_path: Path, how: str) -> None:
         if driver.poll() is None:
             driver.kill()
             driver.wait()
+
+
+def test_the_report_gives_each_stage_its_busy_share(tmp_path: Path) -> None:
+    """No call is in flight when an in-process run reports; the report's busy time is each
+    stage's seconds inside calls, the helper's stages included."""
+    from cosmos_curate.report.busy import phases
+    from cosmos_curate.report.series import read_series
+
+    load, model = Where("load"), OnGpu("model")
+    load.pause_s, model.pause_s = 0.005, 0.03  # per call of one task: the model is slowest
+    result = execute_pipeline([Item(i) for i in range(60)], [load, model], _options(tmp_path))
+    report = phases(read_series(tmp_path / "run"))
+    busy = {s.name: s for s in report.stages}
+    assert report.busiest is not None and report.busiest.name == "OnGpu"
+    assert 0.3 < busy["OnGpu"].share <= 1.0 and 0.0 < busy["Where"].share < busy["OnGpu"].share
+    for stage in result.progress.stages:  # the same seconds the result reports
+        assert busy[stage.name].busy_s == pytest.approx(stage.process_seconds_total, abs=0.01)
