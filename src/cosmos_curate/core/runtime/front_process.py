@@ -6,7 +6,7 @@ declare no GPU (image-annotate: load, CLIP and caption preparation) to a helper 
 started before the stages left here are set up, so that work overlaps their torch imports,
 model loads and inference. The helper gets rounds of inputs through a pipe and sends back
 each round's outputs with its failure records, the stages' counts and their warnings, at
-most `BUFFER_BYTES` ahead of the stages here (it waits when that much is unread).
+most `front_helper.BUFFER_BYTES` ahead of the stages here (it waits when that much is unread).
 
 `front_size` says how many stages go; `FrontProcess` runs them. The helper ignores Ctrl-C
 (the run here handles it and ends the helper) and ends by itself when this process is gone.
@@ -19,28 +19,20 @@ import contextlib
 import logging
 import os
 import pickle
-import signal
 import subprocess
 import sys
 import threading
-import traceback
-from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
-import attrs
-
 from cosmos_curate.core.interfaces.errors import CurateError
-from cosmos_curate.core.interfaces.results import FailureRecord
 from cosmos_curate.core.runtime.errors import StageSetupError
-from cosmos_curate.core.runtime.stage_calls import StageCounts, call_stage, set_up_stage
+from cosmos_curate.core.runtime.front_helper import FrontRound
 from cosmos_curate.core.runtime.stage_spec import ResolvedStage
 
 logger = logging.getLogger(__name__)
 
-BUFFER_BYTES = 256 * 2**20
-"""Most bytes of finished rounds the helper holds for this process before it waits."""
 JOIN_TIMEOUT_S = 5.0
 
 
@@ -58,21 +50,6 @@ def front_size(stages: Sequence[ResolvedStage], cpus: float) -> int:
             break
         count += 1
     return count
-
-
-@attrs.define
-class FrontRound:
-    """One round of inputs after the helper's stages."""
-
-    inputs: int
-    """How many inputs the round started with."""
-    outputs: list[Any]
-    counts: list[StageCounts]
-    """Each helper stage's counts so far."""
-    failures: list[tuple[int, list[FailureRecord], BaseException | None]]
-    """(stage position, records, last error) of each batch that failed every attempt."""
-    logs: list[logging.LogRecord]
-    """The helper's warnings, to be handled here."""
 
 
 class FrontProcess:
@@ -196,148 +173,4 @@ def _wait(process: subprocess.Popen[bytes], timeout: float) -> int | None:
         return None
 
 
-class _Outbox:
-    """The helper's messages to the run, sent by a thread, at most `budget` bytes unsent."""
-
-    def __init__(self, conn: Connection, budget: int) -> None:
-        self._conn = conn
-        self._budget = budget
-        self._queue: deque[bytes | None] = deque()
-        self._held = 0
-        self._broken = False
-        self._cond = threading.Condition()
-        self._thread = threading.Thread(target=self._send, name="front-outbox", daemon=True)
-        self._thread.start()
-
-    def put(self, kind: str, payload: Any) -> None:
-        """Queue one message; waits while the run has `budget` bytes unread."""
-        data = pickle.dumps((kind, payload), protocol=pickle.HIGHEST_PROTOCOL)
-        with self._cond:
-            while self._held and self._held + len(data) > self._budget and not self._broken:
-                self._cond.wait()
-            if self._broken:
-                raise SystemExit(0)  # the run is gone: nobody to work for
-            self._queue.append(data)
-            self._held += len(data)
-            self._cond.notify_all()
-
-    def _send(self) -> None:
-        while True:
-            with self._cond:
-                while not self._queue:
-                    self._cond.wait()
-                data = self._queue[0]
-            if data is None:  # `close`: everything before it is sent
-                return
-            try:
-                self._conn.send_bytes(data)
-            except OSError:
-                with self._cond:
-                    self._broken = True
-                    self._cond.notify_all()
-                return
-            with self._cond:
-                self._queue.popleft()
-                self._held -= len(data)
-                self._cond.notify_all()
-
-    def close(self) -> None:
-        """Send what is queued (unless the run is gone), then stop the sending thread."""
-        with self._cond:
-            self._queue.append(None)
-            self._cond.notify_all()
-        self._thread.join()
-
-
-class _LogForwarder(logging.Handler):
-    """Keeps the helper's warnings for the next message, ready to pickle."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        record.msg, record.args, record.exc_info = record.getMessage(), None, None
-        self.records.append(record)
-
-    def take(self) -> list[logging.LogRecord]:
-        records, self.records = self.records, []
-        return records
-
-
-def _picklable(error: BaseException | None) -> BaseException | None:
-    """`error` when it survives pickling (the run rebuilds its cause), else None."""
-    try:
-        pickle.loads(pickle.dumps(error))
-    except Exception:
-        return None
-    return error
-
-
-_ENTRY = "from cosmos_curate.core.runtime.front_process import helper_entry; helper_entry()"
-
-
-def helper_entry() -> None:
-    """The helper's `main`: its pipes' descriptors are its arguments."""
-    inbox, outbox, lifeline = (int(arg) for arg in sys.argv[1:4])
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the run's to handle
-    threading.Thread(target=_end_with_the_run, args=(lifeline,), daemon=True).start()
-    _helper_main(Connection(inbox, writable=False), Connection(outbox, readable=False))
-
-
-def _end_with_the_run(lifeline: int) -> None:
-    """Exit at once when the run closes the lifeline or its process is gone (killed, say)."""
-    while os.read(lifeline, 1):
-        pass
-    os._exit(1)
-
-
-def _helper_main(inbox: Connection, outbox_conn: Connection) -> None:
-    """Set the stages up, then carry each round of inputs through them."""
-    forwarder = _LogForwarder()
-    logging.getLogger().addHandler(forwarder)
-    logging.captureWarnings(True)
-    outbox = _Outbox(outbox_conn, BUFFER_BYTES)
-    set_up: list[ResolvedStage] = []
-    try:
-        stages: list[ResolvedStage] = pickle.loads(inbox.recv_bytes())
-        for stage in stages:
-            set_up_stage(stage)
-            set_up.append(stage)
-        _work(stages, inbox, outbox, forwarder)
-    except StageSetupError as exc:
-        outbox.put("setup", str(exc))
-    except (EOFError, OSError):
-        return  # the run is gone
-    except Exception:
-        outbox.put("crash", traceback.format_exc())
-    finally:
-        for stage in set_up:
-            try:
-                stage.stage.destroy()
-            except Exception:
-                logging.getLogger(__name__).exception("stage %s: destroy failed", stage.name)
-        outbox.close()
-
-
-def _work(
-    stages: list[ResolvedStage], inbox: Connection, outbox: _Outbox, forwarder: _LogForwarder
-) -> None:
-    counts = [StageCounts() for _ in stages]
-    position = {id(stage): i for i, stage in enumerate(stages)}
-    while data := inbox.recv_bytes():
-        tasks: list[Any] = pickle.loads(data)
-        started_with = len(tasks)
-        failures: list[tuple[int, list[FailureRecord], BaseException | None]] = []
-
-        def keep(stage: ResolvedStage, records: list[FailureRecord], error: Any) -> None:
-            failures.append((position[id(stage)], records, _picklable(error)))  # noqa: B023
-
-        for stage, stage_counts in zip(stages, counts, strict=True):
-            if tasks:
-                tasks = call_stage(stage, stage_counts, tasks, keep)
-        snapshot = [attrs.evolve(c) for c in counts]
-        outbox.put("round", FrontRound(started_with, tasks, snapshot, failures, forwarder.take()))
-    outbox.put("end", None)
+_ENTRY = "from cosmos_curate.core.runtime.front_helper import helper_entry; helper_entry()"
