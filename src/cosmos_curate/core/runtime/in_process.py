@@ -3,7 +3,9 @@
 An embedded Ray costs seconds and a process per stage before the first task, and every task
 crosses the object store between stages. On a machine with a few cores and no GPU that is
 most of a small run (image-annotate, 2,000 images on 2 cores: benchmarks/RESULTS.md): the
-same stages called one after another on each batch of inputs finish sooner.
+same stages called one after another on each batch of inputs finish sooner. With 2 or more
+CPUs the leading CPU stages run in one helper process (`front_process`), so decoding and
+preparation overlap the model stages here.
 
 `run_in_process` keeps the runtime's contract for a stage: it is set up once
 (`setup_on_node`, then `setup`), `process_data` gets lists of at most `stage_batch_size`
