@@ -42,7 +42,7 @@ class FrontRound:
     counts: list[StageCounts]
     """Each helper stage's counts so far."""
     failures: list[tuple[int, list[FailureRecord], BaseException | None]]
-    """(stage position, records, last error) of each batch that failed every attempt."""
+    """(stage index, records, last error) of each batch that failed every attempt."""
     logs: list[logging.LogRecord]
     """The helper's warnings, to be handled here."""
 
@@ -174,14 +174,13 @@ def _work(
     stages: list[ResolvedStage], inbox: Connection, outbox: _Outbox, forwarder: _LogForwarder
 ) -> None:
     counts = [StageCounts() for _ in stages]
-    position = {id(stage): i for i, stage in enumerate(stages)}
     while data := inbox.recv_bytes():
         tasks: list[Any] = pickle.loads(data)
         started_with = len(tasks)
         failures: list[tuple[int, list[FailureRecord], BaseException | None]] = []
 
         def keep(stage: ResolvedStage, records: list[FailureRecord], error: Any) -> None:
-            failures.append((position[id(stage)], records, _picklable(error)))  # noqa: B023
+            failures.append((stage.index, records, _picklable(error)))  # noqa: B023
 
         for stage, stage_counts in zip(stages, counts, strict=True):
             if tasks:

@@ -29,6 +29,7 @@ from typing import Any
 from cosmos_curate.core.interfaces.errors import CurateError
 from cosmos_curate.core.runtime.errors import StageSetupError
 from cosmos_curate.core.runtime.front_helper import FrontRound
+from cosmos_curate.core.runtime.stage_calls import in_rounds
 from cosmos_curate.core.runtime.stage_spec import ResolvedStage
 
 logger = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ class FrontProcess:
     def _feed(self, inputs: Iterator[Any]) -> None:
         """Send the inputs in rounds, then an empty message; an input error is kept for later."""
         try:
-            while chunk := [task for _, task in zip(range(self._round_size), inputs, strict=False)]:
+            for chunk in in_rounds(inputs, self._round_size):
                 self._to_helper.send_bytes(pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL))
             self._to_helper.send_bytes(b"")
         except (BrokenPipeError, OSError):  # the helper is gone: `rounds` says why

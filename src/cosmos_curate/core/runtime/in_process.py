@@ -49,7 +49,12 @@ from cosmos_curate.core.runtime.front_process import FrontProcess, front_size
 from cosmos_curate.core.runtime.planner import NodeCapacity
 from cosmos_curate.core.runtime.run_options import RunOptions
 from cosmos_curate.core.runtime.run_sinks import finished_result, start_live_display, start_recorder
-from cosmos_curate.core.runtime.stage_calls import StageCounts, call_stage, set_up_stage
+from cosmos_curate.core.runtime.stage_calls import (
+    StageCounts,
+    call_stage,
+    in_rounds,
+    set_up_stage,
+)
 from cosmos_curate.core.runtime.stage_env import extra_env_vars
 from cosmos_curate.core.runtime.stage_spec import ResolvedStage, resolve_stages
 from cosmos_curate.core.utils.device import host_has_gpus
@@ -100,8 +105,12 @@ def choose(forced: bool | None, specs: list[CuratorStageSpec], options: RunOptio
         return False
     if (options.num_gpus or 0) > 0 or host_has_gpus():
         return False
-    cpus = options.num_cpus if options.num_cpus is not None else os.cpu_count() or 1
-    return cpus <= SMALL_MACHINE_CPUS
+    return _run_cpus(options) <= SMALL_MACHINE_CPUS
+
+
+def _run_cpus(options: RunOptions) -> float:
+    """The CPUs the run may use: `num_cpus`, else this machine's."""
+    return options.num_cpus if options.num_cpus is not None else os.cpu_count() or 1
 
 
 def run_in_process(
@@ -130,7 +139,6 @@ def run_in_process(
         run_dir=run_dir,
         ignore_failures=options.ignore_failures,
     )
-    cpus = options.num_cpus if options.num_cpus is not None else os.cpu_count() or 1
     with ExitStack() as stack:
         warning_log = stack.enter_context(WarningLog().attached())
         failure_log = FailureLog(failures_path)
@@ -144,7 +152,7 @@ def run_in_process(
             sinks.append(start_live_display(stack))
         runner = _Runner(resolved, failure_log, sinks)
         # the helper first: its stages work while the ones here set up
-        front = _start_front(resolved, input_tasks, cpus)
+        front = _start_front(resolved, input_tasks, _run_cpus(options))
         if front is not None:
             stack.callback(front.close)
         runner.set_up(stack, first=len(front.stages) if front is not None else 0)
@@ -228,7 +236,7 @@ class _Runner:
         return collected
 
     def _rounds(self, input_tasks: Iterable[Any]) -> Iterator[list[Any]]:
-        for inputs in _rounds(iter(input_tasks), INPUTS_PER_ROUND):
+        for inputs in in_rounds(input_tasks, INPUTS_PER_ROUND):
             self.inputs_read += len(inputs)
             yield inputs
 
@@ -239,8 +247,8 @@ class _Runner:
             self.counts[: len(done.counts)] = done.counts
             for record in done.logs:
                 logging.getLogger(record.name).handle(record)
-            for position, records, error in done.failures:
-                self._on_failure(self.stages[position], records, error)
+            for index, records, error in done.failures:
+                self._on_failure(self.stages[index], records, error)
             yield done.outputs
 
     def _finish(self, outputs: list[Any], collected: list[Any], *, collect: bool) -> None:
@@ -290,15 +298,6 @@ class _Runner:
             finished=finished,
             inputs_done=self.inputs_read if finished else 0,
         )
-
-
-def _rounds(tasks: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    """Lists of up to `size` tasks from `tasks`, read lazily."""
-    while True:
-        chunk = [task for _, task in zip(range(size), tasks, strict=False)]
-        if not chunk:
-            return
-        yield chunk
 
 
 def _stage_progress(stage: ResolvedStage, counts: StageCounts, elapsed: float) -> StageProgress:

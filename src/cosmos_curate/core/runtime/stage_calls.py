@@ -3,7 +3,8 @@
 `set_up_stage` runs `setup_on_node` then `setup` with the stage's set-up attempts;
 `call_stage` hands it lists of at most `stage_batch_size` tasks, each batch with the stage's
 run attempts (a retry on a pristine copy), and passes every batch that fails all of them to
-`on_failure` as one record per task. Imports no Ray.
+`on_failure` as one record per task; `in_rounds` cuts the inputs into the rounds both carry.
+Imports no Ray.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import os
 import pickle
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import Any
 
@@ -83,3 +84,10 @@ def call_stage(
         counts.produced += len(result)
         outputs.extend(result)
     return outputs
+
+
+def in_rounds(tasks: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Lists of up to `size` tasks from `tasks`, read lazily."""
+    source = iter(tasks)
+    while chunk := [task for _, task in zip(range(size), source, strict=False)]:
+        yield chunk

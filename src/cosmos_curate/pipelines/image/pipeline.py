@@ -298,14 +298,17 @@ def _sketch(options: ImageAnnotateOptions) -> PipelineSketch:
 
 def _path_note(options: ImageAnnotateOptions) -> tuple[str, ...]:
     """Where the stages run: this process, Ray, or (unset) the rule that decides."""
+    from cosmos_curate.core.runtime.in_process import SMALL_MACHINE_CPUS  # only for --dry-run
+
     chosen = _in_process(options, RunOptions())
     if chosen is False:
         return ()
     if chosen:
         return ("--in-process: the stages run in this process, without Ray",)
     return (
-        "with no cluster given (--ray-address, RAY_ADDRESS), no GPU here and at most 2 CPUs "
-        "for the run, the stages run in this process without Ray (--no-in-process: on Ray)",
+        "with no cluster given (--ray-address, RAY_ADDRESS), no GPU here and at most "
+        f"{SMALL_MACHINE_CPUS} CPUs for the run, the stages run in this process without Ray "
+        "(--no-in-process: on Ray)",
     )
 
 
