@@ -10,7 +10,8 @@
 # Tests run on CURATE_TEST_WORKERS xdist workers (default 3: measured best on 2 cores, the
 # lanes wait on I/O); one xdist group per service (tests/lanes.py), so one dockerd and one
 # Slurm per run. The summary gives each lane's wall time and the 30 slowest tests.
-# CURATE_TEST_TIMES=FILE writes every test's seconds (total, setup, call, teardown), slowest first.
+# CURATE_TEST_TIMES=FILE writes every test's seconds (total, setup, call, teardown), slowest first,
+# then its start (seconds into the run) and its xdist worker: where the time goes, and when.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

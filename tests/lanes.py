@@ -123,6 +123,7 @@ class _Span:
 _lanes: dict[str, _Span] = {}
 _folders: dict[str, _Span] = {}
 _tests: dict[str, list[float]] = {}  # node id: [setup, call, teardown] seconds
+_placed: dict[str, tuple[float, str]] = {}  # node id: (first start, xdist worker or "-")
 _reruns: list[tuple[str, str]] = []  # (node id, how its failed try failed)
 RERUN_LINES = 40
 """Lines of each rerun test's first failure shown in the summary (its traceback's end)."""
@@ -140,6 +141,10 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     _folders.setdefault(folder, _Span()).add(report)
     phase = ("setup", "call", "teardown").index(report.when)
     _tests.setdefault(report.nodeid, [0.0, 0.0, 0.0])[phase] += report.duration
+    node = getattr(report, "node", None)  # set by xdist's controller
+    worker = getattr(getattr(node, "gateway", None), "id", "-")
+    start, _ = _placed.get(report.nodeid, (report.start, worker))
+    _placed[report.nodeid] = (min(start, report.start), worker)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -147,10 +152,15 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if not _lanes:
         return
     times = os.environ.get("CURATE_TEST_TIMES")
-    if times:  # every test's phases, slowest first: where the suite's time goes
+    if times:  # every test's phases, slowest first: where the suite's time goes, and when
+        first = min(start for start, _ in _placed.values())
         rows = sorted(_tests.items(), key=lambda kv: -sum(kv[1]))
         Path(times).write_text(
-            "".join(f"{sum(t):.2f}\t{t[0]:.2f}\t{t[1]:.2f}\t{t[2]:.2f}\t{n}\n" for n, t in rows)
+            "".join(
+                f"{sum(t):.2f}\t{t[0]:.2f}\t{t[1]:.2f}\t{t[2]:.2f}\t{n}\t"
+                f"{_placed[n][0] - first:.1f}\t{_placed[n][1]}\n"
+                for n, t in rows
+            )
         )
     for nodeid, text in _reruns:  # a flaky test: what its failed try said, to fix it
         terminalreporter.write_sep("=", f"failed try of {nodeid} (run again)")
