@@ -118,6 +118,14 @@ def ray_processes_of_test_nodes() -> list[psutil.Process]:
     return found
 
 
+def current_ray_address() -> str:
+    """What Ray's default temp folder names as this machine's current cluster ('' if none)."""
+    from ray._common.utils import get_ray_address_file
+
+    path = Path(get_ray_address_file(None))
+    return path.read_text() if path.exists() else ""
+
+
 def processed(record_dir: Path) -> list[tuple[int, str, int]]:
     """(input, node ip, restart count) per input the probe stage processed."""
     path = record_dir / "processed.txt"
@@ -159,6 +167,9 @@ def test_two_node_job_runs_the_pipeline_on_both_nodes(
     assert logs.returncode == 0 and "command exited with 0" in logs.stdout
     assert ray_processes_of_test_nodes() == []
     assert "RAY_AUTH_TOKEN=" not in result["log"]
+    # The head's `ray start` wrote its address for plain `ray.init()` calls on the machine;
+    # once the job is over nothing may send them to its dead head.
+    assert not any(ip in current_ray_address() for ip in NODES.values())
 
 
 def test_failing_pipeline_fails_the_job_with_its_exit_code(

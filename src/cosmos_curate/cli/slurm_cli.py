@@ -30,6 +30,7 @@ from cosmos_curate.launch.slurm_jobs import (
     job_state,
 )
 from cosmos_curate.launch.slurm_node import (
+    forget_head_address,
     node_command,
     node_env,
     run_node,
@@ -222,7 +223,10 @@ def node_step(
         sys.stderr.flush()
         return line
 
-    return run_node(command, node_env())
+    code = run_node(command, node_env())
+    if head:
+        forget_head_address(f"{ip}:{port}", tuple(ray_arg or ()))
+    return code
 
 
 @app.command("driver", hidden=True, context_settings=_COMMAND_SETTINGS)

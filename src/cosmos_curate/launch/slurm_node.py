@@ -6,7 +6,9 @@ Slurm owns it and ends it by ending the step. Ports other than the head's GCS po
 picked free on the node's address, so two Ray nodes on one machine never collide.
 `run_node` runs it and retries a start that failed (a loaded machine can miss Ray's fixed
 30 s raylet registration wait). `wait_for_nodes` blocks the driver step until every node
-has joined.
+has joined. When the head's node ends, `forget_head_address` removes the address `ray start`
+left in Ray's temp folder for plain `ray.init()` calls on that machine (`ray stop` would; a
+step ended by Slurm never runs it), if it still names this head.
 """
 
 from __future__ import annotations
@@ -137,6 +139,32 @@ def run_node(make_command: Callable[[], list[str]], env: dict[str, str]) -> int:
     return code
 
 
+def forget_head_address(address: str, ray_args: Sequence[str] = ()) -> bool:
+    """Remove Ray's "current cluster" file if it names `address`; whether it was removed.
+
+    `ray start --head` writes the head's address to `ray_current_cluster` in Ray's temp folder
+    (`--temp-dir` among `ray_args`, else the default); a later `ray.init()` on the machine
+    connects there. Once the head has ended, the file would send it to a dead address. A file
+    naming another cluster (started since, by anyone) is left alone.
+    """
+    from ray._common.utils import get_ray_address_file
+
+    temp_dir = None
+    for arg, following in zip(ray_args, [*ray_args[1:], None], strict=True):
+        if arg.startswith("--temp-dir="):
+            temp_dir = arg.split("=", 1)[1]
+        elif arg == "--temp-dir" and following is not None:
+            temp_dir = following
+    path = Path(get_ray_address_file(temp_dir))
+    try:
+        if path.read_text().strip() != address:
+            return False
+        path.unlink()
+    except OSError:  # no file, or not ours to read
+        return False
+    return True
+
+
 def _pass_through(proc: subprocess.Popen[bytes]) -> bool:
     """Copy the process's output to ours; whether it said Ray is up."""
     assert proc.stdout is not None
@@ -193,6 +221,7 @@ def wait_for_nodes(
 
 
 __all__ = [
+    "forget_head_address",
     "free_port",
     "node_command",
     "node_env",
