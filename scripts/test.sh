@@ -15,6 +15,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+cpu_ticks() {  # busy and total CPU ticks of this machine so far: "BUSY TOTAL"
+    local _ user nice system idle iowait irq softirq steal
+    read -r _ user nice system idle iowait irq softirq steal _ </proc/stat
+    local busy=$((user + nice + system + irq + softirq + steal))
+    echo "$busy $((busy + idle + iowait))"
+}
+
 step() {  # step NAME COMMAND...: run it and print its wall time
     local name=$1 start=$SECONDS
     shift
@@ -62,9 +69,14 @@ if [ "$quick" -eq 1 ]; then
 fi
 set +e
 start=$SECONDS
+read -r busy0 total0 <<<"$(cpu_ticks)"
 .venv/bin/pytest -q -p no:cacheprovider --durations=30 "${lanes[@]}" "${retry[@]}" "${select[@]}" "$@"
 rc=$?
-echo "[time] pytest: $((SECONDS - start)) s"
+read -r busy1 total1 <<<"$(cpu_ticks)"
+# How busy the machine's CPUs were (all processes, ours and any other): near 100% means the
+# suite is CPU-bound here and only less CPU work, not more workers, makes it faster.
+echo "[time] pytest: $((SECONDS - start)) s; CPUs busy $(((busy1 - busy0) * 100 / (total1 - total0 + 1)))%:" \
+    "$(((busy1 - busy0) / $(getconf CLK_TCK))) CPU s on $(nproc) CPUs"
 set -e
 if [ "$rc" -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi
 if [ "$quick" -eq 0 ]; then
