@@ -84,6 +84,8 @@ def test_state_file_json_round_trip(tmp_path: Path) -> None:
 
     proc = ProcessRecord(pid=1, create_time=2.0, name="raylet")
     node = NodeRecord("head", "127.0.0.2", 9002, 1.0, 0.0, proc, (proc,), "/tmp/x.log")
-    state = ClusterState("127.0.0.2:6379", None, "/tmp/t", "token", None, None, 3.0, (node,))
+    state = ClusterState(
+        "127.0.0.2:6379", None, "/tmp/curate-ray-t", "token", None, None, 3.0, (node,)
+    )
     state.save(tmp_path / "s.json")
     assert ClusterState.load(tmp_path / "s.json") == state

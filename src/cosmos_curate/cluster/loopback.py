@@ -27,7 +27,13 @@ import psutil
 from cosmos_curate.cluster.errors import LoopbackClusterError
 from cosmos_curate.cluster.loopback_ports import LoopbackPorts
 from cosmos_curate.cluster.processes import descendants, running_processes, terminate
-from cosmos_curate.cluster.state import ClusterState, NodeRecord, ProcessRecord
+from cosmos_curate.cluster.state import (
+    TEMP_PARENT,
+    TEMP_PREFIX,
+    ClusterState,
+    NodeRecord,
+    ProcessRecord,
+)
 from cosmos_curate.core.ray_cluster import auth
 from cosmos_curate.core.ray_cluster.bind import (
     BIND_VAR,
@@ -91,7 +97,7 @@ def start_loopback_cluster(config: LoopbackClusterConfig, state_file: Path) -> C
     """
     _refuse_if_running(state_file)
     _check_config(config)
-    temp_dir = tempfile.mkdtemp(prefix="curate-ray-", dir="/tmp")  # short: socket paths
+    temp_dir = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=TEMP_PARENT)
     env, token_path = _node_env(config, Path(temp_dir))
     launches: list[_Launch] = []
     try:

@@ -20,6 +20,34 @@ from cosmos_curate.core.storage import publishing
 from cosmos_curate.core.utils import settings
 
 STATE_VAR = settings.CLUSTER_STATE_VAR
+TEMP_PARENT = "/tmp"  # short: Ray's socket paths live under the temp folder
+TEMP_PREFIX = "curate-ray-"
+"""`curate cluster start` makes each cluster's Ray temp folder as TEMP_PARENT/TEMP_PREFIX*."""
+
+
+def check_temp_dir(temp_dir: str, source: Path) -> str:
+    """`temp_dir` if it has the shape `curate cluster start` gives its folders.
+
+    Else `LoopbackClusterError`: `stop` kills the processes that name the folder and deletes
+    it, so a state file naming any other path (`/`, `/tmp`, a home folder) is refused.
+    """
+    path = Path(temp_dir)
+    made_by_start = (
+        path.is_absolute()
+        and str(path) == temp_dir.rstrip("/")
+        and path.parent == Path(TEMP_PARENT)
+        and path.name.startswith(TEMP_PREFIX)
+        and len(path.name) > len(TEMP_PREFIX)
+    )
+    if not made_by_start:
+        msg = (
+            f"the cluster state file {source} names {temp_dir!r} as the cluster's Ray temp "
+            f"folder, which `curate cluster start` never makes ({TEMP_PARENT}/{TEMP_PREFIX}*); "
+            "nothing was stopped or deleted: check the file, or remove it if no cluster of "
+            "yours runs"
+        )
+        raise LoopbackClusterError(msg)
+    return temp_dir
 
 
 def default_state_file() -> Path:
@@ -117,19 +145,24 @@ class ClusterState:
                 )
                 for n in raw.pop("nodes")
             )
-            return cls(**raw, nodes=nodes)
+            state = cls(**raw, nodes=nodes)
         except FileNotFoundError as exc:
             msg = f"no loopback cluster recorded in {path}; start one with `curate cluster start`"
             raise LoopbackClusterError(msg) from exc
         except (OSError, ValueError, TypeError, KeyError) as exc:
             msg = f"cannot read the cluster state file {path}: {exc}"
             raise LoopbackClusterError(msg) from exc
+        check_temp_dir(state.temp_dir, path)
+        return state
 
 
 __all__ = [
     "STATE_VAR",
+    "TEMP_PARENT",
+    "TEMP_PREFIX",
     "ClusterState",
     "NodeRecord",
     "ProcessRecord",
+    "check_temp_dir",
     "default_state_file",
 ]
