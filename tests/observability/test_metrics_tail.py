@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from rich.console import Console
-from tests.support import CURATE, curate_in_process, free_port
+from tests.support import CURATE, curate_in_process, free_port, one_error_line
 
 from cosmos_curate.cli.metrics_cli import MetricsUnavailableError, parse
 from cosmos_curate.presentation.progress_view import render
@@ -101,6 +103,28 @@ def test_tail_once_against_nothing_exits_1_with_one_clear_line() -> None:
     assert f"nothing is serving metrics at {url}" in proc.stderr
     assert "curate pipeline run" in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
+    assert proc.stdout == ""
+
+
+def test_tail_once_against_a_port_that_is_not_http_is_one_clear_line() -> None:
+    """Something listens at the URL but answers in another protocol (a Ray port did, in a CI
+    run, on a port that was free a moment before): one line naming the URL, exit 1, no
+    traceback (it was an unhandled `BadStatusLine`)."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        url = f"http://127.0.0.1:{server.getsockname()[1]}/metrics"
+
+        def answer() -> None:
+            conn, _ = server.accept()
+            with conn:
+                conn.recv(4096)
+                conn.sendall(b"\x00\x00\x18\x04\x00\x00\x00\x00\x00@\xfe\x00\x01\n")
+
+        responder = threading.Thread(target=answer, daemon=True)
+        responder.start()
+        proc = curate_in_process("metrics", "tail", "--once", "--url", url)
+        responder.join(timeout=10)
+    line = one_error_line(proc, 1)
+    assert url in line and "not a metrics endpoint" in line, line
     assert proc.stdout == ""
 
 

@@ -7,6 +7,7 @@ cluster, unless taken), in Prometheus' text format; the pipeline's series are th
 
 from __future__ import annotations
 
+import http.client
 import time
 import urllib.error
 import urllib.request
@@ -61,6 +62,10 @@ def fetch(url: str, timeout_s: float = 5.0) -> str:
     except (urllib.error.URLError, OSError) as exc:
         reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
         msg = f"nothing is serving metrics at {url} ({reason}); {HINT}"
+        raise MetricsUnavailableError(msg) from exc
+    except http.client.HTTPException as exc:  # something listens, but does not speak HTTP
+        kind = type(exc).__name__
+        msg = f"{url} does not answer in HTTP ({kind}): not a metrics endpoint; {HINT}"
         raise MetricsUnavailableError(msg) from exc
     except ValueError as exc:  # a malformed URL
         msg = f"not a usable URL: {url} ({exc})"
