@@ -1,9 +1,9 @@
 """`forget_head_address`: a Slurm head that ended leaves no "current cluster" file naming it.
 
 `ray start --head` writes the head's address to `ray_current_cluster` in Ray's temp folder, and
-a user's later `ray.init()` on that machine connects to whatever the file names; `ray stop`
-removes it, a step ended by Slurm does not. The file is the user's machine's state: only the
-address this head wrote is removed.
+a user's later `ray.init()` on that machine connects to whatever the file names; Ray removes
+it only when told to stop every Ray on the machine, which a step ended by Slurm never does.
+The file is the user's machine's state: only the address this head wrote is removed.
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ TEMP_PREFIX = "curate-ray-"
 """`curate cluster start` makes each cluster's Ray temp folder as TEMP_PARENT/TEMP_PREFIX*."""
 
 
-def check_temp_dir(temp_dir: str, source: Path) -> str:
-    """`temp_dir` if it has the shape `curate cluster start` gives its folders.
+def check_temp_dir(temp_dir: str, source: Path) -> None:
+    """Pass if `temp_dir` has the shape `curate cluster start` gives its folders.
 
     Else `LoopbackClusterError`: `stop` kills the processes that name the folder and deletes
     it, so a state file naming any other path (`/`, `/tmp`, a home folder) is refused.
@@ -47,7 +47,6 @@ def check_temp_dir(temp_dir: str, source: Path) -> str:
             "yours runs"
         )
         raise LoopbackClusterError(msg)
-    return temp_dir
 
 
 def default_state_file() -> Path:

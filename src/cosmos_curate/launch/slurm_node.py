@@ -7,8 +7,9 @@ picked free on the node's address, so two Ray nodes on one machine never collide
 `run_node` runs it and retries a start that failed (a loaded machine can miss Ray's fixed
 30 s raylet registration wait). `wait_for_nodes` blocks the driver step until every node
 has joined. When the head's node ends, `forget_head_address` removes the address `ray start`
-left in Ray's temp folder for plain `ray.init()` calls on that machine (`ray stop` would; a
-step ended by Slurm never runs it), if it still names this head.
+left in Ray's temp folder for plain `ray.init()` calls on that machine (Ray removes it only
+when told to stop every Ray on the machine, which a step ended by Slurm never does), if it
+still names this head.
 """
 
 from __future__ import annotations
