@@ -90,7 +90,11 @@ def registry_file(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def moto_s3() -> Iterator[str]:
-    """A moto S3 server on 127.0.0.1; yields its endpoint URL."""
+    """A moto S3 server on 127.0.0.1; yields its endpoint URL.
+
+    One server for the session (per xdist worker), its buckets seen by every test that runs
+    there: each test module uses bucket names of its own (or `uuid` ones), never `raw` or
+    `data` that another module might fill."""
     from moto.server import ThreadedMotoServer
 
     port = free_port()

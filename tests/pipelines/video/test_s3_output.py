@@ -48,7 +48,7 @@ def _curate_split(tmp_path: Path, endpoint: str) -> subprocess.CompletedProcess[
     for name in ("RAY_ADDRESS", "AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
                  "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
         env.pop(name, None)
-    args = ["--input-path", "s3://raw/videos", "--output-path", "s3://curated/runs/a"]
+    args = ["--input-path", "s3://split-raw/videos", "--output-path", "s3://split-curated/runs/a"]
     args += ["--s3-profile", PROFILE, "--s3-endpoint-url", endpoint]
     args += ["--splitting-algorithm", "shot", "--min-clip-len-s", "1", "--min-clip-len-frames", "0"]
     args += ["--crop-s", "0", "--no-embeddings", "--skip-captions", "--no-progress"]
@@ -57,12 +57,12 @@ def _curate_split(tmp_path: Path, endpoint: str) -> subprocess.CompletedProcess[
 
 
 def _keys(client: Any, prefix: str) -> dict[str, Any]:
-    pages = client.get_paginator("list_objects_v2").paginate(Bucket="curated", Prefix=prefix)
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket="split-curated", Prefix=prefix)
     return {o["Key"]: o["LastModified"] for p in pages for o in p.get("Contents", [])}
 
 
 def _summary(client: Any) -> dict[str, Any]:
-    body = client.get_object(Bucket="curated", Key="runs/a/summary.json")["Body"].read()
+    body = client.get_object(Bucket="split-curated", Key="runs/a/summary.json")["Body"].read()
     summary: dict[str, Any] = json.loads(body)
     return summary
 
@@ -70,12 +70,12 @@ def _summary(client: Any) -> dict[str, Any]:
 def test_split_s3_to_s3_and_resume(moto_s3: str, tmp_path: Path) -> None:  # noqa: F811
     """Clips, metadata and summary land under the S3 prefix; a rerun redoes only what is lost."""
     client = _client(moto_s3)
-    for bucket in ("raw", "curated"):
+    for bucket in ("split-raw", "split-curated"):
         client.create_bucket(Bucket=bucket)
     scenes = _synth.scenes_video(tmp_path / "scenes.mp4")[0]
     moving = _synth.static_then_moving_video(tmp_path / "still_then_moving.mp4")[0]
-    client.upload_file(str(scenes), "raw", "videos/scenes.mp4")
-    client.upload_file(str(moving), "raw", "videos/sub/still_then_moving.mp4")
+    client.upload_file(str(scenes), "split-raw", "videos/scenes.mp4")
+    client.upload_file(str(moving), "split-raw", "videos/sub/still_then_moving.mp4")
 
     first = _curate_split(tmp_path, moto_s3)
     assert first.returncode == 0, first.stderr[-3000:]
@@ -83,14 +83,14 @@ def test_split_s3_to_s3_and_resume(moto_s3: str, tmp_path: Path) -> None:  # noq
     clips = sorted(k for k in keys if k.startswith("runs/a/clips/"))
     metas = sorted(k for k in keys if k.startswith("runs/a/metas/"))
     assert len(clips) == len(metas) == 5  # 3 shots + still shot + moving shot
-    meta = json.loads(client.get_object(Bucket="curated", Key=metas[0])["Body"].read())
-    assert meta["clip_location"].startswith("s3://curated/runs/a/clips/")
-    assert meta["source_video"].startswith("s3://raw/videos/")
+    meta = json.loads(client.get_object(Bucket="split-curated", Key=metas[0])["Body"].read())
+    assert meta["clip_location"].startswith("s3://split-curated/runs/a/clips/")
+    assert meta["source_video"].startswith("s3://split-raw/videos/")
     assert _summary(client)["videos_completed"] == 2
 
     # Lose one clip record of the second video, as a run killed before its writer got there.
     lost = next(k for k in metas if "still_then_moving" in k)
-    client.delete_object(Bucket="curated", Key=lost)
+    client.delete_object(Bucket="split-curated", Key=lost)
     before = {k: v for k, v in keys.items() if "scenes" in k and "/clips/" in k}
     second = _curate_split(tmp_path, moto_s3)
     assert second.returncode == 0, second.stderr[-3000:]

@@ -19,11 +19,14 @@ from cosmos_curate.core.utils import settings
 from cosmos_curate.pipelines.video import sources
 
 DATA = bytes(range(256)) * 4096  # 1 MiB
+# The moto server is the session's: a bucket name no other test module uses (this one's
+# non-video object once turned up in another module's listing of its inputs).
+BUCKET = "sources-cache"
 
 
 @pytest.fixture
 def bucket(moto_s3: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:  # noqa: F811
-    """A bucket `raw` holding `videos/a.mp4`; the runs folder under tmp_path."""
+    """A bucket `BUCKET` holding `videos/a.mp4`; the runs folder under tmp_path."""
     import boto3
 
     for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
@@ -33,8 +36,8 @@ def bucket(moto_s3: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CURATE_RUNS_DIR", str(tmp_path / "runs"))
     client: Any = boto3.client("s3", endpoint_url=moto_s3)
-    client.create_bucket(Bucket="raw")
-    client.put_object(Bucket="raw", Key="videos/a.mp4", Body=DATA)
+    client.create_bucket(Bucket=BUCKET)
+    client.put_object(Bucket=BUCKET, Key="videos/a.mp4", Body=DATA)
     return moto_s3
 
 
@@ -44,7 +47,7 @@ def test_concurrent_downloads_of_one_input_give_one_whole_file(bucket: str) -> N
     `<name>.<pid>.part`, so one thread's rename pulled the file from under another)."""
     options = StorageOptions(s3_endpoint_url=bucket)
     with ThreadPoolExecutor(8) as pool:
-        paths = list(pool.map(lambda _: sources.local_path("s3://raw/videos/a.mp4", options),
+        paths = list(pool.map(lambda _: sources.local_path(f"s3://{BUCKET}/videos/a.mp4", options),
                               range(8)))
     assert len(set(paths)) == 1
     assert hashlib.sha256(paths[0].read_bytes()).digest() == hashlib.sha256(DATA).digest()
@@ -55,6 +58,6 @@ def test_a_failed_download_leaves_nothing_in_the_cache(bucket: str) -> None:
     """A missing object is an error, and no temporary file is left behind in the cache."""
     options = StorageOptions(s3_endpoint_url=bucket)
     with pytest.raises(FileNotFoundError):
-        sources.local_path("s3://raw/videos/missing.mp4", options)
+        sources.local_path(f"s3://{BUCKET}/videos/missing.mp4", options)
     cache = settings.runs_root() / "video_cache"
     assert (sorted(p.name for p in cache.iterdir()) if cache.exists() else []) == []
