@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pytest
+from tests.pipelines.video import _ffmpeg_inputs as media
 from tests.pipelines.video import _synth
 
 from cosmos_curate.pipelines.video import decode
@@ -82,3 +84,32 @@ def test_frames_from_bytes(tmp_path: Path) -> None:
     frames = list(decode.frames_as_arrays(io.BytesIO(path.read_bytes())))
     assert [i for i, _ in frames] == list(range(6))
     assert frames[0][1].shape == (90, 160, 3)
+
+
+def _threads_while_decoding(path: Path, threads: int) -> tuple[int, int]:
+    """This process's thread count before decoding and while its second frame is in hand."""
+    before = len(os.listdir("/proc/self/task"))
+    frames = decode.iter_frames(path, width=48, height=27, threads=threads)
+    next(frames)
+    next(frames)
+    during = len(os.listdir("/proc/self/task"))
+    frames.close()
+    return before, during
+
+
+def test_frames_for_analysis_decode_on_the_callers_thread(tmp_path: Path) -> None:
+    """A stage worker reserves one CPU: by default its decoder starts no threads of its own;
+    `threads=0` (FFmpeg's choice, as a transcode asks) does, and yields the same frames."""
+    media.ffmpeg(
+        "-f", "lavfi", "-i", "testsrc=size=640x360:rate=25:duration=1",
+        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(tmp_path / "a.mp4"),
+    )  # fmt: skip
+    path = tmp_path / "a.mp4"
+    before, during = _threads_while_decoding(path, 1)
+    assert during == before
+    before, during = _threads_while_decoding(path, 0)
+    assert during > before
+    one = [a for _, a in decode.frames_as_arrays(path, width=48, height=27)]
+    auto = [a for _, a in decode.frames_as_arrays(path, width=48, height=27, threads=0)]
+    assert len(one) == len(auto) == 25
+    assert all((a == b).all() for a, b in zip(one, auto, strict=True))

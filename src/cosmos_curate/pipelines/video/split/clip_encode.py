@@ -26,6 +26,7 @@ from cosmos_curate.pipelines.video.decode import (
     UnreadableVideoError,
     fps_fraction,
     scaled_size,
+    use_decode_threads,
 )
 from cosmos_curate.pipelines.video.tasks import VideoMeta
 
@@ -54,6 +55,9 @@ class EncodeSettings:
     bitrate_mbps: float = DEFAULT_BITRATE_MBPS
     use_input_bit_rate: bool = False
     threads: int = 1
+    """Encoder threads (0: FFmpeg's choice)."""
+    decode_threads: int = 0
+    """Decoder threads for the source, 0: FFmpeg's choice (`decode.use_decode_threads`)."""
     target_height: int | None = None
     keep_audio: bool = True
 
@@ -214,7 +218,7 @@ def encode_span(
     count = 0
     with av.open(str(path)) as src, av.open(buffer, "w", format="mp4") as out:
         video = src.streams.video[0]
-        video.thread_type = "AUTO"
+        use_decode_threads(video, settings.decode_threads)
         base, rate = video.time_base, meta.fps
         t0 = float(video.start_time * base) if video.start_time is not None and base else 0.0
         start_t, end_t = t0 + start_frame / rate, t0 + end_frame / rate
