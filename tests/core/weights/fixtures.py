@@ -93,8 +93,9 @@ def moto_s3() -> Iterator[str]:
     """A moto S3 server on 127.0.0.1; yields its endpoint URL.
 
     One server for the session (per xdist worker), its buckets seen by every test that runs
-    there: each test module uses bucket names of its own (or `uuid` ones), never `raw` or
-    `data` that another module might fill."""
+    there, and by any other moto server in the process (moto keeps one store per process):
+    each test module uses bucket names of its own (or `uuid` ones), never `raw` or `data`
+    that another module might fill."""
     from moto.server import ThreadedMotoServer
 
     port = free_port()

@@ -212,31 +212,34 @@ def test_cli_dedup_and_shard_on_s3_with_named_profiles(tmp_path: Path) -> None:
         env = _profiles(tmp_path, endpoint)
         s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
                           aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
-        s3.create_bucket(Bucket="data")
-        s3.create_bucket(Bucket="shards")
+        # moto keeps one store per process, shared with the session's server: names of our own
+        s3.create_bucket(Bucket="shard-data")
+        s3.create_bucket(Bucket="shard-out")
         local = tmp_path / "split"
         _fake_split.make_dataset(local)
         for path in local.rglob("*"):
             if path.is_file():
-                s3.upload_file(str(path), "data", f"split/{path.relative_to(local).as_posix()}")
-        dedup = _curate(["video-dedup", "--input-path", "s3://data/split", "--output-path",
-                         "s3://data/dedup", "--n-clusters", "2", "--s3-profile", "curate-test",
-                         "--s3-endpoint-url", endpoint], env)  # fmt: skip
+                key = f"split/{path.relative_to(local).as_posix()}"
+                s3.upload_file(str(path), "shard-data", key)
+        dedup = _curate(["video-dedup", "--input-path", "s3://shard-data/split",
+                         "--output-path", "s3://shard-data/dedup", "--n-clusters", "2",
+                         "--s3-profile", "curate-test", "--s3-endpoint-url", endpoint],
+                        env)  # fmt: skip
         assert dedup.returncode in (0, 3), dedup.stderr[-3000:]
-        shard = _curate(["video-shard", "--input-path", "s3://data/split", "--output-path",
-                         "s3://shards/out", "--dedup-path", "s3://data/dedup",
+        shard = _curate(["video-shard", "--input-path", "s3://shard-data/split", "--output-path",
+                         "s3://shard-out/out", "--dedup-path", "s3://shard-data/dedup",
                          "--input-s3-profile-name", "reader", "--output-s3-profile-name", "writer",
                          "--target-tar-size-mb", "0.004"], env)  # fmt: skip
         assert shard.returncode in (0, 3), shard.stderr[-3000:]  # 3: the broken video
-        body = s3.get_object(Bucket="shards", Key="out/index.json")["Body"].read()
+        body = s3.get_object(Bucket="shard-out", Key="out/index.json")["Body"].read()
         index = json.loads(body)
         assert index["complete"] and index["clips_removed_by_dedup"] == 4
-        tars = [o["Key"] for o in s3.list_objects_v2(Bucket="shards")["Contents"]
+        tars = [o["Key"] for o in s3.list_objects_v2(Bucket="shard-out")["Contents"]
                 if o["Key"].endswith(".tar")]  # fmt: skip
         local_tars = []
         for n, key in enumerate(sorted(tars)):
             local_tars.append(str(tmp_path / f"{n}.tar"))
-            s3.download_file("shards", key, local_tars[-1])
+            s3.download_file("shard-out", key, local_tars[-1])
         samples = list(wds.WebDataset(local_tars, shardshuffle=False))
         assert len(samples) == index["samples"] == 28  # the 3 s clip is in `other`
     finally:
