@@ -11,16 +11,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.cluster.cluster_helpers import recorded_state
 from tests.support import curate_in_process, one_error_line
 
-from cosmos_curate.cluster.state import ClusterState, NodeRecord, ProcessRecord
+from cosmos_curate.cluster.state import ClusterState
 
 
 def _state_file(path: Path, temp_dir: str) -> Path:
-    proc = ProcessRecord(pid=1, create_time=2.0, name="raylet")
-    node = NodeRecord("head", "127.0.0.2", 9002, 1.0, 0.0, proc, (proc,), "/tmp/x.log")
-    state = ClusterState("127.0.0.2:6379", None, temp_dir, "token", None, None, 3.0, (node,))
-    state.save(path)
+    recorded_state(temp_dir).save(path)
     return path
 
 

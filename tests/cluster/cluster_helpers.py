@@ -22,7 +22,7 @@ import psutil
 from tests.support import curate, free_port
 
 from cosmos_curate.cluster.processes import running_processes
-from cosmos_curate.cluster.state import ClusterState
+from cosmos_curate.cluster.state import ClusterState, NodeRecord, ProcessRecord
 
 __all__ = ["curate", "free_port"]  # re-exported: the cluster tests import them from here
 
@@ -30,6 +30,14 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 DRIVER = HERE / "driver.py"
 NODE_CPUS = 2
+
+
+def recorded_state(temp_dir: str) -> ClusterState:
+    """A one-node cluster record, as a state file holds it, with `temp_dir` as its temp folder
+    (no process of it runs: for the tests of the state file itself)."""
+    proc = ProcessRecord(pid=1, create_time=2.0, name="raylet")
+    node = NodeRecord("head", "127.0.0.2", 9002, 1.0, 0.0, proc, (proc,), "/tmp/x.log")
+    return ClusterState("127.0.0.2:6379", None, temp_dir, "token", None, None, 3.0, (node,))
 
 
 def base_env(**extra: str) -> dict[str, str]:

@@ -10,6 +10,7 @@ from tests.cluster.cluster_helpers import (
     NODE_CPUS,
     base_env,
     pid_alive,
+    recorded_state,
     start_cluster,
     start_driver,
     wait_for,
@@ -80,12 +81,6 @@ def test_stop_without_cluster_says_so(tmp_path: Path) -> None:
 
 def test_state_file_json_round_trip(tmp_path: Path) -> None:
     """The state file reads back to an equal ClusterState (what `stop` relies on)."""
-    from cosmos_curate.cluster.state import NodeRecord, ProcessRecord
-
-    proc = ProcessRecord(pid=1, create_time=2.0, name="raylet")
-    node = NodeRecord("head", "127.0.0.2", 9002, 1.0, 0.0, proc, (proc,), "/tmp/x.log")
-    state = ClusterState(
-        "127.0.0.2:6379", None, "/tmp/curate-ray-t", "token", None, None, 3.0, (node,)
-    )
+    state = recorded_state("/tmp/curate-ray-t")
     state.save(tmp_path / "s.json")
     assert ClusterState.load(tmp_path / "s.json") == state
