@@ -152,7 +152,7 @@ def iter_frames(
     threads included, for every frame: 3x the cost of the scaling itself at 1080p ->
     64x36). `analysis` skips the decoder's deblocking filter (about 10% faster), for frames
     that are only scaled down to a few dozen pixels for a detector, never shown or encoded.
-    `threads`: decoder threads (`use_decode_threads`): the CPUs the caller's worker reserves.
+    `threads`: decoder threads (`use_decode_threads`); one suits a worker that reserves one CPU.
     """
     scaler = VideoReformatter()
     with _open(source) as container:

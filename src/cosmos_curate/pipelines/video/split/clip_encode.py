@@ -56,8 +56,6 @@ class EncodeSettings:
     use_input_bit_rate: bool = False
     threads: int = 1
     """Encoder threads (0: FFmpeg's choice)."""
-    decode_threads: int = 0
-    """Decoder threads for the source, 0: FFmpeg's choice (`decode.use_decode_threads`)."""
     target_height: int | None = None
     keep_audio: bool = True
 
@@ -218,7 +216,7 @@ def encode_span(
     count = 0
     with av.open(str(path)) as src, av.open(buffer, "w", format="mp4") as out:
         video = src.streams.video[0]
-        use_decode_threads(video, settings.decode_threads)
+        use_decode_threads(video, 0)  # FFmpeg's choice: the encoder waits on the frames
         base, rate = video.time_base, meta.fps
         t0 = float(video.start_time * base) if video.start_time is not None and base else 0.0
         start_t, end_t = t0 + start_frame / rate, t0 + end_frame / rate
