@@ -80,6 +80,20 @@ def loopback_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loopb
         yield cluster
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_dirs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Weights and runs folders of the session, set before any other fixture: module and
+    session fixtures (shared pipeline runs, the session's Ray cluster, whose workers keep the
+    environment they started with) run before `isolated_dirs`, and without these their runs
+    went to the user's own cache (~/.cache/cosmos_curate/runs, ~100 MB per suite run)."""
+    root = tmp_path_factory.mktemp("session-dirs")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("CURATE_WEIGHTS_DIR", str(root / "weights"))
+    patch.setenv("CURATE_RUNS_DIR", str(root / "runs"))
+    yield root
+    patch.undo()
+
+
 @pytest.fixture(autouse=True)
 def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Each test gets its own weights and runs folders (never the user's cache)."""
