@@ -7,6 +7,8 @@ folders); service tests run in lanes, one worker each (see tests/lanes.py).
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,6 +38,26 @@ os.environ.setdefault("LOG_NAME_UPDATE_INTERVAL_S", "5")
 # cores that spinning takes CPU from the others. Passive threads sleep instead: the TransNetV2
 # reference test at load 13-16 took 35 user CPU s spinning, 24 passive, in the same wall time.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+_HF_HOME = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A Hugging Face home of the session's own, set before any test module imports
+    transformers (which reads it once, at import): the remote-code modules of the tiny test
+    models are copied there, not into the user's ~/.cache/huggingface/modules."""
+    home = tempfile.mkdtemp(prefix="curate-tests-hf-")
+    config.stash[_HF_HOME] = home
+    os.environ["HF_HOME"] = home
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the session's Hugging Face home (made by `pytest_configure`)."""
+    home = config.stash.get(_HF_HOME, None)
+    if home is not None:
+        shutil.rmtree(home, ignore_errors=True)
+
 
 SESSION_CPUS = 4
 SESSION_GPUS = 1  # declared, not real: tests of fractional GPU packing

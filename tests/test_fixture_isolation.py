@@ -26,3 +26,11 @@ def test_module_fixtures_see_temporary_runs_and_weights_folders(
     for name, value in module_fixture_dirs.items():
         assert value, f"{name} is unset in a module fixture: its runs go to the user's cache"
         assert Path(value).resolve().is_relative_to(base), f"{name}={value} is outside {base}"
+
+
+def test_hugging_face_home_is_the_sessions_own() -> None:
+    """transformers copies remote-code modules under HF_HOME: never the user's."""
+    home = os.environ.get("HF_HOME")
+    assert home, "HF_HOME is unset: remote-code modules go to ~/.cache/huggingface"
+    user_cache = (Path.home() / ".cache").resolve()
+    assert not Path(home).resolve().is_relative_to(user_cache), home
