@@ -12,6 +12,8 @@
 # Slurm per run. The summary gives each lane's wall time and the 30 slowest tests.
 # CURATE_TEST_TIMES=FILE writes every test's seconds (total, setup, call, teardown), slowest first,
 # then its start (seconds into the run) and its xdist worker: where the time goes, and when.
+# Tests that add to, change or remove the user's own caches (curate's runs and weights,
+# Hugging Face's) fail the run, as tests that fail do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +22,12 @@ cpu_ticks() {  # busy and total CPU ticks of this machine so far: "BUSY TOTAL"
     read -r _ user nice system idle iowait irq softirq steal _ </proc/stat
     local busy=$((user + nice + system + irq + softirq + steal))
     echo "$busy $((busy + idle + iowait))"
+}
+
+user_cache_state() {  # what the user's own curate and Hugging Face caches hold (2 levels)
+    local cache=${XDG_CACHE_HOME:-$HOME/.cache}
+    { find "$cache/cosmos_curate/runs" "$cache/cosmos_curate/weights" "$cache/huggingface" \
+        -maxdepth 2 -printf '%p %T@\n' 2>/dev/null || true; } | sort
 }
 
 step() {  # step NAME COMMAND...: run it and print its wall time
@@ -70,6 +78,7 @@ fi
 set +e
 start=$SECONDS
 read -r busy0 total0 <<<"$(cpu_ticks)"
+cache_before=$(user_cache_state)
 .venv/bin/pytest -q -p no:cacheprovider --durations=30 "${lanes[@]}" "${retry[@]}" "${select[@]}" "$@"
 rc=$?
 read -r busy1 total1 <<<"$(cpu_ticks)"
@@ -79,6 +88,13 @@ echo "[time] pytest: $((SECONDS - start)) s; CPUs busy $(((busy1 - busy0) * 100 
     "$(((busy1 - busy0) / $(getconf CLK_TCK))) CPU s on $(nproc) CPUs"
 set -e
 if [ "$rc" -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi
+# The tests keep their runs, weights and Hugging Face files in temporary folders: anything
+# they added to, changed in or removed from the user's own caches fails the run.
+if [ "$(user_cache_state)" != "$cache_before" ]; then
+    echo "the tests changed the user's own caches (runs, weights or Hugging Face):" >&2
+    diff <(echo "$cache_before") <(user_cache_state) >&2 || true
+    exit 1
+fi
 if [ "$quick" -eq 0 ]; then
     mypy_rc=0
     wait "$mypy_pid" || mypy_rc=$?
