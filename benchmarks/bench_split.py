@@ -178,8 +178,11 @@ def run_ours(video: Path, work: Path, cpus: int, algorithm: str) -> dict[str, An
     if not link.exists():
         link.symlink_to(video)
     out = work / f"out_{algorithm}"
+    # `transnetv2-bf16`: TransNetV2 with `--transnetv2-cpu-precision bf16`.
+    precision = "bf16" if algorithm.endswith("-bf16") else "fp32"
     options = VideoSplitOptions(
-        input_path=str(inputs), output_path=str(out), splitting_algorithm=algorithm,
+        input_path=str(inputs), output_path=str(out),
+        splitting_algorithm=algorithm.removesuffix("-bf16"), transnetv2_cpu_precision=precision,
         no_embeddings=True, skip_captions=True, min_clip_len_s=1.0, min_clip_len_frames=0,
         crop_s=0.0, chunk_len_s=60.0, transcode_encoder="libx264",
         transcode_bitrate_mbps=4.0, transcode_encoder_threads=1,
@@ -255,7 +258,10 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--cpus", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--work", type=Path, default=None, help="keep inputs/outputs here")
-    parser.add_argument("--runs", default="transnetv2,peer,shot", help="in this order")
+    parser.add_argument(
+        "--runs", default="transnetv2,peer,shot",
+        help="in this order; transnetv2-bf16: TransNetV2 with --transnetv2-cpu-precision bf16",
+    )
     parser.add_argument("--side", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="bench_split_"))

@@ -131,3 +131,23 @@ def test_a_torch_that_cannot_trace_runs_eagerly_and_says_so(
         "running the network eagerly"
     ]
     np.testing.assert_allclose(model.predict(frames), expected, atol=1e-5)
+
+
+def test_bf16_on_cpu_finds_the_same_cut_within_half_a_percent(tmp_path: Path) -> None:
+    """`cpu_precision="bf16"` (eager, bfloat16 autocast): the planted cut stays the top score,
+    the same frames pass 0.5 and every probability is within 0.005 of fp32's; a precision
+    that is neither is refused."""
+    frames = _frames(tmp_path)
+    exact = TransNetV2(weights_root=_weights_root(tmp_path))
+    exact.setup()
+    expected = exact.predict(frames)
+    model = TransNetV2(weights_root=exact.weights_root, cpu_precision="bf16")
+    model.setup()
+    assert model._frozen is None  # autocast runs on the eager network
+    got = model.predict(frames)
+    assert int(np.argmax(got)) in (CUT - 1, CUT)
+    assert set(np.flatnonzero(got > 0.5)) == set(np.flatnonzero(expected > 0.5))
+    np.testing.assert_allclose(got, expected, atol=0.005)
+    assert not np.array_equal(got, expected)  # bf16 did run: not fp32's exact numbers
+    with pytest.raises(ValueError, match="cpu_precision must be one of fp32, bf16"):
+        TransNetV2(cpu_precision="fp16")

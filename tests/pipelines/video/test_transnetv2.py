@@ -110,3 +110,25 @@ def test_split_stage_runs_the_model_on_the_one_core_it_reserves(tmp_path: Path) 
     chosen = TransNetV2(threads=2)
     TransNetV2SplitStage(stage.clips, chosen, stage.rules)
     assert chosen.threads == 2
+
+
+def test_cpu_precision_option_reaches_the_model(tmp_path: Path) -> None:
+    """`--transnetv2-cpu-precision` (default fp32, the reference's numbers) is the precision
+    the split stage's model runs with; anything but fp32 or bf16 is refused."""
+    import pydantic
+
+    from cosmos_curate.pipelines.video.split.builders import SplitTranscodeOptions, split_stages
+    from cosmos_curate.pipelines.video.split.stages import TransNetV2SplitStage
+
+    def model_precision(**extra: str) -> str:
+        options = SplitTranscodeOptions(
+            input_path=str(tmp_path), output_path=str(tmp_path / "out"), **extra
+        )
+        stages = split_stages(options, tmp_path)
+        stage = next(s for s in stages if isinstance(s, TransNetV2SplitStage))
+        return str(stage.model.cpu_precision)
+
+    assert model_precision() == "fp32"
+    assert model_precision(transnetv2_cpu_precision="bf16") == "bf16"
+    with pytest.raises(pydantic.ValidationError):
+        model_precision(transnetv2_cpu_precision="fp16")
