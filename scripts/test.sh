@@ -90,9 +90,10 @@ set -e
 if [ "$rc" -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi
 # The tests keep their runs, weights and Hugging Face files in temporary folders: anything
 # they added to, changed in or removed from the user's own caches fails the run.
-if [ "$(user_cache_state)" != "$cache_before" ]; then
+cache_after=$(user_cache_state)
+if [ "$cache_after" != "$cache_before" ]; then
     echo "the tests changed the user's own caches (runs, weights or Hugging Face):" >&2
-    diff <(echo "$cache_before") <(user_cache_state) >&2 || true
+    diff <(echo "$cache_before") <(echo "$cache_after") >&2 || true
     exit 1
 fi
 if [ "$quick" -eq 0 ]; then

@@ -12,7 +12,7 @@ import logging
 import os
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -28,8 +28,9 @@ WINDOW, STEP, CONTEXT = 100, 50, 25  # frames per window, scored frames, context
 # CPU time per window (its activations, 66 MB per layer, no longer fit in cache); on a GPU
 # a batch keeps the device busy.
 CPU_BATCH_WINDOWS, GPU_BATCH_WINDOWS = 1, 16
-CPU_PRECISIONS = ("fp32", "bf16")
+CpuPrecision = Literal["fp32", "bf16"]
 """fp32: the reference's predictions; bf16: bfloat16 autocast on CPU (see `TransNetV2`)."""
+CPU_PRECISIONS: tuple[str, ...] = get_args(CpuPrecision)
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ class TransNetV2(CheckpointModel):
         threads: int | None = None,
         frozen_graph: bool = True,
         *,
-        cpu_precision: str = "fp32",
+        cpu_precision: CpuPrecision = "fp32",
     ) -> None:
         super().__init__(model_id, weights_root)
         if cpu_precision not in CPU_PRECISIONS:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pydantic
 
 from cosmos_curate.core.interfaces.stage_interface import CuratorStage
-from cosmos_curate.models.transnetv2 import TRANSNETV2_MODEL_ID, TransNetV2
+from cosmos_curate.models.transnetv2 import TRANSNETV2_MODEL_ID, CpuPrecision, TransNetV2
 from cosmos_curate.pipelines.video.layout import OutputLayout
 from cosmos_curate.pipelines.video.split.clip_encode import EncodeSettings, check_encoder
 from cosmos_curate.pipelines.video.split.ingest import VideoIngestStage
@@ -77,7 +77,7 @@ class SplitTranscodeOptions(StorageFlags, CheckedPaths):
     transnetv2_gpus_per_worker: float = pydantic.Field(
         default=0.25, ge=0, description="GPUs per TransNetV2 worker (CPU when the cluster has none)"
     )
-    transnetv2_cpu_precision: Literal["fp32", "bf16"] = pydantic.Field(
+    transnetv2_cpu_precision: CpuPrecision = pydantic.Field(
         default="fp32",
         description=(
             "TransNetV2 on CPU: fp32 (the reference's predictions) | bf16 (about half the CPU "
